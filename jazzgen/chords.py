@@ -1,0 +1,307 @@
+"""Lead-sheet chord symbols: parse, classify, transpose; chord charts and built-in forms.
+
+A small hand parser, not music21 (which reads ``Bb7`` as a B chord). A symbol is
+
+    ROOT [SUFFIX] [/BASS]        ROOT, BASS = A-G plus any number of b / # (also ♭ ♯)
+
+Roots must be upper case: a lower-case ``b`` is a flat, so ``bb7`` is never guessed at;
+flats after the root belong to it (``Cb5`` is a Cb power chord: write ``C(b5)``).
+``6/9`` is a quality, not a slash chord (``Dbm6/9/Ab`` = Dbm6/9 over Ab). No chord is
+``N.C.`` (also ``NC``, ``n.c.``). The suffix is read left to right as tokens; spaces,
+parentheses and commas only separate them (``C7(#9,b13)`` = ``C7#9b13``):
+
+    m min mi -        minor            (first token only; later ``-9`` means b9)
+    o ° dim           diminished triad (``dim7`` / ``o7``: bb7)
+    ø                 half-diminished  (= m7b5; ``ø7`` too)
+    + aug             augmented triad  (first token only; later ``+5`` means #5)
+    maj ma M Δ ^ j    the 7th is major (``Δ ^ j`` alone = maj7; ``maj M`` alone = triad)
+    6 7 9 11 13       first number: 6th/7th and the ninths below it (11 = 9+11, 13 = 9+13);
+                      later numbers are tensions (``7913``, ``69``);  5 alone = power chord,
+                      2 alone = add9
+    b5 #5 b9 #9 #11 b13 13 ...  alterations (an altered 9 drops the implied natural 9)
+    sus sus4 sus2     replaces the 3rd;  add9 add11 add13 ...: added tension
+    alt               7alt, voiced as 7#5#9 (the data set's own check): root 3 #5 b7 #9
+
+Every chord maps to one of ``QUALITIES`` (from 3rd, 5th, 6th/7th; tensions never matter):
+
+    none     N.C.                       min      minor triad (also m add9, m#5)
+    maj      major triad, add9, C5, Cb5 min7     m7 m9 m11 m13 m7b9
+    maj7     maj7 maj9 maj9#11 maj7#9   min6     m6 m6/9
+    6        6 6/9 6/9#11               minmaj7  m(maj7) m(maj9)#11 m(maj13)
+    dom7     7 9 11 13 7b9 7#9 9#11     m7b5     m7b5 ø
+             13b9 7b9b13 7b5            dim, dim7  dim triad / dim7 (= m6b5)
+    aug      aug triad, maj7#5 (the #5 is the sound; not maj7)
+    aug7     7#5 aug7 aug9 aug7#9 aug7b9 (any dominant with a #5, however spelled)
+    sus4     sus4 sus2 (no 7th)         7sus4    7sus4 9sus4 13sus4 (any sus with a 7th)
+    alt      only the explicit ``alt`` (same notes as aug7#9, but it asks for the altered scale)
+"""
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+
+QUALITIES = ("none", "maj", "maj7", "6", "dom7", "min", "min7", "min6", "minmaj7", "m7b5",
+             "dim", "dim7", "aug", "aug7", "sus4", "7sus4", "alt")
+_QUALITY_INDEX = {q: i for i, q in enumerate(QUALITIES)}
+NAMES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")  # transposed spelling
+_LETTER = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+_ROOT = re.compile(r"[A-G][b#♭♯]*")
+_BASS = re.compile(r"\s*/\s*([A-G][b#♭♯]*)\s*$")
+_NC = re.compile(r"n\.?\s*c\.?", re.I)
+_UNICODE = str.maketrans({"♭": "b", "♯": "#", "−": "-", "–": "-",
+                          "△": "Δ", "º": "°", "Ø": "ø"})
+_TENSION = {"9": 2, "b9": 1, "#9": 3, "11": 5, "#11": 6, "13": 9, "b13": 8,
+            "2": 2, "b2": 1, "4": 5, "#4": 6, "6": 9, "b6": 8}
+_IMPLIED = {9: {2}, 11: {2, 5}, 13: {2, 9}}   # what an extension number brings along
+_TOKENS = [(kind, re.compile(p)) for kind, p in [   # tried in this order at each position
+    ("add", r"add([b#]?)(13|11|9|6|4|2)"),
+    ("alt", r"alt"),
+    ("aug", r"aug|\+"),
+    ("dim", r"dim|o|°"),
+    ("half", r"ø"),
+    ("sus", r"sus([24]?)"),
+    ("maj", r"maj|Maj|MAJ|ma(?!dd)|Ma|M|Δ|\^|j"),
+    ("min", r"min|mi|m|-"),
+    ("alter", r"([b#+-])(13|11|9|5)"),
+    ("num", r"13|11|9|7|6|5|2"),
+]]
+_FIRST_ONLY = {"aug", "dim", "half", "min"}   # triad words must follow the root directly
+
+
+class ChordError(ValueError):
+    """A chord symbol, chart or form that cannot be read; the message names the culprit."""
+
+
+@dataclass(frozen=True)
+class Chord:
+    symbol: str                  # as given (stripped)
+    root: int | None             # pitch class 0..11 (C=0); None for N.C.
+    bass: int | None             # slash bass pitch class, else == root
+    quality: str                 # one of QUALITIES
+    pcs: tuple[int, ...]         # sorted pitch classes: chord tones + tensions + bass
+    tones: tuple[int, ...] = ()  # guide tones: root, 3rd (4th if sus), 5th, 7th/6th
+
+    @property
+    def quality_index(self) -> int:
+        return _QUALITY_INDEX[self.quality]
+
+    def transpose(self, semitones: int) -> "Chord":
+        """Same chord ``semitones`` higher, root and bass respelled from ``NAMES``."""
+        return parse_chord(transpose_symbol(self.symbol, semitones))
+
+
+def _pc(name: str) -> int:
+    return (_LETTER[name[0]] + name.count("#") + name.count("♯")
+            - name.count("b") - name.count("♭")) % 12
+
+
+def _strip_parens(s: str) -> str:
+    """Parentheses are only grouping; check they pair up, then drop them with spaces/commas."""
+    depth = 0
+    for ch in s:
+        depth += (ch == "(") - (ch == ")")
+        if depth not in (0, 1):
+            raise ValueError("unbalanced parentheses")
+    if depth or "()" in s.replace(" ", ""):
+        raise ValueError("unbalanced or empty parentheses")
+    return re.sub(r"[\s(),]", "", s)
+
+
+def _read_suffix(s: str) -> tuple[int | None, int, int | None, set[int], bool]:
+    """Suffix -> (3rd, 5th, 6th/7th, tension intervals, alt); raises ValueError(why)."""
+    s = _strip_parens(s)
+    third, fifth, top, alt, maj = 4, 7, None, False, ""
+    implied, added, kinds, pos = set(), set(), [], 0
+    while pos < len(s):
+        for kind, rx in _TOKENS:
+            m = None if (kind in _FIRST_ONLY and kinds) else rx.match(s, pos)
+            if m:
+                break
+        else:
+            raise ValueError(f"cannot read {s[pos:]!r}")
+        pos, g = m.end(), m.groups()
+        if kind == "min":
+            third = 3
+        elif kind == "dim":
+            third, fifth = 3, 6
+        elif kind == "half":
+            third, fifth, top = 3, 6, 10
+        elif kind == "aug":
+            fifth = 8
+        elif kind == "sus":
+            third = 2 if g[0] == "2" else 5
+        elif kind == "maj":
+            maj = m.group()
+        elif kind == "alt":
+            alt, fifth, top = True, 8, top or 10
+            added.add(3)
+        elif kind == "add":
+            if g[0] + g[1] not in _TENSION:
+                raise ValueError(f"no such added tone {m.group()!r}")
+            added.add(_TENSION[g[0] + g[1]])
+        elif kind == "alter":
+            acc, n = {"+": "#", "-": "b"}.get(g[0], g[0]), g[1]
+            if n == "5":
+                fifth = 6 if acc == "b" else 8
+            elif acc + n in _TENSION:
+                added.add(_TENSION[acc + n])
+            else:
+                raise ValueError(f"no such alteration {m.group()!r}")
+        else:  # a number: the first is the extension, later ones are tensions
+            n = int(m.group())
+            if "num" in kinds:
+                if n not in (9, 11, 13):
+                    raise ValueError(f"unexpected {n} after the extension")
+                added.add(_TENSION[str(n)])
+            elif n == 5:
+                if kinds not in ([], ["aug"]):
+                    raise ValueError("5 only as a power chord (C5) or C+5")
+                third = None if not kinds else third
+            elif n == 2:
+                if kinds:
+                    raise ValueError("2 only right after the root (C2 = Cadd9)")
+                added.add(2)
+            elif n == 6:
+                top = 9
+            else:
+                top = 11 if maj else 9 if "dim" in kinds else 10
+                implied |= _IMPLIED.get(n, set())
+        kinds.append(kind)
+    if maj and top is None and maj in "Δ^j":
+        top = 11
+    if added & {1, 3}:
+        implied.discard(2)
+    return third, fifth, top, implied | added, alt
+
+
+def _quality(third: int | None, fifth: int, top: int | None, alt: bool) -> str:
+    """The class from 3rd, 5th and 6th/7th (see the module docstring's table)."""
+    if alt:
+        return "alt"
+    if third in (2, 5):
+        return "7sus4" if top in (10, 11) else "sus4"
+    if third == 3:
+        if fifth == 6:
+            return {9: "dim7", 10: "m7b5"}.get(top, "dim")
+        return {11: "minmaj7", 10: "min7", 9: "min6"}.get(top, "min")
+    if fifth == 8:
+        return "aug7" if top == 10 else "aug"
+    return {11: "maj7", 10: "dom7", 9: "6"}.get(top, "maj")
+
+
+@functools.lru_cache(maxsize=8192)
+def parse_chord(symbol: str) -> Chord:
+    """Read one lead-sheet symbol; raises ChordError naming it and why."""
+    def bad(why: str) -> ChordError:
+        return ChordError(f"unknown chord symbol {symbol!r}: {why}")
+
+    if not isinstance(symbol, str):
+        raise bad("not a string")
+    s = symbol.strip()
+    if not s:
+        raise bad("empty")
+    if _NC.fullmatch(s):
+        return Chord(s, None, None, "none", ())
+    head, *rest = s.translate(_UNICODE).replace("6/9", "69").split("/")
+    m = _ROOT.match(head)
+    if not m:
+        raise bad("the root must be an upper-case letter A-G, then any b / #")
+    if len(rest) > 1:
+        raise bad("more than one '/'")
+    root = bass = _pc(m.group())
+    if rest:
+        if not _ROOT.fullmatch(rest[0].strip()):
+            raise bad(f"slash bass {rest[0]!r} is not a note name")
+        bass = _pc(rest[0].strip())
+    try:
+        third, fifth, top, tensions, alt = _read_suffix(head[m.end():])
+    except ValueError as e:
+        raise bad(str(e)) from None
+    tones = tuple((root + i) % 12 for i in (0, third, fifth, top) if i is not None)
+    pcs = tuple(sorted(set(tones) | {(root + i) % 12 for i in tensions} | {bass}))
+    return Chord(s, root, bass, _quality(third, fifth, top, alt), pcs, tones)
+
+
+def transpose_symbol(symbol: str, semitones: int) -> str:
+    """Move root and slash bass by ``semitones``, respelled from ``NAMES``; the suffix is kept
+    as written. By a multiple of 12 (and for N.C.) the symbol comes back unchanged."""
+    chord = parse_chord(symbol)
+    s = chord.symbol
+    if chord.root is None or semitones % 12 == 0:
+        return s
+    head_end = len(s)
+    b = _BASS.search(s)
+    if b:
+        head_end = b.start()
+    out = NAMES[(chord.root + semitones) % 12] + s[_ROOT.match(s).end():head_end]
+    return out + ("/" + NAMES[(chord.bass + semitones) % 12] if b else "")
+
+
+def chord_tones(chord: Chord) -> tuple[int, ...]:
+    """Root, 3rd (4th/2nd if sus), 5th, 7th (6th) as pitch classes, in that order; () for N.C.
+    These are what a chord-tone rate counts and what a comping voicing is built from."""
+    if chord.root is not None and not chord.tones:  # a Chord built by hand
+        return parse_chord(chord.symbol).tones
+    return chord.tones
+
+
+def parse_changes(text: str) -> list[list[str]]:
+    """Chart text -> bars of symbols. Bars are split by '|' and by line ends; empty cells
+    (leading/trailing '|', '||') are ignored; the chords in a bar share it; a bar that is
+    just '%' repeats the previous bar. Every symbol is checked; errors name the bar (1-based)."""
+    bars: list[list[str]] = []
+    for line in str(text).splitlines():
+        for cell in line.split("|"):
+            syms = re.findall(r"[^\s(]*\([^)]*\)\S*|\S+", cell)  # keep 'C7(#9, b13)' whole
+            if not syms:
+                continue
+            n = len(bars) + 1
+            if syms == ["%"]:
+                if not bars:
+                    raise ChordError(f"bar {n}: '%' repeats the previous bar, but there is none")
+                bars.append(list(bars[-1]))
+                continue
+            for sym in syms:
+                try:
+                    parse_chord(sym)
+                except ChordError as e:
+                    raise ChordError(f"bar {n}: {e}") from None
+            bars.append(syms)
+    if not bars:
+        raise ChordError(f"empty chord changes: no chords in {text!r}")
+    return bars
+
+
+def _vamp(sym: str, bars: int) -> str:
+    return " | ".join([sym] + ["%"] * (bars - 1))
+
+
+_A1 = "C6 A7 | Dm7 G7 | C6 A7 | Dm7 G7 | C6 C7 | F6 F#dim7 | C6/G A7 | Dm7 G7"
+_A2 = "C6 A7 | Dm7 G7 | C6 A7 | Dm7 G7 | C6 C7 | F6 F#dim7 | Dm7 G7 | C6"
+FORMS = {  # all in C (minor forms in C minor); form_changes() moves them to any key
+    "blues": "C7 | F7 | C7 | Gm7 C7 | F7 | F#dim7 | C7 | A7 | Dm7 | G7 | C7 A7 | Dm7 G7",
+    "minor-blues": "Cm7 | Fm7 | Cm7 | % | Fm7 | % | Cm7 | % | Ab7 | G7alt | Cm7 | Dm7b5 G7alt",
+    "rhythm-changes": "\n".join([_A1, _A2, "E7 | % | A7 | % | D7 | % | G7 | %", _A2]),  # AABA
+    "ii-v-i": "Dm7 | G7 | Cmaj7 | % | Dm7b5 | G7alt | Cm6 | %",  # major, then parallel minor
+    "modal": "\n".join([_vamp("Cm7", 16), _vamp("Dbm7", 8), _vamp("Cm7", 8)]),  # So What
+}
+_MINOR_FORMS = {"minor-blues", "modal"}
+
+
+def form_changes(name: str, key: str | None = None) -> list[list[str]]:
+    """Bars of a built-in form, moved from C to ``key`` ('F', 'Bb', 'F#'; 'Cm' / 'C-' also for
+    the minor forms; a lower-case first letter is fine). ``key=None``: the chart as written in C."""
+    if name not in FORMS:
+        raise ChordError(f"unknown form {name!r}; known forms: {', '.join(FORMS)}")
+    bars = parse_changes(FORMS[name])
+    if key is None:
+        return bars
+    m = re.fullmatch(r"([A-Ga-g][b#♭♯]*)\s*(m|min|-)?", str(key).strip())
+    if not m:
+        raise ChordError(f"unknown key {key!r}: expected a root name like 'F', 'Bb', 'F#'")
+    if m.group(2) and name not in _MINOR_FORMS:
+        raise ChordError(f"unknown key {key!r} for form {name!r}: that form is major")
+    k = _pc(m.group(1)[0].upper() + m.group(1)[1:])
+    return [[transpose_symbol(s, k) for s in bar] for bar in bars]

@@ -1,0 +1,113 @@
+"""The network: embeddings -> LSTM stack -> a pitch head and a duration head.
+
+Written with ``keras`` layers and ``keras.ops`` only, so the TensorFlow, JAX and
+PyTorch backends all run it.  The LSTM layers keep the configuration the cuDNN
+kernel accepts (tanh/sigmoid, no recurrent dropout, not unrolled, with bias), so on a
+GPU they run fused.
+
+Per step the model sees the previous event (pitch, duration), and for the event it
+predicts: the chord in force (root, quality), its metric position (beat, step within
+the beat), and the previous pitch relative to that chord's root.  The pitch head
+adds to its absolute-pitch logits a second set of 12 logits indexed by the pitch's
+interval above the chord root: "play the third of whatever chord this is" is then
+one weight, not twelve.  The duration head also sees the pitch being predicted
+(the true one in training, the sampled one when generating): rests and notes have
+very different lengths.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import keras
+from keras import layers, ops
+
+from . import tokens as T
+
+INPUTS = ("prev_pitch", "prev_dur", "root", "qual", "beat", "sub", "target_pitch")
+
+
+@dataclass
+class ModelConfig:
+    layers: int = 2
+    units: int = 256
+    dropout: float = 0.2
+    emb_pitch: int = 64
+    emb_dur: int = 32
+    emb_cond: int = 16
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _rel_ids(pitch_ids, root_ids):
+    """Interval (1..12) of each pitch id above the chord root; 0 if rest/special or no chord."""
+    valid = ops.logical_and(pitch_ids >= T.PITCH0, root_ids >= 2)
+    rel = ops.mod(pitch_ids - T.PITCH0 - (root_ids - 2), 12) + 1
+    return ops.where(valid, rel, ops.zeros_like(rel))
+
+
+@keras.saving.register_keras_serializable(package="jazzgen")
+class ChordRelative(layers.Layer):
+    """(previous pitch id, chord root id) -> interval id 0..12 of the pitch above the root."""
+
+    def call(self, prev_pitch, root):
+        return _rel_ids(ops.cast(prev_pitch, "int32"), ops.cast(root, "int32"))
+
+    def compute_output_shape(self, prev_pitch_shape, root_shape):
+        return prev_pitch_shape
+
+
+@keras.saving.register_keras_serializable(package="jazzgen")
+class RelativeLogits(layers.Layer):
+    """Spread 12 root-relative logits onto the absolute pitch vocabulary."""
+
+    def __init__(self, n_pitch: int, **kw):
+        super().__init__(**kw)
+        self.n_pitch = n_pitch
+
+    def call(self, rel_logits, root):
+        ids = ops.arange(self.n_pitch, dtype="int32")[None, None, :]
+        root = ops.cast(root, "int32")[..., None]
+        rel = _rel_ids(ids, root)                                   # (B, T, V), 0 = none
+        padded = ops.concatenate([ops.zeros_like(rel_logits[..., :1]), rel_logits], axis=-1)
+        return ops.take_along_axis(padded, rel, axis=-1)
+
+    def compute_output_shape(self, rel_logits_shape, root_shape):
+        return tuple(rel_logits_shape[:-1]) + (self.n_pitch,)
+
+    def get_config(self):
+        return {**super().get_config(), "n_pitch": self.n_pitch}
+
+
+def build_model(vocab: T.Vocab, cfg: ModelConfig) -> keras.Model:
+    """Many-to-many model for training and scoring (teacher forcing on `pitch`)."""
+    sizes = vocab.sizes
+    inp = {k: keras.Input(shape=(None,), dtype="int32", name=k) for k in INPUTS}
+    emb = lambda name, n, d: layers.Embedding(n, d, name=f"emb_{name}")
+    rel = ChordRelative(name="prev_rel")(inp["prev_pitch"], inp["root"])
+    x = layers.Concatenate(name="features")([
+        emb("prev_pitch", sizes["pitch"], cfg.emb_pitch)(inp["prev_pitch"]),
+        emb("prev_dur", sizes["dur"], cfg.emb_dur)(inp["prev_dur"]),
+        emb("root", sizes["root"], cfg.emb_cond)(inp["root"]),
+        emb("qual", sizes["qual"], cfg.emb_cond)(inp["qual"]),
+        emb("beat", sizes["beat"], cfg.emb_cond)(inp["beat"]),
+        emb("sub", sizes["sub"], cfg.emb_cond)(inp["sub"]),
+        emb("prev_rel", 13, cfg.emb_cond)(rel),
+    ])
+    for i in range(cfg.layers):
+        x = layers.LSTM(cfg.units, return_sequences=True, name=f"lstm_{i}")(x)
+        x = layers.Dropout(cfg.dropout, name=f"dropout_{i}")(x)
+    abs_logits = layers.Dense(sizes["pitch"], name="pitch_abs")(x)
+    rel_logits = RelativeLogits(sizes["pitch"], name="pitch_rel_spread")(layers.Dense(12, name="pitch_rel")(x), inp["root"])
+    pitch = layers.Activation("linear", dtype="float32", name="pitch")(layers.Add(name="pitch_sum")([abs_logits, rel_logits]))
+    d = layers.Concatenate(name="dur_features")([x, emb("target_pitch", sizes["pitch"], cfg.emb_pitch)(inp["target_pitch"])])
+    d = layers.Dense(cfg.units, activation="relu", name="dur_hidden")(d)
+    dur = layers.Dense(sizes["dur"], dtype="float32", name="dur")(d)
+    return keras.Model(inp, {"pitch": pitch, "dur": dur}, name="jazzgen_lstm")
+
+
+def compile_model(model: keras.Model, lr: float = 2e-3, clipnorm: float = 1.0) -> None:
+    """Masked cross-entropy per head (PAD = 0 targets are ignored) and top-1 accuracy."""
+    loss = lambda: keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=T.PAD)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr, clipnorm=clipnorm),
+                  loss={"pitch": loss(), "dur": loss()})
