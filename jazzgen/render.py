@@ -44,6 +44,10 @@ RIDE, HIHAT_PEDAL, KICK, SNARE = 51, 44, 36, 38
 DRUM_KITS = (32, 0)        # GS/GM2 'Jazz' kit if the SoundFont has it, else 'Standard'
 TAIL_SECONDS = 1.5         # let the last notes ring out
 PEAK_DBFS = -1.0
+MIX_DB = {BASS_CHANNEL: -2.0, PIANO_CHANNEL: 6.0, DRUM_CHANNEL: 3.0}   # TimGM6mb's piano is
+                           # ~13 dB softer than its bass: lift the comping so all three are heard
+MAX_VOICES = 32            # more steal the voice furthest into its release: a ride hit rings
+                           # ~5 s, and 30 stale ones would double render time for no audible gain
 
 
 # ---------------------------------------------------------------------------- harmony
@@ -173,7 +177,7 @@ def walking_bass(seq: NoteSequence, rng: np.random.Generator) -> list[tuple[int,
                 p = _step(h, p, line[0] if goal is None else goal, b - 1 - i, rng)
             line.append(p)
         for k, p in enumerate(line):
-            notes.append((p, int(beats[a + k]), GRID - 1, (84 if k == 0 else 78) + int(rng.integers(-6, 7))))
+            notes.append((p, int(beats[a + k]), GRID - 1, (72 if k == 0 else 66) + int(rng.integers(-6, 7))))
         prev = line[-1]
     return notes
 
@@ -257,7 +261,7 @@ def piano_comping(seq: NoteSequence, rng: np.random.Generator) -> list[tuple[int
         if len(change):
             end = min(end, int(change[0]))
         voicing = _voice(h, prev)
-        vel = int(rng.integers(48, 66)) + (6 if s % GRID else 0) + (6 if ant else 0)
+        vel = int(rng.integers(74, 90)) + (5 if s % GRID else 0) + (5 if ant else 0)
         for k, p in enumerate(voicing):
             top = 4 if k == len(voicing) - 1 else 0
             notes.append((p, s, end - s, vel + top + int(rng.integers(-3, 4))))
@@ -306,16 +310,19 @@ def drums(seq: NoteSequence, rng: np.random.Generator) -> list[tuple[int, int, i
     beats = np.arange(0, seq.end, GRID)
     _, pos = seq.bar_position(beats)
     notes = []
+
+    def j() -> int:                                        # a little human unevenness
+        return int(rng.integers(-5, 6))
+
     for b, k in zip(beats.tolist(), (pos // GRID).tolist()):
         back = k % 2 == 1                                  # beats 2 and 4
-        j = lambda: int(rng.integers(-5, 6))             # noqa: E731 - a little human jitter
-        notes.append((RIDE, b, EIGHTH if back else GRID, (80 if back else 70) + j()))
+        notes.append((RIDE, b, EIGHTH if back else GRID, (92 if back else 82) + j()))
         if back:
-            notes.append((RIDE, b + EIGHTH, EIGHTH, 56 + j()))
-            notes.append((HIHAT_PEDAL, b, EIGHTH, 62 + j()))
-        notes.append((KICK, b, EIGHTH, 26 + j()))
+            notes.append((RIDE, b + EIGHTH, EIGHTH, 70 + j()))
+            notes.append((HIHAT_PEDAL, b, EIGHTH, 70 + j()))
+        notes.append((KICK, b, EIGHTH, 34 + j()))
         if rng.random() < 0.12:
-            notes.append((SNARE, b + EIGHTH, EIGHTH, 40 + j()))
+            notes.append((SNARE, b + EIGHTH, EIGHTH, 46 + j()))
     return notes
 
 
@@ -366,11 +373,13 @@ def _load_synth(soundfont: str | os.PathLike, sample_rate: int):
     if not path.is_file():
         raise ValueError(f"SoundFont not found: {path}")
     try:
-        sfid = synth.sfload(str(path))
+        sfid = synth.sfload(str(path), max_voices=MAX_VOICES)
     except Exception:
         raise ValueError(f"cannot read SoundFont: {path}") from None
     for ch in range(16):
-        _program(synth, sfid, ch, 0)
+        _program(synth, sfid, ch, DRUM_KITS[0] if ch == DRUM_CHANNEL else 0)
+        gain = 10 ** (MIX_DB.get(ch, 0.0) / 20)
+        synth.soundfonts[sfid].channel_set_volume(ch, gain)   # a CC7 in the file overrides it
     return synth, sfid
 
 
@@ -446,9 +455,8 @@ def synthesize(midi_path: str | os.PathLike, soundfont: str | os.PathLike | None
 
 def _trim_tail(audio: np.ndarray, keep: int) -> np.ndarray:
     """Cut the silent part of the release tail (but never before the MIDI file ends)."""
-    loud = np.flatnonzero(np.abs(audio).max(axis=1) > 1e-4)
-    last = int(loud[-1]) + 1 if len(loud) else 0
-    return audio[:max(keep, last)]
+    loud = np.flatnonzero(np.abs(audio[keep:]).max(axis=1) > 1e-4)
+    return audio[:keep + (int(loud[-1]) + 1 if len(loud) else 0)]
 
 
 def render_wav(midi_path: str | os.PathLike, wav_path: str | os.PathLike,
@@ -522,8 +530,7 @@ def render_pianoroll(path_png: str | os.PathLike, seq: NoteSequence, parts: Sequ
             continue
         x0, width = _in_bars(seq, start), np.asarray(dur) / _bar_steps(seq, start)
         rects = [Rectangle((x, p - 0.4), w, 0.8) for x, w, p in zip(x0, width, np.asarray(pitch))]
-        ax.add_collection(PatchCollection(rects, facecolor=colour, edgecolor="black", linewidth=0.3,
-                                          label=label))
+        ax.add_collection(PatchCollection(rects, facecolor=colour, edgecolor="black", linewidth=0.3))
         ax.plot([], [], color=colour, linewidth=6, label=label)
         lo, hi = min(lo, int(np.min(pitch))), max(hi, int(np.max(pitch)))
     if lo > hi:
@@ -531,21 +538,23 @@ def render_pianoroll(path_png: str | os.PathLike, seq: NoteSequence, parts: Sequ
     for b in range(n_bars + 1):
         ax.axvline(b, color="0.4" if b % 4 == 0 else "0.8", linewidth=0.8 if b % 4 == 0 else 0.5, zorder=0)
     top = hi + 2
+    above = ax.get_xaxis_transform()          # x in bars, y in axes fractions: over the plot
     for c in seq.chords:
         if c.step < seq.end:
-            ax.text(_in_bars(seq, [c.step])[0] + 0.01, top + 0.3, c.symbol, fontsize=8, va="bottom")
+            ax.text(_in_bars(seq, [c.step])[0] + 0.01, 1.01, c.symbol, transform=above, fontsize=8,
+                    va="bottom", clip_on=False)
     ax.set_xlim(0, n_bars)
-    ax.set_ylim(lo - 2, top + 3)
+    ax.set_ylim(lo - 2, top)
     ax.set_xticks(np.arange(n_bars) + 0.5, [str(b + 1) for b in range(n_bars)], fontsize=7)
     ax.tick_params(axis="x", length=0)
-    cs = [p for p in range(lo - 2, top + 3) if p % 12 == 0]
+    cs = [p for p in range(lo - 2, top + 1) if p % 12 == 0]
     ax.set_yticks(cs, [f"C{p // 12 - 1}" for p in cs])
     ax.set_xlabel("bar")
     ax.set_ylabel("pitch")
     if title:
-        ax.set_title(title)
+        ax.set_title(title, pad=18)
     if len(lines) > 1:
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     fig.tight_layout()
     _atomic_write(path_png, lambda f: fig.savefig(f, format="png"))
     plt.close(fig)
