@@ -1,0 +1,453 @@
+"""python -m jazzgen.evaluate: how good is a model, and how jazz-like is a folder of solos.
+
+    python -m jazzgen.evaluate --model models/wjazzd --data ../shared/data/wjazzd
+    python -m jazzgen.evaluate --model none --data out/generated --compare ../shared/data/wjazzd
+
+Two sections in one report (``report.json``, ``report.md``, printed too):
+
+1. Likelihood (needs a model, skipped by ``--model none`` or ``--no-likelihood``): every
+   event of every scored file, one window per whole song, no augmentation, scored by
+   the model (per-event NLL, perplexity, top-1 accuracy of the pitch and duration
+   heads) and by counting baselines fitted on the model's *training* files, which
+   score exactly the same targets (BOS-padded at each song's start):
+
+   * unigram and Kneser-Ney n = 2..--ngram-max, each without and with context;
+   * pitch context = the chord in force (root id x quality id).  The pitch counts are
+     taken over the 12 transpositions (-5..+6 semitones) the model also trained on, so
+     every chord is seen in every key and the absolute-chord condition carries the same
+     statistics as a chord-relative one, while keeping the targets absolute pitches;
+   * duration context = the event's own pitch as rest / tie / note (the duration head
+     sees the pitch it is timing) x the onset's step within the beat (the model sees it
+     too).  Measured on the wjazzd validation split this beat the note's interval above
+     the chord root (best KN perplexity 5.76, vs 6.08 with the interval added and 7.40
+     with the interval instead of the position).  Durations are counted in the original key only: they are the same in
+     every key, and 12 identical copies only multiply every count by 12, which breaks
+     Kneser-Ney's count-of-counts discounts (KN-3 dur perplexity 8.26 with copies vs 7.63).
+
+2. Style (always): ``metrics.piece_metrics`` per scored file (novelty against the
+   training files' 8-note windows when those are known), their summary, and with
+   ``--compare REAL_DIR`` the generated-vs-real table and ``histograms.png``.
+
+Which files are scored: the model's split (``config.json``: data, val_fraction, seed,
+max_songs, applied exactly as ``train.load_data`` does) decides.  When ``--data``
+shares files with the model's training folder the default is ``--split val``: only
+its validation files, so neither the model nor the baselines have seen them.
+Otherwise the default is ``--split all``.  ``--split train|all`` over training files
+is allowed (to measure over-fitting) with a warning.
+
+``--model none``: no model at all; style only (novelty against ``--train-data`` if
+given).  ``--no-likelihood``: use the model's config for the split and the novelty
+index, but score nothing.  Neither imports Keras.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+import numpy as np
+
+from . import dataset, metrics, ngram
+from . import tokens as T
+from .midi_io import atomic_write
+from .notes import NoteSequence
+
+HEADS = ("pitch", "dur")
+KEYS = range(-5, 7)                     # transpositions, as train.py's augmentation draws them
+CONTEXT = {"pitch": "chord in force (root, quality)",
+           "dur": "own pitch as rest/tie/note + onset step within the beat"}
+NOVELTY_N = 8
+DEFAULT_MODEL = "models/wjazzd"
+
+
+class EvalError(Exception):
+    """Bad arguments or data: printed as one line, exit code 2."""
+
+
+def _log(*a) -> None:
+    print(*a, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------- the model's data
+
+def read_config(model_dir: str | Path):
+    """The model's TrainConfig from config.json (keys this jazzgen does not know are ignored)."""
+    from .train import TrainConfig
+    path = Path(model_dir) / "config.json"
+    if not path.is_file():
+        raise EvalError(f"{model_dir}: no config.json (not a model folder written by jazzgen.train)")
+    d = json.loads(path.read_text())
+    known = {f.name for f in fields(TrainConfig)}
+    return TrainConfig(**{k: v for k, v in d.items() if k in known})
+
+
+def usable_songs(folder: str | Path, cache: str | None = ".cache/corpus", max_songs: int = 0,
+                 progress: bool = False) -> list[NoteSequence]:
+    """The songs of a folder as train.load_data keeps them: readable, > 1 note, first max_songs."""
+    folder = Path(folder)
+    if not folder.exists():
+        raise EvalError(f"no such data folder: {folder}")
+    if not dataset.find_midi(folder):
+        raise EvalError(f"{folder}: no MIDI files")
+    corpus = dataset.load_corpus(folder, cache, progress=progress)
+    for r in corpus.dropped:
+        _log(r.line())
+    songs = [s for s in corpus.songs if len(s) > 1][: max_songs or None]
+    if not songs:
+        raise EvalError(f"{folder}: no usable MIDI files (none with 2 or more notes)")
+    return songs
+
+
+def model_split(cfg, folder: str | Path | None = None, cache: str | None = ".cache/corpus"):
+    """(train songs, validation songs) of `folder` (default cfg.data), split as train.py splits."""
+    songs = usable_songs(folder or cfg.data, cache, cfg.max_songs)
+    tr, va = dataset.split_by_file([s.name for s in songs], cfg.val_fraction, cfg.seed)
+    return [songs[i] for i in tr], [songs[i] for i in va]
+
+
+# ---------------------------------------------------------------------------- the model
+
+def load_model(model_dir: str | Path):
+    """The model of a run folder, after checking its vocabulary is this jazzgen's."""
+    import keras
+    from . import model as _  # noqa: F401  (registers the custom layers)
+    model_dir = Path(model_dir)
+    vocab_path = model_dir / "vocab.json"
+    if vocab_path.is_file():
+        try:
+            vocab = T.Vocab.from_json(vocab_path.read_text())
+        except ValueError as e:
+            raise EvalError(f"{vocab_path}: {e}") from None
+        if vocab != T.default_vocab():
+            raise EvalError(f"{vocab_path}: the model's vocabulary differs from this jazzgen's")
+    if not (model_dir / "model.keras").is_file():
+        raise EvalError(f"{model_dir}: no model.keras")
+    return keras.saving.load_model(model_dir / "model.keras", safe_mode=True)
+
+
+def score_model(model, toks: list[T.Tokens], batch_size: int = 16) -> dict:
+    """model.score over whole songs, one window each, batched by length (less padding).
+
+    An LSTM is causal, so padding after a song changes none of its scores.
+    """
+    from .model import score
+    order = sorted(range(len(toks)), key=lambda i: len(toks[i]))
+    tot = {"events": 0, **{f"{h}_{k}": 0.0 for h in HEADS for k in ("nll", "acc")}}
+    for i in range(0, len(order), batch_size):
+        chunk = [toks[j] for j in order[i:i + batch_size]]
+        w = dataset.make_windows(chunk, length=max(len(t) for t in chunk))
+        r = score(model, w.arrays, batch_size=batch_size)
+        tot["events"] += r["notes"]
+        for h in HEADS:
+            tot[f"{h}_nll"] += r[f"{h}_nll"] * r["notes"]
+            tot[f"{h}_acc"] += r[f"{h}_acc"] * r["notes"]
+    n = max(tot["events"], 1)
+    return {"events": tot["events"],
+            **{h: {"nll": tot[f"{h}_nll"] / n, "ppl": math.exp(tot[f"{h}_nll"] / n), "acc": tot[f"{h}_acc"] / n}
+               for h in HEADS}}
+
+
+# ---------------------------------------------------------------------------- baselines
+
+def context(head: str, pitch, root, qual, sub, vocab: T.Vocab = T.default_vocab()) -> np.ndarray:
+    """The condition of each event for the `head` baselines with context (see the docstring)."""
+    pitch = np.asarray(pitch, np.int64)
+    if head == "pitch":
+        return np.asarray(root, np.int64) * vocab.sizes["qual"] + qual
+    kind = np.where(pitch == T.REST, 0, np.where(pitch == T.TIE, 1, 2))
+    return kind * vocab.sizes["sub"] + sub
+
+
+def streams(toks: list[T.Tokens], head: str, augment: bool = True) -> tuple[list, list]:
+    """(target sequences, their conditions) of one head; pitch over the 12 keys if `augment`.
+
+    Keys that would take a song out of the MIDI range are skipped.
+    """
+    seqs, conds = [], []
+    for t in toks:
+        for k in (KEYS if augment and head == "pitch" else [0]):
+            p, r = T.transpose_ids(t.pitch, t.root, k)
+            notes = p[p >= T.PITCH0].astype(np.int64) - T.PITCH0
+            if notes.size and (notes.min() < 0 or notes.max() > 127):
+                continue
+            seqs.append((p if head == "pitch" else t.dur).astype(np.int64))
+            conds.append(context(head, p, r, t.qual, t.sub))
+    return seqs, conds
+
+
+def fit_baselines(train_toks: list[T.Tokens], ngram_max: int = 5, augment: bool = True) -> dict:
+    """{head: {name: (model, uses context)}}: unigram and KN-2..ngram_max, without and with context."""
+    sizes = T.default_vocab().sizes
+    out = {}
+    for h in HEADS:
+        seqs, conds = streams(train_toks, h, augment)
+        V = sizes[h]
+        m = {"unigram": (ngram.Unigram(V).fit(seqs), False),
+             "unigram+ctx": (ngram.KneserNey(1, V).fit(seqs, conds), True)}
+        for n in range(2, ngram_max + 1):
+            m[f"kn{n}"] = (ngram.KneserNey(n, V).fit(seqs), False)
+            m[f"kn{n}+ctx"] = (ngram.KneserNey(n, V).fit(seqs, conds), True)
+        out[h] = m
+    return out
+
+
+def score_baselines(baselines: dict, toks: list[T.Tokens]) -> dict:
+    """{head: {name: {nll, ppl}}} over every event of `toks`, the model's own targets."""
+    out = {}
+    for h, models in baselines.items():
+        seqs, conds = streams(toks, h, augment=False)
+        out[h] = {}
+        for name, (m, ctx) in models.items():
+            lp = np.concatenate([m.logprob_seq(s, c if ctx else None) for s, c in zip(seqs, conds)])
+            out[h][name] = {"nll": float(-lp.mean()), "ppl": ngram.perplexity(lp), "events": int(lp.size)}
+    return out
+
+
+def _order(name: str) -> tuple:
+    base = name.replace("+ctx", "")
+    return (0 if base == "unigram" else int(base[2:]), "+ctx" in name)
+
+
+def likelihood(toks: list[T.Tokens], model=None, train_toks: list[T.Tokens] | None = None,
+               ngram_max: int = 5) -> dict:
+    """The likelihood section: the model's scores, the baselines', and the model's gain."""
+    out: dict = {"events": int(sum(len(t) for t in toks)), "context": CONTEXT}
+    if model is not None:
+        out["model"] = score_model(model, toks)
+    if train_toks:
+        out["baselines"] = score_baselines(fit_baselines(train_toks, ngram_max), toks)
+        out["best_baseline"] = {h: min(b.items(), key=lambda kv: kv[1]["ppl"])[0]
+                                for h, b in out["baselines"].items()}
+        if model is not None:  # % perplexity below the best baseline's (negative: worse)
+            out["gain_pct"] = {h: 100 * (1 - out["model"][h]["ppl"] / out["baselines"][h][b]["ppl"])
+                               for h, b in out["best_baseline"].items()}
+    return out
+
+
+# ---------------------------------------------------------------------------- style
+
+def style(songs: list[NoteSequence], train_songs: list[NoteSequence] | None = None,
+          real: list[NoteSequence] | None = None) -> dict:
+    """Per-piece metrics, their summary, and (given real pieces) the comparison with those."""
+    index = metrics.build_ngram_index(train_songs, NOVELTY_N) if train_songs else None
+    per = [metrics.piece_metrics(s, index, NOVELTY_N) for s in songs]
+    out = {"novelty_n": NOVELTY_N if index is not None else None, "summary": metrics.summarize(per),
+           "files": [s.name for s in songs], "per_file": per}
+    if real is not None:
+        real_per = [metrics.piece_metrics(s, index, NOVELTY_N) for s in real]
+        out.update(real_summary=metrics.summarize(real_per), real_files=[s.name for s in real],
+                   real_per_file=real_per, compare=metrics.compare(per, real_per))
+    return out
+
+
+# ---------------------------------------------------------------------------- the report
+
+def _fmt(x, spec=".3f") -> str:
+    return "-" if x is None or (isinstance(x, float) and not math.isfinite(x)) else format(x, spec)
+
+
+def _label(name: str) -> str:
+    return name.replace("kn", "KN-").replace("+ctx", " + context")
+
+
+def likelihood_markdown(lik: dict) -> str:
+    """Model and baselines side by side, one row per predictor, both heads."""
+    rows = ["| predictor | pitch ppl | pitch NLL | pitch acc | dur ppl | dur NLL | dur acc |",
+            "|---|---|---|---|---|---|---|"]
+    if "model" in lik:
+        m = lik["model"]
+        rows.append("| **jazzgen model** | " + " | ".join(
+            f"**{m[h]['ppl']:.2f}** | {m[h]['nll']:.3f} | {100 * m[h]['acc']:.1f}%" for h in HEADS) + " |")
+    b = lik.get("baselines", {})
+    for name in sorted(b.get("pitch", {}), key=_order):
+        rows.append(f"| {_label(name)} | " + " | ".join(
+            f"{b[h][name]['ppl']:.2f} | {b[h][name]['nll']:.3f} | -" for h in HEADS) + " |")
+    lines = [f"Per event (note, rest or tie), {lik['events']} events; NLL in nats."]
+    if b:
+        lines.append(f"Baseline context: pitch = {CONTEXT['pitch']}; duration = {CONTEXT['dur']}.")
+    lines += ["", *rows, ""]
+    if "gain_pct" in lik:
+        g, best = lik["gain_pct"], lik["best_baseline"]
+        word = lambda x: f"beats it by {x:.1f}%" if x >= 0 else f"trails it ({-x:.1f}% higher)"
+        lines.append(f"Against the best baseline, the model {word(g['pitch'])} in pitch perplexity "
+                     f"({_label(best['pitch'])}: {b['pitch'][best['pitch']]['ppl']:.2f}) and {word(g['dur'])} "
+                     f"in duration perplexity ({_label(best['dur'])}: {b['dur'][best['dur']]['ppl']:.2f}).")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def summary_markdown(summary: dict) -> str:
+    rows = ["| metric | mean | sd | median | n |", "|---|---|---|---|---|"]
+    rows += [f"| {k} | {_fmt(v['mean'])} | {_fmt(v['sd'])} | {_fmt(v['median'])} | {v['n']} |"
+             for k, v in summary.items()]
+    return "\n".join(rows) + "\n"
+
+
+def report_markdown(rep: dict) -> str:
+    """The whole report as Markdown (what report.md holds and stdout shows)."""
+    lines = ["# jazzgen evaluation", "",
+             f"- Data: `{rep['data']}`: {rep['n_files']} files (split: {rep['split']})"]
+    if rep.get("model"):
+        lines.append(f"- Model: `{rep['model']}`")
+    if rep.get("train_data"):
+        lines.append(f"- Training files (baselines, novelty): {rep['n_train_files']} from `{rep['train_data']}`")
+    lines += [f"- Warning: {w}" for w in rep.get("warnings", [])]
+    lines.append("")
+    if "likelihood" in rep:
+        on = f"Scored: {rep['likelihood_on']}. " if rep.get("likelihood_on") else ""
+        lines += ["## Likelihood", "", on + likelihood_markdown(rep["likelihood"])]
+    st = rep["style"]
+    novelty = f"; novelty: share of {st['novelty_n']}-note windows found in the training files" \
+        if st.get("novelty_n") else ""
+    lines += ["## Style metrics", "", f"Per piece, then mean over the {rep['n_files']} pieces{novelty}.", "",
+              summary_markdown(st["summary"])]
+    if "compare" in st:
+        lines += [f"## Compared with `{rep['compare']}` ({rep['n_real_files']} real pieces)", "",
+                  "Overlap: area shared by the two kernel density estimates (1 = same distribution).", "",
+                  metrics.metrics_table_markdown(st["compare"])]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _json_safe(x):
+    """NaN/inf -> null, NumPy scalars -> Python: report.json stays strict JSON."""
+    if isinstance(x, dict):
+        return {str(k): _json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_safe(v) for v in x]
+    if isinstance(x, (np.integer, np.floating, np.bool_)):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def write_report(rep: dict, out: str | Path, gen: list[dict] | None = None, real: list[dict] | None = None) -> str:
+    """report.json, report.md (and histograms.png given both metric lists) in `out`; returns the Markdown."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    md = report_markdown(rep)
+    atomic_write(out / "report.json", lambda f: f.write(json.dumps(_json_safe(rep), indent=1).encode()))
+    atomic_write(out / "report.md", lambda f: f.write(md.encode()))
+    if gen is not None and real is not None:
+        metrics.plot_histograms(gen, real, str(out / "histograms.png"))
+    return md
+
+
+# ---------------------------------------------------------------------------- the whole run
+
+def _same(a, b) -> bool:
+    return Path(a).resolve() == Path(b).resolve()
+
+
+def evaluate(data: str, model: str | None = DEFAULT_MODEL, train_data: str | None = None, out: str = "eval",
+             split: str | None = None, compare: str | None = None, ngram_max: int = 5, baselines: bool = True,
+             score_likelihood: bool = True, cache: str | None = ".cache/corpus", command: str = "") -> dict:
+    """Evaluate `data` (see the module docstring); writes the report files, returns the report."""
+    if not 1 <= ngram_max <= 5:
+        raise EvalError("--ngram-max must be in 1..5")
+    if model is not None and not Path(model).is_dir():
+        raise EvalError(f"no such model folder: {model} (pass --model DIR, or --model none for style metrics only)")
+    if not Path(data).exists():
+        raise EvalError(f"no such data folder: {data}")
+    cfg = read_config(model) if model is not None else None
+    train_dir = train_data or (cfg.data if cfg else None)
+    if train_dir is not None and not Path(train_dir).exists():
+        raise EvalError(f"training data folder {train_dir} not found (from the model's config.json; "
+                        "pass --train-data DIR)")
+    warnings: list[str] = []
+
+    # the model's split decides which files are scored, and which ones the baselines count
+    train_songs, val_songs = ([], [])
+    if train_dir is not None:
+        train_songs, val_songs = model_split(cfg, train_dir, cache) if cfg else (usable_songs(train_dir, cache), [])
+    songs = usable_songs(data, cache, cfg.max_songs if cfg and train_dir and _same(data, train_dir) else 0)
+    seen = {s.name for s in train_songs} | {s.name for s in val_songs}
+    overlap = sum(s.name in seen for s in songs)
+    split = split or ("val" if overlap and cfg else "all")
+    if split != "all":
+        if cfg is None or train_dir is None:
+            raise EvalError(f"--split {split} needs a model (its config.json holds the split)")
+        side = {s.name for s in (val_songs if split == "val" else train_songs)}
+        songs = [s for s in songs if s.name in side]
+        if not songs:
+            raise EvalError(f"{data}: none of its files is on the {split} side of the model's split")
+    train_names = {s.name for s in train_songs}
+    leaked = sum(s.name in train_names for s in songs)
+    if overlap and split == "val":
+        warnings.append(f"--data holds the model's training data: scoring only its {len(songs)} validation files")
+    if leaked:
+        warnings.append(f"{leaked} of the {len(songs)} scored files are training files: likelihood and "
+                        "novelty are optimistic")
+    for w in warnings:
+        _log(f"jazzgen.evaluate: warning: {w}")
+
+    rep: dict = {"command": command, "data": str(data), "model": str(model) if model else None, "split": split,
+                 "n_files": len(songs), "files": [s.name for s in songs], "warnings": warnings,
+                 "train_data": str(train_dir) if train_dir else None, "n_train_files": len(train_songs)}
+    if cfg is not None:
+        rep["model_split"] = {"val_fraction": cfg.val_fraction, "seed": cfg.seed, "max_songs": cfg.max_songs,
+                              "n_train": len(train_songs), "n_val": len(val_songs)}
+    if score_likelihood and model is not None:
+        toks = [T.encode(s) for s in songs]
+        net = load_model(model)
+        _log(f"scoring {len(toks)} files ({sum(map(len, toks))} events)"
+             + (f"; fitting baselines on {len(train_songs)} training files" if baselines and train_songs else ""))
+        rep["likelihood"] = likelihood(toks, net, [T.encode(s) for s in train_songs] if baselines else None,
+                                       ngram_max)
+    real = None
+    if compare is not None:
+        real = usable_songs(compare, cache)
+        rep["compare"], rep["n_real_files"] = str(compare), len(real)
+    rep["style"] = style(songs, train_songs or None, real)
+    rep["markdown"] = write_report(rep, out, rep["style"]["per_file"], rep["style"].get("real_per_file"))
+    return rep
+
+
+# ---------------------------------------------------------------------------- command line
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2, like every other error here
+        print(f"jazzgen.evaluate: error: {message} (see --help)", file=sys.stderr)
+        sys.exit(2)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = _Parser(prog="python -m jazzgen.evaluate", description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default=DEFAULT_MODEL, help=f"model folder (default {DEFAULT_MODEL}); 'none': style only")
+    p.add_argument("--data", required=True, help="folder of MIDI files to evaluate")
+    p.add_argument("--train-data", help="the model's training folder (default: its config.json 'data')")
+    p.add_argument("--out", default="eval", help="report folder (default eval/)")
+    p.add_argument("--split", choices=("val", "train", "all"),
+                   help="which files of --data: default val if it holds the model's training data, else all")
+    p.add_argument("--compare", metavar="REAL_DIR", help="compare style metrics with these real solos")
+    p.add_argument("--ngram-max", type=int, default=5, help="highest Kneser-Ney order, 1..5 (default 5)")
+    p.add_argument("--no-baselines", action="store_true", help="no n-gram baselines")
+    p.add_argument("--no-likelihood", action="store_true", help="style metrics only (no Keras)")
+    p.add_argument("--cache", default=".cache/corpus", help="corpus cache folder")
+    a = p.parse_args(argv)
+    if not 1 <= a.ngram_max <= 5:
+        p.error("--ngram-max must be in 1..5")
+    a.model = None if a.model.lower() == "none" else a.model
+    return a
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    a = parse_args(argv)
+    try:
+        rep = evaluate(a.data, a.model, a.train_data, a.out, a.split, a.compare, a.ngram_max,
+                       not a.no_baselines, not a.no_likelihood, a.cache,
+                       command="python -m jazzgen.evaluate " + " ".join(argv))
+    except EvalError as e:
+        print(f"jazzgen.evaluate: error: {e}", file=sys.stderr)
+        return 2
+    print(rep["markdown"])
+    _log(f"wrote {Path(a.out) / 'report.md'} and report.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""Evaluation: errors are one line, style runs without Keras, baselines score the model's targets."""
+import json
+import math
+import shutil
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from jazzgen import dataset, evaluate as E, tokens as T
+from jazzgen.notes import ChordChange, NoteSequence, TimeSignature
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data" / "wjazzd" / "midi"
+CHANGES = ["Cm7", "F7", "Bbmaj7", "Eb7", "Am7b5", "D7", "Gm7", "N.C."]
+
+
+def run_cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "jazzgen.evaluate", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+def write_solo(path: Path, seed: int, bars: int = 6) -> None:
+    """A small beat-aligned solo with chord markers, written with mido like the shared files."""
+    import mido
+    rng = np.random.default_rng(seed)
+    tr = mido.MidiTrack([mido.MetaMessage("track_name", name="Melody", time=0),
+                         mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0),
+                         mido.MetaMessage("set_tempo", tempo=400000, time=0)])
+    events = [(b * 1920, 0, mido.MetaMessage("marker", text=CHANGES[(b + seed) % len(CHANGES)]))
+              for b in range(bars)]
+    t = 0
+    while t < bars * 1920 - 240:
+        d = int(rng.choice([120, 240, 240, 480]))
+        if rng.random() < 0.85:
+            p = int(rng.integers(58, 80))
+            events += [(t, 2, mido.Message("note_on", note=p, velocity=90)),
+                       (t + d, 1, mido.Message("note_off", note=p, velocity=0))]
+        t += d
+    now = 0
+    for tick, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
+        tr.append(msg.copy(time=tick - now))
+        now = tick
+    mf = mido.MidiFile(type=1, ticks_per_beat=480)
+    mf.tracks.append(tr)
+    mf.save(path)
+
+
+def song(name: str, pitches, durs, chords=(("C7", 0), ("F7", 48))) -> NoteSequence:
+    start = np.concatenate([[6], 6 + np.cumsum(durs)[:-1]])  # a lead-in rest
+    return NoteSequence(pitches, start, durs, [90] * len(pitches), name=name,
+                        chords=[ChordChange(s, c) for c, s in chords], time_signatures=[TimeSignature(0, 4, 4)])
+
+
+# ---------------------------------------------------------------------------- command line
+
+def test_cli_errors_are_one_line_exit_2(tmp_path):
+    data = tmp_path / "midi"
+    data.mkdir()
+    write_solo(data / "a.mid", 0)
+    cases = [("--model", tmp_path / "no_model", "--data", data),                     # missing model
+             ("--model", "none", "--data", tmp_path / "no_data", "--cache", tmp_path / "c"),  # missing data
+             ("--model", "none", "--data", data, "--bogus")]                        # wrong flag
+    for args in cases:
+        r = run_cli(*args, "--out", tmp_path / "out")
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == 2, (args, r.stderr)
+        assert len(lines) == 1 and lines[0].startswith("jazzgen.evaluate: error: "), r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_more_errors_in_process(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert E.main(["--model", "none", "--data", str(tmp_path / "empty"), "--out", str(tmp_path / "o")]) == 2
+    (tmp_path / "m").mkdir()  # a folder without config.json
+    assert E.main(["--model", str(tmp_path / "m"), "--data", str(tmp_path / "empty")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert [e.startswith("jazzgen.evaluate: error: ") for e in err] == [True, True]
+    with pytest.raises(SystemExit) as e:
+        E.parse_args(["--data", "x", "--ngram-max", "9"])
+    assert e.value.code == 2
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="shared WJazzD data not present")
+def test_style_only_on_three_shared_files_without_keras(tmp_path):
+    data = tmp_path / "three"
+    data.mkdir()
+    for f in sorted(SHARED.glob("*.mid"))[:3]:
+        shutil.copy(f, data / f.name)
+    out = tmp_path / "out"
+    code = ("import sys; from jazzgen.evaluate import main; "
+            f"rc = main(['--model', 'none', '--data', {str(data)!r}, '--train-data', {str(data)!r}, "
+            f"'--compare', {str(data)!r}, '--out', {str(out)!r}, '--cache', {str(tmp_path / 'c')!r}]); "
+            "assert 'keras' not in sys.modules and 'tensorflow' not in sys.modules; sys.exit(rc)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert r.returncode == 0, r.stderr
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["n_files"] == 3 and "likelihood" not in rep
+    for k in ("H1", "H4", "GS", "chord_tone_rate", "mean_abs_interval", "copied_share"):
+        assert k in rep["style"]["summary"] and k in rep["style"]["compare"]
+    assert rep["style"]["compare"]["H1"]["overlap"] == pytest.approx(1.0, abs=1e-6)
+    md = (out / "report.md").read_text()
+    assert "## Style metrics" in md and "| H1 |" in md and md.strip() in r.stdout
+    assert (out / "histograms.png").stat().st_size > 1000
+
+
+# ---------------------------------------------------------------------------- baselines
+
+def test_baselines_score_exactly_the_model_targets():
+    rng = np.random.default_rng(0)
+    songs = [song(f"s{i}", rng.integers(55, 80, n), rng.choice([3, 6, 12, 120], n))
+             for i, n in enumerate((5, 17, 30))]
+    toks = [T.encode(s) for s in songs]
+    w = dataset.make_windows(toks, length=max(len(t) for t in toks))
+    mask = w.arrays["pitch"] != T.PAD
+    for h in E.HEADS:
+        seqs, _ = E.streams(toks, h, augment=False)
+        assert np.array_equal(np.concatenate(seqs), w.arrays[h][mask])  # same targets, same order
+    scored = E.score_baselines(E.fit_baselines(toks, ngram_max=3), toks)
+    for h in E.HEADS:
+        assert set(scored[h]) == {"unigram", "unigram+ctx", "kn2", "kn2+ctx", "kn3", "kn3+ctx"}
+        assert all(r["events"] == mask.sum() and r["ppl"] > 1 for r in scored[h].values())
+    # pitch counts cover 12 keys; durations are key-free, counted once
+    assert len(E.streams(toks, "pitch")[0]) == 12 * len(toks) and len(E.streams(toks, "dur")[0]) == len(toks)
+
+
+def test_duration_context_tells_rest_tie_and_note_apart():
+    t = T.encode(song("x", [60, 62], [6, 120]))  # rest, note, note, tie
+    c = E.context("dur", t.pitch, t.root, t.qual, t.sub)
+    kinds = c // T.default_vocab().sizes["sub"]
+    assert kinds.tolist() == [0, 2, 2, 1]
+    assert np.array_equal(c % T.default_vocab().sizes["sub"], t.sub)
+
+
+# ---------------------------------------------------------------------------- the likelihood path
+
+def test_likelihood_on_a_tiny_untrained_model(tmp_path, capsys):
+    from jazzgen.model import ModelConfig, build_model, score
+    from jazzgen.train import TrainConfig
+    data = tmp_path / "midi"
+    data.mkdir()
+    for i in range(4):
+        write_solo(data / f"solo_{i}.mid", i)
+    mdir = tmp_path / "model"
+    mdir.mkdir()
+    net = build_model(T.default_vocab(), ModelConfig(layers=1, units=8))
+    net.save(mdir / "model.keras")
+    (mdir / "vocab.json").write_text(T.default_vocab().to_json())
+    (mdir / "config.json").write_text(json.dumps(asdict(TrainConfig(data=str(data), val_fraction=0.25))))
+    out = tmp_path / "out"
+    argv = ["--model", str(mdir), "--data", str(data), "--out", str(out), "--cache", str(tmp_path / "c"),
+            "--ngram-max", "3"]
+    assert E.main(argv) == 0
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["split"] == "val" and rep["n_files"] == 1 and rep["n_train_files"] == 3 and rep["warnings"]
+    lik = rep["likelihood"]
+    for h in E.HEADS:
+        assert 1 < lik["model"][h]["ppl"] < math.inf and 0 <= lik["model"][h]["acc"] <= 1
+        assert all(1 < b["ppl"] < math.inf and b["events"] == lik["events"] for b in lik["baselines"][h].values())
+        assert h in lik["gain_pct"]
+    # the length-batched scoring equals one model.score over all songs in one window each
+    _, val = E.model_split(E.read_config(mdir), cache=str(tmp_path / "c"))
+    assert [s.name for s in val] == rep["files"]
+    toks = [T.encode(s) for s in val]
+    ref = score(E.load_model(mdir), dataset.make_windows(toks, max(map(len, toks))).arrays)
+    assert lik["events"] == ref["notes"]
+    assert lik["model"]["pitch"]["nll"] == pytest.approx(ref["pitch_nll"], rel=1e-5)
+    md = (out / "report.md").read_text()
+    assert "| **jazzgen model** |" in md and "| KN-3 + context |" in md and "best baseline" in md
+    assert md.strip() in capsys.readouterr().out
+    # --split all over training files: scored, with a warning that they were trained on
+    assert E.main(argv + ["--split", "all", "--no-baselines"]) == 0
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["n_files"] == 4 and "baselines" not in rep["likelihood"]
+    assert any("training files" in w for w in rep["warnings"])
