@@ -98,12 +98,19 @@ class Tokens:
 # ---------------------------------------------------------------------------- conditioning
 
 def chord_ids(seq: NoteSequence, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(root id, quality id) of the chord in force at each step."""
-    from .chords import parse_chord
+    """(root id, quality id) of the chord in force at each step.
+
+    A symbol that does not parse (a hand-built or edited sequence: the reader drops
+    them) reads as no chord, like N.C., rather than stopping a whole corpus.
+    """
+    from .chords import ChordError, parse_chord
     table_root = np.full(len(seq.chords) + 1, ROOT_NONE, np.int16)   # last slot: before any chord
     table_qual = np.ones(len(seq.chords) + 1, np.int16)              # 1 + index of "none"
     for i, ch in enumerate(seq.chords):
-        c = parse_chord(ch.symbol)
+        try:
+            c = parse_chord(ch.symbol)
+        except ChordError:
+            continue
         if c.root is not None:
             table_root[i] = 2 + c.root
         table_qual[i] = 1 + c.quality_index

@@ -1,0 +1,371 @@
+"""MIDI reading (shared WJazzD files and small hand-made ones), bad input, and the writer."""
+import csv
+import io
+import os
+from pathlib import Path
+
+import mido
+import numpy as np
+import pytest
+from mido import Message, MetaMessage
+from mido.midifiles.meta import _key_signature_encode
+
+from jazzgen import midi_io
+from jazzgen.midi_io import MidiError, Part, atomic_write, read_midi, read_midi_bytes, write_midi
+from jazzgen.notes import GRID, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature
+
+SHARED = Path(__file__).resolve().parents[2] / "shared/data/wjazzd"
+FILES = ["ArtPepper_Anthropology_FINAL.mid",         # key signature Bb
+         "DavidMurray_BluesForTwo-1_FINAL.mid",      # 4/4 -> 5/4 -> 4/4
+         "FreddieHubbard_DolphinDance_FINAL.mid",    # no key signature
+         "StanGetz_BodyAndSoul_FINAL.mid"]           # slow ballad, runs finer than the grid
+
+
+def shared_file(name: str) -> Path:
+    p = SHARED / "midi" / name
+    assert p.is_file(), f"shared data missing: {p}"
+    return p
+
+
+def index_rows() -> dict[str, dict]:
+    path = SHARED / "index.tsv"
+    assert path.is_file(), f"shared data missing: {path}"
+    with open(path, newline="") as f:
+        return {r["file"]: r for r in csv.DictReader(f, delimiter="\t")}
+
+
+# ---------------------------------------------------------------------------- small files
+
+def smf(*tracks, tpq=480, fmt=1) -> bytes:
+    """A MIDI file whose tracks are lists of (absolute tick, mido message)."""
+    mf = mido.MidiFile(type=fmt, ticks_per_beat=tpq)
+    for events in tracks:
+        tr, now = mido.MidiTrack(), 0
+        for t, msg in sorted(events, key=lambda e: e[0]):
+            tr.append(msg.copy(time=t - now))
+            now = t
+        mf.tracks.append(tr)
+    buf = io.BytesIO()
+    mf.save(file=buf)
+    return buf.getvalue()
+
+
+def notes(*specs, channel=0, name=None, meta=()):
+    """Track events: optional name and meta events, then (pitch, on tick, off tick) notes."""
+    ev = [(0, MetaMessage("track_name", name=name))] if name else []
+    ev += list(meta)
+    for p, a, b in specs:
+        ev += [(a, Message("note_on", note=p, velocity=80, channel=channel)),
+               (b, Message("note_off", note=p, channel=channel))]
+    return ev
+
+
+def scale(p0=60, n=4, beat=480):
+    return [(p0 + i, i * beat, (i + 1) * beat) for i in range(n)]
+
+
+def raw_track(body: bytes) -> bytes:
+    return b"MTrk" + len(body).to_bytes(4, "big") + body
+
+
+def raw_smf(*bodies: bytes, tpq=480, fmt=1, ntracks=None) -> bytes:
+    n = len(bodies) if ntracks is None else ntracks
+    return (b"MThd" + (6).to_bytes(4, "big") + fmt.to_bytes(2, "big") + n.to_bytes(2, "big")
+            + tpq.to_bytes(2, "big") + b"".join(raw_track(b) for b in bodies))
+
+
+NOTE = b"\x00\x90\x3c\x40\x83\x60\x80\x3c\x00"  # C4 for one beat (delta 480 = 0x83 0x60)
+EOT = b"\x00\xff\x2f\x00"
+
+
+# ---------------------------------------------------------------------------- shared files
+
+@pytest.mark.parametrize("name", FILES)
+def test_shared_file_matches_index_and_mido(name):
+    row = index_rows()[name]
+    path = shared_file(name)
+    seq, rep = read_midi(path)
+    assert len(seq) == int(row["n_notes"]) == rep.notes_in
+    assert rep.polyphony_dropped == 0 and rep.overlaps_trimmed == 0
+    assert np.all(np.diff(seq.start) > 0) and np.all(seq.start[:-1] + seq.duration[:-1] <= seq.start[1:])
+
+    mf = mido.MidiFile(path)
+    (track,) = mf.tracks
+    events, tick = [], 0
+    for msg in track:
+        tick += msg.time
+        events.append((tick, msg))
+    ons = [m for _, m in events if m.type == "note_on" and m.velocity > 0]
+    assert seq.pitch.tolist() == [m.note for m in ons]
+    ticks_per_step = 480 // GRID
+    markers = [ChordChange(t // ticks_per_step, m.text) for t, m in events if m.type == "marker"]
+    assert seq.chords == markers and len(markers) == int(row["n_chord_changes"])
+    assert [(t.step, round(6e7 / t.qpm)) for t in seq.tempos] == \
+        [(t // ticks_per_step, m.tempo) for t, m in events if m.type == "set_tempo"]
+    sigs = [s.split("@") for s in row["time_signatures"].split()]
+    assert seq.time_signatures == [TimeSignature(int(t) // ticks_per_step, *map(int, ts.split("/"))) for ts, t in sigs]
+    keys = [(t, _key_signature_encode[m.key]) for t, m in events if m.type == "key_signature"]
+    assert seq.key_signatures == [KeySignature(t // ticks_per_step, sf, bool(mi)) for t, (sf, mi) in keys]
+
+
+def test_shared_file_spread_runs_keep_every_note_near_its_tick():
+    """A ballad's fast runs (finer than the grid) keep all notes, in order, centred."""
+    seq, rep = read_midi(shared_file("StanGetz_BodyAndSoul_FINAL.mid"))
+    assert rep.polyphony_dropped == 0
+    err = np.abs(rep.onset_error)
+    assert np.median(err) == 0 and err.max() < 1.0
+
+
+# ---------------------------------------------------------------------------- melody choice
+
+def test_named_melody_track_wins_over_higher_track():
+    data = smf(notes(*scale(40), name="Bass"), notes(*scale(60), channel=1, name="Melody"),
+               notes(*scale(84), channel=2, name="Piano"))
+    seq, rep = read_midi_bytes(data)
+    assert rep.track == "Melody" and seq.pitch.tolist() == [60, 61, 62, 63]
+
+
+def test_highest_track_wins_without_names_and_drums_never():
+    data = smf(notes(*scale(40)), notes(*scale(65), channel=1), notes(*scale(90), channel=9, name="Melody"))
+    seq, _ = read_midi_bytes(data)
+    assert seq.pitch.tolist() == [65, 66, 67, 68]
+
+
+def test_track_override_by_index_and_name():
+    data = smf(notes(*scale(40), name="Bass"), notes(*scale(60), channel=1, name="Melody"),
+               notes(*scale(50), channel=9, name="Kit"))
+    assert read_midi_bytes(data, track=0)[0].pitch[0] == 40
+    assert read_midi_bytes(data, track="bass")[0].pitch[0] == 40
+    with pytest.raises(MidiError, match="drum track"):
+        read_midi_bytes(data, track="Kit")
+    with pytest.raises(MidiError, match="no track 'Sax'"):
+        read_midi_bytes(data, track="Sax")
+
+
+# ---------------------------------------------------------------------------- repairs and chords
+
+def test_polyphony_highest_note_wins_and_is_reported():
+    data = smf(notes((60, 0, 480), (64, 0, 480), (67, 0, 480), (62, 480, 960)))
+    seq, rep = read_midi_bytes(data)
+    assert seq.pitch.tolist() == [67, 62] and rep.polyphony_dropped == 2
+
+
+def test_overlapping_notes_are_trimmed_and_reported():
+    data = smf(notes((60, 0, 900), (62, 480, 960)))
+    seq, rep = read_midi_bytes(data)
+    assert seq.start.tolist() == [0, 12] and seq.duration.tolist() == [12, 12]
+    assert rep.overlaps_trimmed == 1
+
+
+def test_onsets_finer_than_the_grid_are_spread_not_dropped():
+    # five notes within one beat (quintuplet-ish, 1/48 apart at the end): all kept, in order
+    ticks = [0, 96, 192, 200, 208, 480]
+    data = smf(notes(*[(60 + i, t, t + 8) for i, t in enumerate(ticks)]))
+    seq, rep = read_midi_bytes(data, close_gaps=0)
+    assert seq.pitch.tolist() == [60, 61, 62, 63, 64, 65] and rep.polyphony_dropped == 0
+    assert np.all(np.diff(seq.start) > 0)
+    assert seq.start.tolist()[2:5] == [4, 5, 6]  # 192, 200, 208 ticks ~ step 4.8-5.2: centred on 5
+
+
+def test_chords_from_text_events_when_no_markers():
+    meta = [(0, MetaMessage("text", text="Bb7")), (960, MetaMessage("text", text="Ebmaj7"))]
+    seq, rep = read_midi_bytes(smf(notes(*scale(60), meta=meta)))
+    assert seq.chords == [ChordChange(0, "Bb7"), ChordChange(24, "Ebmaj7")] and not rep.ignored_markers
+
+
+def test_non_chord_markers_are_ignored_and_reported():
+    meta = [(0, MetaMessage("marker", text="Intro")), (0, MetaMessage("marker", text="C7")),
+            (480, MetaMessage("marker", text="C7")), (960, MetaMessage("marker", text="Chorus 2")),
+            (960, MetaMessage("marker", text="F7"))]
+    seq, rep = read_midi_bytes(smf(notes(*scale(60), meta=meta)))
+    assert seq.chords == [ChordChange(0, "C7"), ChordChange(24, "F7")]
+    assert rep.ignored_markers == ["Intro", "Chorus 2"]
+
+
+def test_tempo_meter_and_key_are_read():
+    meta = [(0, MetaMessage("set_tempo", tempo=400000)), (0, MetaMessage("time_signature", numerator=3, denominator=4)),
+            (0, MetaMessage("key_signature", key="Ebm")), (1440, MetaMessage("set_tempo", tempo=600000))]
+    seq, _ = read_midi_bytes(smf(notes(*scale(60, 6), meta=meta)))
+    assert seq.tempos == [Tempo(0, 150.0), Tempo(36, 100.0)]
+    assert seq.time_signatures == [TimeSignature(0, 3, 4)]
+    assert seq.key_signatures == [KeySignature(0, -6, True)]
+
+
+# ---------------------------------------------------------------------------- bad input
+
+def real_bytes() -> bytes:
+    return shared_file(FILES[0]).read_bytes()
+
+
+BAD = {
+    "not a MIDI": (lambda: b"RIFF\x00\x00\x00\x00WAVEfmt " * 4, "not a MIDI file"),
+    "empty": (lambda: b"", "empty file"),
+    "header only": (lambda: b"MThd\x00\x00\x00\x06\x00\x01", "truncated MIDI header"),
+    "bad header length": (lambda: b"MThd\x00\x00\x00\x05" + bytes(20), "MThd length 5"),
+    "truncated": (lambda: real_bytes()[: len(real_bytes()) // 2], "truncated: track 1 of 1 claims"),
+    "truncated at a track": (lambda: raw_smf(NOTE + EOT, ntracks=3), "announces 3 tracks, 1 found"),
+    "corrupt events": (lambda: raw_smf(b"\x00\x3c\x40" + EOT), "corrupt MIDI data"),
+    "no tracks": (lambda: raw_smf(ntracks=0), "no tracks"),
+    "MIDI type 2": (lambda: raw_smf(NOTE + EOT, fmt=2), "unsupported MIDI type 2"),
+    "no notes": (lambda: smf([(0, MetaMessage("set_tempo", tempo=500000))]), "no notes"),
+    "only drums": (lambda: smf(notes(*scale(38), channel=9)), r"only drum notes \(channel 10\)"),
+    "tiny ticks per beat": (lambda: smf(notes(*scale(60, beat=4)), tpq=4), "absurd ticks per beat: 4"),
+    "huge ticks per beat": (lambda: raw_smf(NOTE + EOT, tpq=32000), "absurd ticks per beat: 32000"),
+    "SMPTE division": (lambda: raw_smf(NOTE + EOT, tpq=0xE728), "SMPTE"),
+    "zero tempo": (lambda: smf(notes(*scale(60), meta=[(0, MetaMessage("set_tempo", tempo=0))])), r"absurd tempo \(0 us"),
+    "absurd tempo": (lambda: smf(notes(*scale(60), meta=[(0, MetaMessage("set_tempo", tempo=2))])), "absurd tempo"),
+    "notes never end": (lambda: smf([(i * 480, Message("note_on", note=60 + i, velocity=90)) for i in range(5)]),
+                        "notes never end: 5 note-ons, 0 note-offs"),
+    "absurd length": (lambda: raw_smf((b"\x8f\xff\xff\x7f\xff\x01\x00") * 8 + NOTE + EOT), "absurd length"),
+    "bad time signature": (lambda: raw_smf(b"\x00\xff\x58\x04\x04\x09\x18\x08" + NOTE + EOT), "bad time signature 4/"),
+    "bad key signature": (lambda: raw_smf(b"\x00\xff\x59\x02\x80\x05" + NOTE + EOT), "bad key signature"),
+    "pitch beyond 127": (lambda: raw_smf(b"\x00\x90\xc8\x40\x60\x80\xc8\x00" + EOT), "corrupt MIDI data"),
+}
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_bad_input_gives_one_line_reason(case):
+    make, pattern = BAD[case]
+    with pytest.raises(MidiError, match=pattern) as e:
+        read_midi_bytes(make())
+    assert "\n" not in str(e.value) and str(e.value)
+
+
+def test_size_guard_is_configurable(monkeypatch):
+    data = smf(notes(*scale(60)))
+    monkeypatch.setattr(midi_io, "MAX_FILE_BYTES", len(data) - 1)
+    with pytest.raises(MidiError, match=rf"file too large \({len(data)} bytes > {len(data) - 1} bytes\)"):
+        read_midi_bytes(data)
+
+
+def test_100_mb_file_is_refused_without_reading_it(tmp_path):
+    path = tmp_path / "huge.mid"
+    with open(path, "wb") as f:   # sparse: 100 MB on paper, a few bytes on disk
+        f.write(smf(notes(*scale(60))))
+        f.truncate(100 * 2**20)
+    with pytest.raises(MidiError, match=r"file too large \(100 MB > 16 MB\)"):
+        read_midi(path)
+
+
+def test_missing_file_is_a_midi_error(tmp_path):
+    with pytest.raises(MidiError, match="cannot read file"):
+        read_midi(tmp_path / "nope.mid")
+
+
+# ---------------------------------------------------------------------------- writer
+
+def simple_seq(starts, durs, **kw) -> NoteSequence:
+    n = len(starts)
+    return NoteSequence(np.arange(60, 60 + n), starts, durs, np.full(n, 90), **kw)
+
+
+def note_ticks(path) -> list[tuple[int, int]]:
+    tick, out = 0, []
+    for msg in mido.MidiFile(path).tracks[0]:
+        tick += msg.time
+        if msg.type == "note_on" and msg.velocity > 0:
+            out.append((msg.note, tick))
+    return out
+
+
+def test_swing_moves_offbeat_eighths_later_and_leaves_beats(tmp_path):
+    seq = simple_seq([0, 6, 12, 18, 24], [6, 6, 6, 6, 12], tempos=[Tempo(0, 120.0)])
+    write_midi(tmp_path / "straight.mid", seq)
+    write_midi(tmp_path / "swung.mid", seq, swing=1.0)
+    straight, swung = note_ticks(tmp_path / "straight.mid"), note_ticks(tmp_path / "swung.mid")
+    assert [t for _, t in straight] == [0, 240, 480, 720, 960]
+    assert [t for _, t in swung] == [0, 320, 480, 800, 960]   # triplet feel: 2/3 of the beat
+
+
+def test_writer_keeps_the_data_set_convention(tmp_path):
+    seq = simple_seq([0, 12], [12, 12], chords=[ChordChange(0, "Bb7"), ChordChange(12, "Ebmaj7")],
+                     tempos=[Tempo(0, 100.0), Tempo(12, 120.0)], time_signatures=[TimeSignature(0, 3, 4)],
+                     key_signatures=[KeySignature(0, -3, True)], end=36)
+    bass = Part("Bass", 33, 1, np.array([36]), np.array([0]), np.array([24]), np.array([70]))
+    write_midi(tmp_path / "a.mid", seq, parts=[bass], program=66)
+    mf = mido.MidiFile(tmp_path / "a.mid")
+    assert mf.type == 1 and mf.ticks_per_beat == 480 and len(mf.tracks) == 2
+    types = [m.type for m in mf.tracks[0]]
+    assert types[:7] == ["track_name", "time_signature", "key_signature", "set_tempo", "marker",
+                         "program_change", "note_on"]
+    assert types.index("note_off") < types.index("note_on", 7)   # note-off before note-on at one tick
+    back, _ = read_midi(tmp_path / "a.mid", track="Melody")
+    assert back.chords == seq.chords and back.key_signatures == seq.key_signatures
+    assert sum(m.time for m in mf.tracks[0]) == 36 * 40   # end of track at seq.end
+
+
+def _mido_reference(seq, parts, program, swing) -> bytes:
+    """What write_midi wrote when it built mido messages: the fast writer must match it."""
+    tick = lambda s: int(midi_io._tick([s], swing)[0])
+    ev = [(0, 0, MetaMessage("track_name", name="Melody"))]
+    ev += [(tick(t.step), 1, MetaMessage("time_signature", numerator=t.numerator, denominator=t.denominator))
+           for t in seq.time_signatures]
+    ev += [(tick(k.step), 2, MetaMessage("key_signature", key=midi_io._key_name(k))) for k in seq.key_signatures]
+    ev += [(tick(t.step), 3, MetaMessage("set_tempo", tempo=int(round(6e7 / t.qpm)))) for t in seq.tempos]
+    ev += [(tick(c.step), 4, MetaMessage("marker", text=c.symbol)) for c in seq.chords]
+    if program is not None:
+        ev.append((0, 5, Message("program_change", channel=0, program=program)))
+
+    def note_events(p, s, d, v, ch):
+        on, off = midi_io._tick(s, swing), midi_io._tick(np.asarray(s) + np.asarray(d), swing)
+        off = np.maximum(off, on + 1)
+        out = []
+        for a, b, c, e in zip(np.asarray(p).tolist(), on.tolist(), off.tolist(), np.asarray(v).tolist()):
+            out += [(b, 7, Message("note_on", channel=ch, note=a, velocity=e)),
+                    (c, 6, Message("note_off", channel=ch, note=a, velocity=0))]
+        return out
+
+    def track(events):
+        tr, now = mido.MidiTrack(), 0
+        for t, _, m in sorted(events, key=lambda e: (e[0], e[1])):
+            tr.append(m.copy(time=t - now))
+            now = t
+        tr.append(MetaMessage("end_of_track", time=max(0, tick(seq.end) - now)))
+        return tr
+
+    mf = mido.MidiFile(type=1, ticks_per_beat=480)
+    mf.tracks.append(track(ev + note_events(seq.pitch, seq.start, seq.duration, seq.velocity, 0)))
+    for part in parts:
+        pe = [(0, 0, MetaMessage("track_name", name=part.name))]
+        if part.channel != midi_io.DRUM_CHANNEL:
+            pe.append((0, 5, Message("program_change", channel=part.channel, program=part.program)))
+        mf.tracks.append(track(pe + note_events(part.pitch, part.start, part.duration, part.velocity, part.channel)))
+    buf = io.BytesIO()
+    mf.save(file=buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("name,swing", [(FILES[0], 0.0), (FILES[1], 0.6), (FILES[2], 1.0)])
+def test_writer_output_is_what_mido_wrote(tmp_path, name, swing):
+    seq, _ = read_midi(shared_file(name))
+    rng = np.random.default_rng(0)
+    n = 40
+    parts = [Part("Bass", 33, 1, rng.integers(28, 55, n), np.arange(n) * 12, np.full(n, 11), rng.integers(1, 128, n)),
+             Part("Drums", 0, 9, rng.integers(35, 60, n), np.arange(n) * 6, np.full(n, 2), rng.integers(1, 128, n))]
+    write_midi(tmp_path / "a.mid", seq, parts, program=65, swing=swing)
+    assert (tmp_path / "a.mid").read_bytes() == _mido_reference(seq, parts, 65, swing)
+
+
+def test_atomic_write_leaves_nothing_on_error(tmp_path):
+    target = tmp_path / "out.mid"
+    target.write_bytes(b"old")
+
+    def boom(f):
+        f.write(b"half")
+        raise RuntimeError("disk on fire")
+
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        atomic_write(target, boom)
+    assert target.read_bytes() == b"old" and os.listdir(tmp_path) == ["out.mid"]
+    bad = simple_seq([0], [12], key_signatures=[KeySignature(0, 9, False)])  # no such key
+    with pytest.raises(ValueError):
+        write_midi(tmp_path / "new.mid", bad)
+    assert os.listdir(tmp_path) == ["out.mid"]
+
+
+def test_key_signatures_are_written_as_mido_wrote_them(tmp_path):
+    for sharps in range(-7, 8):
+        for minor in (False, True):
+            seq = simple_seq([0, 12], [12, 6], key_signatures=[KeySignature(0, sharps, minor)], end=24)
+            write_midi(tmp_path / "k.mid", seq)
+            assert (tmp_path / "k.mid").read_bytes() == _mido_reference(seq, (), None, 0.0), (sharps, minor)

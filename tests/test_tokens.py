@@ -1,0 +1,114 @@
+"""Tokens: lossless encode/decode (all 401 shared solos through a written MIDI file),
+long events, the vocabulary file, unknown chords, transposition."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from jazzgen import tokens as T
+from jazzgen.midi_io import read_midi, write_midi
+from jazzgen.notes import GRID, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature
+
+MIDI = Path(__file__).resolve().parents[2] / "shared/data/wjazzd/midi"
+
+
+def shared_files() -> list[Path]:
+    assert MIDI.is_dir(), f"shared data missing: {MIDI}"
+    files = sorted(MIDI.glob("*.mid"))
+    assert len(files) == 401, len(files)
+    return files
+
+
+def mspq(seq: NoteSequence) -> list[tuple[int, int]]:
+    return [(t.step, round(6e7 / t.qpm)) for t in seq.tempos]
+
+
+def test_round_trip_through_midi_on_every_shared_file(tmp_path):
+    """decode(encode(x)) -> write_midi -> read_midi gives back every quantized note,
+    the chord changes, the tempo map (to the microsecond), meter and key."""
+    out = tmp_path / "back.mid"
+    for path in shared_files():
+        seq, _ = read_midi(path)
+        tok = T.encode(seq)
+        assert len(tok) >= len(seq)
+        write_midi(out, T.decode(tok))
+        back, _ = read_midi(out)
+        where = path.name
+        assert np.array_equal(back.pitch, seq.pitch), where
+        assert np.array_equal(back.start, seq.start), where
+        assert np.array_equal(back.duration, seq.duration), where
+        assert back.chords == seq.chords, where
+        assert mspq(back) == mspq(seq), where
+        assert back.time_signatures == seq.time_signatures, where
+        assert back.key_signatures == seq.key_signatures, where
+
+
+def hand_seq(pitch, start, dur, chords=(), **kw) -> NoteSequence:
+    n = len(pitch)
+    return NoteSequence(pitch, start, dur, np.full(n, 90), chords=list(chords), **kw)
+
+
+def test_long_notes_and_rests_split_and_rejoin():
+    long_note, long_rest = 3 * T.MAX_DUR + 5, 2 * T.MAX_DUR + 1
+    seq = hand_seq([60, 62], [long_rest, long_rest + long_note], [long_note, 1])
+    tok = T.encode(seq)
+    assert tok.pitch.tolist() == [T.REST, T.REST, T.REST, T.PITCH0 + 60, T.TIE, T.TIE, T.TIE, T.PITCH0 + 62]
+    lengths = T.durations_steps(tok.dur)
+    assert lengths.max() <= T.MAX_DUR and lengths.sum() == seq.end
+    back = T.decode(tok)
+    assert back.pitch.tolist() == [60, 62] and back.start.tolist() == seq.start.tolist()
+    assert back.duration.tolist() == seq.duration.tolist()
+
+
+def test_a_tie_after_a_rest_is_dropped_not_glued():
+    back = T.decode_events([T.REST, T.TIE, T.PITCH0 + 60], [T.DUR0 + 4, T.DUR0 + 4, T.DUR0 + 2])
+    assert back.pitch.tolist() == [60] and back.start.tolist() == [8] and back.duration.tolist() == [2]
+
+
+def test_conditioning_follows_chords_and_meter():
+    seq = hand_seq([60, 62, 64], [0, 30, 36], [12, 6, 12], chords=[ChordChange(0, "Bb7"), ChordChange(36, "Ebmaj7")],
+                   time_signatures=[TimeSignature(0, 3, 4)])
+    tok = T.encode(seq)     # events: note 0, rest 12..30, note 30, note 36
+    assert tok.root.tolist() == [2 + 10, 2 + 10, 2 + 10, 2 + 3]
+    assert tok.beat.tolist() == [1, 2, 3, 1] and tok.sub.tolist() == [1, 1, 7, 1]
+
+
+def test_vocab_json_round_trip():
+    v = T.default_vocab()
+    back = T.Vocab.from_json(v.to_json())
+    assert back == v and back.sizes == v.sizes
+    assert v.sizes["pitch"] == T.PITCH0 + 128 and v.sizes["dur"] == T.DUR0 + T.MAX_DUR + 1
+    bad = v.to_json().replace(f'"grid": {GRID}', '"grid": 16')
+    with pytest.raises(ValueError, match="grid 16"):
+        T.Vocab.from_json(bad)
+
+
+def test_unknown_chord_symbol_reads_as_no_chord():
+    seq = hand_seq([60, 62], [0, 12], [12, 12], chords=[ChordChange(0, "C7"), ChordChange(12, "Hmaj7?")])
+    tok = T.encode(seq)
+    none_qual = 1 + T.default_vocab().qualities.index("none")
+    assert tok.root.tolist() == [2, T.ROOT_NONE] and tok.qual.tolist()[1] == none_qual
+
+
+def test_ids_stay_inside_the_vocabulary_on_shared_files():
+    sizes = T.default_vocab().sizes
+    for path in shared_files()[::40]:
+        tok = T.encode(read_midi(path)[0])
+        for f, a in tok.arrays().items():
+            assert a.min() >= 1 and a.max() < sizes[f], (path.name, f)
+
+
+def test_transposition_moves_notes_and_chords_together():
+    seq = hand_seq([58, 62, 65], [0, 12, 24], [12, 12, 12],
+                   chords=[ChordChange(0, "Bb7"), ChordChange(24, "Ebm7"), ChordChange(30, "N.C.")],
+                   key_signatures=[KeySignature(0, -2, False)], tempos=[Tempo(0, 120.0)])
+    tok = T.encode(seq)
+    up = T.transpose(tok, 2)
+    assert (up.pitch[up.pitch >= T.PITCH0] - tok.pitch[tok.pitch >= T.PITCH0] == 2).all()
+    assert [c.symbol for c in up.seq.chords] == ["C7", "Fm7", "N.C."]
+    assert up.seq.key_signatures == [KeySignature(0, 0, False)]   # Bb major + 2 = C major
+    roots = tok.root >= 2
+    assert ((up.root[roots] - tok.root[roots]) % 12 == 2).all() and (up.root[~roots] == tok.root[~roots]).all()
+    assert T.decode(up).pitch.tolist() == [60, 64, 67]
+    with pytest.raises(ValueError, match="MIDI range"):
+        T.transpose(T.encode(hand_seq([126], [0], [4])), 3)
