@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
-import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .midi_io import Part, atomic_write, write_midi
 from .notes import GRID, NO_CHORD, NoteSequence
 
 BANDS = ("none", "bass", "trio")   # solo only | + walking bass | + piano, bass and drums
@@ -138,7 +138,6 @@ def _nearest(pc: int, ref: float, low: int, high: int) -> int:
 
 def _part(name: str, program: int, channel: int, notes: list[tuple[int, int, int, int]], end: int):
     """A midi_io.Part from (pitch, start, duration, velocity) tuples, cut at `end`."""
-    from .midi_io import Part
     a = np.array(sorted(notes, key=lambda n: (n[1], n[0])), np.int64).reshape(-1, 4)
     a = a[a[:, 1] < end]
     a[:, 2] = np.minimum(a[:, 2], end - a[:, 1])
@@ -351,7 +350,6 @@ def band_parts(seq: NoteSequence, band: str = "trio", seed: int = 0) -> list:
 def render_midi(path: str | os.PathLike, seq: NoteSequence, band: str = "trio", program: int = 65,
                 swing: float = 0.5, seed: int = 0) -> None:
     """Write the solo (GM `program`, 65 = alto sax) with its band to a MIDI file."""
-    from .midi_io import write_midi
     write_midi(path, seq, band_parts(seq, band, seed), program=program, swing=swing)
 
 
@@ -479,22 +477,7 @@ def render_wav(midi_path: str | os.PathLike, wav_path: str | os.PathLike,
             w.setsampwidth(2)
             w.setframerate(sample_rate)
             w.writeframes(pcm.tobytes())
-    _atomic_write(wav_path, write)
-
-
-def _atomic_write(path: str | os.PathLike, write) -> None:
-    """write(binary file) into a temporary file beside `path`, then rename it into place,
-    so a reader never sees half a file."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(wav_path, write)
 
 
 # ---------------------------------------------------------------------------- picture
@@ -556,7 +539,7 @@ def render_pianoroll(path_png: str | os.PathLike, seq: NoteSequence, parts: Sequ
     if len(lines) > 1:
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     fig.tight_layout()
-    _atomic_write(path_png, lambda f: fig.savefig(f, format="png"))
+    atomic_write(path_png, lambda f: fig.savefig(f, format="png"))
     plt.close(fig)
 
 
@@ -668,4 +651,4 @@ def render_musicxml(path: str | os.PathLike, seq: NoteSequence) -> None:
     score = stream.Score([part])
     score.metadata = metadata.Metadata(title=seq.name or "jazzgen solo")
     data = GeneralObjectExporter(score).parse()
-    _atomic_write(path, lambda f: f.write(data))
+    atomic_write(path, lambda f: f.write(data))
