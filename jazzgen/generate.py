@@ -27,6 +27,7 @@ class GenerateError(Exception):
 def parse_args(argv=None) -> argparse.Namespace:
     from .render import BANDS
     p = argparse.ArgumentParser(prog="python -m jazzgen.generate", description=__doc__.split("\n\n")[0])
+    p.error = lambda msg: p.exit(2, f"jazzgen.generate: error: {msg}\n")  # one line, no usage dump
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="model folder (default: the shipped models/wjazzd)")
     p.add_argument("--seconds", type=float, default=30.0, help="length of the solo at --bpm (default 30)")
     chart = p.add_mutually_exclusive_group()

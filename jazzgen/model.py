@@ -141,7 +141,9 @@ def score(model: keras.Model, arrays: dict, batch_size: int = 16) -> dict:
         out = model.predict_on_batch(xb)
         for h in ("pitch", "dur"):
             t = y[h][i:i + batch_size].astype(np.int64)
-            lp = _log_softmax(np.asarray(out[h], np.float64))
+            # [:len(t)]: under a tf.distribute strategy predict_on_batch runs the whole batch on
+            # every replica and returns the copies stacked (replicas x rows)
+            lp = _log_softmax(np.asarray(out[h], np.float64)[:len(t)])
             mask = t != T.PAD
             picked = np.take_along_axis(lp, t[..., None], -1)[..., 0]
             sums[h][0] -= picked[mask].sum()

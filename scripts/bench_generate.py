@@ -1,0 +1,151 @@
+"""Generation speed: our NumPy sampler and the whole command, against model.predict per step.
+
+    python scripts/bench_generate.py [--model models/wjazzd] [--runs 7]
+
+(a) sampling: `improvise` alone for 30 s of music (the default chart: a blues in F at
+    160 bpm), weights already loaded; one warm-up, then the median of --runs seeds.
+(b) the command: wall time of `python -m jazzgen.generate --seconds 30 --seed 0 --out TMP`
+    as a user runs it (interpreter start, imports, weights, sampling, band, MIDI), and
+    the same with --wav; one warm-up (disk cache), then the median of --cmd-runs.
+(c) the textbook way (deepjazz and most Keras tutorials): the same model loaded in
+    Keras, and for every generated token `model.predict` on the whole sequence so far.
+    This two-head model needs two calls per event (the pitch, then the duration given
+    that pitch).  Timed over --tokens calls after one warm-up call, per token, and
+    extrapolated to the number of events (a); the extrapolation is a lower bound, as each
+    call there is made on a sequence at most --tokens/2 events long.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def chart(seconds: float):
+    from jazzgen.generate import build_chart, parse_args
+    return build_chart(parse_args(["--seconds", str(seconds)]), None)
+
+
+def bench_sampling(model: Path, seconds: float, runs: int):
+    """(median ms, events per solo, notes per solo) of improvise alone."""
+    import numpy as np
+    from jazzgen.sample import Stepper, improvise, load_weights
+    stepper = Stepper(load_weights(model))
+    like, steps = chart(seconds)
+    improvise(None, like, steps, seed=999, stepper=stepper)          # warm-up
+    times, events, notes = [], [], []
+    for seed in range(runs):
+        t0 = time.perf_counter()
+        solo = improvise(None, like, steps, seed=seed, stepper=stepper)
+        times.append(time.perf_counter() - t0)
+        notes.append(len(solo))
+    real_step, count = stepper.step, [0]
+
+    def counting(*args, **kw):
+        count[0] += 1
+        return real_step(*args, **kw)
+    stepper.step = counting                                           # events = network steps
+    for seed in range(runs):
+        count[0] = 0
+        improvise(None, like, steps, seed=seed, stepper=stepper)
+        events.append(count[0])
+    stepper.step = real_step
+    return 1000 * statistics.median(times), float(np.mean(events)), float(np.mean(notes)), stepper
+
+
+def bench_command(model: Path, seconds: float, runs: int, wav: bool) -> float:
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(runs + 1):
+            cmd = [sys.executable, "-m", "jazzgen.generate", "--model", str(model), "--seconds", str(seconds),
+                   "--seed", "0", "--out", str(Path(tmp) / f"out{i}")] + (["--wav"] if wav else [])
+            t0 = time.perf_counter()
+            r = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True)
+            dt = time.perf_counter() - t0
+            if r.returncode != 0:
+                sys.exit(f"bench_generate: the command failed: {r.stderr.strip()}")
+            if i:                                                      # the first run only warms the disk cache
+                times.append(dt)
+    return statistics.median(times)
+
+
+def bench_predict(model: Path, seconds: float, tokens: int) -> float:
+    """Seconds per model.predict call on the sequence so far, generating event by event."""
+    import numpy as np
+    import keras
+    from jazzgen import model as _  # noqa: F401  (registers the custom layers)
+    from jazzgen import tokens as T
+    from jazzgen.sample import sample_ids
+    m = keras.saving.load_model(model / "model.keras" if model.is_dir() else model, safe_mode=True)
+    like, steps = chart(seconds)
+    cond = T.condition(like, np.arange(steps))
+    rng = np.random.default_rng(0)
+    n_pitch, n_dur = T.default_vocab().sizes["pitch"], T.default_vocab().sizes["dur"]
+    p_ok = np.zeros((1, n_pitch), bool)
+    p_ok[0, T.REST] = True
+    p_ok[0, T.PITCH0:] = True
+    d_ok = np.zeros((1, n_dur), bool)
+    d_ok[0, T.DUR0 + 1:] = True
+    seq = {k: [] for k in ("prev_pitch", "prev_dur", "root", "qual", "beat", "sub", "target_pitch")}
+    prev_p, prev_d, t = T.BOS, T.BOS, 0
+    calls, elapsed = 0, 0.0
+    while calls < tokens + 1:
+        for k, v in (("prev_pitch", prev_p), ("prev_dur", prev_d), ("target_pitch", T.PAD)):
+            seq[k].append(v)
+        for k in ("root", "qual", "beat", "sub"):
+            seq[k].append(int(cond[k][min(t, steps - 1)]))
+        x = lambda: {k: np.array([v], np.int32) for k, v in seq.items()}   # noqa: E731
+        t0 = time.perf_counter()
+        out = m.predict(x(), verbose=0)                                # 1: the pitch
+        p = int(sample_ids(out["pitch"][:, -1], p_ok, rng)[0])
+        seq["target_pitch"][-1] = p
+        t1 = time.perf_counter()
+        out = m.predict(x(), verbose=0)                                # 2: its duration
+        d = int(sample_ids(out["dur"][:, -1], d_ok, rng)[0])
+        t2 = time.perf_counter()
+        elapsed += (t2 - t1) + (t1 - t0 if calls else 0.0)             # the very first call warms up
+        calls += 2
+        prev_p, prev_d, t = p, d, t + d - T.DUR0
+    return elapsed / (calls - 1)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default=str(ROOT / "models" / "wjazzd"), help="model folder (default: models/wjazzd)")
+    p.add_argument("--seconds", type=float, default=30.0)
+    p.add_argument("--runs", type=int, default=7, help="timed sampling runs (median; at least 5)")
+    p.add_argument("--cmd-runs", type=int, default=3, help="timed command runs each (median)")
+    p.add_argument("--tokens", type=int, default=30, help="model.predict calls timed for the baseline")
+    a = p.parse_args()
+    model = Path(a.model)
+    if not (model / "model.keras" if model.is_dir() else model).exists():
+        sys.exit(f"bench_generate: no model at {model} (train one, or pass --model DIR)")
+    runs = max(5, a.runs)
+
+    ms, events, notes, stepper = bench_sampling(model, a.seconds, runs)
+    print(f"model: {model} ({stepper.n_layers} x {stepper.units} LSTM); {a.seconds:g} s = {events:.0f} events "
+          f"({notes:.0f} notes) per solo", flush=True)
+    print(f"(a) improvise, median of {runs}: {ms:.1f} ms ({1000 * ms / events:.0f} us/event)", flush=True)
+    cmd = bench_command(model, a.seconds, a.cmd_runs, wav=False)
+    cmd_wav = bench_command(model, a.seconds, a.cmd_runs, wav=True)
+    print(f"(b) python -m jazzgen.generate, median of {a.cmd_runs}: {cmd:.2f} s; with --wav {cmd_wav:.2f} s", flush=True)
+    per_call = bench_predict(model, a.seconds, a.tokens)
+    baseline = per_call * 2 * events
+    print(f"(c) model.predict on the sequence so far: {1000 * per_call:.1f} ms/token x 2 tokens x {events:.0f} events "
+          f"= {baseline:.1f} s", flush=True)
+    print(f"sampling {a.seconds:g} s: {ms:.1f} ms (target <= 20 ms) | command: {cmd:.2f} s (<= 1 s), "
+          f"with --wav: {cmd_wav:.2f} s (<= 1.5 s) | model.predict per step: {1000 * per_call:.1f} ms/token "
+          f"-> baseline {baseline / (ms / 1000):.0f}x slower")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Shared fixtures: subprocess environment, small synthetic MIDI files, a model to generate with.
+
+The generate tests use the shipped model (models/wjazzd/model.keras) when it exists,
+and otherwise a tiny model trained once per session on 12 WJazzD files (a few
+seconds).  JAZZGEN_TEST_TINY_MODEL=1 forces the tiny one; JAZZGEN_TEST_MODEL=DIR
+tests another fully trained model folder as if it were the shipped one.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+WJAZZD = ROOT.parent / "shared" / "data" / "wjazzd" / "midi"
+SHIPPED_MODEL = ROOT / "models" / "wjazzd"
+TPQ = 480
+
+# ii-V-I in C, one chord a bar (4/4), then the tonic again
+II_V_I = ["Dm7", "G7", "Cmaj7", "Cmaj7"]
+C_MAJOR = np.array([0, 2, 4, 5, 7, 9, 11])
+
+
+def subprocess_env(**extra) -> dict:
+    """The environment for `python -m jazzgen.*` children: the checkout importable, TF quiet."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("OMP_NUM_THREADS", "1")   # tiny models: torch's thread pool costs more than it gives
+    env["PYTHONHASHSEED"] = "0"
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def run_module(module: str, args, cwd, timeout: float = 300, **env) -> subprocess.CompletedProcess:
+    """`python -m module args...` in `cwd`, text output captured."""
+    return subprocess.run([sys.executable, "-m", module, *map(str, args)], cwd=str(cwd), env=subprocess_env(**env),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def write_solo_midi(path, notes, chords, qpm: float = 120.0, melody_name: str = "Melody") -> Path:
+    """A type-1 MIDI file: one melody track with chord markers.
+
+    notes: (pitch, start beat, length in beats); chords: (beat, symbol).  Times are in
+    beats (floats fine), written at 480 ticks per beat.
+    """
+    import mido
+    mf = mido.MidiFile(type=1, ticks_per_beat=TPQ)
+    ev = [(0, 0, mido.MetaMessage("track_name", name=melody_name)),
+          (0, 1, mido.MetaMessage("time_signature", numerator=4, denominator=4)),
+          (0, 2, mido.MetaMessage("set_tempo", tempo=int(round(6e7 / qpm))))]
+    ev += [(int(round(b * TPQ)), 3, mido.MetaMessage("marker", text=s)) for b, s in chords]
+    for p, s, d in notes:
+        a, b = int(round(s * TPQ)), int(round((s + d) * TPQ))
+        ev.append((a, 5, mido.Message("note_on", note=int(p), velocity=90)))
+        ev.append((b, 4, mido.Message("note_off", note=int(p), velocity=0)))
+    tr = mido.MidiTrack()
+    now = 0
+    for t, _, msg in sorted(ev, key=lambda e: (e[0], e[1])):
+        tr.append(msg.copy(time=t - now))
+        now = t
+    tr.append(mido.MetaMessage("end_of_track", time=0))
+    mf.tracks.append(tr)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mf.save(str(path))
+    return path
+
+
+def random_walk_solo(seed: int, bars: int = 16):
+    """(notes, chords) of a random walk on the C major scale over a looped ii-V-I."""
+    rng = np.random.default_rng(seed)
+    chords = [(4 * i, II_V_I[i % len(II_V_I)]) for i in range(bars)]
+    notes, t, deg = [], 0.0, 7 + int(rng.integers(0, 7))   # scale degree index, octave 5ish
+    while t < 4 * bars:
+        d = float(rng.choice([0.5, 0.5, 0.5, 1.0, 1.5]))
+        d = min(d, 4 * bars - t)
+        if rng.random() < 0.12:          # a rest
+            t += d
+            continue
+        deg = int(np.clip(deg + rng.choice([-2, -1, 1, 1, 2]), 3, 17))
+        notes.append((48 + 12 * (deg // 7) + C_MAJOR[deg % 7], t, d))
+        t += d
+    return notes, chords
+
+
+@pytest.fixture
+def solo_folder(tmp_path):
+    """Six small ii-V-I random-walk solos as MIDI files in tmp_path/data."""
+    data = tmp_path / "data"
+    for i in range(6):
+        write_solo_midi(data / f"walk{i}.mid", *random_walk_solo(i))
+    return data
+
+
+# ---------------------------------------------------------------------------- a model to generate with
+
+@dataclass
+class GenModel:
+    path: Path        # the model folder to pass as --model
+    shipped: bool     # True: models/wjazzd; False: the tiny session model
+
+
+def _tiny_model(base: Path) -> Path:
+    from jazzgen.train import TrainConfig, train
+    files = sorted(WJAZZD.glob("*.mid"))
+    assert len(files) >= 12, f"WJazzD MIDI files not found under {WJAZZD}"
+    data = base / "wjazzd12"
+    data.mkdir()
+    for f in files[:: max(1, len(files) // 12)][:12]:      # spread over the players
+        shutil.copy(f, data / f.name)
+    cfg = TrainConfig(data=str(data), out=str(base / "models"), name="tiny", cache=str(base / "cache"),
+                      epochs=3, layers=1, units=32, dropout=0.1, seq_len=64, batch_size=32, lr=1e-2, patience=10)
+    train(cfg, progress=False)
+    return cfg.model_dir
+
+
+@pytest.fixture(scope="session")
+def gen_model(tmp_path_factory) -> GenModel:
+    """The shipped model if present, else a tiny one trained once per session."""
+    if os.environ.get("JAZZGEN_TEST_MODEL"):
+        return GenModel(Path(os.environ["JAZZGEN_TEST_MODEL"]), True)
+    if (SHIPPED_MODEL / "model.keras").is_file() and os.environ.get("JAZZGEN_TEST_TINY_MODEL") != "1":
+        return GenModel(SHIPPED_MODEL, True)
+    return GenModel(_tiny_model(tmp_path_factory.mktemp("genmodel")), False)

@@ -1,0 +1,223 @@
+"""The NumPy sampler: equal to Keras, weights kept fresh, sampling rules, and improvise()'s output."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import subprocess_env
+from jazzgen import tokens as T
+from jazzgen.notes import GRID, ChordChange, NoteSequence, Tempo, TimeSignature
+from jazzgen.sample import Stepper, export_weights, improvise, load_weights, sample_ids
+
+FIELDS = ("prev_pitch", "prev_dur", "root", "qual", "beat", "sub")
+
+
+def random_model(layers=2, units=16, seed=0, scale=0.3):
+    """A tiny model with random weights large enough that every input matters."""
+    import keras
+    from jazzgen.model import ModelConfig, build_model
+    keras.utils.set_random_seed(seed)
+    m = build_model(T.default_vocab(), ModelConfig(layers=layers, units=units, dropout=0.5,
+                                                   emb_pitch=12, emb_dur=8, emb_cond=6))
+    rng = np.random.default_rng(seed)
+    m.set_weights([rng.normal(0, scale, w.shape).astype("float32") for w in m.get_weights()])
+    return m
+
+
+def save_model(m, folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    m.save(folder / "model.keras")
+    export_weights(m, folder / "model.keras", folder / "weights.npz")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def model_folder(tmp_path_factory):
+    return save_model(random_model(), tmp_path_factory.mktemp("sample") / "m")
+
+
+@pytest.fixture(scope="module")
+def stepper(model_folder):
+    return Stepper(load_weights(model_folder))
+
+
+# ---------------------------------------------------------------------------- Stepper == Keras
+
+def test_stepper_equals_keras_predict_both_heads(model_folder, stepper):
+    import keras
+    model = keras.saving.load_model(model_folder / "model.keras", safe_mode=True)
+    sizes = T.default_vocab().sizes
+    rng = np.random.default_rng(7)
+    B, L = 3, 9
+    x = {"prev_pitch": rng.integers(T.BOS, sizes["pitch"], (B, L)), "prev_dur": rng.integers(T.BOS, sizes["dur"], (B, L)),
+         "root": rng.integers(1, sizes["root"], (B, L)), "qual": rng.integers(1, sizes["qual"], (B, L)),
+         "beat": rng.integers(1, sizes["beat"], (B, L)), "sub": rng.integers(1, sizes["sub"], (B, L)),
+         "target_pitch": rng.integers(T.REST, sizes["pitch"], (B, L))}
+    x["prev_pitch"][:, 0] = x["prev_dur"][:, 0] = T.BOS          # a song's first step
+    x["root"][0, :3] = 1                                        # no chord: no relative logits
+    x = {k: v.astype("int32") for k, v in x.items()}
+    ref = model.predict(x, verbose=0)
+    assert ref["pitch"].std() > 0.2 and ref["dur"].std() > 0.2   # far above the 1e-5 tolerance
+    state = stepper.zero_state(B)
+    assert stepper.n_layers == 2 and stepper.units == 16
+    for t in range(L):
+        h, state = stepper.step(state, *(x[f][:, t] for f in FIELDS))
+        np.testing.assert_allclose(stepper.pitch_logits(h, x["root"][:, t]), ref["pitch"][:, t], atol=1e-5, rtol=0)
+        np.testing.assert_allclose(stepper.dur_logits(h, x["target_pitch"][:, t]), ref["dur"][:, t], atol=1e-5, rtol=0)
+
+
+# ---------------------------------------------------------------------------- weights.npz
+
+def test_load_weights_reexports_when_stale(tmp_path):
+    folder = save_model(random_model(seed=1), tmp_path / "m")
+    old = load_weights(folder)
+    newer = random_model(seed=2)
+    newer.save(folder / "model.keras")                    # weights.npz now describes another file
+    w = load_weights(folder)
+    np.testing.assert_array_equal(w["lstm_0_kernel"], newer.get_layer("lstm_0").get_weights()[0])
+    assert not np.array_equal(w["lstm_0_kernel"], old["lstm_0_kernel"])
+    import hashlib
+    with np.load(folder / "weights.npz") as z:
+        assert str(z["keras_sha256"]) == hashlib.sha256((folder / "model.keras").read_bytes()).hexdigest()
+    (folder / "weights.npz").unlink()                     # missing: exported again
+    w2 = load_weights(folder / "model.keras")
+    assert (folder / "weights.npz").exists()
+    assert sorted(w2) == sorted(w) and all(np.array_equal(w[k], w2[k]) for k in w)
+
+
+def test_load_weights_fresh_does_not_import_keras(model_folder):
+    code = ("import sys\nfrom jazzgen.sample import Stepper, load_weights\n"
+            f"s = Stepper(load_weights({str(model_folder)!r}))\n"
+            "print(s.n_layers, 'keras' in sys.modules, 'tensorflow' in sys.modules)\n")
+    r = subprocess.run([sys.executable, "-c", code], env=subprocess_env(), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["2", "False", "False"]
+
+
+def test_load_weights_missing_model_is_a_model_error(tmp_path):
+    from jazzgen.sample import ModelError
+    with pytest.raises(ModelError, match="no model"):
+        load_weights(tmp_path / "nothing")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "model.keras").write_bytes(b"not a zip")
+    with pytest.raises(ModelError, match="cannot load"):
+        load_weights(tmp_path / "bad")
+
+
+# ---------------------------------------------------------------------------- sample_ids
+
+def test_top_k_1_is_argmax():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3, (200, 40))
+    allowed = np.ones_like(logits, bool)
+    got = sample_ids(logits, allowed, rng, temperature=1.5, top_k=1)
+    np.testing.assert_array_equal(got, logits.argmax(1))
+
+
+def test_top_p_keeps_the_smallest_nucleus():
+    p = np.array([0.05, 0.5, 0.15, 0.3])          # sorted: 1 (0.5), 3 (0.3), 2 (0.15), 0 (0.05)
+    logits = np.tile(np.log(p), (4000, 1))
+    allowed = np.ones_like(logits, bool)
+    rng = np.random.default_rng(1)
+    for top_p, nucleus in ((0.4, {1}), (0.7, {1, 3}), (0.9, {1, 2, 3}), (1.0, {0, 1, 2, 3})):
+        got = sample_ids(logits, allowed, rng, top_p=top_p)
+        assert set(got.tolist()) == nucleus, top_p
+    got = sample_ids(logits, allowed, rng, top_p=0.7)   # renormalised inside the nucleus: 0.5/0.8
+    assert abs((got == 1).mean() - 0.625) < 0.04
+
+
+def test_disallowed_ids_are_never_drawn():
+    rng = np.random.default_rng(2)
+    logits = rng.normal(0, 1, (3000, 12))
+    logits[:, 5] = 20.0                              # by far the likeliest...
+    allowed = np.ones_like(logits, bool)
+    allowed[:, 5] = False                            # ...and forbidden
+    allowed[:, 7] = False
+    got = sample_ids(logits, allowed, rng, temperature=2.0)
+    assert not np.isin(got, [5, 7]).any()
+    assert len(set(got.tolist())) == 10
+    best = sample_ids(logits, allowed, rng, top_k=1)
+    np.testing.assert_array_equal(best, np.where(allowed, logits, -np.inf).argmax(1))
+
+
+def test_low_temperature_approaches_argmax():
+    rng = np.random.default_rng(3)
+    logits = rng.normal(0, 1, (2000, 20))
+    allowed = np.ones_like(logits, bool)
+    share = {t: (sample_ids(logits, allowed, rng, temperature=t) == logits.argmax(1)).mean()
+             for t in (2.0, 1.0, 0.3, 1e-4)}
+    assert share[2.0] < share[1.0] < share[0.3] < share[1e-4] == 1.0
+    assert share[1.0] < 0.5
+
+
+# ---------------------------------------------------------------------------- improvise
+
+def chart(bars=8, qpm=160.0) -> NoteSequence:
+    like = NoteSequence.empty("chart")
+    syms = ["Dm7", "G7", "Cmaj7", "A7"]
+    like.chords = [ChordChange(i * 4 * GRID, syms[i % 4]) for i in range(bars)]
+    like.tempos = [Tempo(0, qpm)]
+    like.time_signatures = [TimeSignature(0, 4, 4)]
+    like.end = bars * 4 * GRID
+    return like
+
+
+def check_solo(solo: NoteSequence, steps: int):
+    assert solo.end == steps
+    assert len(solo) > 0
+    assert np.all(solo.duration >= 1)
+    ends = solo.start.astype(np.int64) + solo.duration
+    assert np.all(ends[:-1] <= solo.start[1:]), "overlapping notes"
+    assert np.all(np.diff(solo.start) > 0)
+    assert ends[-1] <= steps and solo.start[0] >= 0
+    assert solo.pitch.min() >= 0 and solo.pitch.max() <= 127
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")     # no NaNs once some solos have finished
+@pytest.mark.parametrize("steps", [1, 7, 5 * GRID + 5, 16 * 4 * GRID])
+def test_improvise_lasts_exactly_steps_without_overlaps(stepper, steps, monkeypatch):
+    events = []
+    real = T.decode_events
+
+    def spy(pitch_ids, dur_ids, *a, **k):
+        events.append((np.asarray(pitch_ids), np.asarray(dur_ids)))
+        return real(pitch_ids, dur_ids, *a, **k)
+    monkeypatch.setattr(T, "decode_events", spy)
+    solos = improvise(None, chart(), steps, seed=0, num=3, stepper=stepper)
+    assert len(solos) == 3 and len(events) == 3
+    for solo, (pid, did) in zip(solos, events):
+        # the sampled notes and rests fill the length exactly, none longer than allowed
+        assert int(T.durations_steps(did).sum()) == steps
+        assert np.all((pid == T.REST) | (pid == T.TIE) | (pid >= T.PITCH0))
+        assert solo.end == steps
+        if len(solo):
+            check_solo(solo, steps)
+        assert solo.chords == chart().chords                 # the changes travel with the solo
+    if steps > GRID:
+        assert all(len(s) > 0 for s in solos)
+
+
+def test_improvise_is_deterministic_per_seed_and_differs_across_seeds(stepper):
+    like = chart()
+    a = improvise(None, like, like.end, seed=11, stepper=stepper)
+    b = improvise(None, like, like.end, seed=11, stepper=stepper)
+    c = improvise(None, like, like.end, seed=12, stepper=stepper)
+    check_solo(a, like.end)
+    for f in ("pitch", "start", "duration", "velocity"):
+        np.testing.assert_array_equal(getattr(a, f), getattr(b, f))
+    assert not (len(a) == len(c) and np.array_equal(a.pitch, c.pitch) and np.array_equal(a.start, c.start))
+
+
+def test_improvise_opens_with_the_primer(stepper):
+    like = chart()
+    primer = NoteSequence([60, 62, 64, 65], [0, 12, 24, 36], [12, 12, 12, 6], [90] * 4, name="primer")
+    for seed in (0, 1):
+        solo = improvise(None, like, like.end, seed=seed, primer=primer, stepper=stepper)
+        check_solo(solo, like.end)
+        np.testing.assert_array_equal(solo.pitch[:3], primer.pitch[:3])
+        np.testing.assert_array_equal(solo.start[:4], primer.start)
+        np.testing.assert_array_equal(solo.duration[:3], primer.duration[:3])
+        assert solo.pitch[3] == 65 and solo.duration[3] >= 6   # a sampled tie may lengthen the last one
