@@ -81,67 +81,82 @@ def load_weights(model_dir: str | Path) -> dict[str, np.ndarray]:
 
 # ---------------------------------------------------------------------------- the step
 
-def _sigmoid(x):
-    return 0.5 * (np.tanh(0.5 * x) + 1.0)
-
-
 class Stepper:
-    """The network of model.py, one step at a time, in NumPy (float64 for exactness)."""
+    """The network of model.py, one step at a time, in NumPy (float32, as Keras runs it).
 
-    def __init__(self, w: dict[str, np.ndarray]):
-        w = {k: v.astype(np.float64) for k, v in w.items()}
+    Folded once at load: each embedding table into its slice of the first layer's
+    input kernel (and that layer's bias), the 12 chord-relative pitch logits into 14
+    per-root absolute pitch matrices, and the target-pitch embedding into the duration
+    head.  Gate columns are reordered (i, f, o, g) so one sigmoid covers three gates.
+    """
+
+    def __init__(self, w: dict[str, np.ndarray], dtype=np.float32):
+        w = {k: v.astype(np.float64) for k, v in w.items()}   # fold in float64, run in dtype
         self.n_layers = sum(1 for k in w if k.endswith("_recurrent"))
-        self.units = w["lstm_0_recurrent"].shape[0]
-        # Fold each embedding table into its slice of the first layer's input kernel.
-        k0, off = w["lstm_0_kernel"], 0
-        self.tables = []
+        self.units = u = w["lstm_0_recurrent"].shape[0]
+        order = np.r_[0:2 * u, 3 * u:4 * u, 2 * u:3 * u]       # keras (i, f, g, o) -> (i, f, o, g)
+        k0, off, self.tables = w["lstm_0_kernel"], 0, []
         for f in FEATURES:
             e = w[f"emb_{f}"]
-            self.tables.append(e @ k0[off:off + e.shape[1]])
+            self.tables.append((e @ k0[off:off + e.shape[1]])[:, order])
             off += e.shape[1]
-        self.tables[0] = self.tables[0] + w["lstm_0_bias"]  # bias folded in once
-        self.kernels = [w[f"lstm_{i}_kernel"] for i in range(1, self.n_layers)]
-        self.recurrent = [w[f"lstm_{i}_recurrent"] for i in range(self.n_layers)]
-        self.biases = [w[f"lstm_{i}_bias"] for i in range(1, self.n_layers)]
-        self.pitch_w, self.pitch_b = w["pitch_abs_w"], w["pitch_abs_b"]
-        self.rel_w, self.rel_b = w["pitch_rel_w"], w["pitch_rel_b"]
-        u = self.units
+        self.tables[0] = self.tables[0] + w["lstm_0_bias"][order]
+        self.recurrent = [w[f"lstm_{i}_recurrent"][:, order] for i in range(self.n_layers)]
+        # layers above the first: [x, h] @ [[kernel], [recurrent]] in one product
+        self.stacked = [np.concatenate([w[f"lstm_{i}_kernel"], w[f"lstm_{i}_recurrent"]])[:, order]
+                        for i in range(1, self.n_layers)]
+        self.biases = [w[f"lstm_{i}_bias"][order] for i in range(1, self.n_layers)]
+        n_pitch = w["pitch_abs_w"].shape[1]
+        onehot = np.zeros((14, 13, n_pitch))                    # root id -> (interval id -> pitch id)
+        for r in range(14):
+            onehot[r, _rel_np(np.arange(n_pitch), np.full(n_pitch, r)), np.arange(n_pitch)] = 1.0
+        rel_w = np.concatenate([np.zeros((u, 1)), w["pitch_rel_w"]], 1)
+        rel_b = np.concatenate([[0.0], w["pitch_rel_b"]])
+        self.pitch_w = w["pitch_abs_w"][None] + np.einsum("hk,rkv->rhv", rel_w, onehot)   # (14, u, V)
+        self.pitch_b = w["pitch_abs_b"][None] + np.einsum("k,rkv->rv", rel_b, onehot)     # (14, V)
         self.dur_h_w, self.dur_h_b = w["dur_hidden_w"][:u], w["dur_hidden_b"]
-        self.dur_target = w["emb_target_pitch"] @ w["dur_hidden_w"][u:]  # target-pitch table, folded
+        self.dur_target = w["emb_target_pitch"] @ w["dur_hidden_w"][u:] + self.dur_h_b
         self.dur_w, self.dur_b = w["dur_w"], w["dur_b"]
-        n_pitch = self.pitch_w.shape[1]
-        ids = np.arange(n_pitch)[None, :]
-        self._rel_index = {r: _rel_np(ids, np.array([[r]]))[0] for r in range(14)}  # root id -> (V,)
+        for k, v in list(vars(self).items()):
+            if isinstance(v, np.ndarray):
+                setattr(self, k, v.astype(dtype))
+            elif isinstance(v, list) and v and isinstance(v[0], np.ndarray):
+                setattr(self, k, [a.astype(dtype) for a in v])
+        self.dtype = dtype
+        self.n_pitch, self.n_dur = n_pitch, self.dur_w.shape[1]
 
     def zero_state(self, batch: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        z = np.zeros((batch, self.units))
+        z = np.zeros((batch, self.units), self.dtype)
         return [(z, z) for _ in range(self.n_layers)]
+
+    def _cell(self, z, c):
+        u = self.units
+        s = 0.5 * np.tanh(0.5 * z[:, :3 * u]) + 0.5           # sigmoid of i, f, o at once
+        c = s[:, u:2 * u] * c + s[:, :u] * np.tanh(z[:, 3 * u:])
+        return s[:, 2 * u:] * np.tanh(c), c
 
     def step(self, state, prev_pitch, prev_dur, root, qual, beat, sub):
         """One event for a batch; ids are int arrays of shape (B,). Returns (top hidden, new state)."""
-        rel = _rel_np(prev_pitch, root)
-        z = sum(t[i] for t, i in zip(self.tables, (prev_pitch, prev_dur, root, qual, beat, sub, rel)))
-        new = []
-        x = None
-        for layer, (h, c) in enumerate(state):
-            if layer > 0:
-                z = x @ self.kernels[layer - 1] + self.biases[layer - 1]
-            z = z + h @ self.recurrent[layer]
-            u = self.units
-            i, f, g, o = _sigmoid(z[:, :u]), _sigmoid(z[:, u:2 * u]), np.tanh(z[:, 2 * u:3 * u]), _sigmoid(z[:, 3 * u:])
-            c = f * c + i * g
-            x = o * np.tanh(c)
+        t = self.tables
+        z = (t[0][prev_pitch] + t[1][prev_dur] + t[2][root] + t[3][qual] + t[4][beat] + t[5][sub]
+             + t[6][_rel_np(prev_pitch, root)])
+        h, c = state[0]
+        x, c = self._cell(z + h @ self.recurrent[0], c)
+        new = [(x, c)]
+        for layer in range(1, self.n_layers):
+            h, c = state[layer]
+            x, c = self._cell(np.concatenate([x, h], 1) @ self.stacked[layer - 1] + self.biases[layer - 1], c)
             new.append((x, c))
         return x, new
 
     def pitch_logits(self, hidden, root):
-        rel = hidden @ self.rel_w + self.rel_b                      # (B, 12)
-        rel = np.concatenate([np.zeros((len(rel), 1)), rel], 1)     # index 0: no interval
-        idx = np.stack([self._rel_index[int(r)] for r in root])
-        return hidden @ self.pitch_w + self.pitch_b + np.take_along_axis(rel, idx, 1)
+        root = np.asarray(root)
+        if len(root) == 1:
+            return hidden @ self.pitch_w[root[0]] + self.pitch_b[root[0]]
+        return np.einsum("bh,bhv->bv", hidden, self.pitch_w[root]) + self.pitch_b[root]
 
     def dur_logits(self, hidden, pitch):
-        d = np.maximum(hidden @ self.dur_h_w + self.dur_h_b + self.dur_target[pitch], 0.0)
+        d = np.maximum(hidden @ self.dur_h_w + self.dur_target[pitch], 0.0)
         return d @ self.dur_w + self.dur_b
 
 
@@ -156,20 +171,21 @@ def _rel_np(pitch_ids, root_ids):
 def sample_ids(logits: np.ndarray, allowed: np.ndarray, rng: np.random.Generator,
                temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0) -> np.ndarray:
     """One id per row from softmax(logits / temperature) restricted to `allowed`, top-k and nucleus."""
-    z = np.where(allowed, logits / max(temperature, 1e-6), -np.inf)
-    out = np.empty(len(z), np.int64)
-    for r in range(len(z)):
-        order = np.argsort(-z[r])
-        zr = z[r, order]
-        p = np.exp(zr - zr[0])
-        if top_k > 0:
-            p[top_k:] = 0.0
-        c = np.cumsum(p)
-        if top_p < 1.0:
-            p[np.searchsorted(c, top_p * c[-1]) + 1:] = 0.0   # smallest set with mass >= top_p
-            c = np.cumsum(p)
-        out[r] = order[min(np.searchsorted(c, rng.random() * c[-1], side="right"), len(c) - 1)]
-    return out
+    u = rng.random(len(logits))
+    return np.array([_sample_row(z, a, r, temperature, top_k, top_p) for z, a, r in zip(logits, allowed, u)])
+
+
+def _sample_row(z, allowed, u: float, temperature: float, top_k: int, top_p: float) -> int:
+    """Inverse-CDF draw `u` from the sorted, truncated distribution (per row: a batch is a few rows)."""
+    z = np.where(allowed, z * (1.0 / max(temperature, 1e-6)), -np.inf)
+    order = np.argsort(-z)
+    p = np.exp(z[order] - z[order[0]])
+    if top_k > 0:
+        p[top_k:] = 0.0
+    c = np.cumsum(p)
+    if top_p < 1.0:   # the smallest prefix whose mass reaches top_p
+        c = c[:np.searchsorted(c, top_p * c[-1]) + 1]
+    return int(order[min(np.searchsorted(c, u * c[-1], side="right"), len(c) - 1)])
 
 
 def chart_arrays(like: NoteSequence, steps: int) -> dict[str, np.ndarray]:
@@ -193,42 +209,38 @@ def improvise(model_dir, like: NoteSequence, steps: int | None = None, temperatu
     cond = chart_arrays(like, steps)
     B = num
     state = stepper.zero_state(B)
-    prev_p = np.full(B, T.BOS)
-    prev_d = np.full(B, T.BOS)
+    prev_p, prev_d = np.full(B, T.BOS), np.full(B, T.BOS)
     t = np.zeros(B, np.int64)
     events: list[list[tuple[int, int]]] = [[] for _ in range(B)]
     if primer is not None and len(primer):
         ptok = T.encode(replace(primer, chords=like.chords, time_signatures=like.time_signatures))
         keep = np.cumsum(T.durations_steps(ptok.dur)) <= steps
-        for p, d in zip(ptok.pitch[keep], ptok.dur[keep]):
+        for p, d in zip(ptok.pitch[keep].tolist(), ptok.dur[keep].tolist()):
             c = {k: np.full(B, v[min(t[0], steps - 1)]) for k, v in cond.items()}
             _, state = stepper.step(state, prev_p, prev_d, **c)
-            prev_p, prev_d = np.full(B, int(p)), np.full(B, int(d))
-            t += int(d) - T.DUR0
+            prev_p, prev_d = np.full(B, p), np.full(B, d)
+            t += d - T.DUR0
             for ev in events:
-                ev.append((int(p), int(d)))
-    n_pitch, n_dur = stepper.pitch_w.shape[1], stepper.dur_w.shape[1]
-    pitch_ok = np.zeros(n_pitch, bool)
-    pitch_ok[T.REST] = True
-    pitch_ok[T.PITCH0:] = True
-    dur_len = np.arange(n_dur) - T.DUR0                           # steps of each dur id
-    while np.any(t < steps):
-        live = t < steps
+                ev.append((p, d))
+    root, qual, beat, sub = (cond[k] for k in ("root", "qual", "beat", "sub"))
+    allowed = np.zeros((B, stepper.n_pitch), bool)
+    allowed[:, T.REST] = allowed[:, T.PITCH0:] = True
+    dur_len = (np.arange(stepper.n_dur) - T.DUR0)[None, :]        # steps of each dur id
+    while True:
+        live = np.flatnonzero(t < steps)
+        if not len(live):
+            break
+        # rows already finished run on harmlessly (one step long); only live rows are kept
         tc = np.minimum(t, steps - 1)
-        c = {k: v[tc] for k, v in cond.items()}
-        h, new_state = stepper.step(state, prev_p, prev_d, **c)
-        state = [(np.where(live[:, None], nh, oh), np.where(live[:, None], nc, oc))
-                 for (nh, nc), (oh, oc) in zip(new_state, state)]
-        allowed = np.tile(pitch_ok, (B, 1))
+        h, state = stepper.step(state, prev_p, prev_d, root[tc], qual[tc], beat[tc], sub[tc])
         allowed[:, T.TIE] = prev_p >= T.PITCH0                    # a tie only continues a note
-        p = sample_ids(stepper.pitch_logits(h, c["root"]), allowed, rng, temperature, top_k, top_p)
-        d_allowed = (dur_len[None, :] >= 1) & (dur_len[None, :] <= (steps - t)[:, None])
-        d = sample_ids(stepper.dur_logits(h, p), d_allowed, rng, temperature, top_k, top_p)
-        for b in np.flatnonzero(live):
-            events[b].append((int(p[b]), int(d[b])))
-        prev_p = np.where(live, p, prev_p)
-        prev_d = np.where(live, d, prev_d)
-        t = t + np.where(live, d - T.DUR0, 0)
+        prev_p = sample_ids(stepper.pitch_logits(h, root[tc]), allowed, rng, temperature, top_k, top_p)
+        left = np.maximum(steps - t, 1)[:, None]
+        prev_d = sample_ids(stepper.dur_logits(h, prev_p), (dur_len >= 1) & (dur_len <= left),
+                            rng, temperature, top_k, top_p)
+        for b in live.tolist():
+            events[b].append((int(prev_p[b]), int(prev_d[b])))
+        t = t + prev_d - T.DUR0
     solos = []
     for ev in events:
         pid, did = (np.array(x, np.int64) for x in zip(*ev)) if ev else (np.zeros(0, np.int64),) * 2
