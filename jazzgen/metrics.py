@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
-import tempfile
 
 import numpy as np
 
@@ -334,13 +332,8 @@ def plot_histograms(gen: list[dict], real: list[dict], path_png: str) -> None:
         ax.axis("off")
     axes.ravel()[0].legend(fontsize=7)
     fig.tight_layout()
-    d = os.path.dirname(os.path.abspath(path_png))
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=d)
-    os.close(fd)
+    from .midi_io import atomic_write
     try:
-        fig.savefig(tmp, dpi=100)
-        os.replace(tmp, path_png)
+        atomic_write(path_png, lambda f: fig.savefig(f, format="png", dpi=100))
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.remove(tmp)

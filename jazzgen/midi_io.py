@@ -511,12 +511,19 @@ def write_midi(path: str | os.PathLike, seq: NoteSequence, parts: Sequence[Part]
 
 
 def atomic_write(path: str | os.PathLike, write) -> None:
-    """Call write(binary file) on a temporary file beside `path`, then rename it into place."""
+    """Call write(binary file) on a temporary file beside `path`, then rename it into place.
+
+    A reader (or a killed run) never sees half a file.  The file gets the usual
+    permissions (0666 less the umask), not mkstemp's private 0600.
+    """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

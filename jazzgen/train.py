@@ -37,14 +37,14 @@ class TrainConfig:
     name: str = ""            # default: the data folder's name
     cache: str = ".cache/corpus"
     epochs: int = 40
-    batch_size: int = 64
-    seq_len: int = 128
+    batch_size: int = 24
+    seq_len: int = 96
     layers: int = 2
     units: int = 256
     dropout: float = 0.3
     lr: float = 2e-3
     clipnorm: float = 1.0
-    patience: int = 6
+    patience: int = 4
     val_fraction: float = 0.1
     seed: int = 0
     augment: bool = True
@@ -64,6 +64,7 @@ class TrainError(Exception):
 def parse_args(argv=None) -> tuple[TrainConfig, bool]:
     d = TrainConfig()
     p = argparse.ArgumentParser(prog="python -m jazzgen.train", description=__doc__.split("\n\n")[0])
+    p.error = lambda msg: p.exit(2, f"jazzgen.train: error: {msg}\n")  # one line, no usage dump
     p.add_argument("--data", default=d.data, help="folder of MIDI files (default: midi/)")
     p.add_argument("--out", default=d.out, help="where model folders go (default: models/)")
     p.add_argument("--name", default=d.name, help="model folder name under --out (default: the data folder's name)")
@@ -109,7 +110,7 @@ def load_data(cfg: TrainConfig) -> Data:
     from . import dataset, tokens
     if not Path(cfg.data).exists():
         raise TrainError(f"no such data folder: {cfg.data}")
-    corpus = dataset.load_corpus(cfg.data, cfg.cache)
+    corpus = dataset.load_corpus(cfg.data, cfg.cache, progress=sys.stderr.isatty())  # no bar in logs
     songs = [s for s in corpus.songs if len(s) > 1][: cfg.max_songs or None]
     if len(songs) < 2:
         raise TrainError(f"{cfg.data}: {len(songs)} usable MIDI files; need at least 2 (one to validate on)")
@@ -204,7 +205,7 @@ def write_card(cfg: TrainConfig, state: dict, data: Data, path: Path) -> None:
         "the chord in force and the metric position. Trained by `jazzgen.train`.", "",
         f"- Command: `{state['command']}`",
         f"- Backend and device: {state['device']}; trained {state['train_seconds']:.0f} s over "
-        f"{state['epoch'] + 1} epochs (best: epoch {b['epoch']})",
+        f"{state['epoch'] + 1} epochs (best: epoch {b['epoch'] + 1})",
         f"- Finished: {time.strftime('%Y-%m-%d %H:%M', time.localtime())}",
         f"- Data: {len(data.train_files)} training and {len(data.val_files)} validation solos from "
         f"`{cfg.data}` (split by file, seed {cfg.seed}); {data.dropped} files dropped; pitch range "
