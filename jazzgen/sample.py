@@ -125,39 +125,48 @@ class Stepper:
         self.dtype = dtype
         self.n_pitch, self.n_dur = n_pitch, self.dur_w.shape[1]
 
-    def zero_state(self, batch: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        z = np.zeros((batch, self.units), self.dtype)
+    def zero_state(self, batch: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Zero (h, c) per layer, for a batch of `batch` rows or (None) one unbatched solo."""
+        z = np.zeros((self.units,) if batch is None else (batch, self.units), self.dtype)
         return [(z, z) for _ in range(self.n_layers)]
 
     def _cell(self, z, c):
         u = self.units
-        s = 0.5 * np.tanh(0.5 * z[:, :3 * u]) + 0.5           # sigmoid of i, f, o at once
-        c = s[:, u:2 * u] * c + s[:, :u] * np.tanh(z[:, 3 * u:])
-        return s[:, 2 * u:] * np.tanh(c), c
+        s = 0.5 * np.tanh(0.5 * z[..., :3 * u]) + 0.5         # sigmoid of i, f, o at once
+        c = s[..., u:2 * u] * c + s[..., :u] * np.tanh(z[..., 3 * u:])
+        return s[..., 2 * u:] * np.tanh(c), c
 
     def step(self, state, prev_pitch, prev_dur, root, qual, beat, sub):
-        """One event for a batch; ids are int arrays of shape (B,). Returns (top hidden, new state)."""
+        """One event: ids are ints (one solo, the fast path) or int arrays of shape (B,).
+
+        Returns (top hidden, new state).
+        """
         t = self.tables
-        z = (t[0][prev_pitch] + t[1][prev_dur] + t[2][root] + t[3][qual] + t[4][beat] + t[5][sub]
-             + t[6][_rel_np(prev_pitch, root)])
+        rel = _rel_int(prev_pitch, root) if isinstance(prev_pitch, int) else _rel_np(prev_pitch, root)
+        z = t[0][prev_pitch] + t[1][prev_dur] + t[2][root] + t[3][qual] + t[4][beat] + t[5][sub] + t[6][rel]
         h, c = state[0]
         x, c = self._cell(z + h @ self.recurrent[0], c)
         new = [(x, c)]
         for layer in range(1, self.n_layers):
             h, c = state[layer]
-            x, c = self._cell(np.concatenate([x, h], 1) @ self.stacked[layer - 1] + self.biases[layer - 1], c)
+            x, c = self._cell(np.concatenate([x, h], -1) @ self.stacked[layer - 1] + self.biases[layer - 1], c)
             new.append((x, c))
         return x, new
 
     def pitch_logits(self, hidden, root):
+        if hidden.ndim == 1:
+            return hidden @ self.pitch_w[root] + self.pitch_b[root]
         root = np.asarray(root)
-        if len(root) == 1:
-            return hidden @ self.pitch_w[root[0]] + self.pitch_b[root[0]]
         return np.einsum("bh,bhv->bv", hidden, self.pitch_w[root]) + self.pitch_b[root]
 
     def dur_logits(self, hidden, pitch):
         d = np.maximum(hidden @ self.dur_h_w + self.dur_target[pitch], 0.0)
         return d @ self.dur_w + self.dur_b
+
+
+def _rel_int(pitch_id: int, root_id: int) -> int:
+    """Scalar twin of _rel_np, for the one-solo fast path."""
+    return (pitch_id - T.PITCH0 - (root_id - 2)) % 12 + 1 if pitch_id >= T.PITCH0 and root_id >= 2 else 0
 
 
 def _rel_np(pitch_ids, root_ids):
@@ -207,46 +216,40 @@ def improvise(model_dir, like: NoteSequence, steps: int | None = None, temperatu
         raise ValueError("nothing to improvise: length must be at least one grid step")
     rng = np.random.default_rng(seed)
     cond = chart_arrays(like, steps)
-    B = num
-    state = stepper.zero_state(B)
-    prev_p, prev_d = np.full(B, T.BOS), np.full(B, T.BOS)
-    t = np.zeros(B, np.int64)
-    events: list[list[tuple[int, int]]] = [[] for _ in range(B)]
-    if primer is not None and len(primer):
-        ptok = T.encode(replace(primer, chords=like.chords, time_signatures=like.time_signatures))
-        keep = np.cumsum(T.durations_steps(ptok.dur)) <= steps
-        for p, d in zip(ptok.pitch[keep].tolist(), ptok.dur[keep].tolist()):
-            c = {k: np.full(B, v[min(t[0], steps - 1)]) for k, v in cond.items()}
-            _, state = stepper.step(state, prev_p, prev_d, **c)
-            prev_p, prev_d = np.full(B, p), np.full(B, d)
-            t += d - T.DUR0
-            for ev in events:
-                ev.append((p, d))
-    root, qual, beat, sub = (cond[k] for k in ("root", "qual", "beat", "sub"))
-    allowed = np.zeros((B, stepper.n_pitch), bool)
-    allowed[:, T.REST] = allowed[:, T.PITCH0:] = True
-    dur_len = (np.arange(stepper.n_dur) - T.DUR0)[None, :]        # steps of each dur id
-    while True:
-        live = np.flatnonzero(t < steps)
-        if not len(live):
-            break
-        # rows already finished run on harmlessly (one step long); only live rows are kept
-        tc = np.minimum(t, steps - 1)
-        h, state = stepper.step(state, prev_p, prev_d, root[tc], qual[tc], beat[tc], sub[tc])
-        allowed[:, T.TIE] = prev_p >= T.PITCH0                    # a tie only continues a note
-        prev_p = sample_ids(stepper.pitch_logits(h, root[tc]), allowed, rng, temperature, top_k, top_p)
-        left = np.maximum(steps - t, 1)[:, None]
-        prev_d = sample_ids(stepper.dur_logits(h, prev_p), (dur_len >= 1) & (dur_len <= left),
-                            rng, temperature, top_k, top_p)
-        for b in live.tolist():
-            events[b].append((int(prev_p[b]), int(prev_d[b])))
-        t = t + prev_d - T.DUR0
-    solos = []
-    for ev in events:
-        pid, did = (np.array(x, np.int64) for x in zip(*ev)) if ev else (np.zeros(0, np.int64),) * 2
-        solo = T.decode_events(pid, did, like)
-        solos.append(replace(solo, end=steps, name=f"{like.name or 'solo'}"))
+    cond = [cond[k].tolist() for k in ("root", "qual", "beat", "sub")]  # Python ints: the fast path
+    solos = [_one_solo(stepper, cond, steps, rng, temperature, top_k, top_p, primer) for _ in range(num)]
+    solos = [replace(T.decode_events(p, d, like), end=steps, name=like.name or "solo") for p, d in solos]
     return solos[0] if num == 1 else solos
+
+
+def _one_solo(stepper: Stepper, cond: list[list[int]], steps: int, rng, temperature, top_k, top_p, primer):
+    """(pitch ids, dur ids) of one solo: primer events first, then sampled ones until `steps`."""
+    state = stepper.zero_state()
+    prev_p, prev_d, t = T.BOS, T.BOS, 0
+    pitches, durs = [], []
+    if primer is not None and len(primer):
+        ptok = T.encode(primer)
+        for p, d in zip(ptok.pitch.tolist(), ptok.dur.tolist()):
+            if t + d - T.DUR0 > steps:
+                break
+            _, state = stepper.step(state, prev_p, prev_d, *(c[t] for c in cond))
+            prev_p, prev_d, t = p, d, t + d - T.DUR0
+            pitches.append(p)
+            durs.append(d)
+    allowed = np.zeros(stepper.n_pitch, bool)
+    allowed[T.REST] = allowed[T.PITCH0:] = True
+    dur_len = np.arange(stepper.n_dur) - T.DUR0                  # steps of each dur id
+    while t < steps:
+        root, qual, beat, sub = (c[t] for c in cond)
+        h, state = stepper.step(state, prev_p, prev_d, root, qual, beat, sub)
+        allowed[T.TIE] = prev_p >= T.PITCH0                      # a tie only continues a note
+        prev_p = _sample_row(stepper.pitch_logits(h, root), allowed, rng.random(), temperature, top_k, top_p)
+        fits = (dur_len >= 1) & (dur_len <= steps - t)           # the solo ends exactly on time
+        prev_d = _sample_row(stepper.dur_logits(h, prev_p), fits, rng.random(), temperature, top_k, top_p)
+        t += prev_d - T.DUR0
+        pitches.append(prev_p)
+        durs.append(prev_d)
+    return np.array(pitches, np.int64), np.array(durs, np.int64)
 
 
 def seconds_to_steps(like: NoteSequence, seconds: float) -> int:
