@@ -10,7 +10,6 @@ TensorFlow unless ``weights.npz`` is missing or stale and must be exported.
 from __future__ import annotations
 
 import hashlib
-import io
 from dataclasses import replace
 from pathlib import Path
 
@@ -51,9 +50,7 @@ def export_weights(model, keras_path: Path, out: Path) -> None:
         w[f"{name}_w"], w[f"{name}_b"] = model.get_layer(name).get_weights()
     w = {k: np.asarray(v, np.float32) for k, v in w.items()}
     w["keras_sha256"] = np.array(_sha(keras_path))
-    buf = io.BytesIO()
-    np.savez(buf, **w)
-    atomic_write(out, lambda f: f.write(buf.getvalue()))
+    atomic_write(out, lambda f: np.savez(f, **w))
 
 
 def load_weights(model_dir: str | Path) -> dict[str, np.ndarray]:
