@@ -16,7 +16,7 @@ very different lengths.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import keras
 from keras import layers, ops
@@ -34,9 +34,6 @@ class ModelConfig:
     emb_pitch: int = 64
     emb_dur: int = 32
     emb_cond: int = 16
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def _rel_ids(pitch_ids, root_ids):

@@ -53,9 +53,6 @@ class Vocab:
         return {"pitch": PITCH0 + 128, "dur": DUR0 + self.max_dur + 1, "root": 14,
                 "qual": 1 + len(self.qualities), "beat": 1 + self.max_beat, "sub": 1 + self.grid}
 
-    def pitch_name(self, i: int) -> str:
-        return ["<pad>", "<unk>", "<bos>", "rest", "tie"][i] if i < PITCH0 else f"p{i - PITCH0}"
-
     def to_json(self) -> str:
         d = asdict(self)
         d["sizes"] = self.sizes
