@@ -395,6 +395,18 @@ def split_by_file(names: list[str], val_fraction: float = 0.1, seed: int = 0) ->
     return sorted(rank[n_val:]), val
 
 
+def usable(songs: list[NoteSequence], max_songs: int = 0) -> list[NoteSequence]:
+    """The songs a model can learn from or be scored on: 2 notes or more; the first max_songs."""
+    return [s for s in songs if len(s) > 1][: max_songs or None]
+
+
+def split_songs(songs: list[NoteSequence], val_fraction: float, seed: int, max_songs: int = 0):
+    """(train songs, validation songs) exactly as training splits them; evaluation reuses it."""
+    songs = usable(songs, max_songs)
+    tr, va = split_by_file([s.name for s in songs], val_fraction, seed)
+    return [songs[i] for i in tr], [songs[i] for i in va]
+
+
 def pitch_range(toks: list[T.Tokens]) -> tuple[int, int]:
     """Lowest and highest MIDI pitch in the songs: transposition stays inside it."""
     ps = np.concatenate([t.pitch[t.pitch >= T.PITCH0] for t in toks] + [np.zeros(0, np.int16)]) - T.PITCH0

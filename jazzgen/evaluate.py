@@ -95,7 +95,7 @@ def usable_songs(folder: str | Path, cache: str | None = ".cache/corpus", max_so
     corpus = dataset.load_corpus(folder, cache, progress=progress)
     for r in corpus.dropped:
         _log(r.line())
-    songs = [s for s in corpus.songs if len(s) > 1][: max_songs or None]
+    songs = dataset.usable(corpus.songs, max_songs)
     if not songs:
         raise EvalError(f"{folder}: no usable MIDI files (none with 2 or more notes)")
     return songs
@@ -104,8 +104,7 @@ def usable_songs(folder: str | Path, cache: str | None = ".cache/corpus", max_so
 def model_split(cfg, folder: str | Path | None = None, cache: str | None = ".cache/corpus"):
     """(train songs, validation songs) of `folder` (default cfg.data), split as train.py splits."""
     songs = usable_songs(folder or cfg.data, cache, cfg.max_songs)
-    tr, va = dataset.split_by_file([s.name for s in songs], cfg.val_fraction, cfg.seed)
-    return [songs[i] for i in tr], [songs[i] for i in va]
+    return dataset.split_songs(songs, cfg.val_fraction, cfg.seed)
 
 
 # ---------------------------------------------------------------------------- the model

@@ -71,7 +71,6 @@ def build_chart(a, primer):
     """The changes as a NoteSequence with no notes: chords, 4/4, tempo, looped to length."""
     from .chords import ChordError, form_changes, parse_changes
     from .notes import GRID, ChordChange, NoteSequence, Tempo, TimeSignature
-    from .sample import seconds_to_steps
     bpm = a.bpm or (primer.tempos[0].qpm if primer is not None and primer.tempos else 160.0)
     try:
         if a.chords is not None:
@@ -90,16 +89,14 @@ def build_chart(a, primer):
     like = NoteSequence.empty("solo")
     like.tempos = [Tempo(0, float(bpm))]
     like.time_signatures = [TimeSignature(0, 4, 4)]
-    steps = seconds_to_steps(like, a.seconds)
+    steps = max(1, round(a.seconds * bpm / 60.0 * GRID))
+    bar = 4 * GRID
     if bars is None:  # loop the primer's own changes, a whole number of bars long
-        period = -(-primer.end // (4 * GRID)) * 4 * GRID
-        one = list(primer.chords)
-        chords = [ChordChange(c.step + k * period, c.symbol) for k in range(-(-steps // period)) for c in one]
-    else:
-        bar = 4 * GRID
+        one, period = list(primer.chords), -(-primer.end // bar) * bar
+    else:             # chords within a bar share it equally
         one = [ChordChange(i * bar + j * bar // len(b), s) for i, b in enumerate(bars) for j, s in enumerate(b)]
         period = len(bars) * bar
-        chords = [ChordChange(c.step + k * period, c.symbol) for k in range(-(-steps // period)) for c in one]
+    chords = [ChordChange(c.step + k * period, c.symbol) for k in range(-(-steps // period)) for c in one]
     like.chords = [c for c in chords if c.step < steps]
     like.end = steps
     return like, steps

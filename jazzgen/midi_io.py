@@ -28,7 +28,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .notes import GRID, NO_CHORD, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature
+from .notes import GRID, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature
 
 MAX_FILE_BYTES = 16 * 2**20   # a solo is kilobytes; anything this large is not one (read at call time)
 MIN_TPQ, MAX_TPQ = 12, 30000  # ticks per beat: below the grid, or absurd

@@ -108,16 +108,3 @@ class NoteSequence:
             if nxt != np.iinfo(np.int64).max:
                 bars_before += -(-(nxt - ts.step) // ts.bar_steps)
         return bar, pos
-
-    def seconds_at(self, steps: np.ndarray) -> np.ndarray:
-        """Wall-clock seconds of each step through the tempo map (120 qpm if none)."""
-        steps = np.asarray(steps, np.float64)
-        tempos = self.tempos or [Tempo(0, 120.0)]
-        t_steps = np.array([t.step for t in tempos], np.float64)
-        spb = np.array([60.0 / t.qpm / GRID for t in tempos])  # seconds per step
-        if t_steps[0] > 0:
-            t_steps = np.concatenate([[0.0], t_steps])
-            spb = np.concatenate([[spb[0]], spb])
-        acc = np.concatenate([[0.0], np.cumsum(np.diff(t_steps) * spb[:-1])])
-        i = np.searchsorted(t_steps, steps, side="right") - 1
-        return acc[i] + (steps - t_steps[i]) * spb[i]

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import tokens as T
-from .notes import GRID, NoteSequence
+from .notes import NoteSequence
 
 FEATURES = ("prev_pitch", "prev_dur", "root", "qual", "beat", "sub", "prev_rel")  # model.py's concat order
 
@@ -194,11 +194,6 @@ def _sample_row(z, allowed, u: float, temperature: float, top_k: int, top_p: flo
     return int(order[min(np.searchsorted(c, u * c[-1], side="right"), len(c) - 1)])
 
 
-def chart_arrays(like: NoteSequence, steps: int) -> dict[str, np.ndarray]:
-    """Conditioning ids (root, qual, beat, sub) for every grid step of the piece."""
-    return T.condition(like, np.arange(max(steps, 1)))
-
-
 def improvise(model_dir, like: NoteSequence, steps: int | None = None, temperature: float = 1.0,
               top_k: int = 0, top_p: float = 0.95, seed: int | None = None,
               primer: NoteSequence | None = None, num: int = 1, stepper: Stepper | None = None):
@@ -212,7 +207,7 @@ def improvise(model_dir, like: NoteSequence, steps: int | None = None, temperatu
     if steps < 1:
         raise ValueError("nothing to improvise: length must be at least one grid step")
     rng = np.random.default_rng(seed)
-    cond = chart_arrays(like, steps)
+    cond = T.condition(like, np.arange(steps))                       # ids for every grid step
     cond = [cond[k].tolist() for k in ("root", "qual", "beat", "sub")]  # Python ints: the fast path
     solos = [_one_solo(stepper, cond, steps, rng, temperature, top_k, top_p, primer) for _ in range(num)]
     solos = [replace(T.decode_events(p, d, like), end=steps, name=like.name or "solo") for p, d in solos]
@@ -247,12 +242,3 @@ def _one_solo(stepper: Stepper, cond: list[list[int]], steps: int, rng, temperat
         pitches.append(prev_p)
         durs.append(prev_d)
     return np.array(pitches, np.int64), np.array(durs, np.int64)
-
-
-def seconds_to_steps(like: NoteSequence, seconds: float) -> int:
-    """Grid steps whose tempo-mapped length is `seconds` (to the nearest step)."""
-    qpm = like.tempos[0].qpm if like.tempos else 120.0
-    if len(like.tempos) <= 1:
-        return max(1, int(round(seconds * qpm / 60.0 * GRID)))
-    grid = np.arange(0, int(seconds * 4000 / 60 * GRID) + 2)
-    return max(1, int(np.searchsorted(like.seconds_at(grid), seconds)))

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from .notes import GRID, NO_CHORD, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature
+from .notes import GRID, NO_CHORD, ChordChange, NoteSequence
 
 PAD, UNK, BOS = 0, 1, 2
 REST, TIE = 3, 4

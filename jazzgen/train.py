@@ -16,14 +16,14 @@ import csv
 import io
 import json
 import os
-import platform
-import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from .midi_io import atomic_write
 
 DATA_LICENCE = ("Weimar Jazz Database (WJazzD), Jazzomat Research Project, HfM Franz Liszt Weimar; "
                 "ODbL 1.0 (https://opendatacommons.org/licenses/odbl/1-0/); MIDI with chord markers "
@@ -111,24 +111,23 @@ def load_data(cfg: TrainConfig) -> Data:
     if not Path(cfg.data).exists():
         raise TrainError(f"no such data folder: {cfg.data}")
     corpus = dataset.load_corpus(cfg.data, cfg.cache, progress=sys.stderr.isatty())  # no bar in logs
-    songs = [s for s in corpus.songs if len(s) > 1][: cfg.max_songs or None]
-    if len(songs) < 2:
-        raise TrainError(f"{cfg.data}: {len(songs)} usable MIDI files; need at least 2 (one to validate on)")
     for r in corpus.dropped:
         print(r.line(), file=sys.stderr)
-    tr_i, va_i = dataset.split_by_file([s.name for s in songs], cfg.val_fraction, cfg.seed)
-    tr = [tokens.encode(songs[i]) for i in tr_i]
-    va = [tokens.encode(songs[i]) for i in va_i]
+    train_songs, val_songs = dataset.split_songs(corpus.songs, cfg.val_fraction, cfg.seed, cfg.max_songs)
+    if not train_songs or not val_songs:
+        n = len(train_songs) + len(val_songs)
+        raise TrainError(f"{cfg.data}: {n} usable MIDI files; need at least 2 (one to validate on)")
+    tr = [tokens.encode(s) for s in train_songs]
+    va = [tokens.encode(s) for s in val_songs]
     lo, hi = dataset.pitch_range(tr)
     longest = max(len(t) for t in va)
     return Data(dataset.make_windows(tr, cfg.seq_len, stride=cfg.seq_len), dataset.make_windows(va, longest), lo, hi,
-                [songs[i].name for i in tr_i], [songs[i].name for i in va_i], len(corpus.dropped))
+                [s.name for s in train_songs], [s.name for s in val_songs], len(corpus.dropped))
 
 
 # ---------------------------------------------------------------------------- run state
 
 def _atomic_json(path: Path, obj) -> None:
-    from .midi_io import atomic_write
     atomic_write(path, lambda f: f.write(json.dumps(obj, indent=1).encode()))
 
 
@@ -180,7 +179,6 @@ def plot_curves(log: list[dict], path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from .midi_io import atomic_write
     ep = [r["epoch"] for r in log]
     fig, ax = plt.subplots(1, 2, figsize=(10, 3.5))
     for h, a in zip(("pitch", "dur"), ax):
@@ -190,14 +188,20 @@ def plot_curves(log: list[dict], path: Path) -> None:
         a.set_xlabel("epoch")
         a.legend()
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
-    atomic_write(path, lambda f: f.write(buf.getvalue()))
+    try:
+        atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100))
+    finally:
+        plt.close(fig)
+
+
+def _licence(data: str) -> str:
+    """The shipped corpus's licence; for any other folder jazzgen cannot know it."""
+    if "wjazzd" in Path(data).resolve().as_posix().lower():
+        return DATA_LICENCE
+    return f"that of the MIDI files in `{data}` (not recorded by jazzgen)"
 
 
 def write_card(cfg: TrainConfig, state: dict, data: Data, path: Path) -> None:
-    from .midi_io import atomic_write
     b = state["best"]
     lines = [
         f"# jazzgen model `{cfg.name}`", "",
@@ -210,7 +214,7 @@ def write_card(cfg: TrainConfig, state: dict, data: Data, path: Path) -> None:
         f"- Data: {len(data.train_files)} training and {len(data.val_files)} validation solos from "
         f"`{cfg.data}` (split by file, seed {cfg.seed}); {data.dropped} files dropped; pitch range "
         f"{data.lo}-{data.hi}; 12-key transposition {'on' if cfg.augment else 'off'}",
-        f"- Data licence: {DATA_LICENCE}", "",
+        f"- Data licence: {_licence(cfg.data)}", "",
         "## Validation (per note, held-out files, no augmentation)", "",
         "| head | perplexity | NLL (nats) | top-1 accuracy |", "| --- | --- | --- | --- |",
         f"| pitch | {b['val_pitch_ppl']:.2f} | {b['val_pitch_nll']:.3f} | {100 * b['val_pitch_acc']:.1f}% |",
@@ -270,7 +274,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> dict
           f"{len(data.train)} windows of {cfg.seq_len} events, pitch range {data.lo}-{data.hi}")
     out.mkdir(parents=True, exist_ok=True)
     vocab = tokens.default_vocab()
-    (out / "vocab.json").write_text(vocab.to_json())
+    atomic_write(out / "vocab.json", lambda f: f.write(vocab.to_json().encode()))
     _atomic_json(out / "config.json", asdict(cfg))
 
     with _strategy_scope(cfg):
@@ -321,7 +325,6 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> dict
 
 
 def _write_log(log: list[dict], out: Path) -> None:
-    from .midi_io import atomic_write
     buf = io.StringIO()
     wr = csv.DictWriter(buf, fieldnames=list(log[0]))
     wr.writeheader()
