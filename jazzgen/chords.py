@@ -41,6 +41,8 @@ import functools
 import re
 from dataclasses import dataclass
 
+from .errors import ChordError
+
 
 QUALITIES = ("none", "maj", "maj7", "6", "dom7", "min", "min7", "min6", "minmaj7", "m7b5",
              "dim", "dim7", "aug", "aug7", "sus4", "7sus4", "alt")
@@ -70,8 +72,6 @@ _TOKENS = [(kind, re.compile(p)) for kind, p in [   # tried in this order at eac
 _FIRST_ONLY = {"aug", "dim", "half", "min"}   # triad words must follow the root directly
 
 
-class ChordError(ValueError):
-    """A chord symbol, chart or form that cannot be read; the message names the culprit."""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """python -m jazzgen.evaluate: how good is a model, and how jazz-like is a folder of solos.
 
-    python -m jazzgen.evaluate --model models/wjazzd --data ../shared/data/wjazzd
-    python -m jazzgen.evaluate --model none --data out/generated --compare ../shared/data/wjazzd
+    python -m jazzgen.evaluate --model models/wjazzd --data midi/wjazzd
+    python -m jazzgen.evaluate --model none --data out/generated --compare midi/wjazzd
 
 Two sections in one report (``report.json``, ``report.md``, printed too):
 

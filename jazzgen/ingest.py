@@ -1,6 +1,6 @@
 """Read a folder of MIDI solos into the corpus cache and say what was kept and why.
 
-    python -m jazzgen.ingest --data ../shared/data/wjazzd/midi
+    python -m jazzgen.ingest --data midi/wjazzd
     python -m jazzgen.ingest --data a.mid b.mid --track Melody --report ingest.json --quiet
 
 Every other stage (train, evaluate, the n-gram baselines) calls the same

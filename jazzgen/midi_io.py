@@ -28,6 +28,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .errors import MidiError
 from .notes import GRID, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature
 
 MAX_FILE_BYTES = 16 * 2**20   # a solo is kilobytes; anything this large is not one (read at call time)
@@ -39,8 +40,6 @@ DRUM_CHANNEL = 9
 CLOSE_GAPS = 3                # steps (1/4 beat): shorter silences are articulation, not rests
 
 
-class MidiError(ValueError):
-    """A file that cannot be used; the message is one line saying why."""
 
 
 @dataclass

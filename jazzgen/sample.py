@@ -16,13 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from . import tokens as T
+from .errors import ModelError
 from .notes import NoteSequence
 
 FEATURES = ("prev_pitch", "prev_dur", "root", "qual", "beat", "sub", "prev_rel")  # model.py's concat order
 
 
-class ModelError(Exception):
-    """A model folder that cannot be used; one line."""
 
 
 # ---------------------------------------------------------------------------- weights

@@ -1,6 +1,6 @@
 """python -m jazzgen.train: learn jazz improvisation from a folder of MIDI.
 
-    python -m jazzgen.train --data ../shared/data/wjazzd --name wjazzd
+    python -m jazzgen.train --data midi/wjazzd --name wjazzd
 
 The corpus is read (and cached) once, split by file, cut into windows of whole
 solos, and each epoch the training windows are re-transposed to random keys (all
@@ -27,7 +27,7 @@ from .midi_io import atomic_write
 
 DATA_LICENCE = ("Weimar Jazz Database (WJazzD), Jazzomat Research Project, HfM Franz Liszt Weimar; "
                 "ODbL 1.0 (https://opendatacommons.org/licenses/odbl/1-0/); MIDI with chord markers "
-                "as prepared in ../shared/data/wjazzd")
+                "as prepared in midi/wjazzd")
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """How fast is ingestion? Cold and warm dataset.load_corpus, and music21 for scale.
 
-    python scripts/bench_ingest.py --data ../shared/data/wjazzd/midi
+    python scripts/bench_ingest.py --data midi/wjazzd
 
 All times are wall-clock seconds of calls made inside this one process, measured
 with time.perf_counter around the call alone: interpreter start-up and the import
@@ -48,7 +48,7 @@ def timed(fn):
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="bench_ingest", description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", required=True, help="MIDI folder (e.g. ../shared/data/wjazzd/midi)")
+    p.add_argument("--data", required=True, help="MIDI folder (e.g. midi/wjazzd)")
     p.add_argument("--workers", type=int, help="reader processes (default: load_corpus's)")
     p.add_argument("--sample", type=int, default=8, help="files for music21 (default 8)")
     p.add_argument("--seed", type=int, default=0)

@@ -1,6 +1,6 @@
 """Training throughput: jazzgen's epoch loop against a bare `model.fit` on fixed arrays.
 
-    python scripts/bench_train.py --data ../shared/data/wjazzd [--epochs 3] [--units 256]
+    python scripts/bench_train.py --data midi/wjazzd [--epochs 3] [--units 256]
 
 Both models have the same configuration and see the same number of windows per
 epoch; ours re-transposes every window to a random key each epoch (the augmentation
@@ -21,7 +21,7 @@ from jazzgen.train import TrainConfig  # noqa: E402  (no Keras import yet)
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--data", default="../shared/data/wjazzd")
+    p.add_argument("--data", default="midi/wjazzd")
     p.add_argument("--epochs", type=int, default=3, help="timed epochs of each")
     d = TrainConfig()   # defaults: the shipped model's configuration
     p.add_argument("--units", type=int, default=d.units)

@@ -1,6 +1,6 @@
 """Reproduce the full evaluation report of a trained model, in one command.
 
-    python scripts/report.py --model models/wjazzd --data ../shared/data/wjazzd --out eval/report
+    python scripts/report.py --model models/wjazzd --data midi/wjazzd --out eval/report
 
 (a) likelihood of the model and of the n-gram baselines (fitted on the model's
     training files) over the validation files of the model's split;
@@ -54,7 +54,7 @@ def main(argv=None) -> int:
     from jazzgen import tokens as T
     p = E._Parser(prog="python scripts/report.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default=E.DEFAULT_MODEL)
-    p.add_argument("--data", default="../shared/data/wjazzd", help="the model's training folder")
+    p.add_argument("--data", default="midi/wjazzd", help="the model's training folder")
     p.add_argument("--out", default="eval/report")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--temperature", type=float, default=1.0)

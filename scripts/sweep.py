@@ -1,6 +1,6 @@
 """Train several configurations one after another and keep the best (one-off tool).
 
-    python scripts/sweep.py --data ../shared/data/wjazzd --out /tmp/sweep --budget 500 \
+    python scripts/sweep.py --data midi/wjazzd --out /tmp/sweep --budget 500 \
         "--units 256" "--units 512 --dropout 0.4" ...
 
 Each quoted argument is a set of extra `jazzgen.train` flags.  Configurations start

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-WJAZZD = ROOT.parent / "shared" / "data" / "wjazzd" / "midi"
+WJAZZD = ROOT / "midi" / "wjazzd"
 SHIPPED_MODEL = ROOT / "models" / "wjazzd"
 TPQ = 480
 

@@ -6,7 +6,7 @@ import pytest
 from jazzgen.chords import (FORMS, QUALITIES, Chord, ChordError, chord_tones, form_changes,
                             parse_changes, parse_chord, transpose_symbol)
 
-README = Path(__file__).resolve().parents[1].parent / "shared/data/wjazzd/README.md"
+README = Path(__file__).resolve().parents[1] / "midi/wjazzd/README.md"
 LETTER = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
 

@@ -19,7 +19,7 @@ from jazzgen.dataset import ReadSettings, load_corpus, make_windows, pitch_range
 from jazzgen.notes import ChordChange, NoteSequence
 
 ROOT = Path(__file__).resolve().parents[1]
-MIDI = ROOT.parent / "shared/data/wjazzd/midi"
+MIDI = ROOT / "midi/wjazzd"
 SHARED = ["ArtPepper_Anthropology_FINAL.mid", "ChetBaker_LetsGetLost_FINAL.mid", "DavidMurray_BluesForTwo-1_FINAL.mid"]
 
 

@@ -14,7 +14,7 @@ from jazzgen import dataset, evaluate as E, tokens as T
 from jazzgen.notes import ChordChange, NoteSequence, TimeSignature
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data" / "wjazzd" / "midi"
+SHARED = ROOT / "midi" / "wjazzd"
 CHANGES = ["Cm7", "F7", "Bbmaj7", "Eb7", "Am7b5", "D7", "Gm7", "N.C."]
 
 

@@ -16,7 +16,7 @@ from mido import Message, MetaMessage
 from jazzgen.midi_io import MidiError, read_midi_bytes
 from jazzgen.notes import NoteSequence
 
-MIDI = Path(__file__).resolve().parents[2] / "shared/data/wjazzd/midi"
+MIDI = Path(__file__).resolve().parents[1] / "midi/wjazzd"
 SHARED = ["ArtPepper_Anthropology_FINAL.mid", "DavidMurray_BluesForTwo-1_FINAL.mid",
           "FreddieHubbard_DolphinDance_FINAL.mid"]
 

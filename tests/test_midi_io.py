@@ -14,7 +14,7 @@ from jazzgen import midi_io
 from jazzgen.midi_io import MidiError, Part, atomic_write, read_midi, read_midi_bytes, write_midi
 from jazzgen.notes import GRID, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature
 
-SHARED = Path(__file__).resolve().parents[2] / "shared/data/wjazzd"
+SHARED = Path(__file__).resolve().parents[1] / "midi/wjazzd"
 FILES = ["ArtPepper_Anthropology_FINAL.mid",         # key signature Bb
          "DavidMurray_BluesForTwo-1_FINAL.mid",      # 4/4 -> 5/4 -> 4/4
          "FreddieHubbard_DolphinDance_FINAL.mid",    # no key signature
@@ -22,7 +22,7 @@ FILES = ["ArtPepper_Anthropology_FINAL.mid",         # key signature Bb
 
 
 def shared_file(name: str) -> Path:
-    p = SHARED / "midi" / name
+    p = SHARED / name
     assert p.is_file(), f"shared data missing: {p}"
     return p
 

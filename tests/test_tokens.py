@@ -9,7 +9,7 @@ from jazzgen import tokens as T
 from jazzgen.midi_io import read_midi, write_midi
 from jazzgen.notes import GRID, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature
 
-MIDI = Path(__file__).resolve().parents[2] / "shared/data/wjazzd/midi"
+MIDI = Path(__file__).resolve().parents[1] / "midi/wjazzd"
 
 
 def shared_files() -> list[Path]:
