@@ -36,19 +36,12 @@ class ModelConfig:
     emb_cond: int = 16
 
 
-def _rel_ids(pitch_ids, root_ids):
-    """Interval (1..12) of each pitch id above the chord root; 0 if rest/special or no chord."""
-    valid = ops.logical_and(pitch_ids >= T.PITCH0, root_ids >= 2)
-    rel = ops.mod(pitch_ids - T.PITCH0 - (root_ids - 2), 12) + 1
-    return ops.where(valid, rel, ops.zeros_like(rel))
-
-
 @keras.saving.register_keras_serializable(package="jazzgen")
 class ChordRelative(layers.Layer):
     """(previous pitch id, chord root id) -> interval id 0..12 of the pitch above the root."""
 
     def call(self, prev_pitch, root):
-        return _rel_ids(ops.cast(prev_pitch, "int32"), ops.cast(root, "int32"))
+        return T.interval_ids(ops.cast(prev_pitch, "int32"), ops.cast(root, "int32"), ops)
 
     def compute_output_shape(self, prev_pitch_shape, root_shape):
         return prev_pitch_shape
@@ -65,7 +58,7 @@ class RelativeLogits(layers.Layer):
     def call(self, rel_logits, root):
         ids = ops.arange(self.n_pitch, dtype="int32")[None, None, :]
         root = ops.cast(root, "int32")[..., None]
-        rel = _rel_ids(ids, root)                                   # (B, T, V), 0 = none
+        rel = T.interval_ids(ids, root, ops)                        # (B, T, V), 0 = none
         padded = ops.concatenate([ops.zeros_like(rel_logits[..., :1]), rel_logits], axis=-1)
         return ops.take_along_axis(padded, rel, axis=-1)
 
@@ -89,13 +82,13 @@ def build_model(vocab: T.Vocab, cfg: ModelConfig) -> keras.Model:
         emb("qual", sizes["qual"], cfg.emb_cond)(inp["qual"]),
         emb("beat", sizes["beat"], cfg.emb_cond)(inp["beat"]),
         emb("sub", sizes["sub"], cfg.emb_cond)(inp["sub"]),
-        emb("prev_rel", 13, cfg.emb_cond)(rel),
+        emb("prev_rel", sizes["rel"], cfg.emb_cond)(rel),
     ])
     for i in range(cfg.layers):
         x = layers.LSTM(cfg.units, return_sequences=True, name=f"lstm_{i}")(x)
         x = layers.Dropout(cfg.dropout, name=f"dropout_{i}")(x)
     abs_logits = layers.Dense(sizes["pitch"], name="pitch_abs")(x)
-    rel_logits = RelativeLogits(sizes["pitch"], name="pitch_rel_spread")(layers.Dense(12, name="pitch_rel")(x), inp["root"])
+    rel_logits = RelativeLogits(sizes["pitch"], name="pitch_rel_spread")(layers.Dense(sizes["rel"] - 1, name="pitch_rel")(x), inp["root"])
     pitch = layers.Activation("linear", dtype="float32", name="pitch")(layers.Add(name="pitch_sum")([abs_logits, rel_logits]))
     d = layers.Concatenate(name="dur_features")([x, emb("target_pitch", sizes["pitch"], cfg.emb_pitch)(inp["target_pitch"])])
     d = layers.Dense(cfg.units, activation="relu", name="dur_hidden")(d)

@@ -10,13 +10,13 @@ TensorFlow unless ``weights.npz`` is missing or stale and must be exported.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from . import tokens as T
-from .errors import ModelError
+from .errors import ModelError, UsageError
 from .notes import NoteSequence
 
 FEATURES = ("prev_pitch", "prev_dur", "root", "qual", "beat", "sub", "prev_rel")  # model.py's concat order
@@ -81,8 +81,8 @@ class Stepper:
     """The network of model.py, one step at a time, in NumPy (float32, as Keras runs it).
 
     Folded once at load: each embedding table into its slice of the first layer's
-    input kernel (and that layer's bias), the 12 chord-relative pitch logits into 14
-    per-root absolute pitch matrices, and the target-pitch embedding into the duration
+    input kernel (and that layer's bias), the chord-relative pitch logits into one
+    absolute pitch matrix per root id, and the target-pitch embedding into the duration
     head.  Gate columns are reordered (i, f, o, g) so one sigmoid covers three gates.
     """
 
@@ -103,13 +103,13 @@ class Stepper:
                         for i in range(1, self.n_layers)]
         self.biases = [w[f"lstm_{i}_bias"][order] for i in range(1, self.n_layers)]
         n_pitch = w["pitch_abs_w"].shape[1]
-        onehot = np.zeros((14, 13, n_pitch))                    # root id -> (interval id -> pitch id)
-        for r in range(14):
-            onehot[r, _rel_np(np.arange(n_pitch), np.full(n_pitch, r)), np.arange(n_pitch)] = 1.0
+        rel = T.interval_ids(np.arange(n_pitch)[:, None], np.arange(T.N_ROOT)[None, :])  # (pitch id, root id)
+        onehot = np.zeros((T.N_ROOT, T.N_REL, n_pitch))         # root id -> (interval id -> pitch id)
+        onehot[np.arange(T.N_ROOT)[:, None], rel.T, np.arange(n_pitch)[None, :]] = 1.0
         rel_w = np.concatenate([np.zeros((u, 1)), w["pitch_rel_w"]], 1)
         rel_b = np.concatenate([[0.0], w["pitch_rel_b"]])
-        self.pitch_w = w["pitch_abs_w"][None] + np.einsum("hk,rkv->rhv", rel_w, onehot)   # (14, u, V)
-        self.pitch_b = w["pitch_abs_b"][None] + np.einsum("k,rkv->rv", rel_b, onehot)     # (14, V)
+        self.pitch_w = w["pitch_abs_w"][None] + np.einsum("hk,rkv->rhv", rel_w, onehot)   # (roots, u, V)
+        self.pitch_b = w["pitch_abs_b"][None] + np.einsum("k,rkv->rv", rel_b, onehot)     # (roots, V)
         self.dur_h_w, self.dur_h_b = w["dur_hidden_w"][:u], w["dur_hidden_b"]
         self.dur_target = w["emb_target_pitch"] @ w["dur_hidden_w"][u:] + self.dur_h_b
         self.dur_w, self.dur_b = w["dur_w"], w["dur_b"]
@@ -119,6 +119,7 @@ class Stepper:
             elif isinstance(v, list) and v and isinstance(v[0], np.ndarray):
                 setattr(self, k, [a.astype(dtype) for a in v])
         self.dtype = dtype
+        self.rel = rel                                          # interval id of (pitch id, root id)
         self.n_pitch, self.n_dur = n_pitch, self.dur_w.shape[1]
 
     def zero_state(self, batch: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -138,7 +139,7 @@ class Stepper:
         Returns (top hidden, new state).
         """
         t = self.tables
-        rel = _rel_int(prev_pitch, root) if isinstance(prev_pitch, int) else _rel_np(prev_pitch, root)
+        rel = self.rel[prev_pitch, root]
         z = t[0][prev_pitch] + t[1][prev_dur] + t[2][root] + t[3][qual] + t[4][beat] + t[5][sub] + t[6][rel]
         h, c = state[0]
         x, c = self._cell(z + h @ self.recurrent[0], c)
@@ -158,17 +159,6 @@ class Stepper:
     def dur_logits(self, hidden, pitch):
         d = np.maximum(hidden @ self.dur_h_w + self.dur_target[pitch], 0.0)
         return d @ self.dur_w + self.dur_b
-
-
-def _rel_int(pitch_id: int, root_id: int) -> int:
-    """Scalar twin of _rel_np, for the one-solo fast path."""
-    return (pitch_id - T.PITCH0 - (root_id - 2)) % 12 + 1 if pitch_id >= T.PITCH0 and root_id >= 2 else 0
-
-
-def _rel_np(pitch_ids, root_ids):
-    """NumPy twin of model._rel_ids."""
-    valid = (pitch_ids >= T.PITCH0) & (root_ids >= 2)
-    return np.where(valid, (pitch_ids - T.PITCH0 - (root_ids - 2)) % 12 + 1, 0)
 
 
 # ---------------------------------------------------------------------------- sampling
@@ -193,27 +183,42 @@ def _sample_row(z, allowed, u: float, temperature: float, top_k: int, top_p: flo
     return int(order[min(np.searchsorted(c, u * c[-1], side="right"), len(c) - 1)])
 
 
-def improvise(model_dir, like: NoteSequence, steps: int | None = None, temperature: float = 1.0,
-              top_k: int = 0, top_p: float = 0.95, seed: int | None = None,
-              primer: NoteSequence | None = None, num: int = 1, stepper: Stepper | None = None):
-    """New solo(s) over like.chords / time signatures / tempos, exactly `steps` grid steps long.
+@dataclass(frozen=True)
+class Sampling:
+    """How to draw from the network's distributions (the same for both heads)."""
+    temperature: float = 1.0
+    top_k: int = 0            # 0: off
+    top_p: float = 0.95       # nucleus mass; 1: off
 
-    With a primer, its notes open the solo (fed through the network to set its state)
-    and the rest is improvised.  Returns one NoteSequence, or a list when num > 1.
+    def __post_init__(self):
+        if not self.temperature > 0:
+            raise UsageError("--temperature must be positive")
+        if self.top_k < 0:
+            raise UsageError("--top-k must be >= 0")
+        if not 0 < self.top_p <= 1:
+            raise UsageError("--top-p must be in (0, 1]")
+
+
+def improvise(stepper: Stepper, timeline: NoteSequence, *, sampling: Sampling = Sampling(),
+              seed: int | None = None, primer: NoteSequence | None = None, num: int = 1) -> list[NoteSequence]:
+    """`num` new solos over timeline.chords / meter / tempos, each exactly timeline.end steps long.
+
+    `timeline` is a NoteSequence whose notes are ignored (``Chart.timeline`` makes one;
+    a real solo serves too, to improvise over its own changes).  With a primer, its
+    notes open each solo (fed through the network to set its state) and the rest is
+    improvised.  The same seed gives the same solos.
     """
-    stepper = stepper or Stepper(load_weights(model_dir))
-    steps = int(steps if steps is not None else like.end)
+    steps = int(timeline.end)
     if steps < 1:
-        raise ValueError("nothing to improvise: length must be at least one grid step")
+        raise UsageError("nothing to improvise: length must be at least one grid step")
     rng = np.random.default_rng(seed)
-    cond = T.condition(like, np.arange(steps))                       # ids for every grid step
+    cond = T.condition(timeline, np.arange(steps))                     # ids for every grid step
     cond = [cond[k].tolist() for k in ("root", "qual", "beat", "sub")]  # Python ints: the fast path
-    solos = [_one_solo(stepper, cond, steps, rng, temperature, top_k, top_p, primer) for _ in range(num)]
-    solos = [replace(T.decode_events(p, d, like), end=steps, name=like.name or "solo") for p, d in solos]
-    return solos[0] if num == 1 else solos
+    solos = [_one_solo(stepper, cond, steps, rng, sampling, primer) for _ in range(num)]
+    return [replace(T.decode_events(p, d, timeline), end=steps, name=timeline.name or "solo") for p, d in solos]
 
 
-def _one_solo(stepper: Stepper, cond: list[list[int]], steps: int, rng, temperature, top_k, top_p, primer):
+def _one_solo(stepper: Stepper, cond: list[list[int]], steps: int, rng, sampling: Sampling, primer):
     """(pitch ids, dur ids) of one solo: primer events first, then sampled ones until `steps`."""
     state = stepper.zero_state()
     prev_p, prev_d, t = T.BOS, T.BOS, 0
@@ -230,13 +235,14 @@ def _one_solo(stepper: Stepper, cond: list[list[int]], steps: int, rng, temperat
     allowed = np.zeros(stepper.n_pitch, bool)
     allowed[T.REST] = allowed[T.PITCH0:] = True
     dur_len = np.arange(stepper.n_dur) - T.DUR0                  # steps of each dur id
+    draw = (sampling.temperature, sampling.top_k, sampling.top_p)
     while t < steps:
         root, qual, beat, sub = (c[t] for c in cond)
         h, state = stepper.step(state, prev_p, prev_d, root, qual, beat, sub)
         allowed[T.TIE] = prev_p >= T.PITCH0                      # a tie only continues a note
-        prev_p = _sample_row(stepper.pitch_logits(h, root), allowed, rng.random(), temperature, top_k, top_p)
+        prev_p = _sample_row(stepper.pitch_logits(h, root), allowed, rng.random(), *draw)
         fits = (dur_len >= 1) & (dur_len <= steps - t)           # the solo ends exactly on time
-        prev_d = _sample_row(stepper.dur_logits(h, prev_p), fits, rng.random(), temperature, top_k, top_p)
+        prev_d = _sample_row(stepper.dur_logits(h, prev_p), fits, rng.random(), *draw)
         t += prev_d - T.DUR0
         pitches.append(prev_p)
         durs.append(prev_d)

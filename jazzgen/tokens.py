@@ -35,7 +35,10 @@ PITCH0 = 5                 # pitch id of MIDI pitch 0
 DUR0 = 2                   # dur id of d steps = DUR0 + d  (d >= 1)
 MAX_DUR = 8 * GRID
 MAX_BEAT = 12              # beats in a bar that get their own id; later beats share the last
-ROOT_NONE = 1              # root id of "no chord"; pitch class pc -> 2 + pc
+ROOT_NONE = 1              # root id of "no chord"
+ROOT0 = 2                  # root id of pitch class 0: pitch class pc -> ROOT0 + pc
+N_ROOT = ROOT0 + 12        # root ids: pad, none, 12 pitch classes
+N_REL = 13                 # interval ids: 0 = none (rest, special or no chord), 1..12 = semitones above root + 1
 FIELDS = ("pitch", "dur", "root", "qual", "beat", "sub")
 DEFAULT_VELOCITY = 90
 
@@ -50,7 +53,7 @@ class Vocab:
 
     @property
     def sizes(self) -> dict[str, int]:
-        return {"pitch": PITCH0 + 128, "dur": DUR0 + self.max_dur + 1, "root": 14,
+        return {"pitch": PITCH0 + 128, "dur": DUR0 + self.max_dur + 1, "root": N_ROOT, "rel": N_REL,
                 "qual": 1 + len(self.qualities), "beat": 1 + self.max_beat, "sub": 1 + self.grid}
 
     def to_json(self) -> str:
@@ -109,7 +112,7 @@ def chord_ids(seq: NoteSequence, steps: np.ndarray) -> tuple[np.ndarray, np.ndar
         except ChordError:
             continue
         if c.root is not None:
-            table_root[i] = 2 + c.root
+            table_root[i] = ROOT0 + c.root
         table_qual[i] = 1 + c.quality_index
     idx = seq.chord_at(steps)
     return table_root[idx], table_qual[idx]
@@ -126,6 +129,18 @@ def condition(seq: NoteSequence, onsets: np.ndarray) -> dict[str, np.ndarray]:
     root, qual = chord_ids(seq, onsets)
     beat, sub = position_ids(seq, onsets)
     return {"root": root, "qual": qual, "beat": beat, "sub": sub}
+
+
+def interval_ids(pitch, root, xp=np):
+    """Interval id (N_REL ids) of each pitch id above its chord-root id.
+
+    1 + semitones above the root (mod 12), or 0 for a rest, a special id or no chord.
+    ``xp`` is ``numpy`` or ``keras.ops``: the model (in training) and the sampler (in
+    NumPy) share this one definition.
+    """
+    valid = xp.logical_and(pitch >= PITCH0, root >= ROOT0)
+    rel = xp.mod(pitch - PITCH0 - (root - ROOT0), 12) + 1
+    return xp.where(valid, rel, xp.zeros_like(rel))
 
 
 # ---------------------------------------------------------------------------- encode / decode
@@ -204,8 +219,8 @@ def transpose_ids(pitch: np.ndarray, root: np.ndarray, k) -> tuple[np.ndarray, n
     """Shift pitch ids and chord-root ids by k semitones (k: scalar or broadcastable array)."""
     is_pitch = pitch >= PITCH0
     p = np.where(is_pitch, pitch + k, pitch)
-    has_root = root >= 2
-    r = np.where(has_root, 2 + (root - 2 + k) % 12, root)
+    has_root = root >= ROOT0
+    r = np.where(has_root, ROOT0 + (root - ROOT0 + k) % 12, root)
     return p.astype(pitch.dtype), r.astype(root.dtype)
 
 

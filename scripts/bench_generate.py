@@ -29,9 +29,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def chart(seconds: float):
-    from jazzgen.generate import build_chart, parse_args
-    return build_chart(parse_args(["--seconds", str(seconds)]), None)
+def timeline(seconds: float):
+    """The generate command's default chart (a blues in F at 160 bpm), `seconds` long."""
+    from jazzgen.chart import build_chart
+    c = build_chart()
+    return c.timeline(c.steps(seconds))
 
 
 def bench_sampling(model: Path, seconds: float, runs: int):
@@ -39,12 +41,12 @@ def bench_sampling(model: Path, seconds: float, runs: int):
     import numpy as np
     from jazzgen.sample import Stepper, improvise, load_weights
     stepper = Stepper(load_weights(model))
-    like, steps = chart(seconds)
-    improvise(None, like, steps, seed=999, stepper=stepper)          # warm-up
+    like = timeline(seconds)
+    improvise(stepper, like, seed=999)                                # warm-up
     times, events, notes = [], [], []
     for seed in range(runs):
         t0 = time.perf_counter()
-        solo = improvise(None, like, steps, seed=seed, stepper=stepper)
+        [solo] = improvise(stepper, like, seed=seed)
         times.append(time.perf_counter() - t0)
         notes.append(len(solo))
     real_step, count = stepper.step, [0]
@@ -55,7 +57,7 @@ def bench_sampling(model: Path, seconds: float, runs: int):
     stepper.step = counting                                           # events = network steps
     for seed in range(runs):
         count[0] = 0
-        improvise(None, like, steps, seed=seed, stepper=stepper)
+        improvise(stepper, like, seed=seed)
         events.append(count[0])
     stepper.step = real_step
     return 1000 * statistics.median(times), float(np.mean(events)), float(np.mean(notes)), stepper
@@ -86,7 +88,8 @@ def bench_predict(model: Path, seconds: float, tokens: int) -> float:
     from jazzgen import tokens as T
     from jazzgen.sample import sample_ids
     m = keras.saving.load_model(model / "model.keras" if model.is_dir() else model, safe_mode=True)
-    like, steps = chart(seconds)
+    like = timeline(seconds)
+    steps = like.end
     cond = T.condition(like, np.arange(steps))
     rng = np.random.default_rng(0)
     n_pitch, n_dur = T.default_vocab().sizes["pitch"], T.default_vocab().sizes["dur"]

@@ -15,7 +15,6 @@ Every random choice comes from --seed: solo i is sampled with seed (seed, i).
 """
 from __future__ import annotations
 
-import inspect
 import sys
 import time
 from pathlib import Path
@@ -34,14 +33,13 @@ def generate(model_dir: str, likes: list, seed: int, temperature: float, top_p: 
     """One solo per real piece, over its changes, at its tempo and length; written as MIDI."""
     from jazzgen import sample
     from jazzgen.midi_io import write_midi
-    kw = {}
-    if "stepper" in inspect.signature(sample.improvise).parameters:  # load the weights once, not per solo
-        kw["stepper"] = sample.Stepper(sample.load_weights(model_dir))
+    from jazzgen.takes import load_stepper
+    stepper = load_stepper(model_dir)
+    sampling = sample.Sampling(temperature=temperature, top_p=top_p)
     out.mkdir(parents=True, exist_ok=True)
     solos = []
     for i, like in enumerate(likes):
-        solo = sample.improvise(model_dir, like=like, temperature=temperature, top_p=top_p,
-                                seed=solo_seed(seed, i), **kw)
+        [solo] = sample.improvise(stepper, like, sampling=sampling, seed=solo_seed(seed, i))
         write_midi(out / f"{like.name}.mid", solo)
         solos.append(solo)
         print(f"\rgenerated {i + 1}/{len(likes)}", end="", file=sys.stderr, flush=True)

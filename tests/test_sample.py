@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 import sys
 
 import numpy as np
@@ -186,7 +187,7 @@ def test_improvise_lasts_exactly_steps_without_overlaps(stepper, steps, monkeypa
         events.append((np.asarray(pitch_ids), np.asarray(dur_ids)))
         return real(pitch_ids, dur_ids, *a, **k)
     monkeypatch.setattr(T, "decode_events", spy)
-    solos = improvise(None, chart(), steps, seed=0, num=3, stepper=stepper)
+    solos = improvise(stepper, replace(chart(), end=steps), seed=0, num=3)
     assert len(solos) == 3 and len(events) == 3
     for solo, (pid, did) in zip(solos, events):
         # the sampled notes and rests fill the length exactly, none longer than allowed
@@ -202,9 +203,9 @@ def test_improvise_lasts_exactly_steps_without_overlaps(stepper, steps, monkeypa
 
 def test_improvise_is_deterministic_per_seed_and_differs_across_seeds(stepper):
     like = chart()
-    a = improvise(None, like, like.end, seed=11, stepper=stepper)
-    b = improvise(None, like, like.end, seed=11, stepper=stepper)
-    c = improvise(None, like, like.end, seed=12, stepper=stepper)
+    [a] = improvise(stepper, like, seed=11)
+    [b] = improvise(stepper, like, seed=11)
+    [c] = improvise(stepper, like, seed=12)
     check_solo(a, like.end)
     for f in ("pitch", "start", "duration", "velocity"):
         np.testing.assert_array_equal(getattr(a, f), getattr(b, f))
@@ -215,7 +216,7 @@ def test_improvise_opens_with_the_primer(stepper):
     like = chart()
     primer = NoteSequence([60, 62, 64, 65], [0, 12, 24, 36], [12, 12, 12, 6], [90] * 4, name="primer")
     for seed in (0, 1):
-        solo = improvise(None, like, like.end, seed=seed, primer=primer, stepper=stepper)
+        [solo] = improvise(stepper, like, seed=seed, primer=primer)
         check_solo(solo, like.end)
         np.testing.assert_array_equal(solo.pitch[:3], primer.pitch[:3])
         np.testing.assert_array_equal(solo.start[:4], primer.start)

@@ -1,0 +1,115 @@
+"""The one generator: a chart in, takes out (a solo with its band), and their files.
+
+The ``generate`` command and the web page both call ``make_takes`` and
+``write_take``, so a take made from the page is the same file the command writes.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from .render import BANDS, band_parts
+from .chart import MAX_SECONDS, Chart
+from .errors import JazzgenError, UsageError
+from .midi_io import Part, write_midi
+from .notes import NoteSequence
+from .sample import Sampling, Stepper, improvise, load_weights
+
+FORMATS = ("mid", "wav", "png", "musicxml")
+DEFAULT_PROGRAM = 65         # General MIDI alto sax
+
+
+@dataclass(frozen=True)
+class TakeConfig:
+    """Everything about a take that is not the chart: length, sampling, band, sound."""
+    seconds: float = 30.0
+    sampling: Sampling = field(default_factory=Sampling)
+    seed: int | None = None      # None: a fresh random seed (written into the take's name)
+    num: int = 1
+    band: str = "trio"
+    instrument: int = DEFAULT_PROGRAM
+    swing: float = 0.5
+
+    def __post_init__(self):
+        checks = [(0 < self.seconds <= MAX_SECONDS, f"--seconds must be in (0, {MAX_SECONDS:g}]"),
+                  (0 <= self.swing <= 1, "--swing must be in [0, 1]"),
+                  (0 <= self.instrument <= 127, "--instrument must be a General MIDI program 0..127"),
+                  (1 <= self.num <= 1000, "--num must be in 1..1000"),
+                  (self.seed is None or 0 <= self.seed < 2**63, "--seed must be in 0..2^63-1"),
+                  (self.band in BANDS, f"--band must be one of {', '.join(BANDS)}")]
+        for ok, msg in checks:
+            if not ok:
+                raise UsageError(msg)
+
+
+@dataclass
+class Take:
+    """One generated solo with its rhythm section, ready to be written."""
+    name: str                    # file stem: solo-<seed>-<digest of chart and config>[-k]
+    solo: NoteSequence
+    parts: list[Part]
+    chart: Chart
+    config: TakeConfig
+
+
+def load_stepper(model_dir: str | Path) -> Stepper:
+    """The NumPy network of a model folder (ModelError if it cannot be used)."""
+    return Stepper(load_weights(model_dir))
+
+
+def digest(chart: Chart, cfg: TakeConfig, primer: NoteSequence | None) -> str:
+    """Six hex digits that change whenever the music asked for changes: names never collide."""
+    what = {"chart": [chart.changes, chart.chorus, chart.bpm, chart.meter],
+            "config": {k: v for k, v in asdict(cfg).items() if k not in ("seed", "num")},
+            "primer": None if primer is None else [primer.pitch.tolist(), primer.start.tolist(),
+                                                   primer.duration.tolist()]}
+    return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:6]
+
+
+def make_takes(stepper: Stepper, chart: Chart, cfg: TakeConfig, primer: NoteSequence | None = None) -> list[Take]:
+    """cfg.num takes over the chart, each exactly cfg.seconds long at the chart's tempo."""
+    seed = cfg.seed if cfg.seed is not None else secrets.randbelow(2**31)
+    cfg = replace(cfg, seed=seed)
+    stem = f"solo-{seed}-{digest(chart, cfg, primer)}"
+    timeline = chart.timeline(chart.steps(cfg.seconds), name=stem)
+    solos = improvise(stepper, timeline, sampling=cfg.sampling, seed=seed, primer=primer, num=cfg.num)
+    takes = []
+    for k, solo in enumerate(solos):
+        name = stem + (f"-{k + 1}" if cfg.num > 1 else "")
+        takes.append(Take(name, replace(solo, name=name), band_parts(solo, cfg.band, seed=seed + k), chart, cfg))
+    return takes
+
+
+def write_take(take: Take, folder: str | Path, formats=("mid",), soundfont: str | Path | None = None) -> list[Path]:
+    """The take's files in `folder`, one per format; on any failure none is left behind."""
+    from . import render
+    unknown = set(formats) - set(FORMATS)
+    if unknown:
+        raise UsageError(f"unknown output format(s) {', '.join(sorted(unknown))}; known: {', '.join(FORMATS)}")
+    stem = Path(folder) / take.name
+    cfg, written = take.config, []
+    try:
+        for fmt in FORMATS:
+            if fmt not in formats:
+                continue
+            path = stem.with_suffix("." + fmt)
+            written.append(path)
+            if fmt == "mid":
+                write_midi(path, take.solo, take.parts, program=cfg.instrument, swing=cfg.swing)
+            elif fmt == "wav":
+                render.render_wav(stem.with_suffix(".mid"), path, soundfont)
+            elif fmt == "png":
+                render.render_pianoroll(path, take.solo, take.parts,
+                                        title=f"{take.name} ({cfg.seconds:g} s at {take.chart.bpm:g} bpm)")
+            else:
+                render.render_musicxml(path, take.solo)
+    except BaseException as e:
+        for f in written:
+            f.unlink(missing_ok=True)
+        if isinstance(e, (OSError, ValueError)) and not isinstance(e, JazzgenError):
+            raise UsageError(f"cannot write {written[-1] if written else stem}: {str(e).splitlines()[0]}") from None
+        raise
+    return written
