@@ -25,7 +25,7 @@ class GenerateError(Exception):
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from .render import BANDS
+    from .band import BANDS
     p = argparse.ArgumentParser(prog="python -m jazzgen.generate", description=__doc__.split("\n\n")[0])
     p.error = lambda msg: p.exit(2, f"jazzgen.generate: error: {msg}\n")  # one line, no usage dump
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="model folder (default: the shipped models/wjazzd)")
@@ -116,8 +116,8 @@ def read_primer(path: str | None):
 def generate(a) -> list[Path]:
     """Write the requested files; returns their paths. Nothing is left behind on failure."""
     from dataclasses import replace
-    from .render import band_parts, render_musicxml, render_pianoroll, render_wav
-    from .midi_io import write_midi
+    from .band import band_parts
+    from .render import render_midi, render_musicxml, render_pianoroll, render_wav
     from .sample import ModelError, Stepper, improvise, load_weights
 
     primer = read_primer(a.primer)
@@ -145,10 +145,10 @@ def generate(a) -> list[Path]:
             parts = band_parts(solo, a.band, seed=seed + k)
             midi = stem.with_suffix(".mid")
             written.append(midi)
-            write_midi(midi, solo, parts, program=a.instrument, swing=a.swing)
+            render_midi(midi, solo, parts, program=a.instrument, swing=a.swing)
             if a.wav:
                 written.append(stem.with_suffix(".wav"))
-                render_wav(midi, written[-1], a.soundfont)
+                render_wav(written[-1], solo, parts, program=a.instrument, swing=a.swing, soundfont=a.soundfont)
             if a.png:
                 written.append(stem.with_suffix(".png"))
                 render_pianoroll(written[-1], solo, parts, title=f"{stem.name} ({a.seconds:g} s at {like.tempos[0].qpm:g} bpm)")
