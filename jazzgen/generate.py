@@ -21,7 +21,8 @@ from .chart import build_chart
 from .chords import FORMS
 from .errors import MidiError, UsageError
 from .sample import Sampling
-from .takes import BANDS, DEFAULT_PROGRAM, TakeConfig, load_stepper, make_takes, write_take
+from .render import SOLO_PROGRAM, SWING
+from .takes import BANDS, TakeConfig, load_stepper, make_takes, write_take
 
 PROG = "jazzgen.generate"
 
@@ -36,9 +37,9 @@ def parser() -> cli.Parser:
     chart.add_argument("--form", help=f"a built-in form: {', '.join(FORMS)} (default: blues, or the primer's own changes)")
     p.add_argument("--key", help="transpose the form to this key (e.g. F, Bb, Cm)")
     p.add_argument("--bpm", type=float, help="tempo in quarter notes per minute (default 160, or the primer's)")
-    p.add_argument("--swing", type=float, default=0.5, help="0 = straight eighths, 1 = triplet swing (default 0.5)")
-    p.add_argument("--instrument", type=int, default=DEFAULT_PROGRAM,
-                   help=f"General MIDI program of the solo (default {DEFAULT_PROGRAM}, alto sax)")
+    p.add_argument("--swing", type=float, default=SWING, help=f"0 = straight eighths, 1 = triplet swing (default {SWING})")
+    p.add_argument("--instrument", type=int, default=SOLO_PROGRAM,
+                   help=f"General MIDI program of the solo (default {SOLO_PROGRAM}, alto sax)")
     p.add_argument("--temperature", type=float, default=Sampling.temperature)
     p.add_argument("--top-k", type=int, default=Sampling.top_k, help="sample from the k likeliest only (0 = off)")
     p.add_argument("--top-p", type=float, default=Sampling.top_p, help="nucleus sampling mass (1 = off)")

@@ -474,11 +474,16 @@ def _note_events(pitch, start, duration, velocity, channel: int, swing: float):
     return ev
 
 
+def _in_order(events) -> list:
+    """A track's events as the file holds them: by (tick, order at a tick), stable."""
+    return sorted(events, key=lambda e: (e[0], e[1]))
+
+
 def _to_track(events, end_tick: int) -> bytes:
-    """An MTrk chunk: events in (tick, order) order, stable, with running status."""
+    """An MTrk chunk: events in file order, with running status."""
     out = bytearray()
     now, running = 0, None
-    for tick, _, status, body in sorted(events, key=lambda e: (e[0], e[1])):
+    for tick, _, status, body in _in_order(events):
         out += _vlq(tick - now)
         now = tick
         if status is not None and status != running:
@@ -489,24 +494,62 @@ def _to_track(events, end_tick: int) -> bytes:
     return b"MTrk" + len(out).to_bytes(4, "big") + bytes(out)
 
 
+def _tracks(seq: NoteSequence, parts: Sequence[Part], program: int | None, swing: float):
+    """Every track's events (tick, order at a tick, status or None for meta, bytes), solo
+    first, and the tick where the tracks end: what the file holds, before it is bytes."""
+    end_tick = int(_tick([seq.end], swing)[0])
+    tracks = [_meta_track(seq, program, swing)
+              + _note_events(seq.pitch, seq.start, seq.duration, seq.velocity, 0, swing)]
+    for part in parts:
+        ev = [(0, 0, *_meta(0x03, part.name.encode("latin1")))]
+        if part.channel != DRUM_CHANNEL:
+            ev.append((0, 5, 0xC0 | part.channel, bytes((_data7(part.program, "program"),))))
+        ev += _note_events(part.pitch, part.start, part.duration, part.velocity, part.channel, swing)
+        tracks.append(ev)
+    return tracks, end_tick
+
+
 def write_midi(path: str | os.PathLike, seq: NoteSequence, parts: Sequence[Part] = (),
                program: int | None = None, swing: float = 0.0) -> None:
     """Write the solo (track 1, with tempo/meter/key maps and chord markers) and extra parts.
 
     The file appears whole or not at all: it is written to a temporary file first.
     """
-    end_tick = int(_tick([seq.end], swing)[0])
-    solo = _meta_track(seq, program, swing) + _note_events(seq.pitch, seq.start, seq.duration, seq.velocity, 0, swing)
-    tracks = [_to_track(solo, end_tick)]
-    for part in parts:
-        ev = [(0, 0, *_meta(0x03, part.name.encode("latin1")))]
-        if part.channel != DRUM_CHANNEL:
-            ev.append((0, 5, 0xC0 | part.channel, bytes((_data7(part.program, "program"),))))
-        ev += _note_events(part.pitch, part.start, part.duration, part.velocity, part.channel, swing)
-        tracks.append(_to_track(ev, end_tick))
+    tracks, end_tick = _tracks(seq, parts, program, swing)
     header = b"MThd" + (6).to_bytes(4, "big") + struct.pack(">hhh", 1, len(tracks), TPQ_OUT)
-    data = header + b"".join(tracks)
+    data = header + b"".join(_to_track(ev, end_tick) for ev in tracks)
     atomic_write(path, lambda f: f.write(data))
+
+
+_KINDS = {0x80: "note_off", 0x90: "note_on", 0xC0: "program_change"}
+DEFAULT_MSPQ = 500_000        # 120 qpm until the first tempo event, as the standard says
+
+
+def timed_events(seq: NoteSequence, parts: Sequence[Part] = (), program: int | None = None,
+                 swing: float = 0.0) -> tuple[list[tuple[float, int, str, tuple[int, ...]]], float]:
+    """(seconds, channel, kind, data) of every channel message write_midi would write for
+    these arguments, in playing order, and the file's length in seconds.
+
+    kind is 'note_on' (data: pitch, velocity), 'note_off' (pitch, 0) or 'program_change'
+    (program,).  Built from the writer's own event lists, merged across tracks and timed
+    through the tempo map with the same float sums a MIDI reader (mido) does, so audio
+    made from these events is the audio of the file, sample for sample, without
+    writing or reading one.
+    """
+    tracks, end_tick = _tracks(seq, parts, program, swing)
+    merged = sorted((e for ev in tracks for e in _in_order(ev)), key=lambda e: e[0])  # stable: track order
+    mspq, now, t, out = DEFAULT_MSPQ, 0, 0.0, []
+    for tick, _, status, body in merged:
+        if tick > now:
+            t += (tick - now) * (mspq * 1e-6 / TPQ_OUT)
+            now = tick
+        if status is not None:
+            out.append((t, status & 0x0F, _KINDS[status & 0xF0], tuple(body)))
+        elif body[1] == 0x51:   # set tempo: from here on
+            mspq = int.from_bytes(body[-3:], "big")
+    if end_tick > now:
+        t += (end_tick - now) * (mspq * 1e-6 / TPQ_OUT)
+    return out, t
 
 
 def atomic_write(path: str | os.PathLike, write) -> None:

@@ -1,47 +1,38 @@
-"""Turn a solo into something a person can hear, see and read.
+"""Turn a solo and its band into something a person can hear, see and read.
 
-A lone melody line sounds like an exercise; the same line over a walking bass, a
-comping piano and a ride cymbal sounds like jazz.  So rendering first writes a
-rhythm section from the chord changes (``band_parts``), then:
+Output only: the parts come from ``band.band_parts`` (or anywhere else), and each
+function here writes one format of the same music:
 
-- ``render_midi``: the solo plus the band as one Standard MIDI File;
-- ``render_wav``: that file played through a General MIDI SoundFont (tinysoundfont);
+- ``render_midi``: the solo plus the parts as one Standard MIDI File (``midi_io.write_midi``);
+- ``render_wav``: the same timed events played through a General MIDI SoundFont
+  (tinysoundfont), from memory: ``midi_io.timed_events`` is what the MIDI writer writes,
+  swing and tempo map included, so the WAV is the MIDI file's audio by construction;
 - ``render_pianoroll``: a PNG piano roll with bar lines and chord symbols;
 - ``render_musicxml``: a lead sheet (solo + chord symbols) for notation programs.
 
-Everything here is plain NumPy and the standard library at import time; the heavy
-libraries (mido, tinysoundfont, matplotlib, music21) are imported inside the function
-that needs them so that ``jazzgen generate`` starts fast.
+The same arguments give the same bytes in every format: no dates, versions or random
+ids are written (a test renders everything twice).
 
-Times are grid steps (``notes.GRID`` per quarter note).  Off-beat eighths sit on
-step 6 of the beat, i.e. straight; ``write_midi(swing=...)`` swings every track by the
-same amount, so ride, piano and solo always agree on the feel (swing=0 plays straight).
+Everything here is plain NumPy and the standard library at import time; the heavy
+libraries (tinysoundfont, matplotlib, music21) are imported inside the function
+that needs them so that ``jazzgen generate`` starts fast.
 """
 from __future__ import annotations
 
-import functools
 import importlib.util
 import os
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from .midi_io import Part, atomic_write, write_midi
+from .band import BASS_CHANNEL, DRUM_KITS, PIANO_CHANNEL, harmony
+from .midi_io import DRUM_CHANNEL, Part, atomic_write, timed_events, write_midi
 from .notes import GRID, NO_CHORD, NoteSequence
 
-BANDS = ("none", "bass", "trio")   # solo only | + walking bass | + piano, bass and drums
-EIGHTH = GRID // 2                 # the off-beat eighth, straight; write_midi swings it
-
-BASS_CHANNEL, PIANO_CHANNEL, DRUM_CHANNEL = 1, 2, 9
-BASS_PROGRAM, PIANO_PROGRAM = 32, 0          # GM acoustic bass, acoustic grand
-BASS_LOW, BASS_HIGH = 28, 50                 # E1..D3, where an upright walks
-PIANO_LOW, PIANO_HIGH = 48, 72               # C3..C5, under the solo, above the bass
-RIDE, HIHAT_PEDAL, KICK, SNARE = 51, 44, 36, 38
-
-DRUM_KITS = (32, 0)        # GS/GM2 'Jazz' kit if the SoundFont has it, else 'Standard'
+SOLO_PROGRAM = 65          # GM alto sax
+SWING = 0.5                # off-beat eighths halfway from straight to triplet
 TAIL_SECONDS = 1.5         # let the last notes ring out
 PEAK_DBFS = -1.0
 MIX_DB = {BASS_CHANNEL: -2.0, PIANO_CHANNEL: 6.0, DRUM_CHANNEL: 3.0}   # TimGM6mb's piano is
@@ -50,307 +41,12 @@ MAX_VOICES = 32            # more steal the voice furthest into its release: a r
                            # ~5 s, and 30 stale ones would double render time for no audible gain
 
 
-# ---------------------------------------------------------------------------- harmony
-
-# Scale (intervals above the root) that a bassist walks through on each chord quality.
-SCALES = {
-    "maj": (0, 2, 4, 5, 7, 9, 11), "maj7": (0, 2, 4, 5, 7, 9, 11), "6": (0, 2, 4, 5, 7, 9, 11),
-    "dom7": (0, 2, 4, 5, 7, 9, 10), "sus4": (0, 2, 5, 7, 9, 10), "7sus4": (0, 2, 5, 7, 9, 10),
-    "min": (0, 2, 3, 5, 7, 9, 10), "min7": (0, 2, 3, 5, 7, 9, 10), "min6": (0, 2, 3, 5, 7, 9, 10),
-    "minmaj7": (0, 2, 3, 5, 7, 9, 11), "m7b5": (0, 1, 3, 5, 6, 8, 10),
-    "dim": (0, 2, 3, 5, 6, 8, 9, 11), "dim7": (0, 2, 3, 5, 6, 8, 9, 11),
-    "aug": (0, 2, 4, 6, 8, 10), "aug7": (0, 2, 4, 6, 8, 10), "alt": (0, 1, 3, 4, 6, 8, 10),
-}
-
-# Rootless piano voicing per quality: (3rd, 7th, colour, colour) above the root.
-# The bass has the root, so the piano plays guide tones + tensions (Bill Evans A/B forms).
-VOICINGS = {
-    "maj": (4, 9, 2, 7), "maj7": (4, 11, 2, 7), "6": (4, 9, 2, 7),
-    "dom7": (4, 10, 2, 9), "sus4": (5, 10, 2, 7), "7sus4": (5, 10, 2, 9),
-    "min": (3, 10, 2, 7), "min7": (3, 10, 2, 7), "min6": (3, 9, 2, 7), "minmaj7": (3, 11, 2, 7),
-    "m7b5": (3, 10, 5, 6), "dim": (3, 9, 6, 2), "dim7": (3, 9, 6, 2),
-    "aug": (4, 10, 8, 2), "aug7": (4, 10, 8, 2), "alt": (4, 10, 3, 8),
-}
-
-
-@dataclass(frozen=True)
-class Harmony:
-    """What the rhythm section needs to know about one chord symbol (pitch classes)."""
-    root: int
-    bass: int                   # what the bass plays on the chord's first beat
-    tones: tuple[int, ...]      # chord tones: root, 3rd, 5th, (7th)
-    scale: tuple[int, ...]      # chord tones first, then the other scale tones
-    voicing: tuple[int, ...]    # 3rd, 7th and two colour tones for the piano
-
-
-@functools.lru_cache(maxsize=None)
-def harmony(symbol: str) -> Harmony | None:
-    """Parse a chord symbol for the band; None for N.C. or a symbol nobody can read."""
-    from .chords import chord_tones, parse_chord
-    if symbol == NO_CHORD:
-        return None
-    try:
-        ch = parse_chord(symbol)
-    except Exception:      # an unreadable symbol: the band lays out rather than crash
-        return None
-    if ch.root is None:
-        return None
-    root = ch.root
-    tones = tuple(dict.fromkeys(int(t) % 12 for t in chord_tones(ch) if t is not None))
-    ivs = VOICINGS.get(ch.quality, (4, 10, 2, 9))
-    third = (tones[1] - root) % 12 if len(tones) > 1 else ivs[0]
-    seventh = (tones[3] - root) % 12 if len(tones) > 3 else ivs[1]
-    voicing = (third, seventh) + _colours(ch, root, tones, ivs[2:])
-    voicing = tuple(dict.fromkeys((root + v) % 12 for v in voicing))
-    scale = tones + tuple((root + s) % 12 for s in SCALES.get(ch.quality, SCALES["dom7"]))
-    bass = ch.bass if ch.bass is not None else root
-    return Harmony(root, int(bass) % 12, tones, tuple(dict.fromkeys(scale)), voicing)
-
-
-def _colours(ch, root: int, tones: tuple[int, ...], defaults: tuple[int, ...]) -> tuple[int, ...]:
-    """Two colour tones: tensions written in the symbol first (b9, #11...), then defaults.
-
-    A default a semitone from a written tension is skipped (no 9 against a written b9).
-    """
-    bass = ch.bass if ch.bass is not None else root
-    written = [(p - root) % 12 for p in ch.pcs if p not in tones and p != bass]
-    out = list(dict.fromkeys(written))[:2]
-    for d in defaults:
-        if len(out) >= 2:
-            break
-        if d not in out and all(min((d - w) % 12, (w - d) % 12) > 1 for w in written):
-            out.append(d)
-    return tuple(out)
-
-
-def _chords_per_step(seq: NoteSequence, steps: np.ndarray) -> list[Harmony | None]:
-    idx = seq.chord_at(steps)
-    return [harmony(seq.chords[i].symbol) if i >= 0 else None for i in idx.tolist()]
-
-
-def _nearest(pc: int, ref: float, low: int, high: int) -> int:
-    """The pitch of class `pc` in [low, high] closest to `ref`."""
-    cands = np.arange(low + (pc - low) % 12, high + 1, 12)
-    return int(cands[np.argmin(np.abs(cands - ref))])
-
-
-# ---------------------------------------------------------------------------- the band
-
-def _part(name: str, program: int, channel: int, notes: list[tuple[int, int, int, int]], end: int):
-    """A midi_io.Part from (pitch, start, duration, velocity) tuples, cut at `end`."""
-    a = np.array(sorted(notes, key=lambda n: (n[1], n[0])), np.int64).reshape(-1, 4)
-    a = a[a[:, 1] < end]
-    a[:, 2] = np.minimum(a[:, 2], end - a[:, 1])
-    a = a[a[:, 2] > 0]
-    return Part(name, program, channel, a[:, 0].astype(np.int16), a[:, 1].astype(np.int32),
-                a[:, 2].astype(np.int32), np.clip(a[:, 3], 1, 127).astype(np.int16))
-
-
-def walking_bass(seq: NoteSequence, rng: np.random.Generator) -> list[tuple[int, int, int, int]]:
-    """Quarter notes: root (or slash bass) on each chord's first beat, an approach note a
-    half or whole step from the next root on its last beat.
-
-    Each chord first picks which octave of the next root to aim for, then walks there by
-    steps and small skips through chord and scale tones, so the line never has to leap.
-    Rests under N.C.
-    """
-    beats = np.arange(0, seq.end, GRID)
-    idx = seq.chord_at(beats)
-    chords = _chords_per_step(seq, beats)
-    _, pos = seq.bar_position(beats)
-    notes, prev = [], None
-    for a, b in _runs(idx):                  # beats a..b-1 are under one chord
-        h, nxt = chords[a], (chords[b] if b < len(beats) else None)
-        if h is None:
-            prev = None
-            continue
-        line = [_nearest(h.bass, 38 if prev is None else prev, BASS_LOW, BASS_HIGH)]
-        goal = _target(nxt.bass, line[0], b - a, rng) if nxt is not None else None
-        for i in range(a + 1, b):
-            p = line[-1]
-            if i == b - 1 and goal is not None:
-                p = _approach(goal, h, p, rng)
-            elif pos[i] == 0 and rng.random() < 0.5:
-                p = _nearest(h.root, p, BASS_LOW, BASS_HIGH)   # new bar, same chord: root again
-            else:
-                p = _step(h, p, line[0] if goal is None else goal, b - 1 - i, rng)
-            line.append(p)
-        for k, p in enumerate(line):
-            notes.append((p, int(beats[a + k]), GRID - 1, (72 if k == 0 else 66) + int(rng.integers(-6, 7))))
-        prev = line[-1]
-    return notes
-
-
-def _runs(idx: np.ndarray) -> list[tuple[int, int]]:
-    """[a, b) index ranges over which `idx` stays the same."""
-    cuts = [0] + (np.flatnonzero(np.diff(idx)) + 1).tolist() + [len(idx)]
-    return [(a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
-
-
-def _target(pc: int, ref: int, beats: int, rng: np.random.Generator) -> int:
-    """Which octave of the next root to walk to: near ones likelier, far ones only when
-    there are beats enough to get there by step."""
-    cands = np.arange(BASS_LOW + 2 + (pc - BASS_LOW - 2) % 12, BASS_HIGH - 1, 12)
-    w = np.exp(-np.abs(cands - ref) / (1.5 * beats)) + 1e-9
-    return int(rng.choice(cands, p=w / w.sum()))
-
-
-def _approach(target: int, h: Harmony, ref: int, rng: np.random.Generator) -> int:
-    """A half step below/above the target (chromatic), or a scale tone a whole step away."""
-    cands = [(target - 1, 0.35), (target + 1, 0.3)]
-    cands += [(target + d, 0.35) for d in (-2, 2) if (target + d) % 12 in h.scale]
-    cands = [(p, w / (1 + ((p - ref) / 2) ** 2)) for p, w in cands if BASS_LOW <= p <= BASS_HIGH and p != ref]
-    p, w = zip(*cands)
-    return int(rng.choice(p, p=np.array(w) / sum(w)))
-
-
-def _step(h: Harmony, ref: int, goal: int, left: int, rng: np.random.Generator) -> int:
-    """A chord or scale tone 1..5 semitones from the last note, preferring chord tones,
-    small intervals and motion toward `goal`, and never so far from it that the `left`
-    beats still to come could not get there by step."""
-    cands, weights = [], []
-    for p in range(ref - 5, ref + 6):
-        if p == ref or not BASS_LOW <= p <= BASS_HIGH or p % 12 not in h.scale:
-            continue
-        if abs(goal - p) > 3 * left + 2 and abs(goal - p) >= abs(goal - ref):
-            continue
-        w = 3.0 if p % 12 in h.tones else 1.0
-        w *= 2.0 if abs(goal - p) < abs(goal - ref) else 1.0
-        w *= 1.5 if abs(p - ref) <= 4 else 1.0
-        cands.append(p)
-        weights.append(w)
-    if not cands:
-        return _nearest(h.root, ref, BASS_LOW, BASS_HIGH)
-    return int(rng.choice(cands, p=np.array(weights) / sum(weights)))
-
-
-# Comping rhythms for one 4/4 bar: (onset, length) in steps.  Few hits, off-beats and
-# pushes; a hit on the last off-beat before a chord change anticipates that chord.
-COMP_PATTERNS = (
-    ((0, 9), (18, 6)),                 # Charleston: 1, and-of-2
-    ((0, 9), (18, 6), (42, 6)),        # Charleston, push into the next bar
-    ((12, 8), (36, 8)),                # 2 and 4
-    ((6, 6), (30, 9)),                 # and-of-1, and-of-3
-    ((18, 6), (42, 6)),                # the ands of 2 and 4
-    ((0, 20), (30, 6)),                # held downbeat, and-of-3
-    ((12, 9), (30, 6), (42, 6)),
-    ((42, 6),),                        # lay out, then push the next bar
-)
-
-
-def piano_comping(seq: NoteSequence, rng: np.random.Generator) -> list[tuple[int, int, int, int]]:
-    """Rootless voicings, voice-led, on syncopated Charleston-style hits with anticipations."""
-    starts = np.array([c.step for c in seq.chords], np.int64)
-    hits = []
-    for n, (bar_start, bar_len) in enumerate(_bars(seq)):
-        pattern = COMP_PATTERNS[0 if n == 0 else int(rng.integers(len(COMP_PATTERNS)))]  # start on 1
-        hits += [(bar_start + s, d) for s, d in pattern if s < bar_len]
-    notes, prev, last_end = [], None, -1
-    for s, d in hits:
-        if s < last_end:                       # the previous hit is still tied over
-            continue
-        ant = s % GRID == EIGHTH and bool(np.any(starts == s + EIGHTH))
-        at = s + EIGHTH if ant else s
-        i = int(seq.chord_at([at])[0])
-        h = harmony(seq.chords[i].symbol) if i >= 0 else None
-        if h is None:
-            continue
-        change = starts[starts > seq.chords[i].step]
-        end = s + (d + GRID if ant else d)      # an anticipation ties over the change
-        if len(change):
-            end = min(end, int(change[0]))
-        voicing = _voice(h, prev)
-        vel = int(rng.integers(74, 90)) + (5 if s % GRID else 0) + (5 if ant else 0)
-        for k, p in enumerate(voicing):
-            top = 4 if k == len(voicing) - 1 else 0
-            notes.append((p, s, end - s, vel + top + int(rng.integers(-3, 4))))
-        prev, last_end = voicing, end
-    return notes
-
-
-def _bars(seq: NoteSequence) -> list[tuple[int, int]]:
-    """(start step, length in steps) of every bar up to seq.end, through meter changes."""
-    out, s = [], 0
-    while s < seq.end:
-        n = seq.time_signature_at(s).bar_steps
-        nxt = min((t.step for t in seq.time_signatures if s < t.step < s + n), default=s + n)
-        out.append((s, nxt - s))
-        s = nxt
-    return out
-
-
-def _voice(h: Harmony, prev: tuple[int, ...] | None) -> tuple[int, ...]:
-    """The close-position voicing with the 3rd or 7th at the bottom (A or B form) that moves
-    least from the previous one, kept near the middle of the piano's comping range."""
-    best, best_cost = None, np.inf
-    for bottom_pc in h.voicing[:2]:
-        ivs = sorted((pc - bottom_pc) % 12 for pc in h.voicing)
-        for low in range(PIANO_LOW, PIANO_HIGH + 1):
-            if low % 12 != bottom_pc or low + ivs[-1] > PIANO_HIGH:
-                continue
-            v = tuple(low + i for i in ivs)
-            cost = abs(np.mean(v) - 61) * 0.5
-            if prev is not None:
-                cost += _motion(v, prev)
-            if cost < best_cost:
-                best, best_cost = v, cost
-    return best
-
-
-def _motion(a: tuple[int, ...], b: tuple[int, ...]) -> float:
-    """Total semitones the voices move (each voice to its nearest new note)."""
-    a, b = np.array(a), np.array(b)
-    return float(np.abs(a[:, None] - b[None, :]).min(axis=1).sum() + abs(a.mean() - b.mean()))
-
-
-def drums(seq: NoteSequence, rng: np.random.Generator) -> list[tuple[int, int, int, int]]:
-    """Spang-a-lang ride (1, 2, 2+, 3, 4, 4+), hi-hat foot on 2 and 4, feathered kick on
-    every beat, and now and then a quiet snare comp on an off-beat."""
-    beats = np.arange(0, seq.end, GRID)
-    _, pos = seq.bar_position(beats)
-    notes = []
-
-    def j() -> int:                                        # a little human unevenness
-        return int(rng.integers(-5, 6))
-
-    for b, k in zip(beats.tolist(), (pos // GRID).tolist()):
-        back = k % 2 == 1                                  # beats 2 and 4
-        notes.append((RIDE, b, EIGHTH if back else GRID, (92 if back else 82) + j()))
-        if back:
-            notes.append((RIDE, b + EIGHTH, EIGHTH, 70 + j()))
-            notes.append((HIHAT_PEDAL, b, EIGHTH, 70 + j()))
-        notes.append((KICK, b, EIGHTH, 34 + j()))
-        if rng.random() < 0.12:
-            notes.append((SNARE, b + EIGHTH, EIGHTH, 46 + j()))
-    return notes
-
-
-def band_parts(seq: NoteSequence, band: str = "trio", seed: int = 0) -> list:
-    """The rhythm section for `seq`'s changes, as midi_io.Part tracks over 0..seq.end.
-
-    band: 'none' (solo alone), 'bass' (walking bass only) or 'trio' (piano comping,
-    walking bass and drums).  The same seq and seed always give the same parts; each
-    instrument has its own random stream so changing one leaves the others alone.
-    """
-    if band not in BANDS:
-        raise ValueError(f"band must be one of {', '.join(BANDS)}, not {band!r}")
-    if band == "none" or seq.end <= 0:
-        return []
-    rng = lambda k: np.random.default_rng([seed, k])   # noqa: E731
-    bass = _part("Bass", BASS_PROGRAM, BASS_CHANNEL, walking_bass(seq, rng(1)), seq.end)
-    if band == "bass":
-        return [bass]
-    piano = _part("Piano", PIANO_PROGRAM, PIANO_CHANNEL, piano_comping(seq, rng(2)), seq.end)
-    kit = _part("Drums", DRUM_KITS[0], DRUM_CHANNEL, drums(seq, rng(3)), seq.end)
-    return [piano, bass, kit]
-
-
 # ---------------------------------------------------------------------------- MIDI
 
-def render_midi(path: str | os.PathLike, seq: NoteSequence, band: str = "trio", program: int = 65,
-                swing: float = 0.5, seed: int = 0) -> None:
-    """Write the solo (GM `program`, 65 = alto sax) with its band to a MIDI file."""
-    write_midi(path, seq, band_parts(seq, band, seed), program=program, swing=swing)
+def render_midi(path: str | os.PathLike, seq: NoteSequence, parts: Sequence[Part] = (),
+                program: int = SOLO_PROGRAM, swing: float = SWING) -> None:
+    """Write the solo (GM `program`) with its parts to a MIDI file (swing 0 plays straight)."""
+    write_midi(path, seq, parts, program=program, swing=swing)
 
 
 # ---------------------------------------------------------------------------- audio
@@ -396,56 +92,38 @@ def _program(synth, sfid: int, channel: int, program: int) -> None:
             return
 
 
-def _midi_events(midi_path: str | os.PathLike) -> tuple[list[tuple[float, object]], float]:
-    """(seconds, message) for every channel message, through the tempo map; and the length."""
-    import mido
-    try:
-        mf = mido.MidiFile(str(midi_path))
-    except (OSError, EOFError, ValueError) as e:
-        raise ValueError(f"cannot read MIDI file {midi_path}: {e}") from None
-    t, events = 0.0, []
-    for msg in mf:          # merged tracks, msg.time in seconds
-        t += msg.time
-        if not msg.is_meta:
-            events.append((t, msg))
-    return events, t
+def _send(synth, sfid: int, channel: int, kind: str, data: tuple[int, ...]) -> None:
+    if kind == "note_on" and data[1] > 0:
+        synth.noteon(channel, data[0], data[1])
+    elif kind in ("note_off", "note_on"):
+        synth.noteoff(channel, data[0])
+    elif kind == "program_change":
+        _program(synth, sfid, channel, data[0])
 
 
-def _send(synth, sfid: int, msg) -> None:
-    if msg.type == "note_on" and msg.velocity > 0:
-        synth.noteon(msg.channel, msg.note, msg.velocity)
-    elif msg.type in ("note_off", "note_on"):
-        synth.noteoff(msg.channel, msg.note)
-    elif msg.type == "program_change":
-        _program(synth, sfid, msg.channel, msg.program)
-    elif msg.type == "control_change":
-        synth.control_change(msg.channel, msg.control, msg.value)
-    elif msg.type == "pitchwheel":
-        synth.pitchbend(msg.channel, msg.pitch + 8192)
-
-
-def synthesize(midi_path: str | os.PathLike, soundfont: str | os.PathLike | None = None,
+def synthesize(seq: NoteSequence, parts: Sequence[Part] = (), program: int = SOLO_PROGRAM,
+               swing: float = SWING, soundfont: str | os.PathLike | None = None,
                sample_rate: int = 44100, channels: Sequence[int] | None = None) -> np.ndarray:
-    """Float32 stereo audio (n, 2) of a MIDI file, not normalised.
+    """Float32 stereo audio (n, 2) of what render_midi would write, not normalised.
 
     Audio is generated in one block between consecutive events (not per sample), which
     renders a 30-s band in a fraction of a second.  `channels` plays only those MIDI
     channels (to check that each instrument is audible on its own).
     """
     synth, sfid = _load_synth(soundfont or default_soundfont(), sample_rate)
-    events, length = _midi_events(midi_path)
+    events, length = timed_events(seq, parts, program, swing)
     total = int((length + TAIL_SECONDS) * sample_rate)
     audio = np.zeros((total, 2), np.float32)
     buf = memoryview(audio.reshape(-1).view(np.uint8))
     done = 0
-    for t, msg in events:
-        if channels is not None and msg.type in ("note_on", "note_off") and msg.channel not in channels:
+    for t, channel, kind, data in events:
+        if channels is not None and kind != "program_change" and channel not in channels:
             continue
         n = min(int(round(t * sample_rate)), total)
         if n > done:
             synth.generate_simple(n - done, buffer=buf[done * 8:n * 8])
             done = n
-        _send(synth, sfid, msg)
+        _send(synth, sfid, channel, kind, data)
     if total > done:
         synth.generate_simple(total - done, buffer=buf[done * 8:total * 8])
     return _trim_tail(audio, int(length * sample_rate))
@@ -457,15 +135,17 @@ def _trim_tail(audio: np.ndarray, keep: int) -> np.ndarray:
     return audio[:keep + (int(loud[-1]) + 1 if len(loud) else 0)]
 
 
-def render_wav(midi_path: str | os.PathLike, wav_path: str | os.PathLike,
+def render_wav(path: str | os.PathLike, seq: NoteSequence, parts: Sequence[Part] = (),
+               program: int = SOLO_PROGRAM, swing: float = SWING,
                soundfont: str | os.PathLike | None = None, sample_rate: int = 44100) -> None:
-    """Play a MIDI file through a SoundFont into a 16-bit stereo WAV peaking at -1 dBFS.
+    """The music render_midi writes for these arguments, played through a SoundFont into
+    a 16-bit stereo WAV peaking at -1 dBFS.
 
     soundfont: path to an .sf2/.sf3; default: `default_soundfont()`.  A missing or
     unreadable SoundFont raises ValueError naming it.
     """
     import wave
-    audio = synthesize(midi_path, soundfont, sample_rate)
+    audio = synthesize(seq, parts, program, swing, soundfont, sample_rate)
     peak = float(np.abs(audio).max()) if audio.size else 0.0
     if peak > 0:
         audio = audio * (10 ** (PEAK_DBFS / 20) / peak)
@@ -477,7 +157,7 @@ def render_wav(midi_path: str | os.PathLike, wav_path: str | os.PathLike,
             w.setsampwidth(2)
             w.setframerate(sample_rate)
             w.writeframes(pcm.tobytes())
-    atomic_write(wav_path, write)
+    atomic_write(path, write)
 
 
 # ---------------------------------------------------------------------------- picture
@@ -539,7 +219,8 @@ def render_pianoroll(path_png: str | os.PathLike, seq: NoteSequence, parts: Sequ
     if len(lines) > 1:
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     fig.tight_layout()
-    atomic_write(path_png, lambda f: fig.savefig(f, format="png"))
+    # No "Software: Matplotlib version ..." chunk: the same roll gives the same bytes anywhere.
+    atomic_write(path_png, lambda f: fig.savefig(f, format="png", metadata={"Software": None}))
     plt.close(fig)
 
 
@@ -620,12 +301,14 @@ def render_musicxml(path: str | os.PathLike, seq: NoteSequence) -> None:
     rests; notes crossing a barline are split and tied by music21.  A chord symbol
     music21 cannot read is written as a text expression instead.
     """
-    from music21 import expressions, key, meter, metadata, note, stream, tempo
-    from music21.musicxml.m21ToXml import GeneralObjectExporter
+    from music21 import expressions, instrument, key, meter, metadata, note, stream, tempo
 
     ql = lambda steps: Fraction(int(steps), GRID)   # noqa: E731
     part = stream.Part()
     part.partName = "Solo"
+    solo = instrument.Instrument()
+    solo.partId = "P1"          # else music21 writes a random id: same solo, different bytes
+    part.insert(0, solo)
     for ts in seq.time_signatures or []:
         part.insert(ql(ts.step), meter.TimeSignature(f"{ts.numerator}/{ts.denominator}"))
     if not any(ts.step == 0 for ts in seq.time_signatures):
@@ -650,5 +333,25 @@ def render_musicxml(path: str | os.PathLike, seq: NoteSequence) -> None:
             part.insert(ql(c.step), cs if cs is not None else expressions.TextExpression(c.symbol))
     score = stream.Score([part])
     score.metadata = metadata.Metadata(title=seq.name or "jazzgen solo")
-    data = GeneralObjectExporter(score).parse()
+    data = _exporter()(score).parse()
     atomic_write(path, lambda f: f.write(data))
+
+
+def _exporter():
+    """music21's MusicXML exporter, minus the <encoding-date> (today's date) it writes."""
+    from music21.musicxml.m21ToXml import GeneralObjectExporter, ScoreExporter
+
+    class Undated(ScoreExporter):
+        def setEncoding(self):
+            encoding = super().setEncoding()
+            for date in encoding.findall("encoding-date"):
+                encoding.remove(date)
+            return encoding
+
+    class Exporter(GeneralObjectExporter):
+        def parseWellformedObject(self, sc) -> bytes:
+            exporter = Undated(sc, makeNotation=self.makeNotation)
+            exporter.parse()
+            return exporter.asBytes()
+
+    return Exporter

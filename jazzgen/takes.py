@@ -11,15 +11,16 @@ import secrets
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from .render import BANDS, band_parts
+from .band import BANDS, band_parts
 from .chart import MAX_SECONDS, Chart
 from .errors import JazzgenError, UsageError
+from . import render
 from .midi_io import Part, write_midi
 from .notes import NoteSequence
+from .render import SOLO_PROGRAM, SWING
 from .sample import Sampling, Stepper, improvise, load_weights
 
 FORMATS = ("mid", "wav", "png", "musicxml")
-DEFAULT_PROGRAM = 65         # General MIDI alto sax
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,8 @@ class TakeConfig:
     seed: int | None = None      # None: a fresh random seed (written into the take's name)
     num: int = 1
     band: str = "trio"
-    instrument: int = DEFAULT_PROGRAM
-    swing: float = 0.5
+    instrument: int = SOLO_PROGRAM
+    swing: float = SWING
 
     def __post_init__(self):
         checks = [(0 < self.seconds <= MAX_SECONDS, f"--seconds must be in (0, {MAX_SECONDS:g}]"),
@@ -85,7 +86,6 @@ def make_takes(stepper: Stepper, chart: Chart, cfg: TakeConfig, primer: NoteSequ
 
 def write_take(take: Take, folder: str | Path, formats=("mid",), soundfont: str | Path | None = None) -> list[Path]:
     """The take's files in `folder`, one per format; on any failure none is left behind."""
-    from . import render
     unknown = set(formats) - set(FORMATS)
     if unknown:
         raise UsageError(f"unknown output format(s) {', '.join(sorted(unknown))}; known: {', '.join(FORMATS)}")
@@ -100,7 +100,8 @@ def write_take(take: Take, folder: str | Path, formats=("mid",), soundfont: str 
             if fmt == "mid":
                 write_midi(path, take.solo, take.parts, program=cfg.instrument, swing=cfg.swing)
             elif fmt == "wav":
-                render.render_wav(stem.with_suffix(".mid"), path, soundfont)
+                render.render_wav(path, take.solo, take.parts, program=cfg.instrument, swing=cfg.swing,
+                                  soundfont=soundfont)
             elif fmt == "png":
                 render.render_pianoroll(path, take.solo, take.parts,
                                         title=f"{take.name} ({cfg.seconds:g} s at {take.chart.bpm:g} bpm)")

@@ -132,3 +132,20 @@ def gen_model(tmp_path_factory) -> GenModel:
     if (SHIPPED_MODEL / "model.keras").is_file() and os.environ.get("JAZZGEN_TEST_TINY_MODEL") != "1":
         return GenModel(SHIPPED_MODEL, True)
     return GenModel(_tiny_model(tmp_path_factory.mktemp("genmodel")), False)
+
+
+# A 12-bar Bb blues with altered and slash chords: the chart the band and render tests share.
+BLUES = ["Bb7", "Eb7", "Bb7", "Fm7/Bb", "Eb7", "Edim7", "Bb7", "G7alt", "Cm7", "F7", "Bb7", "F7"]
+
+
+def blues_chart(qpm: float = 160.0, symbols=BLUES, end: int | None = None):
+    """A chord a bar in 4/4 and a few solo notes, as a NoteSequence."""
+    from jazzgen.notes import GRID, ChordChange, NoteSequence, Tempo, TimeSignature
+    bar = 4 * GRID
+    chords = [ChordChange(i * bar, s) for i, s in enumerate(symbols)]
+    start = np.array([0, 12, 18, 30, 48, 96, 150, 200, 300, 420, 500])
+    dur = np.array([12, 6, 12, 18, 24, 30, 20, 40, 60, 36, 30])
+    pitch = np.array([70, 72, 74, 77, 75, 70, 68, 67, 72, 74, 70])
+    return NoteSequence(pitch, start, dur, np.full(len(start), 90), chords=chords,
+                        tempos=[Tempo(0, qpm)], time_signatures=[TimeSignature(0, 4, 4)],
+                        end=end or len(symbols) * bar, name="blues")

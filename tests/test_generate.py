@@ -81,9 +81,9 @@ def chord_tone_rate(paths) -> tuple[float, float, int]:
 
 @pytest.fixture(scope="module")
 def twin_runs(gen_model, tmp_path_factory):
-    """The same command (seed 3, WAV and MusicXML too) run twice into two folders."""
+    """The same command (seed 3, WAV, PNG and MusicXML too) run twice into two folders."""
     base = tmp_path_factory.mktemp("gen")
-    args = ["--seconds", "30", "--bpm", "120", "--seed", "3", "--wav", "--musicxml"]
+    args = ["--seconds", "30", "--bpm", "120", "--seed", "3", "--wav", "--png", "--musicxml"]
     return [gen(gen_model, base / f"out{i}", *args) for i in (1, 2)]
 
 
@@ -94,7 +94,7 @@ def by_suffix(files, suffix):
 
 def test_thirty_seconds_at_120_bpm(twin_runs):
     files = twin_runs[0]
-    assert sorted(f.suffix for f in files) == [".mid", ".musicxml", ".wav"]
+    assert sorted(f.suffix for f in files) == [".mid", ".musicxml", ".png", ".wav"]
     assert all(f.name.startswith("solo-3") for f in files)
     midi = by_suffix(files, ".mid")
     mf = mido.MidiFile(str(midi))
@@ -125,7 +125,7 @@ def test_files_reparse_with_music21(twin_runs):
 
 def test_same_seed_gives_byte_identical_files(twin_runs):
     a, b = twin_runs
-    for suffix in (".mid", ".wav"):
+    for suffix in (".mid", ".wav", ".png", ".musicxml"):
         fa, fb = by_suffix(a, suffix), by_suffix(b, suffix)
         assert fa.name == fb.name
         assert fa.read_bytes() == fb.read_bytes(), suffix
