@@ -29,7 +29,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .midi_io import Part, atomic_write, write_midi
+from .midi_io import Part, write_midi
+from .util import atomic_write
 from .notes import GRID, NO_CHORD, NoteSequence
 
 BANDS = ("none", "bass", "trio")   # solo only | + walking bass | + piano, bass and drums
