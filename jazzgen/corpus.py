@@ -37,9 +37,10 @@ MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar")
 MAX_PACKS = 8        # packs kept per cache folder (newest used first)
 ERR_BINS = 480       # quantization error histogram: bins of 1/480 beat (one tick at 480 tpq)
 # Notes in one corpus (read at call time, so tests can lower it).  WJazzD's 401 solos hold
-# 175,724; 20M is 114x that.  Ingesting WJazzD peaks at about 0.2 GB of memory, most of it
-# the interpreter and libraries, so 20M notes (sequences, tempo maps, tokens, windows) stays
-# within a few GB: comfortable on a 2-core, 24 GB machine, which training also needs.
+# 175,724; 20M is 114x that.  Measured peak memory of a cold load_corpus: 80 MB for WJazzD,
+# 379 MB for it ten times over (1.76M notes), so about 190 bytes a note (sequences, tempo
+# maps, the pack being written) and ~4 GB at 20M notes; tokens and windows from the cache
+# measured less (64 / 334 MB).  That leaves most of a 2-core, 24 GB machine for training.
 MAX_CORPUS_NOTES = 20_000_000
 
 
