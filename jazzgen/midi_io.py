@@ -35,8 +35,8 @@ MIN_TPQ, MAX_TPQ = 12, 30000  # ticks per beat: below the grid, or absurd
 MAX_QPM = 20000.0             # WJazzD has single beats at 2248 qpm; mspq=0 or near is broken
 MAX_BEATS = 100_000           # ~8 hours at 200 qpm: longer is a corrupt delta time, not a solo
 # Notes in a file, all tracks (read at call time, so tests can lower it).  The longest
-# WJazzD solo holds under 5,000 notes; 100,000 is 20x that, hours of nonstop sixteenths,
-# and what it holds (a few MB of arrays) is nothing; past it a file is a dump, not a solo.
+# WJazzD solo holds 4,954 notes; 100,000 is 20x that (over an hour of nonstop sixteenths at
+# 200 qpm), a few MB in memory; past it a file is a dump, not a solo.
 MAX_NOTES = 100_000
 MELODY_NAMES = ("melody", "solo", "lead")
 DRUM_CHANNEL = 9
