@@ -1,6 +1,6 @@
 """The corpus: a folder of MIDI -> cached NoteSequences, with a report on every file.
 
-The cache is keyed by each file's name, content and the reading settings.  A run
+The cache is keyed by each file's name, content, the reading settings and the note limit.  A run
 writes one pack (an uncompressed ``.npz`` of plain arrays, no pickle) holding every
 file's sequence and report, so a second run only hashes the files and loads that
 pack; a run over a changed folder takes the unchanged files from earlier packs and
