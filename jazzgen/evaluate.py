@@ -51,12 +51,14 @@ from pathlib import Path
 import numpy as np
 
 from . import dataset, metrics, ngram
+from .corpus import find_midi, load_corpus
 from . import tokens as T
-from .midi_io import atomic_write
 from .notes import NoteSequence
+from .paths import CACHE
+from .util import atomic_write
 
 HEADS = ("pitch", "dur")
-KEYS = range(-5, 7)                     # transpositions, as train.py's augmentation draws them
+KEYS = dataset.KEYS                     # transpositions, as train.py's augmentation draws them
 CONTEXT = {"pitch": "chord in force (root, quality)",
            "dur": "own pitch as rest/tie/note + onset step within the beat"}
 NOVELTY_N = 8
@@ -84,15 +86,15 @@ def read_config(model_dir: str | Path):
     return TrainConfig(**{k: v for k, v in d.items() if k in known})
 
 
-def usable_songs(folder: str | Path, cache: str | None = ".cache/corpus", max_songs: int = 0,
+def usable_songs(folder: str | Path, cache: str | None = CACHE, max_songs: int = 0,
                  progress: bool = False) -> list[NoteSequence]:
     """The songs of a folder as train.load_data keeps them: readable, > 1 note, first max_songs."""
     folder = Path(folder)
     if not folder.exists():
         raise EvalError(f"no such data folder: {folder}")
-    if not dataset.find_midi(folder):
+    if not find_midi(folder):
         raise EvalError(f"{folder}: no MIDI files")
-    corpus = dataset.load_corpus(folder, cache, progress=progress)
+    corpus = load_corpus(folder, cache, progress=progress)
     for r in corpus.dropped:
         _log(r.line())
     songs = dataset.usable(corpus.songs, max_songs)
@@ -101,7 +103,7 @@ def usable_songs(folder: str | Path, cache: str | None = ".cache/corpus", max_so
     return songs
 
 
-def model_split(cfg, folder: str | Path | None = None, cache: str | None = ".cache/corpus"):
+def model_split(cfg, folder: str | Path | None = None, cache: str | None = CACHE):
     """(train songs, validation songs) of `folder` (default cfg.data), split as train.py splits."""
     songs = usable_songs(folder or cfg.data, cache, cfg.max_songs)
     return dataset.split_songs(songs, cfg.val_fraction, cfg.seed)
@@ -343,7 +345,7 @@ def _same(a, b) -> bool:
 
 def evaluate(data: str, model: str | None = DEFAULT_MODEL, train_data: str | None = None, out: str = "eval",
              split: str | None = None, compare: str | None = None, ngram_max: int = 5, baselines: bool = True,
-             score_likelihood: bool = True, cache: str | None = ".cache/corpus", command: str = "") -> dict:
+             score_likelihood: bool = True, cache: str | None = CACHE, command: str = "") -> dict:
     """Evaluate `data` (see the module docstring); writes the report files, returns the report."""
     if not 1 <= ngram_max <= 5:
         raise EvalError("--ngram-max must be in 1..5")
@@ -425,7 +427,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--ngram-max", type=int, default=5, help="highest Kneser-Ney order, 1..5 (default 5)")
     p.add_argument("--no-baselines", action="store_true", help="no n-gram baselines")
     p.add_argument("--no-likelihood", action="store_true", help="style metrics only (no Keras)")
-    p.add_argument("--cache", default=".cache/corpus", help="corpus cache folder")
+    p.add_argument("--cache", default=CACHE, help=f"corpus cache folder (default: {CACHE})")
     a = p.parse_args(argv)
     if not 1 <= a.ngram_max <= 5:
         p.error("--ngram-max must be in 1..5")

@@ -4,10 +4,10 @@
     python -m jazzgen.ingest --data a.mid b.mid --track Melody --report ingest.json --quiet
 
 Every other stage (train, evaluate, the n-gram baselines) calls the same
-``dataset.load_corpus``; running this first fills the cache and shows which files
+``corpus.load_corpus``; running this first fills the cache and shows which files
 are dropped, how much of each solo has chords, and how far quantizing to the
 grid moved the notes.  Exit status: 0 if any file is usable, 1 if none is (or the
-folder holds no MIDI), 2 for a usage error or a missing path.
+folder holds no MIDI), 2 for a usage error, a missing path or a corpus over the size limit.
 """
 from __future__ import annotations
 
@@ -17,8 +17,10 @@ import sys
 import time
 from pathlib import Path
 
-from . import dataset
-from .midi_io import atomic_write
+from . import corpus as C
+from .cli import run
+from .paths import CACHE
+from .util import atomic_write
 
 PROG = "jazzgen.ingest"
 
@@ -27,8 +29,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     p.add_argument("--data", nargs="+", default=["midi/"], metavar="DIR_OR_FILES",
                    help="MIDI files or folders, searched recursively (default: midi/)")
-    p.add_argument("--out", default=".cache/corpus", metavar="CACHE_DIR",
-                   help="corpus cache folder (default: .cache/corpus)")
+    p.add_argument("--out", default=CACHE, metavar="CACHE_DIR",
+                   help=f"corpus cache folder (default: {CACHE})")
     p.add_argument("--track", metavar="N_OR_NAME",
                    help="melody track: a name, or an index among the tracks that have notes (from 0); "
                         "default: a track named melody/solo/lead, else the highest")
@@ -65,15 +67,15 @@ def main(argv=None) -> int:
     for d in args.data:
         if not Path(d).exists():
             return fail(f"no such file or folder: {d}", 2)
-    files = dataset.find_midi(args.data)
+    files = C.find_midi(args.data)
     if not files:
-        return fail(f"no MIDI files ({', '.join(dataset.MIDI_SUFFIXES)}) in {' '.join(args.data)}", 1)
+        return fail(f"no MIDI files ({', '.join(C.MIDI_SUFFIXES)}) in {' '.join(args.data)}", 1)
     track = int(args.track) if args.track is not None and args.track.isdigit() else args.track
     t0 = time.perf_counter()
-    corpus = dataset.load_corpus(files, args.out, dataset.ReadSettings(track=track),
-                                 workers=args.workers, progress=not args.quiet)
+    corpus = C.load_corpus(files, args.out, C.ReadSettings(track=track),
+                           workers=args.workers, progress=not args.quiet)
     seconds = time.perf_counter() - t0
-    summary = dataset.summarize(corpus.reports)
+    summary = C.summarize(corpus.reports)
     if not args.quiet:
         for r in corpus.reports:
             print(r.line())
@@ -89,4 +91,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(PROG, main))

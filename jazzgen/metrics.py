@@ -332,7 +332,7 @@ def plot_histograms(gen: list[dict], real: list[dict], path_png: str) -> None:
         ax.axis("off")
     axes.ravel()[0].legend(fontsize=7)
     fig.tight_layout()
-    from .midi_io import atomic_write
+    from .util import atomic_write
     try:
         atomic_write(path_png, lambda f: fig.savefig(f, format="png", dpi=100))
     finally:

@@ -11,18 +11,15 @@ Writing puts the bytes together directly (what mido.MidiFile.save wrote, byte fo
 byte, at a fraction of the cost), keeping the data set's convention: meta events,
 then the chord marker, then note-offs before note-ons at one tick.
 
-Every time is put on the grid of ``notes.GRID`` steps per beat by rounding; the
-rounding error is measured and returned so that ingestion can report it.
+Putting the notes on the grid (and measuring how far that moved them) is
+``quantize.py``'s job; this module validates, reads the tracks and writes files.
 """
 from __future__ import annotations
 
-import gc
 import os
+import re
 import struct
-import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import repeat
 from pathlib import Path
 from typing import Sequence
 
@@ -30,16 +27,19 @@ import numpy as np
 
 from .errors import MidiError
 from .notes import GRID, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature
+from .quantize import CLOSE_GAPS, quantize, to_grid
+from .util import atomic_write, named_tuples, size_text
 
 MAX_FILE_BYTES = 16 * 2**20   # a solo is kilobytes; anything this large is not one (read at call time)
 MIN_TPQ, MAX_TPQ = 12, 30000  # ticks per beat: below the grid, or absurd
 MAX_QPM = 20000.0             # WJazzD has single beats at 2248 qpm; mspq=0 or near is broken
 MAX_BEATS = 100_000           # ~8 hours at 200 qpm: longer is a corrupt delta time, not a solo
+# Notes in a file, all tracks (read at call time, so tests can lower it).  The longest
+# WJazzD solo holds 4,954 notes; 100,000 is 20x that (over an hour of nonstop sixteenths at
+# 200 qpm), a few MB in memory; past it a file is a dump, not a solo.
+MAX_NOTES = 100_000
 MELODY_NAMES = ("melody", "solo", "lead")
 DRUM_CHANNEL = 9
-CLOSE_GAPS = 3                # steps (1/4 beat): shorter silences are articulation, not rests
-
-
 
 
 @dataclass
@@ -68,36 +68,8 @@ class Part:
 
 # ---------------------------------------------------------------------------- reading
 
-def named_tuples(cls, *columns) -> list:
-    """[cls(*row) for row in zip(*columns)] without a Python call per row.
-
-    tuple.__new__ through map runs in C: the WJazzD tempo map alone is 115k tuples,
-    which is what makes reading (and loading the cache) fast or slow.  The garbage
-    collector is paused meanwhile: its passes over a growing heap of fresh tuples
-    (which cannot form cycles) cost more than building them.
-    """
-    with no_gc():
-        return list(map(tuple.__new__, repeat(cls), zip(*columns)))
-
-
-@contextmanager
-def no_gc():
-    """Pause automatic garbage collection while building many small acyclic objects."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
-def _size(n: int) -> str:
-    return f"{n / 2**20:.0f} MB" if n >= 2**20 else f"{n} bytes"
-
-
 def _too_large(n: int) -> MidiError:
-    return MidiError(f"file too large ({_size(n)} > {_size(MAX_FILE_BYTES)})")
+    return MidiError(f"file too large ({size_text(n)} > {size_text(MAX_FILE_BYTES)})")
 
 
 def _check_header(data: bytes) -> None:
@@ -147,14 +119,58 @@ def _check_chunks(data: bytes, ntracks: int) -> None:
         raise MidiError(f"truncated: the header announces {ntracks} tracks, {found} found")
 
 
+# symusic's messages (C++, terse) -> plain English; each was provoked by the fuzz
+# strategies of tests/test_fuzz.py.  Anything else is passed on as "symusic: ...".
+_SYMUSIC_SAYS = [
+    (r"Get velocity=(\d+)", "a note velocity of {0}, above 127"),
+    (r"Get pitch=(\d+)", "a note pitch of {0}, above 127"),
+    (r"Get program=(\d+)", "a program number of {0}, above 127"),
+    (r"Get control_number=(\d+)", "a controller number of {0}, above 127"),
+    (r"Get control_value=(\d+)", "a controller value of {0}, above 127"),
+    (r"Get pitch_bend=(-?\d+)", "a pitch bend of {0}, outside -8192..8191"),
+    (r"Unexpected EOF in Meta Event", "a meta event runs past the end of the track"),
+    (r"Unexpected EOF in SysEx Event", "a SysEx event runs past the end of the track"),
+    (r"Unexpected EOF in (?:MIDI Event|running status)", "an event runs past the end of the track"),
+    (r"Unexpected running status", "data bytes with no status byte before them"),
+    (r"Unknown or unsupported status byte: 0x([0-9a-fA-F]+)", "unknown status byte 0x{0}"),
+]
+
+
+def _plain(msg: str) -> str:
+    """A symusic error message in words a user can act on."""
+    for pattern, words in _SYMUSIC_SAYS:
+        m = re.search(pattern, msg)
+        if m:
+            return words.format(*(g.upper() if words.endswith("0x{0}") else g for g in m.groups()))
+    msg = msg.removeprefix("MiniMidi: ").removesuffix(": iostream error")
+    return f"symusic: {msg}"
+
+
+def _bad_track(data: bytes) -> int | None:
+    """The first track (from 1) that symusic cannot parse on its own; only on the error path."""
+    import symusic
+    pos, found = 14, 0
+    while pos + 8 <= len(data):
+        n = int.from_bytes(data[pos + 4:pos + 8], "big")
+        if data[pos:pos + 4] == b"MTrk":
+            found += 1
+            one = data[:10] + b"\x00\x01" + data[12:14] + data[pos:pos + 8 + n]
+            try:
+                symusic.Score.from_midi(one)
+            except Exception:
+                return found
+        pos += 8 + n
+    return None
+
+
 def _parse(data: bytes):
     import symusic
     try:
         return symusic.Score.from_midi(data)
     except Exception as e:  # symusic raises RuntimeError/ValueError with a C++ message
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        msg = msg.removeprefix("MiniMidi: ").removesuffix(": iostream error")
-        raise MidiError(f"corrupt MIDI data ({msg})") from None
+        where = _bad_track(data)
+        raise MidiError(f"corrupt MIDI data{f' in track {where}' if where else ''} ({_plain(msg)})") from None
 
 
 def _note_ons(data: bytes) -> tuple[int, int]:
@@ -207,54 +223,6 @@ def _pick_track(score, track: int | str | None, data: bytes):
     return max(tracks, key=lambda it: float(np.mean(it[1].notes.numpy()["pitch"])))[1]
 
 
-def _unstack(on: np.ndarray, on_t: np.ndarray) -> np.ndarray:
-    """Notes at different ticks that rounding put on one step are spread over free steps.
-
-    Fast runs (quintuplets, 32nds in a ballad) are finer than the grid; spreading keeps
-    every note of a monophonic solo instead of dropping it as polyphony.  Each run of
-    colliding onsets is centred on where it was played (least squares: isotonic
-    regression of step - index, by pool-adjacent-violators) rather than pushed later
-    note by note, which made a run of n notes end up to n steps late and dragged the
-    notes after it along.  Notes at one tick (a chord) stay together for _monophonic.
-    """
-    ticks, first, inverse = np.unique(on_t, return_index=True, return_inverse=True)
-    y = (on[first] - np.arange(len(ticks))).tolist()   # non-decreasing <=> all steps distinct
-    sums: list[float] = []
-    counts: list[int] = []
-    for v in y:
-        sums.append(v)
-        counts.append(1)
-        while len(sums) > 1 and sums[-2] * counts[-1] > sums[-1] * counts[-2]:  # mean falls: pool
-            s, c = sums.pop(), counts.pop()
-            sums[-1] += s
-            counts[-1] += c
-    z = np.repeat([round(s / c) for s, c in zip(sums, counts)], counts)
-    z = np.maximum(z, 0)   # on_i = z_i + i >= i: the run never starts before step 0
-    return (z + np.arange(len(ticks)))[inverse.reshape(-1)].astype(on.dtype)
-
-
-def _monophonic(on: np.ndarray, off: np.ndarray, pitch: np.ndarray, vel: np.ndarray, on_t: np.ndarray,
-                off_t: np.ndarray, to_step: float, rep: ReadReport):
-    """Highest note wins at one onset; a note still sounding at the next onset is cut there.
-
-    Overlaps are counted in the file's ticks (what the file says), not after spreading
-    colliding onsets, which may move a note onto its predecessor's tail.
-    """
-    order = np.lexsort((-pitch.astype(np.int64), on_t))
-    on, off, pitch, vel, on_t, off_t = on[order], off[order], pitch[order], vel[order], on_t[order], off_t[order]
-    if np.any(np.diff(on) <= 0):
-        on = _unstack(on, on_t)
-        off = np.maximum(off, on + 1)
-    first = np.ones(len(on), bool)
-    first[1:] = on[1:] != on[:-1]
-    rep.polyphony_dropped = int((~first).sum())
-    on, off, pitch, vel, on_t, off_t = on[first], off[first], pitch[first], vel[first], on_t[first], off_t[first]
-    rep.onset_error = (on_t * to_step - on).astype(np.float32) / GRID
-    rep.overlaps_trimmed = int((off_t[:-1] > on_t[1:]).sum())
-    off = np.minimum(off, np.append(on[1:], np.iinfo(np.int64).max))
-    return on, off, pitch, vel
-
-
 def _chords_from_texts(texts: list[tuple[int, str]], rep: ReadReport) -> list[ChordChange]:
     from .chords import ChordError, parse_chord
     out: list[ChordChange] = []
@@ -304,7 +272,7 @@ def _tempos(score, to_step: float) -> list[Tempo]:
         i = int(np.argmax(bad))
         raise MidiError(f"absurd tempo ({mspq[i]} us per beat) at tick {tick[i]}")
     order = np.argsort(tick, kind="stable")
-    step, mspq = np.rint(tick[order] * to_step).astype(np.int64), mspq[order]
+    step, mspq = to_grid(tick[order], to_step), mspq[order]
     last = np.ones(len(step), bool)
     last[:-1] = step[1:] != step[:-1]   # several at one step: the last wins
     return named_tuples(Tempo, step[last].tolist(), (6e7 / mspq[last]).tolist())
@@ -345,6 +313,9 @@ def read_midi_bytes(data: bytes, track: int | str | None = None, name: str = "",
     """Like read_midi, from bytes: a NoteSequence or a MidiError, never another exception."""
     _check_header(data)
     score = _parse(data)
+    notes = sum(t.note_num() for t in score.tracks)
+    if notes > MAX_NOTES:
+        raise MidiError(f"too many notes for a solo ({notes:,} in all tracks > {MAX_NOTES:,})")
     tpq = score.ticks_per_quarter
     if score.start() < 0 or score.end() > MAX_BEATS * tpq:
         raise MidiError(f"absurd length ({score.end() / tpq:.0f} beats): corrupt delta times")
@@ -353,19 +324,11 @@ def read_midi_bytes(data: bytes, track: int | str | None = None, name: str = "",
     rep.track = t.name
     n = t.notes.numpy()
     rep.notes_in = len(n["pitch"])
+    line = quantize(n["time"], n["duration"], n["pitch"], n["velocity"], tpq, close_gaps)
+    on, off, pitch, vel = line.on, line.off, line.pitch, line.velocity
+    rep.onset_error, rep.offset_error = line.onset_error, line.offset_error
+    rep.polyphony_dropped, rep.overlaps_trimmed = line.polyphony_dropped, line.overlaps_trimmed
     to_step = GRID / tpq
-    on_t = n["time"].astype(np.int64)
-    off_t = on_t + np.maximum(n["duration"].astype(np.int64), 0)
-    on = np.rint(on_t * to_step).astype(np.int64)
-    off = np.rint(off_t * to_step).astype(np.int64)
-    rep.offset_error = (off_t * to_step - off).astype(np.float32) / GRID
-    on, off, pitch, vel = _monophonic(on, off, n["pitch"], n["velocity"], on_t, off_t, to_step, rep)
-    off = np.maximum(off, on + 1)   # a note shorter than half a step still sounds one step
-    if close_gaps > 0 and len(on) > 1:
-        # Gaps of a few steps are articulation, not rests: hold the note to the next onset.
-        gap = on[1:] - off[:-1]
-        short = (gap > 0) & (gap <= close_gaps)
-        off[:-1][short] = on[1:][short]
     if on.size and on[0] < 0:
         raise MidiError("notes before time 0")
 
@@ -550,24 +513,3 @@ def timed_events(seq: NoteSequence, parts: Sequence[Part] = (), program: int | N
     if end_tick > now:
         t += (end_tick - now) * (mspq * 1e-6 / TPQ_OUT)
     return out, t
-
-
-def atomic_write(path: str | os.PathLike, write) -> None:
-    """Call write(binary file) on a temporary file beside `path`, then rename it into place.
-
-    A reader (or a killed run) never sees half a file.  The file gets the usual
-    permissions (0666 less the umask), not mkstemp's private 0600.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

@@ -28,7 +28,8 @@ from typing import Sequence
 import numpy as np
 
 from .band import BASS_CHANNEL, DRUM_KITS, PIANO_CHANNEL, harmony
-from .midi_io import DRUM_CHANNEL, Part, atomic_write, timed_events, write_midi
+from .midi_io import DRUM_CHANNEL, Part, timed_events, write_midi
+from .util import atomic_write
 from .notes import GRID, NO_CHORD, NoteSequence
 
 SOLO_PROGRAM = 65          # GM alto sax

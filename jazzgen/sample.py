@@ -32,7 +32,7 @@ def _sha(path: Path) -> str:
 
 def export_weights(model, keras_path: Path, out: Path) -> None:
     """Write the Keras model's weights by layer name to a plain .npz beside it (no pickle)."""
-    from .midi_io import atomic_write
+    from .util import atomic_write
     w = {}
     for f in FEATURES:
         w[f"emb_{f}"] = model.get_layer(f"emb_{f}").get_weights()[0]

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .midi_io import atomic_write
+from .paths import CACHE
+from .util import atomic_write
 
 DATA_LICENCE = ("Weimar Jazz Database (WJazzD), Jazzomat Research Project, HfM Franz Liszt Weimar; "
                 "ODbL 1.0 (https://opendatacommons.org/licenses/odbl/1-0/); MIDI with chord markers "
@@ -35,7 +36,7 @@ class TrainConfig:
     data: str = "midi"
     out: str = "models"
     name: str = ""            # default: the data folder's name
-    cache: str = ".cache/corpus"
+    cache: str = CACHE
     epochs: int = 40
     batch_size: int = 24
     seq_len: int = 96
@@ -108,9 +109,10 @@ class Data:
 
 def load_data(cfg: TrainConfig) -> Data:
     from . import dataset, tokens
+    from .corpus import load_corpus
     if not Path(cfg.data).exists():
         raise TrainError(f"no such data folder: {cfg.data}")
-    corpus = dataset.load_corpus(cfg.data, cfg.cache, progress=sys.stderr.isatty())  # no bar in logs
+    corpus = load_corpus(cfg.data, cfg.cache, progress=sys.stderr.isatty())  # no bar in logs
     for r in corpus.dropped:
         print(r.line(), file=sys.stderr)
     train_songs, val_songs = dataset.split_songs(corpus.songs, cfg.val_fraction, cfg.seed, cfg.max_songs)

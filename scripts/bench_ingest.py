@@ -1,4 +1,4 @@
-"""How fast is ingestion? Cold and warm dataset.load_corpus, and music21 for scale.
+"""How fast is ingestion? Cold and warm corpus.load_corpus, and music21 for scale.
 
     python scripts/bench_ingest.py --data midi/wjazzd
 
@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from jazzgen import dataset  # noqa: E402
+from jazzgen import corpus  # noqa: E402
 
 
 def cpu_seconds() -> float:
@@ -54,15 +54,15 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
 
-    files = dataset.find_midi(args.data)
+    files = corpus.find_midi(args.data)
     if not files:
         print(f"bench_ingest: error: no MIDI files in {args.data}", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as cache:
-        cold_corpus, cold, cold_cpu = timed(lambda: dataset.load_corpus(files, cache, workers=args.workers,
-                                                                        progress=False))
-        warm_corpus, warm, warm_cpu = timed(lambda: dataset.load_corpus(files, cache, workers=args.workers,
-                                                                        progress=False))
+        cold_corpus, cold, cold_cpu = timed(lambda: corpus.load_corpus(files, cache, workers=args.workers,
+                                                                       progress=False))
+        warm_corpus, warm, warm_cpu = timed(lambda: corpus.load_corpus(files, cache, workers=args.workers,
+                                                                       progress=False))
     assert cold_corpus.cached == 0 and warm_corpus.cached == len(files), "the cache did not behave"
     load = os.getloadavg()[0]
     print(f"ours     {len(files)} files ({len(cold_corpus.songs)} kept): cold {cold:.2f} s (CPU {cold_cpu:.2f} s), "

@@ -37,7 +37,7 @@ def main() -> None:
     from jazzgen.train import _device, fit_epoch, load_data
 
     cfg = TrainConfig(data=a.data, units=a.units, layers=a.layers, seq_len=a.seq_len, batch_size=a.batch_size,
-                      max_songs=a.max_songs, cache=".cache/corpus")
+                      max_songs=a.max_songs)   # cache: paths.CACHE
     data = load_data(cfg)
     mcfg = ModelConfig(layers=cfg.layers, units=cfg.units, dropout=cfg.dropout)
     ours, bare = (build_model(tokens.default_vocab(), mcfg) for _ in range(2))

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from jazzgen.paths import CACHE  # noqa: E402
 
 
 def solo_seed(seed: int, i: int) -> int:
@@ -59,7 +60,7 @@ def main(argv=None) -> int:
     p.add_argument("--top-p", type=float, default=0.95)
     p.add_argument("--ngram-max", type=int, default=5)
     p.add_argument("--max-files", type=int, default=0, help="only the first N validation files (smoke tests)")
-    p.add_argument("--cache", default=".cache/corpus")
+    p.add_argument("--cache", default=CACHE)
     a = p.parse_args(argv)
     out = Path(a.out)
     t0 = time.time()

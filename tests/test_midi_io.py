@@ -11,8 +11,9 @@ from mido import Message, MetaMessage
 from mido.midifiles.meta import _key_signature_encode
 
 from jazzgen import midi_io
-from jazzgen.midi_io import MidiError, Part, atomic_write, read_midi, read_midi_bytes, write_midi
+from jazzgen.midi_io import MidiError, Part, read_midi, read_midi_bytes, write_midi
 from jazzgen.notes import GRID, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature
+from jazzgen.util import atomic_write
 
 SHARED = Path(__file__).resolve().parents[1] / "midi/wjazzd"
 FILES = ["ArtPepper_Anthropology_FINAL.mid",         # key signature Bb
@@ -229,6 +230,37 @@ def test_bad_input_gives_one_line_reason(case):
     with pytest.raises(MidiError, match=pattern) as e:
         read_midi_bytes(make())
     assert "\n" not in str(e.value) and str(e.value)
+
+
+# symusic's own messages, each provoked by bytes like the fuzz test's, read as plain English
+# naming the track (counted from 1, as the truncation messages do).
+PLAIN = {
+    "velocity": (raw_smf(NOTE + EOT, b"\x00\x90\x3c\x90" + EOT), "in track 2 (a note velocity of 144, above 127)"),
+    "pitch": (raw_smf(b"\x00\x90\xc8\x40" + EOT), "in track 1 (a note pitch of 200, above 127)"),
+    "program": (raw_smf(NOTE + b"\x00\xc0\x82" + EOT), "(a program number of 130, above 127)"),
+    "controller": (raw_smf(NOTE + b"\x00\xb0\x07\xff" + EOT), "(a controller value of 255, above 127)"),
+    "running status": (raw_smf(b"\x00\x3c\x40" + EOT), "(data bytes with no status byte before them)"),
+    "status byte": (raw_smf(NOTE + b"\x00\xf9" + EOT), "(unknown status byte 0xF9)"),
+    "meta past the end": (raw_smf(NOTE + b"\x00\xff\x01\x40abc"), "(a meta event runs past the end of the track)"),
+}
+
+
+@pytest.mark.parametrize("case", PLAIN)
+def test_parser_errors_are_plain_english(case):
+    data, words = PLAIN[case]
+    with pytest.raises(MidiError) as e:
+        read_midi_bytes(data)
+    msg = str(e.value)
+    assert msg.startswith("corrupt MIDI data") and msg.endswith(words), msg
+    assert "Get " not in msg and "MiniMidi" not in msg and "iostream" not in msg
+
+
+def test_note_limit_is_configurable(monkeypatch):
+    data = smf(notes(*scale(60, 8)))
+    assert len(read_midi_bytes(data)[0]) == 8
+    monkeypatch.setattr(midi_io, "MAX_NOTES", 7)
+    with pytest.raises(MidiError, match=r"^too many notes for a solo \(8 in all tracks > 7\)$"):
+        read_midi_bytes(data)
 
 
 def test_size_guard_is_configurable(monkeypatch):

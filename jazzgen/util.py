@@ -1,0 +1,63 @@
+"""Small helpers shared by several stages: whole-file writes, fast tuple building, sizes.
+
+They belong to no stage in particular, so they live here once and every module
+imports them from here.
+"""
+from __future__ import annotations
+
+import gc
+import os
+import tempfile
+from contextlib import contextmanager
+from itertools import repeat
+from pathlib import Path
+
+
+def atomic_write(path: str | os.PathLike, write) -> None:
+    """Call write(binary file) on a temporary file beside `path`, then rename it into place.
+
+    A reader (or a killed run) never sees half a file.  The file gets the usual
+    permissions (0666 less the umask), not mkstemp's private 0600.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+@contextmanager
+def no_gc():
+    """Pause automatic garbage collection while building many small acyclic objects."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def named_tuples(cls, *columns) -> list:
+    """[cls(*row) for row in zip(*columns)] without a Python call per row.
+
+    tuple.__new__ through map runs in C: the WJazzD tempo map alone is 115k tuples,
+    which is what makes reading (and loading the cache) fast or slow.  The garbage
+    collector is paused meanwhile: its passes over a growing heap of fresh tuples
+    (which cannot form cycles) cost more than building them.
+    """
+    with no_gc():
+        return list(map(tuple.__new__, repeat(cls), zip(*columns)))
+
+
+def size_text(n: int) -> str:
+    """A byte count for a message: '16 MB' from a mebibyte up, else '123 bytes'."""
+    return f"{n / 2**20:.0f} MB" if n >= 2**20 else f"{n} bytes"

@@ -1,0 +1,35 @@
+"""Quantization as pure array functions: rounding and its error, spreading, monophony, gaps."""
+import numpy as np
+
+from jazzgen.notes import GRID
+from jazzgen.quantize import close_gaps, quantize, unstack
+
+TPQ = 480          # 40 ticks a grid step
+
+
+def test_rounding_error_is_measured_in_beats():
+    line = quantize(np.array([0, 490, 960]), np.array([470, 470, 470]), np.array([60, 62, 64]), np.full(3, 90), TPQ,
+                    max_gap=0)
+    assert line.on.tolist() == [0, 12, 24]
+    assert np.allclose(line.onset_error, [0, 10 / TPQ, 0]) and line.onset_error.dtype == np.float32
+    assert np.allclose(line.offset_error, [-10 / TPQ, 0, -10 / TPQ])     # 470 -> 480, 960 -> 960, 1430 -> 1440
+
+
+def test_highest_note_wins_and_overlaps_are_cut():
+    line = quantize(np.array([0, 0, 480]), np.array([960, 960, 480]), np.array([60, 67, 64]), np.full(3, 90), TPQ)
+    assert line.pitch.tolist() == [67, 64] and line.polyphony_dropped == 1 and line.overlaps_trimmed == 1
+    assert line.off.tolist() == [GRID, 2 * GRID]
+
+
+def test_colliding_onsets_are_spread_around_where_they_were_played():
+    on_t = np.array([0, 10, 20, 30])          # four notes finer than the grid: all round to step 0 or 1
+    on = np.rint(on_t * GRID / TPQ).astype(np.int64)
+    assert unstack(on, on_t).tolist() == [0, 1, 2, 3]
+    line = quantize(on_t, np.full(4, 10), np.arange(60, 64), np.full(4, 90), TPQ)
+    assert line.polyphony_dropped == 0 and (np.diff(line.on) > 0).all() and (line.off <= np.append(line.on[1:], 99)).all()
+
+
+def test_short_gaps_close_and_rests_stay():
+    on, off = np.array([0, 12, 30]), np.array([10, 20, 36])
+    assert close_gaps(on, off, 3).tolist() == [12, 20, 36]               # gap 2 closed, gap 10 kept
+    assert close_gaps(on, off, 0).tolist() == [10, 20, 36] and off.tolist() == [10, 20, 36]
