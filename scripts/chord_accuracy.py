@@ -103,10 +103,12 @@ def main(argv=None) -> int:
     tot = Counter()
     conf = Counter()
     per_file = []
+    worst = (0.0, "", 0)
     for f in files:
         n, r, q, s, c = score_file(f, args.per, args.solo)
         tot.update(n=n, root=r, full=q)
         tot["sec"] += s
+        worst = max(worst, (s, f.name, int(_seq(f).end // GRID)))
         conf.update(c)
         if n:
             per_file.append(r / n)
@@ -117,6 +119,8 @@ def main(argv=None) -> int:
     print(f"root + quality family per beat:  {tot['full'] / n:.1%}")
     print(f"median file root accuracy:       {np.median(per_file):.1%}; worst {min(per_file):.1%}")
     print(f"inference time: {tot['sec'] / max(len(files), 1) * 1000:.2f} ms per file on average")
+    print(f"slowest: {worst[0] * 1000:.1f} ms for {worst[2]} beats ({worst[1]}),"
+          f" {worst[0] / max(worst[2], 1) * 1e6:.0f} us per beat")
     print("most common errors (truth family -> inferred):",
           ", ".join(f"{a}->{b} {k}" for (a, b), k in conf.most_common(8)))
     return 0
