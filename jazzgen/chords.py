@@ -305,3 +305,66 @@ def form_changes(name: str, key: str | None = None) -> list[list[str]]:
         raise ChordError(f"unknown key {key!r} for form {name!r}: that form is major")
     k = _pc(m.group(1)[0].upper() + m.group(1)[1:])
     return [[transpose_symbol(s, k) for s in bar] for bar in bars]
+
+
+# ---------------------------------------------------------------------------- markers
+
+_SECTION_WORDS = ("intro", "verse", "chorus", "bridge", "coda", "outro", "ending", "end",
+                  "solo", "solos", "head", "interlude", "tag", "vamp", "fine", "segno",
+                  "letter", "section", "part", "refrain", "break", "fill", "theme", "out",
+                  "in", "pre", "post", "repeat", "ad", "lib", "fade", "tutti", "guit", "guitar",
+                  "piano", "sax", "bass", "drums", "trumpet", "tpt", "horns", "melody", "lead",
+                  "pno", "gtr", "organ", "keys", "strings")
+_LETTER_MARK = re.compile(r"\[?\s*([A-H])\s*(\d{0,2}|'{1,2}|′)\s*\]?")
+_CHORD_NUMBERS = {"5", "6", "7", "9", "11", "13"}   # A7, C6, D13 are chords; A2 is a mark
+_BRACKETED = re.compile(r"\[[^\]]*\]|\([A-H]\d?\)")
+
+
+def is_rehearsal_mark(text: str) -> bool:
+    """True for what is certainly a section / rehearsal mark, never a chord: a word such as
+    "Intro", "Chorus", "Guit. solo", "Letter A", a bracketed "[A]", or a letter with a
+    number or prime ("A2", "B'").  A lone "A".."G" is *not* decided here: alone it is a
+    chord; ``marker_is_chord`` decides it from the other markers of the file."""
+    s = str(text).strip()
+    if not s:
+        return False
+    if _BRACKETED.fullmatch(s):
+        return True
+    m = _LETTER_MARK.fullmatch(s)
+    if m and m.group(2) and m.group(2) not in _CHORD_NUMBERS:
+        return True                    # "A2", "B'", "A3"; "A2" is far likelier than Aadd9
+    words = re.findall(r"[A-Za-z]+", s)
+    if any(len(w) >= 3 and w.lower() in _SECTION_WORDS for w in words):
+        return True
+    return bool(words) and words[0].lower() in _SECTION_WORDS and len(words) > 1
+
+
+def is_chord_symbol(text: str) -> bool:
+    """True if ``text`` reads as a chord symbol (N.C. included) and is no rehearsal mark."""
+    if is_rehearsal_mark(text):
+        return False
+    try:
+        parse_chord(str(text))
+    except ChordError:
+        return False
+    return True
+
+
+def marker_is_chord(texts) -> list[bool]:
+    """For all marker texts of one file, in time order: which are chord symbols.
+
+    Context decides the single letters: if every marker that reads as a chord is a bare
+    letter A-H (rehearsal letters run past G, and chords other than major triads have a
+    suffix), the first one is "A" and the distinct letters are the first letters of the
+    alphabet (A, B, C ... with none skipped, as in A A B A), they are rehearsal marks;
+    otherwise ("A D E A", "C F G") they are chords.
+    """
+    texts = [str(t).strip() for t in texts]
+    ok = [is_chord_symbol(t) for t in texts]
+    bare = [t for t, k in zip(texts, ok) if k and len(t) == 1]
+    chords = [t for t, k in zip(texts, ok) if k]
+    if chords and len(bare) == len(chords) and chords[0] == "A":
+        letters = sorted(set(bare))
+        if letters == list("ABCDEFGH"[:len(letters)]):
+            return [False if (k and len(t) == 1) else k for t, k in zip(texts, ok)]
+    return ok

@@ -184,3 +184,30 @@ def test_form_errors():
             form_changes("blues", key)
     with pytest.raises(ChordError, match="unknown key"):
         form_changes("blues", "Fm")                      # a major form in a minor key
+
+
+# ---------------------------------------------------------------------------- markers
+
+from jazzgen.chords import is_chord_symbol, is_rehearsal_mark, marker_is_chord  # noqa: E402
+
+
+@pytest.mark.parametrize("text", ["A2", "B'", "Intro", "Verse", "Chorus", "Coda", "Guit. solo",
+                                  "Letter A", "[A]", "Sax solo", "Fine", "Intro A", "(B)"])
+def test_rehearsal_marks_are_no_chords(text):
+    assert is_rehearsal_mark(text)
+    assert not is_chord_symbol(text)
+
+
+@pytest.mark.parametrize("text", ["A", "E", "Bb7", "Cm7b5", "A7", "E13", "C6", "Dm7/G", "N.C.", "G7alt"])
+def test_chord_symbols_are_chords(text):
+    assert is_chord_symbol(text)
+    assert not is_rehearsal_mark(text)
+
+
+def test_single_letters_are_decided_by_the_file():
+    assert marker_is_chord(["A", "A", "B", "A"]) == [False] * 4          # AABA form
+    assert marker_is_chord(["Intro", "A", "B", "C", "A"]) == [False] * 5
+    assert marker_is_chord(["A", "D", "E", "A"]) == [True] * 4           # I IV V in A
+    assert marker_is_chord(["A", "A", "C"]) == [True] * 3                # B skipped: chords
+    assert marker_is_chord(["A", "Bm7", "E7", "A"]) == [True] * 4
+    assert marker_is_chord(["C", "F", "G7", "C"]) == [True] * 4

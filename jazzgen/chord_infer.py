@@ -1,0 +1,285 @@
+"""Chord changes inferred from accompaniment notes (piano, guitar, bass), for MIDI without symbols.
+
+Band arrangements, Band-in-a-Box files and jazz-piano MIDI carry their changes only as
+notes.  This module turns polyphonic notes (NumPy arrays in grid steps) into
+``list[notes.ChordChange]`` whose symbols ``chords.parse_chord`` reads ("Bb7", "Cm7b5").
+
+How, in the manner of Magenta note_seq's ``chord_inference``:
+
+1. **Frames.** One per beat (or half bar), cut along the bar lines of the time signatures.
+2. **Chroma.** Each note adds ``overlap / frame length * velocity`` to its pitch class,
+   an onset inside the frame counting extra (an attack is heard more than a held tail).
+   The lowest sounding notes of a frame also go to a separate bass chroma.
+3. **Templates.** Every (root, quality) scores ``chroma . template``: chord tones +1,
+   the quality's usual tensions (9, 11, 13, b9...) a little, other pitch classes minus, and
+   a cost for absent guide tones (3rd, 7th/6th).  The bass adds a bonus when it plays
+   the root, most on a chord's first frame (walking bass and comping left hands state the
+   root where the chord changes: that is what separates Dm7 from the Fmaj7 that its
+   rootless voicing F-A-C-E also spells) and a smaller one for any chord tone.
+   A prior favours the common jazz qualities (7, m7, maj7 over aug or sus).
+4. **Smoothing.** Viterbi over (chord, just-changed?) states: a change costs a penalty
+   that is low on a downbeat, higher on the bar's middle beat, highest elsewhere (the
+   harmonic rhythm of lead sheets), so a passing bass note or comping colour does not
+   become a chord of its own.  Long silence becomes N.C.; a short one holds the chord.
+   Because a change costs the same from any chord, the max over previous states is one
+   ``max`` per frame: linear in frames x states (see the timing in chord_accuracy.py).
+
+Why our own and not a library (searched: note-seq, chorder, chord-extractor, music21):
+note-seq's ``infer_chords_for_sequence`` (0.0.5, 2022) knows only 8 kinds (no 6, m6,
+dim7, sus), works on its protobuf NoteSequence and pulls in librosa, bokeh, pandas and
+protobuf; chorder (0.1.4, 2021) labels each beat on its own with no smoothing and no 6/m6
+kinds and needs miditoolkit objects; chord-extractor works on audio (the Chordino VAMP
+plugin); music21's ``chord.Chord.commonName`` names one chord's notes at music21 speed
+(seconds per file), with no segmentation.  None takes our arrays, speaks ``QUALITIES``,
+or uses the bass the way jazz comping needs.  Key (a key state) is not modelled: the
+change penalty and the bass carry most of what a key would; see the measurement in
+``scripts/chord_accuracy.py``.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from .chords import NAMES
+from .notes import GRID, NO_CHORD, ChordChange, TimeSignature
+
+# (quality, chord-tone intervals, tension intervals, suffix, log prior)
+# tensions: what players add to that quality without changing its name.
+_VOCAB = (
+    ("dom7",    (0, 4, 7, 10), (2, 9, 1, 3, 6, 8), "7",      0.0),
+    ("min7",    (0, 3, 7, 10), (2, 5),             "m7",     0.0),
+    ("maj7",    (0, 4, 7, 11), (2, 9, 6),          "maj7",   -0.1),
+    ("6",       (0, 4, 7, 9),  (2,),               "6",      -0.3),
+    ("maj",     (0, 4, 7),     (2,),               "",       -0.4),
+    ("min",     (0, 3, 7),     (2, 5),             "m",      -0.4),
+    ("m7b5",    (0, 3, 6, 10), (5, 8, 2),          "m7b5",   -0.3),
+    ("min6",    (0, 3, 7, 9),  (2, 5),             "m6",     -0.5),
+    ("dim7",    (0, 3, 6, 9),  (2, 5, 8, 11),      "dim7",   -0.5),
+    ("7sus4",   (0, 5, 7, 10), (2, 9),             "7sus4",  -0.7),
+    ("minmaj7", (0, 3, 7, 11), (2, 5),             "m(maj7)", -1.0),
+    ("aug7",    (0, 4, 8, 10), (2, 3, 1),          "7#5",    -0.9),
+    ("sus4",    (0, 5, 7),     (2,),               "sus4",   -1.2),
+    ("aug",     (0, 4, 8),     (11,),              "+",      -1.5),
+    ("dim",     (0, 3, 6),     (),                 "dim",    -1.5),
+)
+QUALITY_NAMES = tuple(v[0] for v in _VOCAB)
+SUFFIX = {v[0]: v[3] for v in _VOCAB}
+TONE_WEIGHT = (0.6, 1.0, 0.5, 1.0)  # root, 3rd, 5th, 7th/6th: comping voicings leave out
+                                    # root and 5th (the bass has the root), never 3rd and 7th
+TENSION, OTHER = 0.5, -0.8          # the quality's usual tensions; anything else
+GUIDE_MISSING = 0.1      # cost (in chroma units) for each absent 3rd / 7th-or-6th
+BASS_ROOT_FIRST = 0.9    # bass plays the root on the chord's first frame
+BASS_ROOT = 0.2          # ... on a later frame
+BASS_TONE = 0.15         # bass plays another chord tone
+PRIOR_SCALE = 0.12
+CHANGE_COST = {0: 0.5, 1: 0.9, 2: 1.6}      # downbeat, middle of the bar, any other beat
+SILENT_NC = 0.15         # what N.C. gains on a silent frame (a short silence holds the chord)
+ONSET_BONUS = 0.5
+ANTICIPATION = True
+NOVELTY_COST = 0.3       # extra change cost where the upper notes did not change
+FULL_FRAME = 1.5        # a frame with less energy than this x the median weighs less
+PRESENT = 0.03           # chroma share below which a guide tone counts as absent
+
+
+def _templates() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(T, guide, tones): T[q*12 + r, pc] weights; guide[q*12+r, pc] marks 3rd and 7th/6th;
+    tones the chord-tone mask, both for the bass terms."""
+    q = len(_VOCAB)
+    T = np.full((q * 12, 12), OTHER)
+    guide = np.zeros((q * 12, 12))
+    tones = np.zeros((q * 12, 12))
+    for i, (_, ct, tens, _, _) in enumerate(_VOCAB):
+        base = np.full(12, OTHER)
+        base[list(tens)] = TENSION
+        base[list(ct)] = TONE_WEIGHT[:len(ct)]
+        g = np.zeros(12)
+        g[list(ct[1:2] + ct[3:4])] = 1.0          # the 3rd (or 4th) and the 7th/6th
+        t = np.zeros(12)
+        t[list(ct)] = 1.0
+        for r in range(12):
+            T[i * 12 + r] = np.roll(base, r)
+            guide[i * 12 + r] = np.roll(g, r)
+            tones[i * 12 + r] = np.roll(t, r)
+    return T, guide, tones
+
+
+_T, _GUIDE, _TONES = _templates()
+_ROOTS = np.tile(np.arange(12), len(_VOCAB))
+_ROOT_MASK = np.eye(12)[_ROOTS]                      # (states, 12): the root's pitch class
+_PRIOR = np.repeat([v[4] for v in _VOCAB], 12) * PRIOR_SCALE
+
+
+def frames(time_signatures: Sequence[TimeSignature], end: int, per: str = "beat"
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """(frame start steps, kind) over [0, end): kind 0 = downbeat, 1 = middle of the bar,
+    2 = another beat.  per = 'beat' or 'half-bar'."""
+    if per not in ("beat", "half-bar"):
+        raise ValueError(f"per must be 'beat' or 'half-bar', not {per!r}")
+    sigs = sorted(time_signatures, key=lambda t: t.step) or [TimeSignature(0, 4, 4)]
+    if sigs[0].step > 0:
+        sigs = [TimeSignature(0, 4, 4)] + list(sigs)
+    starts, kinds = [], []
+    for i, ts in enumerate(sigs):
+        stop = min(sigs[i + 1].step if i + 1 < len(sigs) else end, end)
+        beat = max(1, ts.bar_steps // max(1, ts.numerator))
+        n_beats = max(1, ts.numerator)
+        mid = n_beats // 2 if n_beats % 2 == 0 else None
+        for bar in range(ts.step, stop, ts.bar_steps):
+            for k in range(n_beats):
+                s = bar + k * beat
+                if s >= stop:
+                    break
+                kind = 0 if k == 0 else 1 if k == mid else 2
+                if per == "half-bar" and kind == 2:
+                    continue
+                starts.append(s)
+                kinds.append(kind)
+    if not starts:
+        starts, kinds = [0], [0]
+    return np.array(starts, np.int64), np.array(kinds, np.int8)
+
+
+def chroma(pitch, start, end, velocity, fstart: np.ndarray, total: int
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """(chroma, bass chroma), each (frames, 12): duration- and velocity-weighted, onsets
+    counting extra; the bass chroma holds only each frame's lowest sounding pitch."""
+    pitch = np.asarray(pitch, np.int64)
+    start = np.asarray(start, np.int64)
+    end = np.maximum(np.asarray(end, np.int64), start + 1)
+    vel = np.asarray(velocity, np.float64) / 100.0
+    F = len(fstart)
+    fend = np.append(fstart[1:], max(total, fstart[-1] + 1))
+    flen = (fend - fstart).astype(np.float64)
+    C = np.zeros((F, 12))
+    B = np.zeros((F, 12))
+    keep = (end > fstart[0]) & (start < fend[-1])
+    pitch, start, end, vel = pitch[keep], start[keep], end[keep], vel[keep]
+    if not len(pitch):
+        return C, B
+    f0 = np.maximum(np.searchsorted(fstart, start, "right") - 1, 0)
+    f1 = np.searchsorted(fstart, end - 1, "right") - 1
+    n = f1 - f0 + 1
+    idx = np.repeat(np.arange(len(pitch)), n)
+    f = f0[idx] + np.arange(len(idx)) - np.repeat(np.cumsum(n) - n, n)
+    ov = np.minimum(end[idx], fend[f]) - np.maximum(start[idx], fstart[f])
+    w = ov / flen[f] * vel[idx] * (1.0 + ONSET_BONUS * (start[idx] >= fstart[f]))
+    pc = pitch[idx] % 12
+    C += np.bincount(f * 12 + pc, w, F * 12).reshape(F, 12)
+    low = np.full(F, 999)
+    np.minimum.at(low, f, pitch[idx])
+    is_low = pitch[idx] == low[f]
+    B += np.bincount(f[is_low] * 12 + pc[is_low], w[is_low], F * 12).reshape(F, 12)
+    return C, B
+
+
+def emissions(C: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(score on a chord's first frame, score on a later frame), each (frames, states);
+    the last state is N.C."""
+    tot = C.sum(1, keepdims=True)
+    full = np.median(tot[tot > 0]) if np.any(tot > 0) else 1.0
+    c = C / np.maximum(tot, max(FULL_FRAME * full, 1e-9))     # a thin frame is weak evidence
+    b = B / np.maximum(B.sum(1, keepdims=True), 1e-9)
+    present = (c > PRESENT).astype(np.float64)
+    base = c @ _T.T - GUIDE_MISSING * ((1 - present) @ _GUIDE.T) + _PRIOR
+    root_b = b @ _ROOT_MASK.T
+    tone_b = b @ _TONES.T - root_b
+    first = base + BASS_ROOT_FIRST * root_b + BASS_TONE * tone_b
+    later = base + BASS_ROOT * root_b + BASS_TONE * tone_b
+    silent = tot[:, 0] <= 1e-9
+    first[silent] = 0.0
+    later[silent] = 0.0
+    nc = np.where(silent, SILENT_NC, -1.0)[:, None]
+    return np.hstack([first, nc]), np.hstack([later, nc])
+
+
+def novelty(C: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Per frame, how much the upper notes (all but the lowest) changed since the last frame
+    that had any: 1 - cosine similarity, 0 where a frame has none (no evidence of a change).
+    Comping plays a new voicing where the chord changes, and walking bass does not."""
+    U = C - B
+    norm = np.linalg.norm(U, axis=1)
+    has = norm > 1e-9
+    u = U / np.where(has, norm, 1.0)[:, None]
+    prev = np.where(has, np.arange(len(U)), -1)
+    prev = np.maximum.accumulate(prev)               # last frame with upper notes, up to t
+    prev = np.concatenate([[-1], prev[:-1]])         # ... strictly before t
+    ok = has & (prev >= 0)
+    out = np.zeros(len(U))
+    out[ok] = 1.0 - np.einsum("ij,ij->i", u[ok], u[prev[ok]])
+    if ANTICIPATION:
+        out[1:] = np.maximum(out[1:], out[:-1])   # a voicing pushed an eighth early
+    return out
+
+
+def viterbi(first: np.ndarray, later: np.ndarray, cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Best (state, is-a-change) per frame; a change into frame t costs cost[t]."""
+    F, S = first.shape
+    bp_first = np.zeros(F, np.int64)           # best previous (phase*S + state) for a change
+    bp_later = np.zeros((F, S), np.int8)       # previous phase when staying (0 first, 1 later)
+    a, b = first[0].copy(), np.full(S, -np.inf)
+    for t in range(1, F):
+        both = np.concatenate([a, b])
+        j = int(np.argmax(both))
+        bp_first[t] = j
+        bp_later[t] = b > a
+        a, b = first[t] + (both[j] - cost[t]), later[t] + np.maximum(a, b)
+    state = np.zeros(F, np.int64)
+    change = np.zeros(F, bool)
+    phase = int(b.max() > a.max())
+    s = int(np.argmax(b if phase else a))
+    for t in range(F - 1, -1, -1):
+        state[t], change[t] = s, phase == 0
+        if t == 0:
+            break
+        if phase == 0:
+            j = bp_first[t]
+            phase, s = int(j // S), int(j % S)
+        else:
+            phase = int(bp_later[t, s])
+    return state, change
+
+
+def symbol(state: int) -> str:
+    """The lead-sheet symbol of a state index (last index: N.C.)."""
+    if state >= len(_ROOTS):
+        return NO_CHORD
+    q = state // 12
+    return NAMES[int(_ROOTS[state])] + SUFFIX[QUALITY_NAMES[q]]
+
+
+def infer_chords(pitch, start, end, velocity,
+                 time_signatures: Sequence[TimeSignature] = (), total: int | None = None,
+                 per: str = "beat") -> list[ChordChange]:
+    """Chord changes for accompaniment notes (pitch, start step, end step, velocity arrays,
+    grid = notes.GRID steps per beat; drums excluded by the caller).
+
+    One symbol per change, at frame starts (beats, or half bars with per='half-bar');
+    the first change is at step 0 (N.C. until the music starts).  ``total``: length in
+    steps (default: the last note's end).
+    """
+    pitch = np.asarray(pitch)
+    end_arr = np.asarray(end)
+    if total is None:
+        total = int(end_arr.max()) if len(end_arr) else 0
+    if total <= 0 or not len(pitch):
+        return [ChordChange(0, NO_CHORD)]
+    fstart, kind = frames(time_signatures, total, per)
+    C, B = chroma(pitch, start, end, velocity, fstart, total)
+    first, later = emissions(C, B)
+    cost = np.array([CHANGE_COST[int(k)] for k in kind])
+    cost = cost + NOVELTY_COST * (1.0 - novelty(C, B))
+    state, change = viterbi(first, later, cost)
+    out: list[ChordChange] = []
+    for t in np.flatnonzero(change | (np.arange(len(state)) == 0)).tolist():
+        sym = symbol(int(state[t]))
+        if not out or out[-1].symbol != sym:
+            out.append(ChordChange(int(fstart[t]), sym))
+    return out
+
+
+def chord_per_frame(changes: Sequence[ChordChange], steps: np.ndarray) -> list[str]:
+    """The symbol in force at each step (N.C. before the first change)."""
+    starts = np.array([c.step for c in changes], np.int64)
+    idx = np.searchsorted(starts, np.asarray(steps), side="right") - 1
+    return [changes[i].symbol if i >= 0 else NO_CHORD for i in idx.tolist()]

@@ -1,0 +1,130 @@
+"""How well chord_infer recovers known changes: per-beat root and quality-family accuracy.
+
+For each bundled WJazzD solo, jazzgen's own trio (render.band_parts) is built from the
+solo's chord markers; chords are inferred from the piano + bass notes alone (no markers,
+no solo) and compared beat by beat with the markers.  N.C. beats (and unreadable symbols)
+are skipped.  Quality is compared by family:
+
+    maj = maj, maj7, 6, aug     min = min, min7, min6, minmaj7     dom = dom7, aug7, alt
+    hdim = m7b5                 dim = dim, dim7                    sus = sus4, 7sus4
+
+    python scripts/chord_accuracy.py [--data midi/wjazzd] [--limit N] [--per beat|half-bar]
+        [--solo]   (also feed the solo line to the inference, as a real band file would)
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from jazzgen import chord_infer  # noqa: E402
+from jazzgen.chords import parse_chord  # noqa: E402
+from jazzgen.errors import JazzgenError  # noqa: E402
+from jazzgen.midi_io import read_midi  # noqa: E402
+from jazzgen.notes import GRID, NO_CHORD  # noqa: E402
+from jazzgen.render import band_parts  # noqa: E402
+
+FAMILY = {"maj": "maj", "maj7": "maj", "6": "maj", "aug": "maj",
+          "min": "min", "min7": "min", "min6": "min", "minmaj7": "min",
+          "dom7": "dom", "aug7": "dom", "alt": "dom", "m7b5": "hdim",
+          "dim": "dim", "dim7": "dim", "sus4": "sus", "7sus4": "sus"}
+
+
+def _seq(path):
+    out = read_midi(path)
+    return out[0] if isinstance(out, tuple) else out
+
+
+def _root_family(symbol: str):
+    try:
+        ch = parse_chord(symbol)
+    except JazzgenError:
+        return None
+    if ch.root is None:
+        return None
+    return ch.root, FAMILY[ch.quality]
+
+
+def score_file(path, per: str, with_solo: bool, seed: int = 0):
+    """(beats compared, root hits, root+family hits, seconds spent inferring, confusions)."""
+    seq = _seq(path)
+    parts = [p for p in band_parts(seq, "trio", seed) if p.name in ("Piano", "Bass")]
+    cols = [np.concatenate([getattr(p, k) for p in parts]).astype(np.int64)
+            for k in ("pitch", "start", "duration", "velocity")]
+    pitch, start, dur, vel = cols
+    if with_solo:
+        pitch = np.concatenate([pitch, seq.pitch])
+        start = np.concatenate([start, seq.start])
+        dur = np.concatenate([dur, seq.duration])
+        vel = np.concatenate([vel, seq.velocity])
+    t = time.perf_counter()
+    changes = chord_infer.infer_chords(pitch, start, start + dur, vel,
+                                       seq.time_signatures, total=seq.end, per=per)
+    spent = time.perf_counter() - t
+    beats = np.arange(0, seq.end, GRID)
+    idx = seq.chord_at(beats)
+    truth = [seq.chords[i].symbol if i >= 0 else NO_CHORD for i in idx.tolist()]
+    guess = chord_infer.chord_per_frame(changes, beats)
+    n = root = full = 0
+    conf = Counter()
+    for want, got in zip(truth, guess):
+        w = _root_family(want)
+        if w is None:
+            continue
+        g = _root_family(got)
+        n += 1
+        if g is not None and g[0] == w[0]:
+            root += 1
+            full += g[1] == w[1]
+            if g[1] != w[1]:
+                conf[(w[1], g[1])] += 1
+        else:
+            conf[("root", "miss")] += 1
+    return n, root, full, spent, conf
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=str(ROOT / "midi" / "wjazzd"))
+    ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--per", default="beat", choices=("beat", "half-bar"))
+    ap.add_argument("--solo", action="store_true")
+    args = ap.parse_args(argv)
+    files = sorted(Path(args.data).glob("*.mid"))
+    if args.limit:
+        files = files[:args.limit]
+    tot = Counter()
+    conf = Counter()
+    per_file = []
+    worst = (0.0, "", 0)
+    for f in files:
+        n, r, q, s, c = score_file(f, args.per, args.solo)
+        tot.update(n=n, root=r, full=q)
+        tot["sec"] += s
+        worst = max(worst, (s, f.name, int(_seq(f).end // GRID)))
+        conf.update(c)
+        if n:
+            per_file.append(r / n)
+    n = max(tot["n"], 1)
+    print(f"{len(files)} files, {tot['n']} beats with a chord (N.C. skipped), frames per {args.per}"
+          f"{', solo included' if args.solo else ''}")
+    print(f"root accuracy per beat:          {tot['root'] / n:.1%}")
+    print(f"root + quality family per beat:  {tot['full'] / n:.1%}")
+    print(f"median file root accuracy:       {np.median(per_file):.1%}; worst {min(per_file):.1%}")
+    print(f"inference time: {tot['sec'] / max(len(files), 1) * 1000:.2f} ms per file on average")
+    print(f"slowest: {worst[0] * 1000:.1f} ms for {worst[2]} beats ({worst[1]}),"
+          f" {worst[0] / max(worst[2], 1) * 1e6:.0f} us per beat")
+    print("most common errors (truth family -> inferred):",
+          ", ".join(f"{a}->{b} {k}" for (a, b), k in conf.most_common(8)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
