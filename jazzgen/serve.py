@@ -322,8 +322,8 @@ def create_app(stepper: Stepper, model_name: str = "model", store: TakeStore | N
                             background=BackgroundTask(store.release, entry))
 
     async def user_error(request, exc: JazzgenError):
-        return JSONResponse({"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
-                             "kind": type(exc).__name__}, status_code=400)
+        msg = (str(exc).splitlines() or [type(exc).__name__])[0].replace(str(store.root) + "/", "")
+        return JSONResponse({"error": msg, "kind": type(exc).__name__}, status_code=400)   # no server paths
 
     async def http_error(request, exc: HTTPException):
         return error(exc.status_code, str(exc.detail))

@@ -151,6 +151,13 @@ def test_a_bad_chord_names_its_bar_and_kind(client):
     assert r.json()["error"].startswith("bar 2: ") and "Qb9" in r.json()["error"]
 
 
+def test_a_file_error_names_no_server_path(client):
+    """'CΔ7' reads as a chord but cannot be written as a latin-1 MIDI marker (yet): a 400 without paths."""
+    r = client.post("/api/generate", json={"chords": "CΔ7 | Dm7 |", "seconds": 2})
+    assert r.status_code in (200, 400)
+    assert str(client.app.state.store.root) not in r.text
+
+
 def test_a_lying_content_length_is_refused(client):
     r = client.post("/api/generate", content=b"{}", headers={"Content-Length": "999999999"})
     assert r.status_code == 413
