@@ -109,3 +109,10 @@ def test_generate_play_and_download_in_chromium(server, browser, tmp_path, capsy
     with capsys.disabled():
         print(f"\nscreenshot of the page: {shot}")
     assert not problems, problems
+
+    other = browser.new_page()                                            # a reload keeps the session's takes
+    other.goto(server)
+    other.wait_for_function("document.querySelectorAll('#takes li').length == 2", timeout=WAIT_MS)
+    other.click("#takes li:last-child button")
+    other.wait_for_function("document.getElementById('player').readyState >= 3", timeout=WAIT_MS)
+    assert other.inner_text("#take-name").startswith(name.split(" ")[0])  # the first take, replayed

@@ -22,6 +22,8 @@ async function init() {
   }
   const models = await getJSON("/api/models");
   if (models.ok && models.body.models.length) $("model").textContent = `model: ${models.body.models[0].name}`;
+  const takes = await getJSON("/api/takes");            // the server's session survives a reload
+  if (takes.ok) for (const t of takes.body.takes.slice().reverse()) addToList(t);
   $("swing").addEventListener("input", () => { $("swing-value").textContent = $("swing").value; });
   $("form").addEventListener("change", () => { $("chart").disabled = $("form").value !== ""; });
   $("controls").addEventListener("submit", (e) => { e.preventDefault(); generate(); });
@@ -138,7 +140,10 @@ function drawRoll(roll) {
   g.fillRect(0, 0, width, LANE);
   g.fillStyle = "#222";
   g.font = "600 13px system-ui, sans-serif";
-  for (const [t, symbol] of roll.chords) g.fillText(symbol, t * PX_PER_SEC + 3, LANE - 8);
+  roll.chords.forEach(([t, symbol], i) => {             // each symbol kept to the room before the next
+    const next = i + 1 < roll.chords.length ? roll.chords[i + 1][0] : roll.length;
+    g.fillText(symbol, t * PX_PER_SEC + 3, LANE - 8, Math.max(8, (next - t) * PX_PER_SEC - 5));
+  });
   let drawn = 0;
   for (const name of ["piano", "bass", "solo"]) {        // the solo on top
     const track = roll.tracks.find((t) => t.name === name);
