@@ -56,14 +56,14 @@ MALFORMED = [   # (kind, method, path, body bytes, extra headers)
 
 
 def loopback(url: str) -> tuple[str, int]:
-    """(host, port) of a loopback URL; anything else is refused."""
+    """(host, port) of a loopback URL (an IP literal or 'localhost', never looked up); else refused."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     try:
-        addrs = {ipaddress.ip_address(a[4][0]) for a in socket.getaddrinfo(host, None)}
-    except (socket.gaierror, ValueError):
-        sys.exit(f"load_serve: cannot resolve {host!r}")
-    if parts.scheme != "http" or not addrs or not all(a.is_loopback for a in addrs):
+        ok = parts.scheme == "http" and (host == "localhost" or ipaddress.ip_address(host).is_loopback)
+    except ValueError:
+        ok = False
+    if not ok:
         sys.exit(f"load_serve: refusing {url}: only http:// on a loopback address (127.0.0.1, ::1, localhost)")
     return host, parts.port or 80
 
