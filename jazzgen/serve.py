@@ -1,0 +1,406 @@
+"""python -m jazzgen.serve: a page to play with the generator, on this machine only.
+
+    python -m jazzgen.serve [--host 127.0.0.1] [--port 8000] [--model DIR]
+
+Serves one page (``jazzgen/static/``, no CDN: it works offline) and a small JSON API
+behind it.  A take is made by the same code as ``python -m jazzgen.generate``:
+``build_chart`` -> ``TakeConfig`` -> ``make_takes`` -> ``write_take``; a
+``JazzgenError`` from them becomes a 400 ``{"error": "<one line>"}``.
+
+Framework: Starlette on uvicorn.  Starlette is the small, well-kept ASGI toolkit
+FastAPI is built on (routing, static files with HTTP range requests, which the
+audio element needs to seek, a test client); without FastAPI we also go without
+pydantic, whose multi-line validation reports would have to be flattened into our
+one-line errors anyway, so the few fields are checked here by hand.  uvicorn is
+the reference ASGI server, pure Python (h11) in the configuration we pin.
+
+Safety: it binds to 127.0.0.1 unless told otherwise; a request body is at most
+``MAX_BODY`` bytes and a take at most ``MAX_SECONDS`` long; files are found by
+take id only (16 random hex digits, checked by a regex, looked up in a dict: no
+path from a request reaches the filesystem); the store keeps the last
+``MAX_TAKES`` takes in a temporary folder and deletes the oldest.  Generation is
+synchronous NumPy work, run in Starlette's thread pool, so one slow take does not
+hold up the others; the one ``Stepper`` is loaded at start and only read.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import secrets
+import shutil
+import socket
+import sys
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from starlette.applications import Starlette
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from . import cli, paths
+from .chart import DEFAULT_FORM, DEFAULT_KEY, build_chart
+from .chords import FORMS
+from .errors import JazzgenError, UsageError
+from .midi_io import DRUM_CHANNEL, TPQ_OUT, _tick
+from .sample import Sampling, Stepper
+from .takes import BANDS, DEFAULT_PROGRAM, Take, TakeConfig, load_stepper, make_takes, write_take
+
+PROG = "jazzgen.serve"
+STATIC = Path(__file__).resolve().parent / "static"
+MAX_BODY = 16 * 1024          # bytes of a request body: a chart is a few hundred
+MAX_SECONDS = 120.0           # longest take the page may ask for
+MAX_TAKES = 50                # takes kept; the oldest one's files are deleted
+TAKE_ID = re.compile(r"[0-9a-f]{16}")
+FILES = {"mid": "audio/midi", "wav": "audio/wav", "musicxml": "application/vnd.recordare.musicxml+xml"}
+EAGER = ("mid", "wav")        # written with the take; MusicXML (music21, slower) on first download
+
+# name -> (JSON types accepted, what to call it in a message); null means "not given"
+FIELDS = {
+    "chords": ((str,), "a string"), "form": ((str,), "a string"), "key": ((str,), "a string"),
+    "bpm": ((int, float), "a number"), "seconds": ((int, float), "a number"),
+    "swing": ((int, float), "a number"), "band": ((str,), "a string"),
+    "instrument": ((int,), "an integer"), "temperature": ((int, float), "a number"),
+    "top_k": ((int,), "an integer"), "top_p": ((int, float), "a number"), "seed": ((int,), "an integer"),
+}
+
+log = logging.getLogger(PROG)
+
+
+# ---------------------------------------------------------------------------- the request
+
+def read_request(body: bytes) -> dict:
+    """The generate request as a dict of known, well-typed fields (UsageError otherwise)."""
+    try:
+        req = json.loads(body)
+    except ValueError as e:        # JSONDecodeError, bad UTF-8, an integer of over 4300 digits
+        raise UsageError(f"the request body is not JSON: {str(e).splitlines()[0][:200]}") from None
+    except RecursionError:
+        raise UsageError("the request body is not JSON: nested too deeply") from None
+    if not isinstance(req, dict):
+        raise UsageError("the request body must be a JSON object")
+    out = {}
+    for name, value in req.items():
+        if name not in FIELDS:
+            raise UsageError(f"unknown field {name[:40]!r}; known: {', '.join(FIELDS)}")
+        types, what = FIELDS[name]
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, types):
+            raise UsageError(f"{name} must be {what}, not {type(value).__name__}")
+        if isinstance(value, float) and not math.isfinite(value) or isinstance(value, int) and abs(value) >= 2**63:
+            raise UsageError(f"{name} must be a finite number under 2^63")
+        out[name] = value
+    return out
+
+
+def chart_and_config(req: dict):
+    """(Chart, TakeConfig) of a checked request, through the one chart builder."""
+    if "chords" in req and "form" in req:
+        raise UsageError("give chords or a form, not both")
+    seconds = float(req.get("seconds", 30.0))
+    if not 0 < seconds <= MAX_SECONDS:
+        raise UsageError(f"seconds must be in (0, {MAX_SECONDS:g}] here, not {seconds:g}")
+    chart = build_chart(chords=req.get("chords"), form=req.get("form"), key=req.get("key"),
+                        bpm=None if "bpm" not in req else float(req["bpm"]))
+    d = Sampling()
+    sampling = Sampling(float(req.get("temperature", d.temperature)), int(req.get("top_k", d.top_k)),
+                        float(req.get("top_p", d.top_p)))
+    cfg = TakeConfig(seconds=seconds, sampling=sampling, seed=req.get("seed"), num=1,
+                     band=req.get("band", "trio"), instrument=req.get("instrument", DEFAULT_PROGRAM),
+                     swing=float(req.get("swing", 0.5)))
+    return chart, cfg
+
+
+# ---------------------------------------------------------------------------- what the page draws
+
+def seconds_of(steps, take: Take) -> list[float]:
+    """Grid steps -> seconds in the audio: the swing and tempo write_midi plays them with."""
+    ticks = _tick(np.asarray(steps, np.int64).reshape(-1), take.config.swing)
+    return np.round(ticks / TPQ_OUT * 60.0 / take.chart.bpm, 4).tolist()
+
+
+def _notes(take: Take, pitch, start, duration) -> list[list[float]]:
+    on, off = seconds_of(start, take), seconds_of(np.asarray(start) + np.asarray(duration), take)
+    return [[a, b, int(p)] for a, b, p in zip(on, off, np.asarray(pitch).tolist())]
+
+
+def roll(take: Take) -> dict:
+    """Notes, chord symbols and bar lines in seconds, for the piano roll and its playhead."""
+    solo = take.solo
+    tracks = [{"name": "solo", "notes": _notes(take, solo.pitch, solo.start, solo.duration)}]
+    tracks += [{"name": p.name.lower(), "notes": _notes(take, p.pitch, p.start, p.duration)}
+               for p in take.parts if p.channel != DRUM_CHANNEL]
+    bar = take.chart.bar_steps
+    return {"length": seconds_of([solo.end], take)[0], "bars": seconds_of(np.arange(0, solo.end, bar), take),
+            "chords": [[t, c.symbol] for t, c in zip(seconds_of([c.step for c in solo.chords], take), solo.chords)],
+            "tracks": tracks}
+
+
+# ---------------------------------------------------------------------------- the store
+
+@dataclass
+class Entry:
+    take: Take
+    folder: Path
+    summary: dict
+    roll: dict
+    readers: int = 0              # downloads in flight: the folder outlives eviction until they end
+    evicted: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class TakeStore:
+    """The last `capacity` takes of the session, each in its own folder of a temporary one."""
+
+    def __init__(self, capacity: int = MAX_TAKES, root: str | Path | None = None):
+        self.capacity = capacity
+        self.root = Path(tempfile.mkdtemp(prefix="jazzgen-serve-", dir=root))
+        self._takes: OrderedDict[str, Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, take: Take, summary: dict) -> Entry:
+        """Write the take's eager files and keep it; evicts the oldest beyond capacity."""
+        take_id = secrets.token_hex(8)
+        folder = self.root / take_id
+        folder.mkdir()
+        try:
+            write_take(take, folder, EAGER)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        entry = Entry(take, folder, {"id": take_id, **summary}, roll(take))
+        with self._lock:
+            self._takes[take_id] = entry
+            old = [self._takes.popitem(last=False)[1] for _ in range(len(self._takes) - self.capacity)]
+            for e in old:
+                e.evicted = True
+            gone = [e for e in old if e.readers == 0]
+        for e in gone:
+            shutil.rmtree(e.folder, ignore_errors=True)
+        return entry
+
+    def get(self, take_id: str) -> Entry | None:
+        with self._lock:
+            return self._takes.get(take_id) if TAKE_ID.fullmatch(take_id) else None
+
+    def summaries(self) -> list[dict]:
+        with self._lock:
+            return [e.summary for e in reversed(self._takes.values())]
+
+    def checkout(self, take_id: str, fmt: str) -> tuple[Entry, Path] | None:
+        """The entry and the path of one of its files, held until `release`; None: no such take."""
+        entry = self.get(take_id)
+        if entry is None:
+            return None
+        with self._lock:
+            if entry.evicted:
+                return None
+            entry.readers += 1
+        try:
+            path = entry.folder / f"{entry.take.name}.{fmt}"
+            with entry.lock:                       # one writer of a lazy file
+                if not path.exists():
+                    write_take(entry.take, entry.folder, (fmt,))
+        except BaseException:
+            self.release(entry)
+            raise
+        return entry, path
+
+    def release(self, entry: Entry) -> None:
+        with self._lock:
+            entry.readers -= 1
+            gone = entry.evicted and entry.readers == 0
+        if gone:
+            shutil.rmtree(entry.folder, ignore_errors=True)
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------- the API
+
+def error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+async def read_body(request: Request) -> bytes:
+    """The body, refused past MAX_BODY bytes whatever Content-Length claims."""
+    try:
+        declared = int(request.headers.get("content-length", "0"))
+    except ValueError:
+        raise HTTPException(400, "bad Content-Length header") from None
+    if declared > MAX_BODY:
+        raise HTTPException(413, f"request body over {MAX_BODY} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise HTTPException(413, f"request body over {MAX_BODY} bytes")
+    return bytes(body)
+
+
+def chart_label(req: dict) -> str:
+    """What the take list calls the chart: the typed changes, or the form and its key."""
+    if "chords" in req:
+        return " ".join(req["chords"].split())[:200]
+    form = req.get("form", DEFAULT_FORM)
+    return f"{form} in {req.get('key', DEFAULT_KEY if form == DEFAULT_FORM else 'C')}"
+
+
+def make_take(stepper: Stepper, store: TakeStore, req: dict) -> Entry:
+    """The one generator, as the generate command runs it, and the take kept in the store."""
+    t0 = time.perf_counter()
+    chart, cfg = chart_and_config(req)
+    take = make_takes(stepper, chart, cfg)[0]
+    summary = {"name": take.name, "seed": take.config.seed, "seconds": cfg.seconds, "bpm": chart.bpm,
+               "chart": chart_label(req),
+               "band": cfg.band, "instrument": cfg.instrument, "swing": cfg.swing,
+               "temperature": cfg.sampling.temperature, "top_p": cfg.sampling.top_p,
+               "top_k": cfg.sampling.top_k, "notes": len(take.solo)}
+    entry = store.add(take, summary)
+    entry.summary["ms"] = round(1000 * (time.perf_counter() - t0))
+    return entry
+
+
+def take_json(entry: Entry) -> dict:
+    tid = entry.summary["id"]
+    return {**entry.summary, "roll": entry.roll, "files": {f: f"/api/takes/{tid}/{f}" for f in FILES}}
+
+
+def create_app(stepper: Stepper, model_name: str = "model", store: TakeStore | None = None) -> Starlette:
+    """The page and its API over one loaded model; the store's folder goes when the app stops."""
+    store = store or TakeStore()
+
+    async def index(request):
+        return FileResponse(STATIC / "index.html")
+
+    async def forms(request):
+        return JSONResponse({"forms": list(FORMS), "bands": list(BANDS), "max_seconds": MAX_SECONDS,
+                             "defaults": {"seconds": 30, "bpm": 160, "swing": 0.5, "band": "trio",
+                                          "instrument": DEFAULT_PROGRAM, "temperature": Sampling.temperature,
+                                          "top_p": Sampling.top_p}})
+
+    async def models(request):
+        return JSONResponse({"models": [{"name": model_name, "loaded": True}]})
+
+    async def generate(request):
+        req = read_request(await read_body(request))
+        entry = await run_in_threadpool(make_take, stepper, store, req)
+        return JSONResponse(take_json(entry))
+
+    async def takes(request):
+        return JSONResponse({"takes": store.summaries()})
+
+    async def one_take(request):
+        entry = store.get(request.path_params["take_id"])
+        if entry is None:
+            return error(404, "no such take (it may be older than the last 50)")
+        return JSONResponse(take_json(entry))
+
+    async def take_file(request):
+        fmt = request.path_params["fmt"]
+        if fmt not in FILES:
+            return error(404, f"no such file; a take has {', '.join(FILES)}")
+        got = await run_in_threadpool(store.checkout, request.path_params["take_id"], fmt)
+        if got is None:
+            return error(404, "no such take (it may be older than the last 50)")
+        entry, path = got
+        return FileResponse(path, media_type=FILES[fmt], filename=path.name,
+                            background=BackgroundTask(store.release, entry))
+
+    async def user_error(request, exc: JazzgenError):
+        msg = (str(exc).splitlines() or [type(exc).__name__])[0].replace(str(store.root) + "/", "")
+        return JSONResponse({"error": msg, "kind": type(exc).__name__}, status_code=400)   # no server paths
+
+    async def http_error(request, exc: HTTPException):
+        return error(exc.status_code, str(exc.detail))
+
+    async def internal_error(request, exc: Exception):
+        app.state.internal_errors += 1
+        log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
+        return error(500, "internal error; the traceback is in the server's log")
+
+    @asynccontextmanager
+    async def lifespan(app):
+        yield
+        store.close()
+
+    app = Starlette(routes=[
+        Route("/", index), Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        Route("/api/forms", forms), Route("/api/models", models),
+        Route("/api/generate", generate, methods=["POST"]), Route("/api/takes", takes),
+        Route("/api/takes/{take_id}", one_take), Route("/api/takes/{take_id}/{fmt}", take_file),
+    ], exception_handlers={JazzgenError: user_error, HTTPException: http_error, Exception: internal_error},
+        lifespan=lifespan)
+    app.state.store, app.state.internal_errors = store, 0
+    return app
+
+
+# ---------------------------------------------------------------------------- the command
+
+def parser() -> cli.Parser:
+    p = cli.Parser(prog="python -m jazzgen.serve", description=__doc__.split("\n\n")[0])
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 = any free one)")
+    p.add_argument("--model", default=str(paths.SHIPPED_MODEL), help="model folder (default: the shipped models/wjazzd)")
+    return p
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket, so that a taken port is a one-line error before anything starts."""
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port must be in 0..65535, not {port}")
+    try:
+        info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(info[0], socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(info[4])
+    except OSError as e:
+        raise UsageError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    sock.listen(128)
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
+def serve(app: Starlette, sock: socket.socket):
+    """Run uvicorn on an already bound socket until interrupted."""
+    import uvicorn
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    server.run(sockets=[sock])
+
+
+def _main(argv) -> int:
+    a = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    stepper = load_stepper(a.model)
+    sock = listen(a.host, a.port)
+    if a.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"{PROG}: warning: listening on {a.host}, reachable from other machines", file=sys.stderr)
+    print(f"{PROG}: serving {Path(a.model).name} at {url_of(sock)}  (Ctrl-C stops)", flush=True)
+    serve(create_app(stepper, Path(a.model).name), sock)
+    return 0
+
+
+def main(argv=None) -> int:
+    return cli.run(PROG, _main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

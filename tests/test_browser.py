@@ -1,0 +1,118 @@
+"""The page in a real browser: Debian's Chromium, headless, driven by Playwright.
+
+Starts ``python -m jazzgen.serve`` on a free loopback port, types a chart, presses
+Generate and checks what a person would see: audio that can play, a piano roll with
+notes and a playhead that moves with the audio, download links, the take listed, a
+bad chord shown beside the chart.  The browser is the system one (``apt-get install
+chromium``, see .ci/run); Playwright never downloads one.  A missing browser fails
+this test: it does not skip.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, subprocess_env
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+WAIT_MS = 120_000    # a guard against hanging on a loaded machine, not a speed claim
+
+
+@pytest.fixture
+def server(gen_model):
+    p = subprocess.Popen([sys.executable, "-m", "jazzgen.serve", "--port", "0", "--model", str(gen_model.path)],
+                         cwd=ROOT, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = p.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line)
+        assert url, f"the server printed no URL: {line!r} {p.stderr.read() if p.poll() is not None else ''}"
+        yield url.group(0)
+    finally:
+        p.terminate()
+        p.wait(timeout=30)
+
+
+@pytest.fixture
+def browser():
+    assert CHROMIUM.is_file(), f"{CHROMIUM} is missing: apt-get update && apt-get install -y chromium"
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def coloured_pixels(page, rgb) -> int:
+    """How many pixels of the piano roll are (close to) the colour `rgb`."""
+    return page.evaluate("""([r, g, b]) => {
+        const c = document.getElementById('roll'), d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 0; i < d.length; i += 4)
+            if (Math.abs(d[i] - r) < 8 && Math.abs(d[i + 1] - g) < 8 && Math.abs(d[i + 2] - b) < 8) n++;
+        return n; }""", list(rgb))
+
+
+def test_generate_play_and_download_in_chromium(server, browser, tmp_path, capsys):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" and "status of 400" not in m.text else None)
+    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 and r.status != 400 else None)
+    page.goto(server)
+    page.wait_for_function("document.getElementById('form').options.length > 1", timeout=WAIT_MS)
+
+    page.fill("#chart", "Dm7 G7 | Cmaj7 |")
+    page.click("#generate")
+    page.wait_for_function("document.getElementById('player').readyState >= 3", timeout=WAIT_MS)
+    page.wait_for_function("Number(document.getElementById('roll').dataset.notes) > 0", timeout=WAIT_MS)
+    assert coloured_pixels(page, (0x2B, 0x6C, 0xB0)) > 500           # the solo's notes are drawn
+    assert page.evaluate("document.getElementById('player').duration") >= 30
+
+    links = {f: page.get_attribute(f"#dl-{f}", "href") for f in ("mid", "wav", "musicxml")}
+    take_id = re.fullmatch(r"/api/takes/([0-9a-f]{16})/mid", links["mid"]).group(1)
+    assert links == {f: f"/api/takes/{take_id}/{f}" for f in links}
+    for f, kind in (("mid", "audio/midi"), ("wav", "audio/wav"), ("musicxml", "musicxml")):
+        r = page.request.get(server.rstrip("/") + links[f])
+        assert r.status == 200 and kind in r.headers["content-type"], f
+    with page.expect_download() as dl:
+        page.click("#dl-mid")
+    assert re.fullmatch(r"solo-\d+-[0-9a-f]{6}\.mid", dl.value.suggested_filename)
+
+    page.evaluate("document.getElementById('player').pause(); document.getElementById('player').currentTime = 6")
+    page.wait_for_function("document.getElementById('playhead').style.transform === 'translateX(288px)'",
+                           timeout=WAIT_MS)                               # 6 s at 48 px a second
+    assert page.inner_text("#takes").count("solo-") == 1
+
+    name = page.inner_text("#take-name")
+    page.fill("#chart", "Dm7 G7 | Xz9 |")
+    page.click("#generate")
+    page.wait_for_function("document.getElementById('chart-error').textContent.includes('bar 2')", timeout=WAIT_MS)
+    assert "Xz9" in page.inner_text("#chart-error")
+    assert page.inner_text("#take-name") == name and page.inner_text("#takes").count("solo-") == 1
+
+    page.fill("#chart", "Dm7 G7 | Cmaj7 |")
+    page.click("#generate")
+    page.wait_for_function("document.querySelectorAll('#takes li').length == 2", timeout=WAIT_MS)
+    assert page.inner_text("#chart-error") == ""
+    page.wait_for_function("document.getElementById('player').readyState >= 3", timeout=WAIT_MS)
+    page.evaluate("document.getElementById('player').pause(); document.getElementById('player').currentTime = 3")
+    shot = tmp_path / "jazzgen-serve.png"
+    page.screenshot(path=str(shot), full_page=True)
+    with capsys.disabled():
+        print(f"\nscreenshot of the page: {shot}")
+    assert not problems, problems
+
+    other = browser.new_page()                                            # a reload keeps the session's takes
+    other.goto(server)
+    other.wait_for_function("document.querySelectorAll('#takes li').length == 2", timeout=WAIT_MS)
+    other.click("#takes li:last-child button")
+    other.wait_for_function("document.getElementById('player').readyState >= 3", timeout=WAIT_MS)
+    assert other.inner_text("#take-name").startswith(name.split(" ")[0])  # the first take, replayed
