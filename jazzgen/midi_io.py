@@ -348,7 +348,7 @@ def read_midi_bytes(data: bytes, track: int | str | None = None, name: str = "",
 TPQ_OUT = 480
 
 
-def _tick(steps, swing: float) -> np.ndarray:
+def swing_ticks(steps, swing: float) -> np.ndarray:
     """Grid steps -> ticks, delaying the off-beat eighth by `swing` (1 = triplet feel)."""
     steps = np.asarray(steps, np.float64)
     beat, pos = np.divmod(steps, GRID)
@@ -380,7 +380,7 @@ def _meta(kind: int, data: bytes) -> tuple[None, bytes]:
 
 
 def _ticks(steps, swing: float) -> list[int]:
-    return _tick(np.asarray(steps, np.int64).reshape(-1), swing).tolist()
+    return swing_ticks(np.asarray(steps, np.int64).reshape(-1), swing).tolist()
 
 
 def _meta_track(seq: NoteSequence, program: int | None, swing: float) -> list[tuple[int, int, int | None, bytes]]:
@@ -422,7 +422,7 @@ def _data7(v: int, what: str) -> int:
 
 
 def _note_events(pitch, start, duration, velocity, channel: int, swing: float):
-    on, off = _tick(start, swing), _tick(np.asarray(start) + np.asarray(duration), swing)
+    on, off = swing_ticks(start, swing), swing_ticks(np.asarray(start) + np.asarray(duration), swing)
     off = np.maximum(off, on + 1)
     p, v = np.asarray(pitch, np.int64), np.asarray(velocity, np.int64)
     if p.size and (p.min() < 0 or p.max() > 127 or v.min() < 0 or v.max() > 127):
@@ -460,7 +460,7 @@ def _to_track(events, end_tick: int) -> bytes:
 def _tracks(seq: NoteSequence, parts: Sequence[Part], program: int | None, swing: float):
     """Every track's events (tick, order at a tick, status or None for meta, bytes), solo
     first, and the tick where the tracks end: what the file holds, before it is bytes."""
-    end_tick = int(_tick([seq.end], swing)[0])
+    end_tick = int(swing_ticks([seq.end], swing)[0])
     tracks = [_meta_track(seq, program, swing)
               + _note_events(seq.pitch, seq.start, seq.duration, seq.velocity, 0, swing)]
     for part in parts:

@@ -51,12 +51,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from . import cli, paths
-from .chart import DEFAULT_FORM, DEFAULT_KEY, build_chart
+from .chart import DEFAULT_BPM, DEFAULT_FORM, DEFAULT_KEY, build_chart
 from .chords import FORMS
 from .errors import JazzgenError, UsageError
-from .midi_io import DRUM_CHANNEL, TPQ_OUT, _tick
+from .midi_io import DRUM_CHANNEL, TPQ_OUT, swing_ticks
 from .sample import Sampling, Stepper
-from .takes import BANDS, DEFAULT_PROGRAM, Take, TakeConfig, load_stepper, make_takes, write_take
+from .takes import BANDS, Take, TakeConfig, load_stepper, make_takes, write_take
 
 PROG = "jazzgen.serve"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -118,9 +118,10 @@ def chart_and_config(req: dict):
     d = Sampling()
     sampling = Sampling(float(req.get("temperature", d.temperature)), int(req.get("top_k", d.top_k)),
                         float(req.get("top_p", d.top_p)))
+    t = TakeConfig()
     cfg = TakeConfig(seconds=seconds, sampling=sampling, seed=req.get("seed"), num=1,
-                     band=req.get("band", "trio"), instrument=req.get("instrument", DEFAULT_PROGRAM),
-                     swing=float(req.get("swing", 0.5)))
+                     band=req.get("band", t.band), instrument=req.get("instrument", t.instrument),
+                     swing=float(req.get("swing", t.swing)))
     return chart, cfg
 
 
@@ -128,7 +129,7 @@ def chart_and_config(req: dict):
 
 def seconds_of(steps, take: Take) -> list[float]:
     """Grid steps -> seconds in the audio: the swing and tempo write_midi plays them with."""
-    ticks = _tick(np.asarray(steps, np.int64).reshape(-1), take.config.swing)
+    ticks = swing_ticks(np.asarray(steps, np.int64).reshape(-1), take.config.swing)
     return np.round(ticks / TPQ_OUT * 60.0 / take.chart.bpm, 4).tolist()
 
 
@@ -289,8 +290,9 @@ def create_app(stepper: Stepper, model_name: str = "model", store: TakeStore | N
 
     async def forms(request):
         return JSONResponse({"forms": list(FORMS), "bands": list(BANDS), "max_seconds": MAX_SECONDS,
-                             "defaults": {"seconds": 30, "bpm": 160, "swing": 0.5, "band": "trio",
-                                          "instrument": DEFAULT_PROGRAM, "temperature": Sampling.temperature,
+                             "defaults": {"seconds": TakeConfig.seconds, "bpm": DEFAULT_BPM, "swing": TakeConfig.swing,
+                                          "band": TakeConfig.band,
+                                          "instrument": TakeConfig.instrument, "temperature": Sampling.temperature,
                                           "top_p": Sampling.top_p}})
 
     async def models(request):

@@ -328,7 +328,7 @@ def test_writer_keeps_the_data_set_convention(tmp_path):
 
 def _mido_reference(seq, parts, program, swing) -> bytes:
     """What write_midi wrote when it built mido messages: the fast writer must match it."""
-    tick = lambda s: int(midi_io._tick([s], swing)[0])
+    tick = lambda s: int(midi_io.swing_ticks([s], swing)[0])
     ev = [(0, 0, MetaMessage("track_name", name="Melody"))]
     ev += [(tick(t.step), 1, MetaMessage("time_signature", numerator=t.numerator, denominator=t.denominator))
            for t in seq.time_signatures]
@@ -339,7 +339,7 @@ def _mido_reference(seq, parts, program, swing) -> bytes:
         ev.append((0, 5, Message("program_change", channel=0, program=program)))
 
     def note_events(p, s, d, v, ch):
-        on, off = midi_io._tick(s, swing), midi_io._tick(np.asarray(s) + np.asarray(d), swing)
+        on, off = midi_io.swing_ticks(s, swing), midi_io.swing_ticks(np.asarray(s) + np.asarray(d), swing)
         off = np.maximum(off, on + 1)
         out = []
         for a, b, c, e in zip(np.asarray(p).tolist(), on.tolist(), off.tolist(), np.asarray(v).tolist()):
