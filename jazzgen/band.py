@@ -8,7 +8,16 @@ tested, rendered to any format, or regenerated identically from the same seed.
 
 Times are grid steps (``notes.GRID`` per quarter note).  Off-beat eighths sit on step 6
 of the beat, i.e. straight; the writer (``midi_io``) swings every track by the same
-amount, so ride, piano and solo always agree on the feel.
+amount, so ride, piano and solo always agree on the feel (``swing_for`` turns swing off
+where it would bend the beat: 6/8 and the like are already in triplets).
+
+Any meter: the band plays the felt beats of each bar (``TimeSignature.groups``).  The
+bass walks every beat (three to the bar in 3/4, two dotted quarters in 6/8); the piano
+picks a comping rhythm per group of beats (the 4/4 Charleston family, a waltz family
+that comps on 2 and 3, two-beat cells, 6/8 cells; 5/4 is a waltz cell plus a two-beat
+one); the ride plays spang-a-lang in groups of four or two and the jazz-waltz ride
+(1, 2 &, 3 with the hi-hat on 2 and 3) in groups of three.  4/4 is one group of four
+quarter beats and comes out exactly as it always has.
 """
 from __future__ import annotations
 
@@ -117,6 +126,32 @@ def _nearest(pc: int, ref: float, low: int, high: int) -> int:
 
 # ---------------------------------------------------------------------------- the band
 
+def beats(seq: NoteSequence) -> list[tuple[int, int, int, int]]:
+    """(onset, length, index in its group, group size) of every felt beat before seq.end.
+
+    A bar cut short by a meter change keeps only the beats that start inside it."""
+    out = []
+    for start, length in seq.bars():
+        t = start
+        for group in seq.time_signature_at(start).groups:
+            for k, b in enumerate(group):
+                if t < start + length and t < seq.end:
+                    out.append((t, min(b, start + length - t), k, len(group)))
+                t += b
+    return out
+
+
+def swing_for(seq: NoteSequence, swing: float) -> float:
+    """The swing to write `seq` with: as asked where every bar line and beat falls on a
+    quarter note of a simple meter, else 0 (the writer swings the off-beat eighth of
+    each quarter, which in 6/8 or 7/8 would drag a beat, not an off-beat)."""
+    for ts in seq.time_signatures:
+        if ts.compound or ts.bar_steps % GRID or ts.step % GRID or any(
+                b != GRID for g in ts.groups for b in g):
+            return 0.0
+    return swing
+
+
 def _part(name: str, program: int, channel: int, notes: list[tuple[int, int, int, int]], end: int):
     """A midi_io.Part from (pitch, start, duration, velocity) tuples, cut at `end`."""
     a = np.array(sorted(notes, key=lambda n: (n[1], n[0])), np.int64).reshape(-1, 4)
@@ -128,20 +163,24 @@ def _part(name: str, program: int, channel: int, notes: list[tuple[int, int, int
 
 
 def walking_bass(seq: NoteSequence, rng: np.random.Generator) -> list[tuple[int, int, int, int]]:
-    """Quarter notes: root (or slash bass) on each chord's first beat, an approach note a
-    half or whole step from the next root on its last beat.
+    """A note on every felt beat (quarters; dotted quarters in 6/8): root (or slash bass) on
+    each chord's first beat, an approach note a half or whole step from the next root on
+    its last beat.
 
     Each chord first picks which octave of the next root to aim for, then walks there by
     steps and small skips through chord and scale tones, so the line never has to leap.
     Rests under N.C.
     """
-    beats = np.arange(0, seq.end, GRID)
-    idx = seq.chord_at(beats)
-    chords = _chords_per_step(seq, beats)
-    _, pos = seq.bar_position(beats)
+    felt = beats(seq)
+    if not felt:
+        return []
+    onsets, lengths = (np.array(x, np.int64) for x in zip(*[(b[0], b[1]) for b in felt]))
+    downbeat = {a for a, _ in seq.bars()}
+    idx = seq.chord_at(onsets)
+    chords = _chords_per_step(seq, onsets)
     notes, prev = [], None
     for a, b in _runs(idx):                  # beats a..b-1 are under one chord
-        h, nxt = chords[a], (chords[b] if b < len(beats) else None)
+        h, nxt = chords[a], (chords[b] if b < len(onsets) else None)
         if h is None:
             prev = None
             continue
@@ -151,13 +190,14 @@ def walking_bass(seq: NoteSequence, rng: np.random.Generator) -> list[tuple[int,
             p = line[-1]
             if i == b - 1 and goal is not None:
                 p = _approach(goal, h, p, rng)
-            elif pos[i] == 0 and rng.random() < 0.5:
+            elif int(onsets[i]) in downbeat and rng.random() < 0.5:
                 p = _nearest(h.root, p, BASS_LOW, BASS_HIGH)   # new bar, same chord: root again
             else:
                 p = _step(h, p, line[0] if goal is None else goal, b - 1 - i, rng)
             line.append(p)
         for k, p in enumerate(line):
-            notes.append((p, int(beats[a + k]), GRID - 1, (72 if k == 0 else 66) + int(rng.integers(-6, 7))))
+            notes.append((p, int(onsets[a + k]), int(lengths[a + k]) - 1,
+                          (72 if k == 0 else 66) + int(rng.integers(-6, 7))))
         prev = line[-1]
     return notes
 
@@ -219,13 +259,63 @@ COMP_PATTERNS = (
 )
 
 
+# The same for one group of three quarter beats (3/4, and the 3 of 5/4): the waltz comps
+# on 2 and 3 (twice as likely as any other cell), with pushes and a held downbeat.
+WALTZ_PATTERNS = (
+    ((0, 20), (24, 9)),                # held 1, then 3
+    ((12, 9), (24, 9)),                # 2 and 3: the waltz
+    ((12, 9), (24, 9)),
+    ((12, 8), (30, 6)),                # 2, and-of-3 (a push)
+    ((6, 6), (24, 9)),                 # and-of-1, 3
+    ((0, 9), (18, 6)),                 # 1, and-of-2
+    ((30, 6),),                        # lay out, then push the next bar
+)
+# Two quarter beats (2/4, the 2 of 5/4): one hit or none.
+TWO_PATTERNS = (((0, 9),), ((12, 9),), ((6, 6), (18, 6)), ((18, 6),), ())
+# Two dotted quarters (6/8): both beats, a held bar, the second beat, eighth pushes.
+SIX_EIGHT_PATTERNS = (
+    ((0, 15), (18, 15)),
+    ((0, 30),),
+    ((18, 15),),
+    ((0, 9), (30, 6)),
+    ((12, 6), (30, 6)),
+    ((6, 6), (24, 12)),
+)
+COMP_TABLES = {(GRID,) * 4: COMP_PATTERNS, (GRID,) * 3: WALTZ_PATTERNS, (GRID,) * 2: TWO_PATTERNS,
+               (18, 18): SIX_EIGHT_PATTERNS}
+
+
+@functools.lru_cache(maxsize=None)
+def comp_patterns(group: tuple[int, ...]) -> tuple[tuple[tuple[int, int], ...], ...]:
+    """The comping cells for one group of felt beats (lengths in steps); the first starts on 1.
+
+    Groups without a table of their own (7/8's 2+2+3, 12/8's four dotted quarters...)
+    get cells made from their beats: the downbeat, every beat but the first, the first
+    and the last, and a push into the next group."""
+    if group in COMP_TABLES:
+        return COMP_TABLES[group]
+    on = np.concatenate([[0], np.cumsum(group)[:-1]]).tolist()
+    hold = lambda b: max(1, b * 3 // 4)   # noqa: E731
+    rest = tuple((o, hold(b)) for o, b in zip(on[1:], group[1:]))
+    last = on[-1] + group[-1] // 2
+    cells = [((0, hold(group[0])),), rest or ((0, hold(group[0]) // 2 or 1),),
+             ((0, hold(group[0])), (on[-1], hold(group[-1]))) if len(group) > 1 else ((last, group[-1] - group[-1] // 2),),
+             ((last, group[-1] - group[-1] // 2),)]
+    return tuple(cells)
+
+
 def piano_comping(seq: NoteSequence, rng: np.random.Generator) -> list[tuple[int, int, int, int]]:
-    """Rootless voicings, voice-led, on syncopated Charleston-style hits with anticipations."""
+    """Rootless voicings, voice-led, on syncopated comping cells (per group of beats: see
+    the module docstring) with anticipations."""
     starts = np.array([c.step for c in seq.chords], np.int64)
     hits = []
-    for n, (bar_start, bar_len) in enumerate(_bars(seq)):
-        pattern = COMP_PATTERNS[0 if n == 0 else int(rng.integers(len(COMP_PATTERNS)))]  # start on 1
-        hits += [(bar_start + s, d) for s, d in pattern if s < bar_len]
+    for n, (bar_start, bar_len) in enumerate(seq.bars()):
+        at = 0
+        for g, group in enumerate(seq.time_signature_at(bar_start).groups):
+            table = comp_patterns(group)
+            pattern = table[0 if n == 0 and g == 0 else int(rng.integers(len(table)))]  # start on 1
+            hits += [(bar_start + at + s, d) for s, d in pattern if at + s < bar_len]
+            at += sum(group)
     notes, prev, last_end = [], None, -1
     for s, d in hits:
         if s < last_end:                       # the previous hit is still tied over
@@ -247,17 +337,6 @@ def piano_comping(seq: NoteSequence, rng: np.random.Generator) -> list[tuple[int
             notes.append((p, s, end - s, vel + top + int(rng.integers(-3, 4))))
         prev, last_end = voicing, end
     return notes
-
-
-def _bars(seq: NoteSequence) -> list[tuple[int, int]]:
-    """(start step, length in steps) of every bar up to seq.end, through meter changes."""
-    out, s = [], 0
-    while s < seq.end:
-        n = seq.time_signature_at(s).bar_steps
-        nxt = min((t.step for t in seq.time_signatures if s < t.step < s + n), default=s + n)
-        out.append((s, nxt - s))
-        s = nxt
-    return out
 
 
 def _voice(h: Harmony, prev: tuple[int, ...] | None) -> tuple[int, ...]:
@@ -285,24 +364,27 @@ def _motion(a: tuple[int, ...], b: tuple[int, ...]) -> float:
 
 
 def drums(seq: NoteSequence, rng: np.random.Generator) -> list[tuple[int, int, int, int]]:
-    """Spang-a-lang ride (1, 2, 2+, 3, 4, 4+), hi-hat foot on 2 and 4, feathered kick on
-    every beat, and now and then a quiet snare comp on an off-beat."""
-    beats = np.arange(0, seq.end, GRID)
-    _, pos = seq.bar_position(beats)
+    """Spang-a-lang ride (1, 2, 2+, 3, 4, 4+) with the hi-hat foot on 2 and 4 in groups of
+    four or two beats; the jazz-waltz ride (1, 2, 2+, 3) with the hi-hat on 2 and 3 in
+    groups of three; a feathered kick on every beat, and now and then a quiet snare comp
+    on an off-beat.  The skip note of a dotted-quarter beat (6/8) is its third eighth."""
     notes = []
 
     def j() -> int:                                        # a little human unevenness
         return int(rng.integers(-5, 6))
 
-    for b, k in zip(beats.tolist(), (pos // GRID).tolist()):
-        back = k % 2 == 1                                  # beats 2 and 4
-        notes.append((RIDE, b, EIGHTH if back else GRID, (92 if back else 82) + j()))
+    for b, length, k, size in beats(seq):
+        back = k % 2 == 1                                  # beats 2 and 4 (2 of a waltz)
+        hat = back or (size == 3 and k == 2)               # waltz: the hi-hat on 3 too
+        skip = EIGHTH if length == GRID else max(1, length * 2 // 3)
+        notes.append((RIDE, b, skip if back else length, (92 if back else 82) + j()))
         if back:
-            notes.append((RIDE, b + EIGHTH, EIGHTH, 70 + j()))
+            notes.append((RIDE, b + skip, length - skip, 70 + j()))
+        if hat:
             notes.append((HIHAT_PEDAL, b, EIGHTH, 70 + j()))
         notes.append((KICK, b, EIGHTH, 34 + j()))
         if rng.random() < 0.12:
-            notes.append((SNARE, b + EIGHTH, EIGHTH, 46 + j()))
+            notes.append((SNARE, b + skip, min(EIGHTH, length - skip), 46 + j()))
     return notes
 
 

@@ -2,21 +2,42 @@
 
 Every entry point (the ``generate`` command, the web page, the benchmarks) builds its
 chart with ``build_chart`` and turns it into the timeline the sampler reads with
-``Chart.timeline``, so a chart typed anywhere means the same music everywhere.
+``Chart.timeline`` (or ``timeline_with_primer``), so a chart typed anywhere means the
+same music everywhere.
+
+Meter.  A chart is in one meter: ``meter=(3, 4)`` / ``--meter 3/4``, else the chart
+file's own, else the form's (``chords.FORM_METERS``: the waltz is 3/4, the rest 4/4),
+else the primer's, else 4/4.  A chart file states its meter on its first non-empty
+line, alone, as ``3/4`` or ``meter: 3/4`` (``time: 6/8`` too; any N/D with D in 1, 2,
+4, 8, 16); the lines after it are the changes.  Chords sharing a bar split its felt
+beats (``TimeSignature.groups``), the first ones getting the extra beat: in 3/4,
+``Dm7 G7`` is two beats of Dm7 and one of G7 (4/4 keeps its equal split).
+
+Primers.  ``fit_primer`` cuts a primer to its first bars (``--primer-bars``; by default
+all of it, or its first ``PRIMER_BARS`` bars when it lasts more than half of
+``--seconds``) and refuses one that fills the whole length; ``timeline_with_primer``
+keeps the primer's tempo map, meter and key signature under its bars, then goes on in
+the chart's tempo and meter, the chart's changes running from bar 1 under both.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .chords import FORMS, form_changes, parse_changes
+import numpy as np
+
+from .chords import FORMS, form_changes, form_meter, parse_changes
 from .errors import ChordError, UsageError
-from .notes import GRID, ChordChange, NoteSequence, Tempo, TimeSignature
+from .notes import GRID, ChordChange, NoteSequence, Tempo, TimeSignature, parse_meter
 
 DEFAULT_BPM = 160.0
 DEFAULT_FORM, DEFAULT_KEY = "blues", "F"
 MIN_BPM, MAX_BPM = 20.0, 400.0
 MAX_SECONDS = 3600.0
+PRIMER_BARS = 4            # a primer longer than half of --seconds is cut to this many bars
+MIDI_DEFAULT_QPM = 120.0   # before a file's first tempo event, as the MIDI standard says
+_METER_LINE = re.compile(r"\s*(?:(?:meter|time)\s*:?\s*)?(\d{1,2}\s*/\s*\d{1,2})\s*", re.I)
 
 
 @dataclass(frozen=True)
@@ -48,10 +69,48 @@ class Chart:
 
 
 def from_bars(bars: list[list[str]], bpm: float = DEFAULT_BPM, meter: tuple[int, int] = (4, 4)) -> Chart:
-    """Bars of symbols (chords within a bar share it equally) as a Chart."""
+    """Bars of symbols as a Chart: chords within a bar share it (see the module docstring)."""
+    meter = tuple(meter)
     bar = TimeSignature(0, *meter).bar_steps
-    changes = tuple(ChordChange(i * bar + j * bar // len(b), s) for i, b in enumerate(bars) for j, s in enumerate(b))
+    changes = tuple(ChordChange(i * bar + off, s) for i, b in enumerate(bars)
+                    for off, s in zip(_offsets(len(b), meter), b))
     return Chart(changes, len(bars) * bar, float(bpm), meter)
+
+
+def _offsets(n: int, meter: tuple[int, int]) -> list[int]:
+    """Where each of n chords in one bar starts: equal shares in 4/4 (as always), on the
+    felt beats in other meters, the earlier chords taking the odd beat."""
+    ts = TimeSignature(0, *meter)
+    bar = ts.bar_steps
+    beats = [b for g in ts.groups for b in g]
+    if meter == (4, 4) or n > len(beats):
+        return [j * bar // n for j in range(n)]
+    onsets = np.concatenate([[0], np.cumsum(beats)]).tolist()
+    return [int(onsets[-(-j * len(beats) // n)]) for j in range(n)]
+
+
+def split_meter(text: str) -> tuple[tuple[int, int] | None, str]:
+    """(meter stated on the first non-empty line, the rest) of a chart's text; (None, text)
+    when that line is not a meter.  Raises UsageError for a meter line that is no meter."""
+    lines = str(text).splitlines()
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        return None, text
+    m = _METER_LINE.fullmatch(lines[first])
+    if not m:
+        return None, text
+    return meter_of(m.group(1), "chart meter line"), "\n".join(lines[first + 1:])
+
+
+def meter_of(value, what: str = "--meter") -> tuple[int, int]:
+    """A meter given as '3/4' or (3, 4), checked; UsageError naming `what` else."""
+    try:
+        if isinstance(value, str):
+            return parse_meter(value)
+        num, den = (int(v) for v in value)
+        return parse_meter(f"{num}/{den}")
+    except (TypeError, ValueError) as e:
+        raise UsageError(f"{what}: {e}") from None
 
 
 def of_primer(primer: NoteSequence, bpm: float) -> Chart:
@@ -74,25 +133,133 @@ def read_chart_file(path: str | Path) -> str:
 
 
 def build_chart(*, chords: str | None = None, chart_file: str | Path | None = None, form: str | None = None,
-                key: str | None = None, bpm: float | None = None, primer: NoteSequence | None = None) -> Chart:
+                key: str | None = None, bpm: float | None = None, primer: NoteSequence | None = None,
+                meter: tuple[int, int] | str | None = None) -> Chart:
     """The one chart builder: typed changes, a chart file, the primer's changes, or a form.
 
     Precedence: `chords`, then `chart_file`, then the primer's own changes (when it has
-    some and no form is asked for), then `form` (default: a blues in F).  The tempo is
-    `bpm`, else the primer's, else 160.
+    some and no form is asked for), then `form` (default: a blues in F; a primer without
+    chords gets it too).  The tempo is `bpm`, else the primer's, else 160.  The meter is
+    `meter`, else the chart file's, else the form's, else the primer's, else 4/4.
     """
     if key is not None and (chords is not None or chart_file is not None):
         raise UsageError("--key transposes a --form, not --chords or --chart")
     bpm = bpm if bpm is not None else (primer.tempos[0].qpm if primer is not None and primer.tempos else DEFAULT_BPM)
     if not MIN_BPM <= bpm <= MAX_BPM:
         raise UsageError(f"--bpm must be in [{MIN_BPM:g}, {MAX_BPM:g}], not {bpm:g}")
+    asked = meter_of(meter) if meter is not None else None
+    ts0 = primer.time_signature_at(0) if primer is not None else None
+    primer_meter = (ts0.numerator, ts0.denominator) if ts0 is not None else None
     if chords is not None:
-        return from_bars(parse_changes(chords), bpm)
+        return from_bars(parse_changes(chords), bpm, asked or primer_meter or (4, 4))
     if chart_file is not None:
-        return from_bars(parse_changes(read_chart_file(chart_file)), bpm)
+        own, text = split_meter(read_chart_file(chart_file))
+        return from_bars(parse_changes(text), bpm, asked or own or primer_meter or (4, 4))
     if primer is not None and primer.chords and form is None:
-        return of_primer(primer, bpm)
+        chart = of_primer(primer, bpm)
+        return chart if asked is None else replace(chart, meter=asked)
     if form is not None and not form.strip():
         raise ChordError("empty form name; known forms: " + ", ".join(FORMS))
-    form = form or DEFAULT_FORM
-    return from_bars(form_changes(form, key or (DEFAULT_KEY if form == DEFAULT_FORM else None)), bpm)
+    bars = form_changes(form or DEFAULT_FORM, key or (DEFAULT_KEY if (form or DEFAULT_FORM) == DEFAULT_FORM else None))
+    own = form_meter(form) if form is not None else (primer_meter or form_meter(DEFAULT_FORM))
+    return from_bars(bars, bpm, asked or own)
+
+
+# ---------------------------------------------------------------------------- primers
+
+def seconds_of(seq: NoteSequence, steps: int) -> float:
+    """Seconds from step 0 to `steps` through seq's tempo map (120 qpm before its first tempo)."""
+    tempos = sorted(seq.tempos, key=lambda t: t.step)
+    marks = [0] + [t.step for t in tempos if 0 < t.step < steps] + [steps]
+    total = 0.0
+    for a, b in zip(marks[:-1], marks[1:]):
+        qpm = next((t.qpm for t in reversed(tempos) if t.step <= a), MIDI_DEFAULT_QPM)
+        total += (b - a) / GRID * 60.0 / qpm
+    return total
+
+
+def primer_end(primer: NoteSequence) -> int:
+    """The step where the primer's last bar ends (the primer fills whole bars)."""
+    bars = primer.bars(max(1, primer.end))
+    return bars[-1][0] + bars[-1][1]
+
+
+def cut_primer(primer: NoteSequence, bars: int) -> NoteSequence:
+    """The first `bars` bars of the primer (notes cut at the bar line), or all of it."""
+    starts = primer.bars()
+    if bars >= len(starts):
+        return primer
+    cut = starts[bars][0]
+    keep = primer.start < cut
+    before = lambda xs: [x for x in xs if x.step < cut]   # noqa: E731
+    return replace(primer, pitch=primer.pitch[keep], start=primer.start[keep], velocity=primer.velocity[keep],
+                   duration=np.minimum(primer.duration[keep], cut - primer.start[keep]), end=cut,
+                   chords=before(primer.chords), tempos=before(primer.tempos),
+                   time_signatures=before(primer.time_signatures), key_signatures=before(primer.key_signatures))
+
+
+def fit_primer(primer: NoteSequence, seconds: float, bars: int | None = None) -> tuple[NoteSequence, str | None]:
+    """(the primer to continue, a note saying it was cut by default, or None).
+
+    `bars`: keep the first `bars` bars (None: all of it, unless it lasts more than half of
+    `seconds`, then its first PRIMER_BARS).  UsageError if what is kept fills `seconds`.
+    """
+    if bars is not None and bars < 1:
+        raise UsageError(f"--primer-bars must be at least 1, not {bars}")
+    note = None
+    whole = seconds_of(primer, primer_end(primer))
+    if bars is None and whole > seconds / 2 and len(primer.bars()) > PRIMER_BARS:
+        bars = PRIMER_BARS
+        note = (f"the primer lasts {whole:.1f} s, more than half of --seconds {seconds:g}: "
+                f"the solo continues after its first {PRIMER_BARS} bars (--primer-bars N to choose)")
+    head = cut_primer(primer, bars) if bars is not None else primer
+    used = seconds_of(head, primer_end(head))
+    if used >= seconds:
+        what = f"its first {bars} bars" if bars is not None and head is not primer else "the whole primer"
+        raise UsageError(f"the primer ({what}) lasts {used:.1f} s and fills all of --seconds {seconds:g}: "
+                         "ask for more --seconds or fewer --primer-bars")
+    return head, note
+
+
+def timeline_with_primer(chart: Chart, seconds: float, primer: NoteSequence, name: str = "solo") -> NoteSequence:
+    """The timeline of a solo that continues `primer`: `seconds` long in all.
+
+    Under the primer's bars: its own tempo map, meter and key signature; from the bar line
+    after it, the chart's tempo and meter.  The chart's changes run from bar 1 under both,
+    bar by bar (a chord a third of the way into a chart bar stays a third of the way into
+    whatever bar it falls in).
+    """
+    head = primer_end(primer)
+    used = seconds_of(primer, head)
+    if used >= seconds:
+        raise UsageError(f"the primer lasts {used:.1f} s and fills all of --seconds {seconds:g}: "
+                         "ask for more --seconds or fewer --primer-bars")
+    steps = head + max(1, round((seconds - used) * chart.bpm / 60.0 * GRID))
+    before = lambda xs: sorted((x for x in xs if x.step < head), key=lambda x: x.step)   # noqa: E731
+    seq = NoteSequence.empty(name)
+    seq.tempos = before(primer.tempos) or [Tempo(0, float(chart.bpm))]
+    if seq.tempos[-1].qpm != chart.bpm:
+        seq.tempos.append(Tempo(head, float(chart.bpm)))
+    seq.time_signatures = before(primer.time_signatures) or [TimeSignature(0, 4, 4)]
+    if (seq.time_signatures[-1].numerator, seq.time_signatures[-1].denominator) != tuple(chart.meter):
+        seq.time_signatures.append(TimeSignature(head, *chart.meter))
+    seq.key_signatures = before(primer.key_signatures)
+    seq.end = steps
+    seq.chords = _chords_over_bars(chart, seq.bars())
+    return seq
+
+
+def _chords_over_bars(chart: Chart, bars: list[tuple[int, int]]) -> list[ChordChange]:
+    """The chart's changes looped over the given bars, each at the same fraction of its bar."""
+    per = chart.bar_steps
+    n_bars = max(1, chart.chorus // per)
+    by_bar: dict[int, list[ChordChange]] = {}
+    for c in chart.changes:
+        by_bar.setdefault(c.step // per, []).append(c)
+    out = []
+    for k, (start, length) in enumerate(bars):
+        for c in by_bar.get(k % n_bars, []):
+            off = (c.step % per) * length // per
+            if off < length:
+                out.append(ChordChange(start + off, c.symbol))
+    return out

@@ -286,8 +286,20 @@ FORMS = {  # all in C (minor forms in C minor); form_changes() moves them to any
     "rhythm-changes": "\n".join([_A1, _A2, "E7 | % | A7 | % | D7 | % | G7 | %", _A2]),  # AABA
     "ii-v-i": "Dm7 | G7 | Cmaj7 | % | Dm7b5 | G7alt | Cm6 | %",  # major, then parallel minor
     "modal": "\n".join([_vamp("Cm7", 16), _vamp("Dbm7", 8), _vamp("Cm7", 8)]),  # So What
+    # a 16-bar jazz waltz, ii-Vs with raised-fifth dominants (Someday My Prince's kind of
+    # changes); two chords in a bar of three: the first gets beats 1-2, the second beat 3
+    "waltz": "\n".join(["Cmaj7 | E7#5 | Fmaj7 | A7#5 | Dm7 | A7 | D7 | G7",
+                        "Em7 | A7 | Dm7 | G7 | Em7 A7 | Dm7 G7 | Cmaj7 | Dm7 G7"]),
 }
 _MINOR_FORMS = {"minor-blues", "modal"}
+FORM_METERS = {"waltz": (3, 4)}   # a form's own meter (numerator, denominator); the rest are 4/4
+
+
+def form_meter(name: str) -> tuple[int, int]:
+    """The meter a built-in form is played in (4/4 unless FORM_METERS says otherwise)."""
+    if name not in FORMS:
+        raise ChordError(f"unknown form {name!r}; known forms: {', '.join(FORMS)}")
+    return FORM_METERS.get(name, (4, 4))
 
 
 def form_changes(name: str, key: str | None = None) -> list[list[str]]:

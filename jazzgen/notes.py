@@ -11,6 +11,7 @@ of small named tuples (cheap to build by the hundred thousand from the cache).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -39,6 +40,57 @@ class TimeSignature(NamedTuple):
     def bar_steps(self) -> int:
         """Length of one bar in grid steps."""
         return self.numerator * GRID * 4 // self.denominator
+
+    @property
+    def compound(self) -> bool:
+        """6/8, 9/8, 12/8 (and 3/8): felt in dotted quarters, each a triplet of eighths."""
+        return self.denominator >= 8 and self.numerator % 3 == 0
+
+    @property
+    def groups(self) -> tuple[tuple[int, ...], ...]:
+        """The bar's felt beats, in grid steps, grouped as a player counts them.
+
+        x/4 and x/2: quarter-note beats in groups of 4, 3 or 2 (5/4 = 3+2, 7/4 = 4+3,
+        6/4 = 3+3); compound x/8: dotted quarters (6/8 = two beats of 18 steps); other
+        x/8 and x/16: beats of two written units with a last one of three (7/8 = 2+2+3).
+        The rhythm section walks, comps and rides on these beats.  (The tokens' beat
+        ids stay quarter notes in every meter: see ``tokens.position_ids``.)
+        """
+        if self.denominator <= 4:
+            beats = [GRID] * max(1, self.bar_steps // GRID)
+        elif (GRID * 4) % self.denominator:
+            beats = [self.bar_steps]
+        else:
+            unit = GRID * 4 // self.denominator
+            n = self.numerator
+            if self.compound:
+                beats = [3 * unit] * (n // 3)
+            else:
+                beats = [2 * unit] * (n // 2 - 1) + ([3 * unit] if n % 2 else [2 * unit]) if n > 1 else [unit]
+        return tuple(tuple(beats[a:b]) for a, b in _group_cuts(len(beats)))
+
+
+def _group_cuts(n: int) -> list[tuple[int, int]]:
+    """Split n beats into groups of 4, 3 or 2 (5 = 3+2, 6 = 3+3, 7 = 4+3, 9 = 4+3+2 ...)."""
+    sizes = {1: [1], 2: [2], 3: [3], 4: [4], 5: [3, 2], 6: [3, 3], 7: [4, 3]}.get(n)
+    if sizes is None:
+        sizes = [4] + [b - a for a, b in _group_cuts(n - 4)]
+    cuts, a = [], 0
+    for k in sizes:
+        cuts.append((a, a + k))
+        a += k
+    return cuts
+
+
+def parse_meter(text: str) -> tuple[int, int]:
+    """'3/4' -> (3, 4): numerator 1..32, denominator 1, 2, 4, 8 or 16; ValueError(why) else."""
+    m = re.fullmatch(r"\s*(\d{1,2})\s*/\s*(\d{1,2})\s*", str(text))
+    if not m:
+        raise ValueError(f"meter {text!r} is not N/D, e.g. 3/4 or 6/8")
+    num, den = int(m.group(1)), int(m.group(2))
+    if not 1 <= num <= 32 or den not in (1, 2, 4, 8, 16):
+        raise ValueError(f"meter {text!r}: numerator 1..32, denominator 1, 2, 4, 8 or 16")
+    return num, den
 
 
 class KeySignature(NamedTuple):
@@ -84,6 +136,19 @@ class NoteSequence:
             if t.step <= step:
                 ts = t
         return ts
+
+    def bars(self, end: int | None = None) -> list[tuple[int, int]]:
+        """(start step, length in steps) of every bar that starts before `end` (default
+        self.end), through meter changes; a change inside a bar cuts that bar short."""
+        end = self.end if end is None else end
+        sigs = sorted(self.time_signatures, key=lambda t: t.step)
+        out, s = [], 0
+        while s < end:
+            n = self.time_signature_at(s).bar_steps
+            nxt = min((t.step for t in sigs if s < t.step < s + n), default=s + n)
+            out.append((s, nxt - s))
+            s = nxt
+        return out
 
     def chord_at(self, steps: np.ndarray) -> np.ndarray:
         """Index into ``self.chords`` of the chord in force at each step (-1: none yet)."""
