@@ -339,6 +339,20 @@ def write_report(rep: dict, out: str | Path, gen: list[dict] | None = None, real
 
 # ---------------------------------------------------------------------------- the whole run
 
+def _training_folder(train_data: str | None, cfg) -> tuple[str | None, str | None]:
+    """(the training folder to use, the config's folder if it is missing).
+
+    A --train-data that is not there is an error; the folder named in the model's
+    config.json may be missing (a shipped model scores any folder without it)."""
+    if train_data is not None:
+        if not Path(train_data).exists():
+            raise EvalError(f"training data folder {train_data} not found (--train-data)")
+        return train_data, None
+    if cfg is None:
+        return None, None
+    return (cfg.data, None) if Path(cfg.data).exists() else (None, cfg.data)
+
+
 def _same(a, b) -> bool:
     return Path(a).resolve() == Path(b).resolve()
 
@@ -354,11 +368,15 @@ def evaluate(data: str, model: str | None = DEFAULT_MODEL, train_data: str | Non
     if not Path(data).exists():
         raise EvalError(f"no such data folder: {data}")
     cfg = read_config(model) if model is not None else None
-    train_dir = train_data or (cfg.data if cfg else None)
-    if train_dir is not None and not Path(train_dir).exists():
-        raise EvalError(f"training data folder {train_dir} not found (from the model's config.json; "
-                        "pass --train-data DIR)")
     warnings: list[str] = []
+    train_dir, missing = _training_folder(train_data, cfg)
+    if missing and split in ("val", "train"):
+        raise EvalError(f"--split {split} needs the model's training folder {missing} (not found; "
+                        "pass --train-data DIR)")
+    if missing:
+        warnings.append(f"the model's training folder {missing} is not here: every file of --data is scored, "
+                        "without novelty" + ("" if not (baselines and score_likelihood) else
+                                             "; the n-gram baselines need it (pass --train-data DIR)"))
 
     # the model's split decides which files are scored, and which ones the baselines count
     train_songs, val_songs = ([], [])

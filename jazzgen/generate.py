@@ -3,12 +3,22 @@
     python -m jazzgen.generate --seconds 30
     python -m jazzgen.generate --form rhythm-changes --key Bb --bpm 220 --wav
     python -m jazzgen.generate --chords "Dm7 G7 | Cmaj7 | Cmaj7 |" --num 3 --seed 7
+    python -m jazzgen.generate --form waltz --bpm 180          # a jazz waltz, in 3/4
+    python -m jazzgen.generate --meter 6/8 --chords "Dm7 | G7 | Cmaj7 | %"
 
 Writes MIDI (solo + walking bass, comping piano and drums, chord changes as markers),
 and on request a WAV, a piano-roll PNG and a MusicXML lead sheet.  The changes loop
 to fill the length; the solo lasts exactly --seconds at --bpm (rounded to the grid)
 and ends with every note released.  File names carry the seed and a digest of the
 other arguments, so a run never replaces the files of a different one.
+
+Meter: --meter N/D, else a --chart file's first line (``3/4`` or ``meter: 3/4``), else
+the form's own (the waltz is 3/4), else the primer's, else 4/4; bars, markers and the
+band follow it.  A --primer opens the solo with its first --primer-bars bars (default:
+all of it, or its first 4 bars when it lasts more than half of --seconds), keeping its
+tempo map, meter and key; the solo goes on after it.  Its chord markers are the changes
+unless --chords/--chart/--form say otherwise; a primer without markers gets those (by
+default the F blues), and the command says so on stderr.
 """
 from __future__ import annotations
 
@@ -17,7 +27,7 @@ import sys
 from pathlib import Path
 
 from . import cli, paths
-from .chart import build_chart
+from .chart import build_chart, fit_primer
 from .chords import FORMS
 from .errors import MidiError, UsageError
 from .sample import Sampling
@@ -33,9 +43,13 @@ def parser() -> cli.Parser:
     p.add_argument("--seconds", type=float, default=30.0, help="length of the solo at --bpm (default 30)")
     chart = p.add_mutually_exclusive_group()
     chart.add_argument("--chords", help='changes, bars separated by "|": "Dm7 G7 | Cmaj7 | %%"')
-    chart.add_argument("--chart", help="a text file holding such changes")
-    chart.add_argument("--form", help=f"a built-in form: {', '.join(FORMS)} (default: blues, or the primer's own changes)")
+    chart.add_argument("--chart", help="a text file holding such changes; its first line may state the meter "
+                       "('3/4' or 'meter: 3/4')")
+    chart.add_argument("--form", help=f"a built-in form: {', '.join(FORMS)} (default: blues in F, or the primer's "
+                       "own changes; a primer without chord markers gets the blues in F)")
     p.add_argument("--key", help="transpose the form to this key (e.g. F, Bb, Cm)")
+    p.add_argument("--meter", help="time signature N/D, e.g. 3/4, 6/8, 5/4 (default: the chart file's, the "
+                   "form's (waltz: 3/4), the primer's, else 4/4)")
     p.add_argument("--bpm", type=float, help="tempo in quarter notes per minute (default 160, or the primer's)")
     p.add_argument("--swing", type=float, default=SWING, help=f"0 = straight eighths, 1 = triplet swing (default {SWING})")
     p.add_argument("--instrument", type=int, default=SOLO_PROGRAM,
@@ -44,7 +58,11 @@ def parser() -> cli.Parser:
     p.add_argument("--top-k", type=int, default=Sampling.top_k, help="sample from the k likeliest only (0 = off)")
     p.add_argument("--top-p", type=float, default=Sampling.top_p, help="nucleus sampling mass (1 = off)")
     p.add_argument("--seed", type=int, help="same seed and arguments give byte-identical files")
-    p.add_argument("--primer", help="a MIDI file whose melody the solo continues")
+    p.add_argument("--primer", help="a MIDI file whose melody the solo continues (with its tempo map, meter and "
+                   "key; its chord markers, if any, are the changes)")
+    p.add_argument("--primer-bars", type=int, metavar="N",
+                   help="open with the primer's first N bars (default: all of it, or its first 4 bars "
+                        "when it lasts more than half of --seconds)")
     p.add_argument("--num", type=int, default=1, help="how many different solos")
     p.add_argument("--out", default=paths.OUT, help=f"output folder (default {paths.OUT}/)")
     p.add_argument("--band", default="trio", choices=BANDS, help="rhythm section (default trio)")
@@ -66,6 +84,18 @@ def read_primer(path: str | None):
     return seq
 
 
+def primer_for(primer, a, chart):
+    """The primer cut to what the solo continues, with a note on stderr for what was decided."""
+    primer, note = fit_primer(primer, a.seconds, a.primer_bars)
+    if note:
+        print(f"{PROG}: note: {note}", file=sys.stderr)
+    if not primer.chords and a.chords is None and a.chart is None and a.form is None:
+        meter = "/".join(map(str, chart.meter))
+        print(f"{PROG}: note: the primer has no chord markers: improvising over the blues in {a.key or 'F'} "
+              f"in {meter} (--form, --chords or --chart to choose the changes)", file=sys.stderr)
+    return primer
+
+
 def writable(folder: str) -> Path:
     out = Path(folder)
     try:
@@ -81,7 +111,12 @@ def writable(folder: str) -> Path:
 def generate(a) -> list[Path]:
     """Write the requested files; returns their paths. Nothing is left behind on failure."""
     primer = read_primer(a.primer)
-    chart = build_chart(chords=a.chords, chart_file=a.chart, form=a.form, key=a.key, bpm=a.bpm, primer=primer)
+    if a.primer_bars is not None and primer is None:
+        raise UsageError("--primer-bars needs a --primer")
+    chart = build_chart(chords=a.chords, chart_file=a.chart, form=a.form, key=a.key, bpm=a.bpm, primer=primer,
+                        meter=a.meter)
+    if primer is not None:
+        primer = primer_for(primer, a, chart)
     cfg = TakeConfig(seconds=a.seconds, sampling=Sampling(a.temperature, a.top_k, a.top_p), seed=a.seed,
                      num=a.num, band=a.band, instrument=a.instrument, swing=a.swing)
     stepper = load_stepper(a.model)

@@ -11,8 +11,8 @@ import secrets
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from .band import BANDS, band_parts
-from .chart import MAX_SECONDS, Chart
+from .band import BANDS, band_parts, swing_for
+from .chart import MAX_SECONDS, Chart, timeline_with_primer
 from .errors import JazzgenError, UsageError
 from . import render
 from .midi_io import Part, write_midi
@@ -71,11 +71,18 @@ def digest(chart: Chart, cfg: TakeConfig, primer: NoteSequence | None) -> str:
 
 
 def make_takes(stepper: Stepper, chart: Chart, cfg: TakeConfig, primer: NoteSequence | None = None) -> list[Take]:
-    """cfg.num takes over the chart, each exactly cfg.seconds long at the chart's tempo."""
+    """cfg.num takes over the chart, each exactly cfg.seconds long at the chart's tempo.
+
+    With a primer (already cut by ``chart.fit_primer``), the take opens with it, in its
+    own tempo map, meter and key, and goes on in the chart's (``timeline_with_primer``).
+    """
     seed = cfg.seed if cfg.seed is not None else secrets.randbelow(2**31)
     cfg = replace(cfg, seed=seed)
     stem = f"solo-{seed}-{digest(chart, cfg, primer)}"
-    timeline = chart.timeline(chart.steps(cfg.seconds), name=stem)
+    if primer is not None:
+        timeline = timeline_with_primer(chart, cfg.seconds, primer, name=stem)
+    else:
+        timeline = chart.timeline(chart.steps(cfg.seconds), name=stem)
     solos = improvise(stepper, timeline, sampling=cfg.sampling, seed=seed, primer=primer, num=cfg.num)
     takes = []
     for k, solo in enumerate(solos):
@@ -91,6 +98,7 @@ def write_take(take: Take, folder: str | Path, formats=("mid",), soundfont: str 
         raise UsageError(f"unknown output format(s) {', '.join(sorted(unknown))}; known: {', '.join(FORMATS)}")
     stem = Path(folder) / take.name
     cfg, written = take.config, []
+    swing = swing_for(take.solo, cfg.swing)      # no swing where it would bend a 6/8 beat
     try:
         for fmt in FORMATS:
             if fmt not in formats:
@@ -98,9 +106,9 @@ def write_take(take: Take, folder: str | Path, formats=("mid",), soundfont: str 
             path = stem.with_suffix("." + fmt)
             written.append(path)
             if fmt == "mid":
-                write_midi(path, take.solo, take.parts, program=cfg.instrument, swing=cfg.swing)
+                write_midi(path, take.solo, take.parts, program=cfg.instrument, swing=swing)
             elif fmt == "wav":
-                render.render_wav(path, take.solo, take.parts, program=cfg.instrument, swing=cfg.swing,
+                render.render_wav(path, take.solo, take.parts, program=cfg.instrument, swing=swing,
                                   soundfont=soundfont)
             elif fmt == "png":
                 render.render_pianoroll(path, take.solo, take.parts,

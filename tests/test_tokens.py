@@ -112,3 +112,76 @@ def test_transposition_moves_notes_and_chords_together():
     assert T.decode(up).pitch.tolist() == [60, 64, 67]
     with pytest.raises(ValueError, match="MIDI range"):
         T.transpose(T.encode(hand_seq([126], [0], [4])), 3)
+
+
+# ---------------------------------------------------------------------------- any meter
+
+def meter_file(tmp_path, name, sigs, notes, chords=()):
+    """A mido file with time signatures [(beat, num, den)], notes [(pitch, beat, beats)], markers."""
+    import mido
+    tpq = 480
+    ev = [(int(b * tpq), 0, mido.MetaMessage("time_signature", numerator=n, denominator=d)) for b, n, d in sigs]
+    ev.append((0, 1, mido.MetaMessage("set_tempo", tempo=500000)))
+    ev += [(int(b * tpq), 2, mido.MetaMessage("marker", text=s)) for b, s in chords]
+    for p, s, d in notes:
+        ev += [(int(s * tpq), 4, mido.Message("note_on", note=p, velocity=90)),
+               (int((s + d) * tpq), 3, mido.Message("note_off", note=p, velocity=0))]
+    tr, now = mido.MidiTrack(), 0
+    for t, _, m in sorted(ev, key=lambda e: (e[0], e[1])):
+        tr.append(m.copy(time=t - now))
+        now = t
+    mf = mido.MidiFile(type=1, ticks_per_beat=tpq)
+    mf.tracks.append(tr)
+    path = tmp_path / name
+    mf.save(str(path))
+    return path
+
+
+@pytest.mark.parametrize("meter, onsets, beat, sub", [
+    # 3/4: bars of 3 quarters; beat 3 then the next downbeat
+    ((3, 4), [0, 1, 2, 2.5, 3, 4.5], [1, 2, 3, 3, 1, 2], [1, 1, 1, 7, 1, 7]),
+    # 6/8: bars of 3 quarters (36 steps); the second dotted quarter is beat 2, step 6
+    ((6, 8), [0, 0.5, 1.5, 2.5, 3, 4.5], [1, 1, 2, 3, 1, 2], [1, 7, 7, 7, 1, 7]),
+])
+def test_three_four_and_six_eight_round_trip_with_their_beat_ids(tmp_path, meter, onsets, beat, sub):
+    notes = [(60 + i, s, 0.5) for i, s in enumerate(onsets)]
+    path = meter_file(tmp_path, "m.mid", [(0, *meter)], notes, [(0, "Dm7"), (3, "G7")])
+    seq, _ = read_midi(path)
+    assert seq.time_signatures == [TimeSignature(0, *meter)]
+    assert [c.step for c in seq.chords] == [0, 36]
+    tok = T.encode(seq)
+    is_note = tok.pitch >= T.PITCH0
+    assert tok.beat[is_note].tolist() == beat and tok.sub[is_note].tolist() == sub
+    out = tmp_path / "back.mid"
+    write_midi(out, T.decode(tok))
+    back, _ = read_midi(out)
+    assert np.array_equal(back.start, seq.start) and np.array_equal(back.pitch, seq.pitch)
+    assert np.array_equal(back.duration, seq.duration)
+    assert back.time_signatures == seq.time_signatures and back.chords == seq.chords
+    assert np.array_equal(T.encode(back).beat, tok.beat)
+
+
+def test_meter_changes_mid_file_restart_the_bar_count(tmp_path):
+    # two bars of 4/4, then 3/4 (bars of 3 beats from beat 8), then 6/8 from beat 14
+    sigs = [(0, 4, 4), (8, 3, 4), (14, 6, 8)]
+    onsets = [0, 4, 7, 8, 11, 13, 14, 15.5, 17]
+    path = meter_file(tmp_path, "mixed.mid", sigs, [(62, s, 0.5) for s in onsets])
+    seq, _ = read_midi(path)
+    assert [(t.step, t.numerator, t.denominator) for t in seq.time_signatures] == [(0, 4, 4), (96, 3, 4), (168, 6, 8)]
+    tok = T.encode(seq)
+    is_note = tok.pitch >= T.PITCH0
+    assert tok.beat[is_note].tolist() == [1, 1, 4, 1, 1, 3, 1, 2, 1]
+    bar, _ = seq.bar_position(seq.start)
+    assert bar.tolist() == [0, 1, 1, 2, 3, 3, 4, 4, 5]
+    assert [b for b in seq.bars(seq.end)][:6] == [(0, 48), (48, 48), (96, 36), (132, 36), (168, 36), (204, 36)]
+    out = tmp_path / "back.mid"
+    write_midi(out, T.decode(tok))
+    back, _ = read_midi(out)
+    assert back.time_signatures == seq.time_signatures and np.array_equal(back.start, seq.start)
+
+
+def test_training_windows_carry_any_meter():
+    from jazzgen.dataset import make_windows
+    seq = hand_seq([60, 62, 64, 65], [0, 12, 24, 36], [12, 12, 12, 12], time_signatures=[TimeSignature(0, 3, 4)])
+    w = make_windows([T.encode(seq)], length=4)
+    assert w.arrays["beat"][0].tolist() == [1, 2, 3, 1]
