@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from conftest import blues_chart as blues
 
-from jazzgen.band import (BASS_CHANNEL, HIHAT_PEDAL, PIANO_CHANNEL, RIDE, band_parts, harmony)
+from jazzgen.band import (BASS_CHANNEL, HIHAT_PEDAL, PIANO_CHANNEL, RIDE, band_parts, beats, harmony, swing_for)
 from jazzgen.chords import chord_tones, parse_chord
 from jazzgen.midi_io import DRUM_CHANNEL
 from jazzgen.notes import GRID, TimeSignature
@@ -112,3 +112,69 @@ def test_harmony_of_symbols():
     assert (h.root, h.bass) == (5, 10)
     assert set(h.voicing[:2]) == {8, 3}                 # Ab and Eb: the guide tones
     assert harmony("N.C.") is None and harmony("Zz7") is None
+
+
+# ---------------------------------------------------------------------------- any meter
+
+def in_meter(num, den, bars=8, symbols=("Dm7", "G7", "Cmaj7", "A7")):
+    """A chart of one chord a bar in num/den (no solo notes)."""
+    from jazzgen.notes import ChordChange, NoteSequence, Tempo
+    bar = TimeSignature(0, num, den).bar_steps
+    seq = NoteSequence.empty("m")
+    seq.chords = [ChordChange(i * bar, symbols[i % len(symbols)]) for i in range(bars)]
+    seq.tempos, seq.time_signatures, seq.end = [Tempo(0, 160.0)], [TimeSignature(0, num, den)], bars * bar
+    return seq, bar
+
+
+def test_waltz_bass_walks_three_to_the_bar_roots_on_one():
+    seq, bar = in_meter(3, 4)
+    bass = by_name(band_parts(seq, "trio", seed=0))["bass"]
+    assert bar == 3 * GRID and np.array_equal(bass.start, np.arange(0, seq.end, GRID))
+    assert (bass.duration == GRID - 1).all()
+    for i, ch in enumerate(seq.chords):
+        assert bass.pitch[3 * i] % 12 == parse_chord(ch.symbol).bass, ch.symbol
+
+
+def test_waltz_piano_comps_mostly_on_two_and_three_and_ride_is_the_jazz_waltz():
+    seq, bar = in_meter(3, 4, bars=64)
+    parts = by_name(band_parts(seq, "trio", seed=4))
+    hits = np.unique(parts["piano"].start) % bar
+    on_two_three = np.isin(hits, [12, 24]).mean()
+    assert on_two_three > 0.4 and set(hits.tolist()) <= {0, 6, 12, 18, 24, 30}
+    kit = parts["drums"]
+    assert sorted(set((kit.start[kit.pitch == RIDE] % bar).tolist())) == [0, 12, 18, 24]
+    assert sorted(set((kit.start[kit.pitch == HIHAT_PEDAL] % bar).tolist())) == [12, 24]
+
+
+def test_six_eight_is_in_two_dotted_quarters():
+    seq, bar = in_meter(6, 8)
+    parts = by_name(band_parts(seq, "trio", seed=1))
+    assert bar == 36
+    bass = parts["bass"]
+    assert np.array_equal(bass.start, np.arange(0, seq.end, 18)) and (bass.duration == 17).all()
+    assert set((np.unique(parts["piano"].start) % 6).tolist()) == {0}      # on eighths only
+    kit = parts["drums"]
+    assert sorted(set((kit.start[kit.pitch == RIDE] % bar).tolist())) == [0, 18, 30]
+    assert sorted(set((kit.start[kit.pitch == HIHAT_PEDAL] % bar).tolist())) == [18]
+
+
+def test_five_four_groups_three_and_two():
+    seq, bar = in_meter(5, 4)
+    parts = by_name(band_parts(seq, "trio", seed=2))
+    assert np.array_equal(parts["bass"].start, np.arange(0, seq.end, GRID))
+    hat = sorted(set((parts["drums"].start[parts["drums"].pitch == HIHAT_PEDAL] % bar).tolist()))
+    assert hat == [12, 24, 48]          # 2 and 3 of the waltz half, 2 of the two-beat half
+
+
+@pytest.mark.parametrize("meter", [(7, 4), (7, 8), (12, 8), (2, 2), (3, 8), (9, 4)])
+def test_odd_meters_keep_every_note_in_the_tune_on_its_beats(meter):
+    seq, bar = in_meter(*meter)
+    felt = [o for o, *_ in beats(seq)]
+    for p in band_parts(seq, "trio", seed=3):
+        assert len(p.pitch) and (p.start + p.duration <= seq.end).all() and (p.duration >= 1).all()
+    assert set(by_name(band_parts(seq, "trio", seed=3))["bass"].start.tolist()) <= set(felt)
+
+
+def test_swing_only_where_it_keeps_the_beat():
+    for meter, swung in [((4, 4), True), ((3, 4), True), ((5, 4), True), ((6, 8), False), ((7, 8), False)]:
+        assert (swing_for(in_meter(*meter)[0], 0.6) == 0.6) == swung, meter

@@ -98,3 +98,98 @@ def test_num_takes_are_different_solos(shipped):
     assert len({tuple(t.solo.pitch.tolist()) for t in takes}) == 3
     assert all(t.solo.end == build_chart().steps(8) == round(8 * 160 / 60 * GRID) for t in takes)
     assert np.all([len(t.parts) == 3 for t in takes])
+
+
+# ---------------------------------------------------------------------------- meter
+
+def test_meter_from_the_argument_the_form_the_chart_file_and_the_primer(tmp_path):
+    from jazzgen.notes import NoteSequence, TimeSignature
+    c = build_chart(meter=(3, 4))
+    assert c.meter == (3, 4) and c.bar_steps == 36 and c.chorus == 12 * 36
+    assert [x.step for x in c.changes[:5]] == [0, 36, 72, 108, 132]     # Cm7 F7 in bar 4: beats 1-2, 3
+    w = build_chart(form="waltz")
+    assert w.meter == (3, 4) and w.chorus == 16 * 36
+    assert build_chart(form="waltz", meter="4/4").meter == (4, 4)      # asked for beats the form's own
+    f = tmp_path / "waltz.txt"
+    f.write_text("\n  meter: 6/8\nDm7 | G7 | Cmaj7 |\n")
+    assert build_chart(chart_file=f).meter == (6, 8) and build_chart(chart_file=f, meter="3/4").meter == (3, 4)
+    f.write_text("5/4\nDm7 G7 | C6\n")
+    c = build_chart(chart_file=f)
+    assert c.meter == (5, 4) and [x.step for x in c.changes] == [0, 36, 60]   # 5/4 = 3 + 2
+    primer = NoteSequence.empty("p")
+    primer.time_signatures = [TimeSignature(0, 3, 4)]
+    assert build_chart(primer=primer).meter == (3, 4)            # a blues in the primer's meter
+    assert build_chart(primer=primer, form="blues").meter == (4, 4)
+    assert build_chart(chords="Dm7 G7 | C", meter="4/4").changes[1].step == 24   # 4/4 splits as ever
+
+
+@pytest.mark.parametrize("kw, words", [(dict(meter="3/5"), "denominator"), (dict(meter="waltz"), "N/D"),
+                                       (dict(meter=(0, 4)), "numerator")])
+def test_bad_meters_are_one_line_errors(kw, words):
+    with pytest.raises(UsageError, match=words):
+        build_chart(**kw)
+
+
+def test_timeline_carries_the_meter():
+    t = build_chart(form="waltz").timeline(4 * 36)
+    assert [(s.numerator, s.denominator) for s in t.time_signatures] == [(3, 4)]
+    assert [c.step for c in t.chords] == [0, 36, 72, 108]
+
+
+# ---------------------------------------------------------------------------- primers
+
+def long_primer(bars=20, meter=(3, 4)):
+    """A primer of `bars` bars in `meter`, a note a beat, its tempo rising a bpm a beat, in Bb."""
+    from jazzgen.notes import KeySignature, NoteSequence, Tempo, TimeSignature
+    bar = TimeSignature(0, *meter).bar_steps
+    n = bars * bar // GRID
+    seq = NoteSequence(60 + np.arange(n) % 12, np.arange(n) * GRID, np.full(n, 10), np.full(n, 90), name="p",
+                       tempos=[Tempo(i * GRID, 150.0 + i) for i in range(n)],
+                       time_signatures=[TimeSignature(0, *meter)], key_signatures=[KeySignature(0, -2, False)])
+    seq.end = n * GRID
+    return seq
+
+
+def test_primer_bars_default_and_chosen():
+    from jazzgen.chart import fit_primer, seconds_of
+    p = long_primer()
+    assert seconds_of(p, p.end) > 15
+    head, note = fit_primer(p, 20.0)
+    assert head.end == 4 * 36 and len(head) == 12 and "first 4 bars" in note
+    head, note = fit_primer(p, 60.0)           # short enough: all of it
+    assert head is p and note is None
+    head, _ = fit_primer(p, 20.0, bars=2)
+    assert head.end == 72 and len(head.tempos) == 6 and head.key_signatures == p.key_signatures
+    with pytest.raises(UsageError, match="fills all of --seconds 5") as e:
+        fit_primer(p, 5.0, bars=10)
+    assert "\n" not in str(e.value)
+
+
+def test_timeline_with_primer_keeps_its_tempo_map_meter_and_key():
+    from jazzgen.chart import cut_primer, seconds_of, timeline_with_primer
+    head = cut_primer(long_primer(), 4)
+    chart = build_chart(bpm=140)                       # a 4/4 blues after a 3/4 primer
+    t = timeline_with_primer(chart, 20.0, head)
+    assert [x.qpm for x in t.tempos[:12]] == [150.0 + i for i in range(12)] and t.tempos[-1] == (144, 140.0)
+    assert [(s.step, s.numerator) for s in t.time_signatures] == [(0, 3), (144, 4)]
+    assert t.key_signatures == head.key_signatures
+    assert seconds_of(t, t.end) == pytest.approx(20.0, abs=60 / 140 / GRID)
+    steps = [c.step for c in t.chords]
+    assert steps[:5] == [0, 36, 72, 108, 126] and 144 in steps     # blues bar 5 on the 4/4 bar line
+
+
+def test_a_primer_opens_the_take_and_the_band_plays_its_meter(shipped, tmp_path):
+    from jazzgen.chart import cut_primer
+    import mido
+    head = cut_primer(long_primer(), 4)
+    chart = build_chart(primer=head)
+    assert chart.meter == (3, 4) and chart.changes[0].symbol == "F7"
+    [take] = make_takes(shipped, chart, TakeConfig(seconds=12, seed=2), primer=head)
+    assert np.array_equal(take.solo.pitch[:12], head.pitch) and np.array_equal(take.solo.start[:12], head.start)
+    [midi] = write_take(take, tmp_path)
+    mf = mido.MidiFile(str(midi))
+    metas = [m for m in mf.tracks[0] if m.is_meta]
+    assert [(m.numerator, m.denominator) for m in metas if m.type == "time_signature"] == [(3, 4)]
+    assert [m.key for m in metas if m.type == "key_signature"] == ["Bb"]
+    tempos = [round(mido.tempo2bpm(m.tempo), 3) for m in metas if m.type == "set_tempo"]
+    assert tempos == [150.0 + i for i in range(12)] + [150.0]    # the primer's map, then the chart's bpm
