@@ -200,6 +200,69 @@ def test_primer_opens_the_solo(gen_model, tmp_path):
     assert tempo == [int(round(6e7 / 140))]                             # and its tempo
 
 
+def bar_lines(midi):
+    """(time signatures [(tick, num, den)], ticks of every bar line) of a written take."""
+    mf = mido.MidiFile(str(midi))
+    t, sigs = 0, []
+    for m in mf.tracks[0]:
+        t += m.time
+        if m.type == "time_signature":
+            sigs.append((t, m.numerator, m.denominator))
+    end = max(sum(m.time for m in tr) for tr in mf.tracks)
+    lines, tick = [], 0
+    while tick < end:
+        lines.append(tick)
+        _, n, d = [s for s in sigs if s[0] <= tick][-1]
+        tick += n * TPQ * 4 // d
+    return sigs, set(lines)
+
+
+def track(midi, name):
+    mf = mido.MidiFile(str(midi))
+    tr = next(tr for tr in mf.tracks if tr.name == name)
+    t, out = 0, []
+    for m in tr:
+        t += m.time
+        if m.type == "note_on" and m.velocity > 0:
+            out.append((t, m.note))
+    return out
+
+
+def test_a_jazz_waltz_is_written_in_three(gen_model, tmp_path):
+    [midi] = gen(gen_model, tmp_path / "out", "--meter", "3/4", "--form", "waltz", "--seed", "3", "--seconds", "16",
+                 "--bpm", "180")
+    sigs, lines = bar_lines(midi)
+    assert sigs == [(0, 3, 4)]
+    _, markers = solo_track(midi)
+    assert markers[0] == (0, "Cmaj7") and [t for t, _ in markers[:12]] == [i * 1440 for i in range(12)]
+    assert {t % 1440 for t, _ in markers} == {0, 960}          # two chords in a bar: beats 1-2, then 3
+    assert sorted(lines)[:4] == [0, 1440, 2880, 4320]
+    bass = track(midi, "Bass")
+    assert [t for t, _ in bass] == [i * TPQ for i in range(len(bass))] and len(bass) == 48   # 16 bars of three
+    ride = {t % 1440 for t, p in track(midi, "Drums") if p == 51}
+    assert {0, 480, 960} <= ride and len(ride) == 4          # 1, 2, 2 & (swung), 3
+
+
+def test_six_eight_chart_file_and_a_primer_in_its_own_meter(gen_model, tmp_path):
+    chart = tmp_path / "c.txt"
+    chart.write_text("meter: 6/8\nDm7 | G7 | Cmaj7 | %\n")
+    [midi] = gen(gen_model, tmp_path / "out", "--chart", chart, "--seed", "1", "--seconds", "8", "--swing", "0.6")
+    sigs, lines = bar_lines(midi)
+    assert sigs == [(0, 6, 8)]
+    _, markers = solo_track(midi)
+    assert [t for t, _ in markers[:4]] == [0, 1440, 2880, 4320]
+    assert {t % 720 for t, _ in track(midi, "Bass")} == {0}      # in two dotted quarters, unswung
+    # a long primer without chords: its first 4 bars open the solo, the blues (in its 4/4) under it
+    primer = write_solo_midi(tmp_path / "p.mid", [(60 + i % 7, i, 1) for i in range(40)], [], qpm=120)
+    r = run_module("jazzgen.generate", ["--model", gen_model.path, "--out", tmp_path / "o2", "--primer", primer,
+                                        "--seconds", "20", "--seed", "5"], cwd=tmp_path, timeout=180)
+    assert r.returncode == 0, r.stderr
+    assert "first 4 bars" in r.stderr and "no chord markers" in r.stderr and "blues in F" in r.stderr
+    notes, markers = solo_track(Path(r.stdout.split()[0]))
+    assert notes[:16] == [(i * TPQ, 60 + i % 7) for i in range(16)] and notes[16][0] >= 16 * TPQ
+    assert markers[0] == (0, "F7")
+
+
 # ---------------------------------------------------------------------------- errors
 
 @pytest.mark.parametrize("args, needle", [
@@ -215,13 +278,19 @@ def test_primer_opens_the_solo(gen_model, tmp_path):
     (["--out", "{file}/sub"], "cannot write"),
     (["--soundfont", "/nonexistent", "--wav"], "/nonexistent"),
     (["--primer", "/nonexistent.mid"], "/nonexistent.mid"),
+    (["--meter", "3/5"], "--meter"),
+    (["--meter", "three"], "--meter"),
+    (["--primer-bars", "2"], "--primer"),
+    (["--primer", "{long}", "--primer-bars", "8"], "fills all of --seconds 4"),
+    (["--primer", "{long}", "--primer-bars", "0"], "--primer-bars"),
 ])
 def test_errors_exit_2_with_one_line_and_no_files(gen_model, tmp_path, args, needle, capsys):
     junk = tmp_path / "junk.mid"
     junk.write_bytes(np.random.default_rng(0).bytes(300))
     a_file = tmp_path / "a_file"
     a_file.write_text("x")
-    args = [s.format(junk=junk, file=a_file) for s in args]
+    long = write_solo_midi(tmp_path / "long.mid", [(60 + i % 7, i, 1) for i in range(40)], [(0, "C7")])
+    args = [s.format(junk=junk, file=a_file, long=long) for s in args]
     out = tmp_path / "out"
     # later options win in argparse: the case's own --model / --out / --seconds override these
     argv = ["--model", str(gen_model.path), "--out", str(out), "--seconds", "4", "--seed", "1"] + args
