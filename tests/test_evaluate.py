@@ -176,3 +176,32 @@ def test_likelihood_on_a_tiny_untrained_model(tmp_path, capsys):
     rep = json.loads((out / "report.json").read_text())
     assert rep["n_files"] == 4 and "baselines" not in rep["likelihood"]
     assert any("training files" in w for w in rep["warnings"])
+
+
+def test_shipped_model_scores_a_folder_without_its_training_data(tmp_path, capsys):
+    model = ROOT / "models" / "wjazzd"
+    if not (model / "model.keras").is_file():
+        pytest.fail("the shipped model is missing")
+    mdir = tmp_path / "model"      # the shipped model, its training folder nowhere to be found
+    mdir.mkdir()
+    for f in ("model.keras", "vocab.json"):
+        shutil.copy(model / f, mdir / f)
+    cfg = json.loads((model / "config.json").read_text())
+    cfg["data"] = str(tmp_path / "gone" / "wjazzd")
+    (mdir / "config.json").write_text(json.dumps(cfg))
+    data = tmp_path / "midi"
+    data.mkdir()
+    for i in range(3):
+        write_solo(data / f"s{i}.mid", i)
+    base = ["--model", str(mdir), "--data", str(data), "--cache", str(tmp_path / "c"), "--out", str(tmp_path / "o")]
+    assert E.main(base + ["--no-baselines"]) == 0
+    rep = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert rep["n_files"] == 3 and rep["split"] == "all" and rep["train_data"] is None
+    assert 1 < rep["likelihood"]["model"]["pitch"]["ppl"] < 200 and "baselines" not in rep["likelihood"]
+    assert len(rep["warnings"]) == 1 and "gone" in rep["warnings"][0] and "baselines" not in rep["warnings"][0]
+    capsys.readouterr()
+    assert E.main(base) == 0                          # baselines asked for: one line says they need it
+    err = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert len(err) == 1 and "baselines need it" in err[0] and "--train-data" in err[0]
+    assert E.main(base + ["--split", "val"]) == 2     # the split lives with the training folder
+    assert "--split val needs the model's training folder" in capsys.readouterr().err
