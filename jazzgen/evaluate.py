@@ -33,7 +33,10 @@ max_songs, applied exactly as ``train.load_data`` does) decides.  When ``--data`
 shares files with the model's training folder the default is ``--split val``: only
 its validation files, so neither the model nor the baselines have seen them.
 Otherwise the default is ``--split all``.  ``--split train|all`` over training files
-is allowed (to measure over-fitting) with a warning.
+is allowed (to measure over-fitting) with a warning.  When the model's training folder
+(its ``config.json`` ``data``) is not on this machine and no ``--train-data`` is given, a
+one-line warning says so and every file of ``--data`` is scored by the model alone: no
+split, no novelty, and no baselines (they are counted on the training files).
 
 ``--model none``: no model at all; style only (novelty against ``--train-data`` if
 given).  ``--no-likelihood``: use the model's config for the split and the novelty
@@ -374,8 +377,8 @@ def evaluate(data: str, model: str | None = DEFAULT_MODEL, train_data: str | Non
         raise EvalError(f"--split {split} needs the model's training folder {missing} (not found; "
                         "pass --train-data DIR)")
     if missing:
-        warnings.append(f"the model's training folder {missing} is not here: every file of --data is scored, "
-                        "without novelty" + ("" if not (baselines and score_likelihood) else
+        warnings.append(f"the model's training folder {missing} is not here: every file of --data is scored "
+                        "(the split is unknown: some may be training files), without novelty" + ("" if not (baselines and score_likelihood) else
                                              "; the n-gram baselines need it (pass --train-data DIR)"))
 
     # the model's split decides which files are scored, and which ones the baselines count

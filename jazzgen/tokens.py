@@ -7,8 +7,14 @@ factors and four conditioning values, all small integers:
                dur    pad/unk/bos or 1..MAX_DUR grid steps (MAX_DUR = 8 beats)
     given      root   pad/none or pitch class of the chord in force at the event's onset
                qual   pad or one of chords.QUALITIES (index 0 of those is "none")
-               beat   pad or beat within the bar (0..MAX_BEAT-1)
-               sub    pad or grid step within the beat (0..GRID-1)
+               beat   pad or quarter-note beat within the bar (0..MAX_BEAT-1)
+               sub    pad or grid step within that quarter (0..GRID-1)
+
+Position works in any meter, through meter changes (``NoteSequence.bar_position``):
+the bar restarts at each bar line of the meter in force, and the beat id counts
+quarter notes from it, whatever the denominator.  So 3/4 has beats 1-3, 6/8 (36 steps
+a bar) has beats 1-3 with its second dotted quarter at beat 2, sub 7, and a 4/4 file
+reads as it always has: one vocabulary and one trained model for every meter.
 
 Factoring pitch and duration into two heads of one event (as BebopNet and MINGUS do)
 keeps the sequence one event per note (half the length of interleaved pitch and
@@ -119,7 +125,7 @@ def chord_ids(seq: NoteSequence, steps: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def position_ids(seq: NoteSequence, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(beat id, sub id) of each step's place in its bar."""
+    """(beat id, sub id) of each step's place in its bar, in quarter notes in every meter."""
     _, pos = seq.bar_position(steps)
     beat = np.minimum(pos // GRID, MAX_BEAT - 1)
     return (1 + beat).astype(np.int16), (1 + pos % GRID).astype(np.int16)
