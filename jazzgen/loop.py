@@ -82,6 +82,24 @@ class ValidationScore(keras.callbacks.Callback):
         logs.update({f"val_{k}": v for k, v in val.items() if k != "notes"})
 
 
+class EpochNoise(keras.callbacks.Callback):
+    """Reseeds the model's random draws (dropout) from (seed, epoch) at each epoch's start.
+
+    Keras does not save a seed generator's state with the model, so without this a
+    resumed run would draw other dropout masks than the run it continues.
+    """
+
+    def __init__(self, seed: int):
+        super().__init__()
+        self.seed = seed
+
+    def on_epoch_begin(self, epoch, logs=None):
+        states = [v for v in self.model.variables if v.name == "seed_generator_state"]
+        seeds = np.random.default_rng([self.seed, epoch, 1]).integers(0, 2 ** 31, len(states))
+        for v, s in zip(states, seeds):
+            v.assign(np.array([s, 0]).astype(keras.backend.standardize_dtype(v.dtype)))
+
+
 # the counters of Keras' callbacks that a resumed run must carry on from
 COUNTERS = ("wait", "best", "cooldown_counter")
 
@@ -188,12 +206,13 @@ class EpochLine(keras.callbacks.Callback):
                      f"{f' | ETA {eta(left)}' if epoch + 1 < self.epochs and not self.model.stop_training else ''}")
 
 
-def callbacks(out: Path, state: dict, val_arrays: dict, epochs: int, patience: int, export, progress: bool) -> list:
+def callbacks(out: Path, state: dict, val_arrays: dict, epochs: int, patience: int, seed: int, export,
+              progress: bool) -> list:
     """The callback list, in the order that matters: score, then act on the score, then save."""
     reduce = keras.callbacks.ReduceLROnPlateau(monitor="val_nll", mode="min", factor=0.5, patience=1,
                                                min_delta=1e-4)     # halve the step size when validation stalls
     stop = keras.callbacks.EarlyStopping(monitor="val_nll", mode="min", patience=patience, min_delta=1e-4)
     counted = {"reduce_lr": reduce, "early_stopping": stop}
     bar = [keras.callbacks.ProgbarLogger()] if progress else []
-    return [ValidationScore(val_arrays), reduce, stop, RunCheckpoint(out, state, counted, export), *bar,
+    return [EpochNoise(seed), ValidationScore(val_arrays), reduce, stop, RunCheckpoint(out, state, counted, export), *bar,
             EpochLine(epochs, lambda s: print(s, flush=True))]

@@ -367,7 +367,8 @@ def _fit(model, cfg: TrainConfig, state: dict, data: Data, progress: bool) -> No
     from . import loop
     start = state["epoch"] + 1
     windows = loop.KeyedWindows(data.train, data.lo, data.hi, cfg.batch_size, cfg.seed, cfg.augment, start)
-    cbs = loop.callbacks(cfg.model_dir, state, data.val.arrays, cfg.epochs, cfg.patience, export_best(cfg), progress)
+    cbs = loop.callbacks(cfg.model_dir, state, data.val.arrays, cfg.epochs, cfg.patience, cfg.seed,
+                         export_best(cfg), progress)
     stop = next(c for c in cbs if isinstance(c, loop.keras.callbacks.EarlyStopping))
     model.fit(windows, epochs=cfg.epochs, initial_epoch=start, steps_per_epoch=windows.steps, shuffle=False,
               callbacks=cbs, verbose=1 if progress else 0)
@@ -375,34 +376,41 @@ def _fit(model, cfg: TrainConfig, state: dict, data: Data, progress: bool) -> No
         print(f"early stop: no improvement for {cfg.patience} epochs")
 
 
+def _model(cfg: TrainConfig, state: dict | None):
+    """(model, state): the interrupted run's, or a new compiled model with a fresh state."""
+    if state is not None:
+        model = load_last(cfg.model_dir, state)
+        print(f"resuming after epoch {state['epoch']} (lr {state['lr']:.2e})")
+        return model, state
+    from . import tokens
+    from .model import ModelConfig, build_model, compile_model
+    model = build_model(tokens.default_vocab(), ModelConfig(layers=cfg.layers, units=cfg.units, dropout=cfg.dropout))
+    compile_model(model, cfg.lr, cfg.clipnorm)
+    return model, new_state(cfg)
+
+
 def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: set[str] = frozenset()) -> dict:
     """Train (or continue) the run in cfg.model_dir; returns the final state dict.
 
     ``given``: the flags set on the command line, which a resume checks against the run's own.
+    Everything that can fail on the user's input (the run folder, the data) fails before
+    the first file is written.
     """
-    state = None
-    if resume:
-        cfg, state = resume_config(cfg, given or set())
-    _prepare(cfg)
-    data = load_data(cfg)
-    print(f"data: {len(data.train_files)} train / {len(data.val_files)} validation solos, "
-          f"{len(data.train)} windows of {cfg.seq_len} events, pitch range {data.lo}-{data.hi}")
-    out = cfg.model_dir
-    out.mkdir(parents=True, exist_ok=True)
     from . import tokens
     from .loop import atomic_json
-    atomic_write(out / "vocab.json", lambda f: f.write(tokens.default_vocab().to_json().encode()))
-    atomic_json(out / "config.json", asdict(cfg))
+    state = None
+    if resume:
+        cfg, state = resume_config(cfg, given)
+    _prepare(cfg)
     with _strategy_scope(cfg):
-        if state is not None:
-            model = load_last(out, state)
-            print(f"resuming after epoch {state['epoch']} (lr {state['lr']:.2e})")
-        else:
-            from .model import ModelConfig, build_model, compile_model
-            model = build_model(tokens.default_vocab(), ModelConfig(layers=cfg.layers, units=cfg.units,
-                                                                    dropout=cfg.dropout))
-            compile_model(model, cfg.lr, cfg.clipnorm)
-            state = new_state(cfg)
+        model, state = _model(cfg, state)
+        data = load_data(cfg)
+        print(f"data: {len(data.train_files)} train / {len(data.val_files)} validation solos, "
+              f"{len(data.train)} windows of {cfg.seq_len} events, pitch range {data.lo}-{data.hi}")
+        out = cfg.model_dir
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write(out / "vocab.json", lambda f: f.write(tokens.default_vocab().to_json().encode()))
+        atomic_json(out / "config.json", asdict(cfg))
         state["config"] = asdict(cfg)
         if state.get("stopped_early") and "patience" not in given:
             print(f"nothing to resume: the run stopped early after epoch {state['epoch'] + 1}")
