@@ -1,10 +1,10 @@
-"""Training throughput: jazzgen's epoch loop against a bare `model.fit` on fixed arrays.
+"""Training throughput: jazzgen's data source against a bare `model.fit` on fixed arrays.
 
     python scripts/bench_train.py --data midi/wjazzd [--epochs 3] [--units 256]
 
 Both models have the same configuration and see the same number of windows per
-epoch; ours re-transposes every window to a random key each epoch (the augmentation
-training uses), the baseline fits the same un-transposed arrays held in memory.  The
+epoch; ours is fed by `loop.KeyedWindows` (the keras PyDataset train.py uses), which
+re-transposes every window to a random key each epoch, the baseline fits the same un-transposed arrays held in memory.  The
 first epoch of each compiles and is not timed; the timed epochs alternate between the
 two, and which goes first, so that machine noise and drift hit both alike.  Tokens = non-padding target events.
 """
@@ -34,7 +34,8 @@ def main() -> None:
     import keras
     from jazzgen import tokens
     from jazzgen.model import ModelConfig, build_model, compile_model, xy
-    from jazzgen.train import _device, fit_epoch, load_data
+    from jazzgen.loop import KeyedWindows
+    from jazzgen.train import _device, load_data
 
     cfg = TrainConfig(data=a.data, units=a.units, layers=a.layers, seq_len=a.seq_len, batch_size=a.batch_size,
                       max_songs=a.max_songs, cache=".cache/corpus")
@@ -46,7 +47,13 @@ def main() -> None:
     x, y = xy(data.train.arrays)
     n_tok = int((data.train.arrays["pitch"] != tokens.PAD).sum())
 
-    fit_epoch(ours, data, cfg, 0, cfg.lr, verbose=0)                        # compile, not timed
+    windows = KeyedWindows(data.train, data.lo, data.hi, cfg.batch_size, cfg.seed)   # what train feeds fit
+
+    def fit_ours(epoch):
+        windows.start_epoch = epoch
+        ours.fit(windows, epochs=epoch + 1, initial_epoch=epoch, steps_per_epoch=windows.steps, verbose=0)
+
+    fit_ours(0)                                                              # compile, not timed
     bare.fit(x, y, batch_size=cfg.batch_size, epochs=1, shuffle=True, verbose=0)
     t_ours = t_bare = 0.0
     for e in range(1, a.epochs + 1):   # alternate who goes first: drift hits both alike
@@ -56,7 +63,7 @@ def main() -> None:
                 bare.fit(x, y, batch_size=cfg.batch_size, epochs=e + 1, initial_epoch=e, shuffle=True, verbose=0)
                 t_bare += time.perf_counter() - t
             else:
-                fit_epoch(ours, data, cfg, e, cfg.lr, verbose=0)
+                fit_ours(e)
                 t_ours += time.perf_counter() - t
     r_ours, r_bare = n_tok * a.epochs / t_ours, n_tok * a.epochs / t_bare
     print(f"model {cfg.layers}x{cfg.units} LSTM, seq {cfg.seq_len}, batch {cfg.batch_size}, "
