@@ -58,7 +58,7 @@ def runs(tmp_path_factory):
     make_data(tmp / "midi", wjazzd=2)
     (tmp / "interrupt.py").write_text(INTERRUPT)
     flags = ["--out", "models", *SMALL, "--epochs", "2"]
-    r = {"a": run_module("jazzgen.train", flags + ["--name", "a"], cwd=tmp)}
+    r = {"a1": run_module("jazzgen.train", flags + ["--name", "a"], cwd=tmp)}
     r["b1"] = subprocess.run([sys.executable, "interrupt.py", *flags, "--name", "b"], cwd=tmp, env=subprocess_env(),
                              capture_output=True, text=True, timeout=300)
     b = tmp / "models" / "b"
@@ -71,7 +71,7 @@ def runs(tmp_path_factory):
 
 @pytest.fixture
 def ran(runs):
-    for k, code in (("a", 0), ("b1", 130), ("b2", 0)):
+    for k, code in (("a1", 0), ("b1", 130), ("b2", 0)):
         assert runs[k].returncode == code, (k, runs[k].stdout[-2000:], runs[k].stderr[-3000:])
     return runs
 
