@@ -146,7 +146,7 @@ class RunCheckpoint(keras.callbacks.Callback):
     def __init__(self, out: Path, state: dict, counted: dict, export):
         super().__init__()
         self.out, self.state, self.counted, self.export = Path(out), state, counted, export
-        self.t0 = time.time()
+        self.t0, self.improved = time.time(), False
 
     def on_train_begin(self, logs=None):
         for name, cb in self.counted.items():
@@ -161,9 +161,8 @@ class RunCheckpoint(keras.callbacks.Callback):
         row = {"epoch": epoch, "lr": f32(logs["learning_rate"]), "seconds": round(time.time() - self.t0, 2),
                "train_pitch_loss": logs["pitch_loss"], "train_dur_loss": logs["dur_loss"],
                **{k: v for k, v in logs.items() if k.startswith("val_")}}
-        logs["seconds"] = row["seconds"]
-        logs["improved"] = st["best"] is None or row["val_nll"] < st["best"]["val_nll"] - 1e-4
-        if logs["improved"]:
+        self.improved = st["best"] is None or row["val_nll"] < st["best"]["val_nll"] - 1e-4
+        if self.improved:
             st["best"] = row
             self.export(self.model, self.out / "model.keras")
         st["log"].append(row)
@@ -191,18 +190,19 @@ class EpochLine(keras.callbacks.Callback):
     shorter), at the mean pace of this session's epochs.
     """
 
-    def __init__(self, epochs: int, printer=print):
+    def __init__(self, epochs: int, checkpoint: RunCheckpoint, printer=print):
         super().__init__()
-        self.epochs, self.printer, self.times = epochs, printer, []
+        self.epochs, self.checkpoint, self.printer, self.times = epochs, checkpoint, printer, []
 
     def on_epoch_end(self, epoch, logs=None):
-        self.times.append(logs["seconds"])
+        row = self.checkpoint.state["log"][-1]
+        self.times.append(row["seconds"])
         pace = float(np.mean(self.times[1:] or self.times))     # the first epoch also compiles
         left = (self.epochs - epoch - 1) * pace
         self.printer(f"epoch {epoch + 1}/{self.epochs}: val pitch ppl {logs['val_pitch_ppl']:.2f} "
                      f"acc {logs['val_pitch_acc']:.3f} | dur ppl {logs['val_dur_ppl']:.2f} "
-                     f"acc {logs['val_dur_acc']:.3f} | lr {logs['learning_rate']:.1e} | {logs['seconds']:.0f} s"
-                     f"{' | best' if logs['improved'] else ''}"
+                     f"acc {logs['val_dur_acc']:.3f} | lr {row['lr']:.1e} | {row['seconds']:.0f} s"
+                     f"{' | best' if self.checkpoint.improved else ''}"
                      f"{f' | ETA {eta(left)}' if epoch + 1 < self.epochs and not self.model.stop_training else ''}")
 
 
@@ -214,5 +214,6 @@ def callbacks(out: Path, state: dict, val_arrays: dict, epochs: int, patience: i
     stop = keras.callbacks.EarlyStopping(monitor="val_nll", mode="min", patience=patience, min_delta=1e-4)
     counted = {"reduce_lr": reduce, "early_stopping": stop}
     bar = [keras.callbacks.ProgbarLogger()] if progress else []
-    return [EpochNoise(seed), ValidationScore(val_arrays), reduce, stop, RunCheckpoint(out, state, counted, export), *bar,
-            EpochLine(epochs, lambda s: print(s, flush=True))]
+    checkpoint = RunCheckpoint(out, state, counted, export)
+    return [EpochNoise(seed), ValidationScore(val_arrays), reduce, stop, checkpoint, *bar,
+            EpochLine(epochs, checkpoint, lambda s: print(s, flush=True))]

@@ -414,6 +414,8 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: 
         state["config"] = asdict(cfg)
         if state.get("stopped_early") and "patience" not in given:
             print(f"nothing to resume: the run stopped early after epoch {state['epoch'] + 1}")
+        elif state["epoch"] + 1 >= cfg.epochs:
+            print(f"nothing to resume: the run has done its {cfg.epochs} epochs (give a larger --epochs)")
         else:
             _fit(model, cfg, state, data, progress)
     finish(cfg, state, data)
