@@ -82,8 +82,8 @@ def read_track_map(path: str | Path) -> tuple[tuple[str, int | str], ...]:
     return tuple(out)
 
 
-def read_settings(args: argparse.Namespace) -> C.ReadSettings:
-    """ReadSettings from the options add_read_options added."""
+def read_settings(args) -> C.ReadSettings:
+    """ReadSettings from the options add_read_options added (parsed args, or a TrainConfig)."""
     track = _track_value(args.track) if args.track is not None else None
     track_map = read_track_map(args.track_map) if getattr(args, "track_map", None) else ()
     return C.ReadSettings(track=track, track_map=track_map)

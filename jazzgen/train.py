@@ -23,6 +23,7 @@ from pathlib import Path
 
 from . import cli, paths
 from .errors import DataError, ModelError, UsageError
+from .ingest import add_read_options, read_settings
 from .util import atomic_write
 
 PROG = "jazzgen.train"
@@ -52,6 +53,8 @@ class TrainConfig:
     mixed_precision: bool = False
     distribute: bool = False
     max_songs: int = 0        # 0 = all; a small number for smoke tests
+    track: str | None = None  # melody track of every file (see ingest --track)
+    track_map: str | None = None  # per-file melody tracks (see ingest --track-map)
 
     @property
     def model_dir(self) -> Path:
@@ -114,6 +117,7 @@ def parse_args(argv=None) -> tuple[TrainConfig, bool, set[str]]:
     p.add_argument("--no-augment", dest="augment", action="store_false", help="no 12-key transposition")
     p.add_argument("--mixed-precision", action="store_true", help="float16/bfloat16 compute (GPU)")
     p.add_argument("--distribute", action="store_true", help="data-parallel over all local devices")
+    add_read_options(p)
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out/--name from its last epoch, with its own settings")
     a = p.parse_args(argv)
@@ -148,7 +152,7 @@ def load_data(cfg: TrainConfig) -> Data:
     from .corpus import load_corpus
     if not Path(cfg.data).exists():
         raise DataError(f"no such data folder: {cfg.data}")
-    corpus = load_corpus(cfg.data, cfg.cache, progress=sys.stderr.isatty())  # no bar in logs
+    corpus = load_corpus(cfg.data, cfg.cache, read_settings(cfg), progress=sys.stderr.isatty())  # no bar in logs
     for r in corpus.dropped:
         print(r.line(), file=sys.stderr)
     train_songs, val_songs = dataset.split_songs(corpus.songs, cfg.val_fraction, cfg.seed, cfg.max_songs)
