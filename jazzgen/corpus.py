@@ -13,6 +13,7 @@ the running total passes it (both are module constants, read at call time).
 """
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import os
@@ -32,7 +33,7 @@ from .notes import GRID, NO_CHORD, ChordChange, KeySignature, NoteSequence, Temp
 from .quantize import CLOSE_GAPS
 from .util import atomic_write, named_tuples, no_gc
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3   # 3: reports say which part is the melody and where the chords came from
 MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar")
 MAX_PACKS = 8        # packs kept per cache folder (newest used first)
 ERR_BINS = 480       # quantization error histogram: bins of 1/480 beat (one tick at 480 tpq)
@@ -46,10 +47,28 @@ MAX_CORPUS_NOTES = 20_000_000
 
 @dataclass(frozen=True)
 class ReadSettings:
-    """Everything that changes what a file reads as; part of the cache key."""
+    """Everything that changes what a file reads as; part of the cache key.
+
+    track: the melody track for every file (an index, or a name matched case-insensitively,
+    exactly and then as a substring); track_map: (file name or glob, track) pairs that
+    override it per file, the first that matches winning (see ``track_for``).
+    """
     grid: int = GRID
     close_gaps: int = CLOSE_GAPS
     track: int | str | None = None
+    track_map: tuple[tuple[str, int | str], ...] = ()
+
+    def track_for(self, path: str | os.PathLike) -> int | str | None:
+        """The melody track for one file: its entry in track_map (by file name, then as a glob
+        on the name or the whole path), else ``track``."""
+        p = Path(path)
+        for pattern, track in self.track_map:
+            if pattern == p.name:
+                return track
+        for pattern, track in self.track_map:
+            if fnmatch.fnmatchcase(p.name, pattern) or fnmatch.fnmatchcase(p.as_posix(), pattern):
+                return track
+        return self.track
 
 
 @dataclass
@@ -61,6 +80,11 @@ class FileReport:
     bars: int = 0
     events: int = 0              # token events (notes, rests, ties)
     chord_coverage: float = 0.0  # share of notes with a chord in force (not N.C.)
+    track: str = ""              # the melody part: a track name or "channel 3 (Piano)"
+    track_reason: str = ""       # why: "named 'Melody'", "only non-drum track", "highest monophonic part", "--track"
+    top_voice: bool = False      # a polyphonic part: its top voice is the melody
+    skipped: list[str] = field(default_factory=list)   # "part: reason" of parts that had no melodic line
+    chord_source: str = "none"   # "markers", "text", "inferred" or "none"
     polyphony_dropped: int = 0
     overlaps_trimmed: int = 0
     ignored_markers: int = 0
@@ -81,7 +105,13 @@ class FileReport:
                  f"{self.ignored_markers} non-chord markers ignored" if self.ignored_markers else ""]
         return (f"kept     {self.path}: {self.notes} notes, {self.bars} bars, {self.events} events, chords on "
                 f"{100 * self.chord_coverage:.0f}% of notes, onset error mean {self.onset_err_mean:.3f} beat"
-                + "".join(f", {e}" for e in extra if e))
+                + "".join(f", {e}" for e in extra if e) + f"; {self.reading()}")
+
+    def reading(self) -> str:
+        """What was read: the melody part and why, and where the chords came from."""
+        how = self.track_reason + (", top voice" if self.top_voice else "")
+        skipped = f", skipped {len(self.skipped)} part{'s'[:len(self.skipped) != 1]}" if self.skipped else ""
+        return f"melody {self.track!r} ({how}{skipped}), chords {self.chord_source}"
 
 
 @dataclass
@@ -127,7 +157,8 @@ def _hist(err: np.ndarray) -> list[int]:
 def read_file(path: str, data: bytes, settings: ReadSettings) -> tuple[NoteSequence | None, FileReport]:
     """Read one file; a bad file gives (None, report with a one-line reason), never an exception."""
     try:
-        seq, rep = read_midi_bytes(data, track=settings.track, name=Path(path).stem, close_gaps=settings.close_gaps)
+        seq, rep = read_midi_bytes(data, track=settings.track_for(path), name=Path(path).stem,
+                                   close_gaps=settings.close_gaps)
         events = len(T.encode(seq))  # must encode; raises on anything the tokenizer cannot hold
     except MidiError as e:
         return None, FileReport(path, False, str(e))
@@ -135,6 +166,8 @@ def read_file(path: str, data: bytes, settings: ReadSettings) -> tuple[NoteSeque
         return None, FileReport(path, False, f"{type(e).__name__}: {e}".splitlines()[0])
     err = lambda a, f: float(f(np.abs(a))) if a.size else 0.0
     return seq, FileReport(path, True, events=events, polyphony_dropped=rep.polyphony_dropped,
+                           track=rep.track, track_reason=rep.track_reason, top_voice=rep.top_voice,
+                           skipped=rep.skipped, chord_source=rep.chord_source,
                            overlaps_trimmed=rep.overlaps_trimmed, ignored_markers=len(rep.ignored_markers),
                            onset_err_mean=err(rep.onset_error, np.mean), onset_err_max=err(rep.onset_error, np.max),
                            offset_err_mean=err(rep.offset_error, np.mean), offset_err_max=err(rep.offset_error, np.max),
@@ -158,6 +191,13 @@ def _error_stats(reports: list[FileReport], which: str) -> dict[str, float]:
             "max": max(getattr(r, f"{which}_err_max") for r in reports)}
 
 
+def _count(values) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for v in values:
+        out[v] = out.get(v, 0) + 1
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
 def summarize(reports: list[FileReport]) -> dict:
     """Corpus totals for the ingest report: counts, chord coverage, quantization error."""
     kept = [r for r in reports if r.kept]
@@ -168,6 +208,8 @@ def summarize(reports: list[FileReport]) -> dict:
             "chord_coverage": sum(r.chord_coverage * r.notes for r in kept) / notes if notes else 0.0,
             "polyphony_dropped": total("polyphony_dropped"), "overlaps_trimmed": total("overlaps_trimmed"),
             "ignored_markers": total("ignored_markers"),
+            "chord_sources": _count(r.chord_source for r in kept),
+            "melody_reasons": _count(r.track_reason + (", top voice" if r.top_voice else "") for r in kept),
             "onset_error": _error_stats(kept, "onset"), "offset_error": _error_stats(kept, "offset")}
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from . import corpus as C
 from .cli import run
+from .errors import UsageError
 from .paths import CACHE
 from .util import atomic_write
 
@@ -31,13 +32,70 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="MIDI files or folders, searched recursively (default: midi/)")
     p.add_argument("--out", default=CACHE, metavar="CACHE_DIR",
                    help=f"corpus cache folder (default: {CACHE})")
-    p.add_argument("--track", metavar="N_OR_NAME",
-                   help="melody track: a name, or an index among the tracks that have notes (from 0); "
-                        "default: a track named melody/solo/lead, else the highest")
+    add_read_options(p)
     p.add_argument("--workers", type=int, metavar="N", help="reader processes (default: cores - 1)")
     p.add_argument("--report", metavar="FILE.json", help="also write the per-file reports and totals as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no per-file lines: totals only")
+    p.add_argument("--dump", metavar="OUT_DIR",
+                   help="for each kept file, write a MIDI file of what jazzgen learns from it (the melody and "
+                        "the chord changes as markers, at the file's own tempo map and ticks per beat), "
+                        "the names mirroring the input paths")
     return p.parse_args(argv)
+
+
+# ---------------------------------------------------------------------------- reading options
+# Shared with every command that reads a corpus (train), so that they read files the same way:
+#     add_read_options(parser)  ...  load_corpus(..., settings=read_settings(args))
+
+def add_read_options(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add --track and --track-map (the options in ``corpus.ReadSettings``) to a parser."""
+    p.add_argument("--track", metavar="N_OR_NAME",
+                   help="melody track of every file: an index among its tracks (from 0; the channels of a "
+                        "type-0 file), or a name, case-insensitive, exact or else a substring; default: a track "
+                        "named melody/solo/lead, else the highest monophonic part, else the top voice of the "
+                        "highest polyphonic one")
+    p.add_argument("--track-map", metavar="FILE.tsv",
+                   help="per-file melody tracks: lines 'FILE_NAME_OR_GLOB<TAB>TRACK' (# comments), "
+                        "overriding --track for the files they match")
+    return p
+
+
+def _track_value(text: str) -> int | str:
+    text = text.strip()
+    return int(text) if text.isdigit() else text
+
+
+def read_track_map(path: str | Path) -> tuple[tuple[str, int | str], ...]:
+    """(pattern, track) pairs from a TSV file; UsageError (one line, file:line) for a bad one."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"cannot read --track-map {path}: {getattr(e, 'strerror', None) or e}") from None
+    out = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        cols = line.split("\t")
+        if len(cols) != 2 or not cols[0].strip() or not cols[1].strip():
+            raise UsageError(f"{path}:{n}: expected 'FILE_NAME_OR_GLOB<TAB>TRACK', got {line.strip()[:60]!r}")
+        out.append((cols[0].strip(), _track_value(cols[1])))
+    return tuple(out)
+
+
+def read_settings(args) -> C.ReadSettings:
+    """ReadSettings from the options add_read_options added (parsed args, or a TrainConfig)."""
+    track = _track_value(args.track) if args.track is not None else None
+    track_map = read_track_map(args.track_map) if getattr(args, "track_map", None) else ()
+    return C.ReadSettings(track=track, track_map=track_map)
+
+
+def dump_corpus(corpus: C.Corpus, data: list[str], out: str | Path) -> int:
+    """Write each kept file's melody and chords as MIDI under `out` (see ``dump.dump_file``)."""
+    from .dump import dump_file, mirror_path
+    kept = [r for r in corpus.reports if r.kept]      # in the order of corpus.songs
+    for r, seq in zip(kept, corpus.songs):
+        dump_file(r.path, seq, mirror_path(r.path, data, out))
+    return len(kept)
 
 
 def fail(msg: str, code: int) -> int:
@@ -49,12 +107,17 @@ def _err(e: dict) -> str:
     return "  ".join(f"{k} {v:.4f}" for k, v in e.items())
 
 
+def _counts(c: dict) -> str:
+    return ", ".join(f"{k} {v}" for k, v in c.items()) or "-"
+
+
 def totals(s: dict, seconds: float, cached: int) -> list[str]:
     """The summary lines printed after the per-file report."""
     return [
         f"files    {s['kept']} kept, {s['dropped']} dropped (of {s['files']})",
         f"content  {s['notes']} notes, {s['bars']} bars, {s['events']} events (tokens)",
         f"chords   on {100 * s['chord_coverage']:.1f}% of notes; {s['ignored_markers']} non-chord markers ignored",
+        f"sources  chords: {_counts(s.get('chord_sources', {}))}; melody: {_counts(s.get('melody_reasons', {}))}",
         f"repairs  {s['polyphony_dropped']} polyphonic notes dropped, {s['overlaps_trimmed']} overlaps trimmed",
         f"onset    |quantization error| in beats: {_err(s['onset_error'])}",
         f"offset   |quantization error| in beats: {_err(s['offset_error'])}",
@@ -70,10 +133,12 @@ def main(argv=None) -> int:
     files = C.find_midi(args.data)
     if not files:
         return fail(f"no MIDI files ({', '.join(C.MIDI_SUFFIXES)}) in {' '.join(args.data)}", 1)
-    track = int(args.track) if args.track is not None and args.track.isdigit() else args.track
+    try:
+        settings = read_settings(args)
+    except UsageError as e:
+        return fail(str(e), 2)
     t0 = time.perf_counter()
-    corpus = C.load_corpus(files, args.out, C.ReadSettings(track=track),
-                           workers=args.workers, progress=not args.quiet)
+    corpus = C.load_corpus(files, args.out, settings, workers=args.workers, progress=not args.quiet)
     seconds = time.perf_counter() - t0
     summary = C.summarize(corpus.reports)
     if not args.quiet:
@@ -85,6 +150,9 @@ def main(argv=None) -> int:
                "files": [vars(r) for r in corpus.reports]}
         Path(args.report).parent.mkdir(parents=True, exist_ok=True)
         atomic_write(args.report, lambda f: f.write(json.dumps(doc, indent=1).encode()))
+    if args.dump:
+        written = dump_corpus(corpus, args.data, args.dump)
+        print(f"dump     {written} MIDI files under {args.dump}")
     if not corpus.songs:
         return fail("no usable file", 1)
     return 0

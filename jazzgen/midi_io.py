@@ -26,6 +26,7 @@ from typing import Sequence
 import numpy as np
 
 from .errors import MidiError
+from .melody import melodic_reason, top_voice
 from .notes import GRID, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature
 from .quantize import CLOSE_GAPS, quantize, to_grid
 from .util import atomic_write, named_tuples, size_text
@@ -40,12 +41,22 @@ MAX_BEATS = 100_000           # ~8 hours at 200 qpm: longer is a corrupt delta t
 MAX_NOTES = 100_000
 MELODY_NAMES = ("melody", "solo", "lead")
 DRUM_CHANNEL = 9
+POLYPHONIC_SHARE = 0.1   # onsets with 2+ notes: above this share a part is polyphonic (top voice)
+SPARSE_SHARE = 0.25      # a monophonic part with fewer notes than this x the busiest one's is tried after it
+BASS_PITCH = 52          # mean pitch (E3) below which a monophonic part is a bass line, tried last
+# GM program families (program // 8), to name a type-0 file's channels
+_FAMILIES = ("Piano", "Chromatic Percussion", "Organ", "Guitar", "Bass", "Strings", "Ensemble", "Brass",
+             "Reed", "Pipe", "Synth Lead", "Synth Pad", "Synth Effects", "Ethnic", "Percussive", "Sound Effects")
 
 
 @dataclass
 class ReadReport:
     """What reading one file found, for the ingest report."""
-    track: str = ""
+    track: str = ""               # the melody part: a track name or "channel 3 (Piano)"
+    track_reason: str = ""        # why it was picked: "named 'Melody'", "only non-drum track", ...
+    top_voice: bool = False       # the part was polyphonic: its top voice is the melody
+    skipped: list[str] = field(default_factory=list)   # "part: reason" of parts passed over as no melody
+    chord_source: str = "none"    # "markers", "text", "inferred" or "none"
     notes_in: int = 0             # notes in the chosen track before reduction
     polyphony_dropped: int = 0    # notes removed to make the line monophonic
     overlaps_trimmed: int = 0     # notes cut short at the next onset
@@ -201,41 +212,201 @@ def _no_notes(score, data: bytes) -> MidiError:
     return MidiError("no notes")
 
 
-def _pick_track(score, track: int | str | None, data: bytes):
-    """The melody: --track override, else a track named melody/solo/lead, else the highest."""
-    tracks = [(i, t) for i, t in enumerate(score.tracks) if not t.is_drum and t.note_num() > 0]
+@dataclass
+class _Source:
+    """A part of a file that could be the melody: a track, or a channel of a type-0 file (ticks)."""
+    name: str             # as reported: the track name, "track 2", or "channel 3 (Piano)"
+    label: str            # the file's own track name ('' for a channel), what "named 'Melody'" looks at
+    is_drum: bool
+    program: int
+    time: np.ndarray
+    duration: np.ndarray
+    pitch: np.ndarray
+    velocity: np.ndarray
+
+
+def _clean(name: str) -> str:
+    """A track name as people type it: NUL bytes (padding in some files) and outer spaces gone."""
+    return name.replace("\x00", "").strip()
+
+
+def _columns(tracks) -> list[dict[str, np.ndarray]]:
+    return [{k: v for k, v in t.notes.numpy().items() if k in ("time", "duration", "pitch", "velocity")}
+            for t in tracks]
+
+
+def _note_channels(data: bytes) -> dict[int, set[tuple[int, int]]]:
+    """{channel: {(tick, pitch) of its note-ons}}, read with mido: symusic keeps no channel."""
+    import io
+    import mido
+    try:
+        mf = mido.MidiFile(file=io.BytesIO(data), clip=True)
+    except Exception:
+        return {}
+    out: dict[int, set[tuple[int, int]]] = {}
+    for tr in mf.tracks:
+        tick = 0
+        for msg in tr:
+            tick += msg.time
+            if msg.type == "note_on" and msg.velocity > 0:
+                out.setdefault(msg.channel, set()).add((tick, msg.note))
+    return out
+
+
+def _channel_parts(tracks, cols, data: bytes) -> list[_Source]:
+    """A type-0 file's parts, one per channel: symusic splits its one track by (channel, program)
+    and names every piece after the track; each piece goes to the channel that holds its notes."""
+    chans = _note_channels(data)
+    groups: dict = {}
+    for i, c in enumerate(cols):
+        notes = set(zip(c["time"].tolist(), c["pitch"].tolist()))
+        ch = next((k for k in sorted(chans) if notes <= chans[k]), None)
+        groups.setdefault(ch if ch is not None else (99, i), []).append(i)
+    parts = []
+    for key in sorted(groups, key=lambda k: k if isinstance(k, tuple) else (k, 0)):
+        idx = groups[key]
+        t = tracks[idx[0]]
+        c = {k: np.concatenate([cols[i][k] for i in idx]) for k in cols[idx[0]]}
+        order = np.argsort(c["time"], kind="stable")
+        c = {k: v[order] for k, v in c.items()}
+        if isinstance(key, int):
+            name = f"channel {key + 1} ({'Drums' if t.is_drum else _FAMILIES[t.program // 8]})"
+        else:
+            name = _clean(t.name) or f"track {idx[0] + 1}"
+        parts.append(_Source(name, "", t.is_drum, t.program, c["time"], c["duration"], c["pitch"], c["velocity"]))
+    return parts
+
+
+def _parts(score, data: bytes) -> list[_Source]:
+    """Every track of the file (symusic's order), or every channel of a type-0 file."""
+    tracks = list(score.tracks)
+    cols = _columns(tracks)
+    if int.from_bytes(data[8:10], "big") == 0 and len(tracks) > 1:
+        return _channel_parts(tracks, cols, data)
+    return [_Source(_clean(t.name) or f"track {i + 1}", _clean(t.name), t.is_drum, t.program,
+                    c["time"], c["duration"], c["pitch"], c["velocity"]) for i, (t, c) in enumerate(zip(tracks, cols))]
+
+
+def _match_track(parts: list[_Source], track: int | str) -> _Source:
+    """--track: an index into the parts, else a name, case-insensitively: exact, then a substring."""
+    if isinstance(track, int):
+        if not 0 <= track < len(parts):
+            raise MidiError(f"no track {track} (the file has {len(parts)}, from 0)")
+        p = parts[track]
+    else:
+        want = _clean(track).lower()
+        names = [(p, {p.name.lower(), p.label.lower()}) for p in parts]
+        found = ([p for p, n in names if want in n]
+                 or [p for p, n in names if want and any(want in x for x in n)])
+        if not found:
+            listed = ", ".join(repr(p.name) for p in parts[:12]) + (", ..." if len(parts) > 12 else "")
+            raise MidiError(f"no track {track!r} (tracks: {listed or 'none'})")
+        p = found[0]
+    if p.is_drum:
+        raise MidiError(f"track {track!r} is a drum track")
+    if len(p.pitch) == 0:
+        raise MidiError(f"track {track!r} has no notes")
+    return p
+
+
+def _polyphony(p: _Source, tpq: int) -> float:
+    """Share of a part's notes that start while another of its notes still sounds (by more than
+    a quarter beat: legato overlaps and runs finer than the grid are one line, not chords)."""
+    if len(p.time) < 2:
+        return 0.0
+    order = np.argsort(p.time, kind="stable")
+    start = p.time[order].astype(np.int64)
+    end = start + p.duration[order].astype(np.int64)
+    sounding = np.concatenate([[-(2**40)], np.maximum.accumulate(end)[:-1]])
+    return float(np.mean(start < sounding - tpq // 4))
+
+
+def _candidates(parts: list[_Source], tpq: int) -> list[tuple[_Source, str]]:
+    """Non-drum parts with notes in the order they are tried as the melody, each with why.
+
+    A part named melody/solo/lead first; then monophonic parts, highest first (a band's
+    horn over the comping; parts with few notes, such as stabs and fills, after the busy
+    lines); then polyphonic ones, highest first (a piano's right hand, read
+    by its top voice); bass-register lines last.
+    """
+    notes = [p for p in parts if not p.is_drum and len(p.pitch)]
+    if len(notes) == 1:
+        return [(notes[0], "only non-drum track")]
+    named = [p for p in notes if any(n in p.label.lower() for n in MELODY_NAMES)]
+    rest = [p for p in notes if p not in named]
+    high = lambda p: -float(np.mean(p.pitch))
+    bass = lambda p: 32 <= p.program < 40 or -high(p) < BASS_PITCH
+    poly = {id(p): _polyphony(p, tpq) > POLYPHONIC_SHARE for p in rest}
+    mono = [p for p in rest if not poly[id(p)] and not bass(p)]
+    busiest = max((len(p.pitch) for p in mono), default=0)
+    sparse = lambda p: len(p.pitch) < SPARSE_SHARE * busiest   # horn stabs, fills: tried after the busy lines
+    mono = sorted(mono, key=lambda p: (sparse(p), high(p)))
+    chordal = sorted((p for p in rest if poly[id(p)]), key=high)
+    low = sorted((p for p in rest if not poly[id(p)] and bass(p)), key=high)
+    return ([(p, f"named {p.label!r}") for p in named] + [(p, "highest monophonic part") for p in mono]
+            + [(p, "highest polyphonic part") for p in chordal] + [(p, "highest remaining part") for p in low])
+
+
+def _pick_track(score, parts: list[_Source], track: int | str | None, data: bytes, bar_steps: int,
+                rep: ReadReport) -> _Source:
+    """The melody part: --track, else the first candidate with a melodic line (skips recorded)."""
+    tpq = score.ticks_per_quarter
     if track is not None:
-        for i, t in enumerate(score.tracks):
-            if track == i or (isinstance(track, str) and t.name.strip().lower() == track.lower()):
-                if t.is_drum:
-                    raise MidiError(f"track {track!r} is a drum track")
-                if t.note_num() == 0:
-                    raise MidiError(f"track {track!r} has no notes")
-                return t
-        raise MidiError(f"no track {track!r}")
-    if not tracks:
+        rep.track_reason = "--track"
+        return _match_track(parts, track)
+    cands = _candidates(parts, tpq)
+    if not cands:
         raise _no_notes(score, data)
-    if len(tracks) == 1:
-        return tracks[0][1]
-    for _, t in tracks:
-        if any(n in t.name.lower() for n in MELODY_NAMES):
-            return t
-    return max(tracks, key=lambda it: float(np.mean(it[1].notes.numpy()["pitch"])))[1]
+    to_step = GRID / tpq
+    for p, why in cands:
+        on = to_grid(p.time.astype(np.int64), to_step)
+        off = np.maximum(to_grid((p.time + p.duration).astype(np.int64), to_step), on + 1)
+        reason = melodic_reason(p.pitch, on, off, bar_steps=bar_steps)
+        if reason is None:
+            rep.track_reason = why
+            return p
+        rep.skipped.append(f"{p.name}: {reason}")
+    raise MidiError("no melodic part (" + "; ".join(rep.skipped) + ")")
+
+
+def _melody_notes(p: _Source, tpq: int) -> np.ndarray:
+    """Which of the part's notes are the melody: all of a monophonic part, a polyphonic part's
+    top voice (``melody.top_voice``), where the highest note per onset zigzags into the left hand."""
+    keep = np.ones(len(p.pitch), bool)
+    if _polyphony(p, tpq) > POLYPHONIC_SHARE:
+        to_step = GRID / tpq
+        on = to_grid(p.time.astype(np.int64), to_step)
+        off = np.maximum(to_grid((p.time + p.duration).astype(np.int64), to_step), on + 1)
+        keep[:] = False
+        keep[top_voice(p.pitch, on, off)] = True
+    return keep
+
+
+def _accompaniment(parts: list[_Source], melody: _Source, keep: np.ndarray, to_step: float):
+    """(pitch, start, end, velocity) in steps of every non-drum note that is not the melody."""
+    cols = []
+    for p in parts:
+        if p.is_drum:
+            continue
+        m = ~keep if p is melody else np.ones(len(p.pitch), bool)
+        t = p.time[m].astype(np.int64)
+        cols.append((p.pitch[m].astype(np.int64), to_grid(t, to_step),
+                     to_grid(t + p.duration[m].astype(np.int64), to_step), p.velocity[m].astype(np.int64)))
+    if not cols:
+        return tuple(np.zeros(0, np.int64) for _ in range(4))
+    return tuple(np.concatenate([c[i] for c in cols]) for i in range(4))
 
 
 def _chords_from_texts(texts: list[tuple[int, str]], rep: ReadReport) -> list[ChordChange]:
-    from .chords import ChordError, parse_chord
+    """Chord changes from (step, text) events, only those that read as chords in the file's
+    context (``chords.marker_is_chord``: "A", "B" rehearsal letters are told from chords)."""
+    from .chords import marker_is_chord
+    syms = [text.strip() for _, text in texts]
+    unique = list(dict.fromkeys(syms))       # a solo repeats a few dozen symbols; the rule needs only the set
+    is_chord = dict(zip(unique, marker_is_chord(unique)))
     out: list[ChordChange] = []
-    bad: set[str] = set()
-    for step, text in texts:
-        sym = text.strip()
-        if sym in bad:
-            rep.ignored_markers.append(sym)
-            continue
-        try:
-            parse_chord(sym)  # lru-cached: a solo repeats a few dozen symbols
-        except ChordError:
-            bad.add(sym)
+    for (step, _), sym in zip(texts, syms):
+        if not is_chord[sym]:
             rep.ignored_markers.append(sym)
             continue
         if out and out[-1].step == step:
@@ -243,6 +414,28 @@ def _chords_from_texts(texts: list[tuple[int, str]], rep: ReadReport) -> list[Ch
         elif not out or out[-1].symbol != sym:
             out.append(ChordChange(step, sym))
     return out
+
+
+def _read_chords(score, data: bytes, to_step: float, rep: ReadReport, accompaniment, sigs, end: int
+                 ) -> list[ChordChange]:
+    """Markers that are chords, else text events that are, else chords inferred from the
+    accompaniment (``chord_infer``), else none; rep.chord_source says which."""
+    marks = [(int(round(m.time * to_step)), m.text) for m in score.markers]
+    chords = _chords_from_texts(marks, rep)
+    if chords:
+        rep.chord_source = "markers"
+        return chords
+    if b"\xff\x01" in data:
+        chords = _chords_from_texts([(int(round(tk * to_step)), s) for tk, s in _text_events(data)], rep)
+        if chords:
+            rep.chord_source = "text"
+            return chords
+    if len(accompaniment[0]):
+        from .chord_infer import infer_chords
+        rep.chord_source = "inferred"
+        return infer_chords(*accompaniment, time_signatures=sigs, total=max(end, 1))
+    rep.chord_source = "none"
+    return []
 
 
 def _text_events(data: bytes) -> list[tuple[int, str]]:
@@ -320,27 +513,27 @@ def read_midi_bytes(data: bytes, track: int | str | None = None, name: str = "",
     if score.start() < 0 or score.end() > MAX_BEATS * tpq:
         raise MidiError(f"absurd length ({score.end() / tpq:.0f} beats): corrupt delta times")
     rep = ReadReport()
-    t = _pick_track(score, track, data)
+    to_step = GRID / tpq
+    sigs, keys = _signatures(score, to_step)
+    parts = _parts(score, data)
+    t = _pick_track(score, parts, track, data, sigs[0].bar_steps if sigs else 4 * GRID, rep)
     rep.track = t.name
-    n = t.notes.numpy()
-    rep.notes_in = len(n["pitch"])
-    line = quantize(n["time"], n["duration"], n["pitch"], n["velocity"], tpq, close_gaps)
+    keep = _melody_notes(t, tpq)
+    rep.top_voice = not keep.all()
+    rep.notes_in = len(t.pitch)
+    line = quantize(t.time[keep], t.duration[keep], t.pitch[keep], t.velocity[keep], tpq, close_gaps)
     on, off, pitch, vel = line.on, line.off, line.pitch, line.velocity
     rep.onset_error, rep.offset_error = line.onset_error, line.offset_error
-    rep.polyphony_dropped, rep.overlaps_trimmed = line.polyphony_dropped, line.overlaps_trimmed
-    to_step = GRID / tpq
+    rep.polyphony_dropped = line.polyphony_dropped + int((~keep).sum())
+    rep.overlaps_trimmed = line.overlaps_trimmed
     if on.size and on[0] < 0:
         raise MidiError("notes before time 0")
 
     tempos = _tempos(score, to_step)
-    sigs, keys = _signatures(score, to_step)
-    texts = [(int(round(m.time * to_step)), m.text) for m in score.markers]
-    if not texts and b"\xff\x01" in data:
-        texts = [(int(round(tk * to_step)), s) for tk, s in _text_events(data)]
-    chords = _chords_from_texts(texts, rep)
+    end = int(round(score.end() * to_step))
+    chords = _read_chords(score, data, to_step, rep, _accompaniment(parts, t, keep, to_step), sigs, end)
     seq = NoteSequence(pitch, on, off - on, np.clip(vel, 1, 127), chords=chords, tempos=tempos,
-                       time_signatures=sigs, key_signatures=keys,
-                       end=int(round(score.end() * to_step)), name=name)
+                       time_signatures=sigs, key_signatures=keys, end=end, name=name)
     return seq, rep
 
 # ---------------------------------------------------------------------------- writing

@@ -1,31 +1,32 @@
 """python -m jazzgen.train: learn jazz improvisation from a folder of MIDI.
 
+    python -m jazzgen.train                     # midi/ (the bundled WJazzD + your files) -> models/midi/
     python -m jazzgen.train --data midi/wjazzd --name wjazzd
+    python -m jazzgen.train --resume            # continue the run in models/midi/ where it stopped
 
 The corpus is read (and cached) once, split by file, cut into windows of whole
 solos, and each epoch the training windows are re-transposed to random keys (all
-12, an octave moved where needed to stay inside the corpus's pitch range).  After
-every epoch the held-out files are scored note by note (cross-entropy, perplexity,
-top-1 accuracy of each head); the best and the last model are written atomically,
-with the optimizer state, so that `--resume` continues an interrupted run.
+12, an octave moved where needed to stay inside the corpus's pitch range).  Keras'
+`fit` runs the loop (`loop.py` holds the data source and the callbacks): after every
+epoch the held-out files are scored note by note (cross-entropy, perplexity, top-1
+accuracy of each head), the step size is halved when that stalls, training stops
+after `--patience` epochs without progress, and the best and the last model are
+written atomically with the run state, so that `--resume` continues exactly.
 """
 from __future__ import annotations
 
-import argparse
-import csv
-import io
 import json
-import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-import numpy as np
-
-from .paths import CACHE
+from . import cli, paths
+from .errors import DataError, ModelError, UsageError
+from .ingest import add_read_options, read_settings
 from .util import atomic_write
 
+PROG = "jazzgen.train"
 DATA_LICENCE = ("Weimar Jazz Database (WJazzD), Jazzomat Research Project, HfM Franz Liszt Weimar; "
                 "ODbL 1.0 (https://opendatacommons.org/licenses/odbl/1-0/); MIDI with chord markers "
                 "as prepared in midi/wjazzd")
@@ -33,10 +34,10 @@ DATA_LICENCE = ("Weimar Jazz Database (WJazzD), Jazzomat Research Project, HfM F
 
 @dataclass
 class TrainConfig:
-    data: str = "midi"
-    out: str = "models"
+    data: str = paths.DATA
+    out: str = paths.MODELS
     name: str = ""            # default: the data folder's name
-    cache: str = CACHE
+    cache: str = paths.CACHE
     epochs: int = 40
     batch_size: int = 24
     seq_len: int = 96
@@ -52,24 +53,63 @@ class TrainConfig:
     mixed_precision: bool = False
     distribute: bool = False
     max_songs: int = 0        # 0 = all; a small number for smoke tests
+    track: str | None = None  # melody track of every file (see ingest --track)
+    track_map: str | None = None  # per-file melody tracks (see ingest --track-map)
 
     @property
     def model_dir(self) -> Path:
         return Path(self.out) / self.name
 
 
-class TrainError(Exception):
-    """A problem with the arguments or the data: printed as one line, exit code 2."""
+# what a resumed run may change; any other flag must repeat the run's own value
+RESUMABLE = {"epochs", "patience", "out", "name", "cache", "data"}
 
 
-def parse_args(argv=None) -> tuple[TrainConfig, bool]:
+def check_config(cfg: TrainConfig) -> None:
+    """UsageError for values no run can use."""
+    for f in ("epochs", "batch_size", "seq_len", "layers", "units"):
+        if getattr(cfg, f) < 1:
+            raise UsageError(f"--{f.replace('_', '-')} must be at least 1")
+    if cfg.patience < 0 or cfg.max_songs < 0:
+        raise UsageError("--patience and --max-songs must not be negative")
+    if not 0 <= cfg.dropout < 1:
+        raise UsageError("--dropout must be in [0, 1)")
+    if not 0 < cfg.val_fraction < 1:
+        raise UsageError("--val-fraction must be in (0, 1)")
+    if cfg.lr <= 0:
+        raise UsageError("--lr must be positive")
+
+
+def config_from_dict(d, where) -> TrainConfig:
+    """A TrainConfig from saved JSON; ModelError naming the file for a wrong type or value."""
+    if not isinstance(d, dict):
+        raise ModelError(f"{where}: not a JSON object")
+    kw = {}
+    for f in fields(TrainConfig):
+        if f.name not in d:
+            continue                  # an older run: the default
+        v, want = d[f.name], type(getattr(TrainConfig, f.name))
+        ok = isinstance(v, bool) if want is bool else (
+            isinstance(v, (int, float) if want is float else want) and not isinstance(v, bool))
+        if not ok:
+            raise ModelError(f"{where}: {f.name!r} should be {want.__name__}, not {v!r}")
+        kw[f.name] = float(v) if want is float else v
+    cfg = TrainConfig(**kw)
+    try:
+        check_config(cfg)
+    except UsageError as e:
+        raise ModelError(f"{where}: {e}") from None
+    return cfg
+
+
+def parse_args(argv=None) -> tuple[TrainConfig, bool, set[str]]:
+    """(config, resume?, the flags given on the command line)."""
     d = TrainConfig()
-    p = argparse.ArgumentParser(prog="python -m jazzgen.train", description=__doc__.split("\n\n")[0])
-    p.error = lambda msg: p.exit(2, f"jazzgen.train: error: {msg}\n")  # one line, no usage dump
-    p.add_argument("--data", default=d.data, help="folder of MIDI files (default: midi/)")
-    p.add_argument("--out", default=d.out, help="where model folders go (default: models/)")
+    p = cli.Parser(prog="python -m jazzgen.train", description=__doc__.split("\n\n")[0], allow_abbrev=False)
+    p.add_argument("--data", default=d.data, help=f"folder of MIDI files (default: {paths.DATA}/)")
+    p.add_argument("--out", default=d.out, help=f"where model folders go (default: {paths.MODELS}/)")
     p.add_argument("--name", default=d.name, help="model folder name under --out (default: the data folder's name)")
-    p.add_argument("--cache", default=d.cache, help="corpus cache folder")
+    p.add_argument("--cache", default=d.cache, help=f"corpus cache folder (default: {paths.CACHE})")
     for f in ("epochs", "batch_size", "seq_len", "layers", "units", "patience", "seed", "max_songs"):
         p.add_argument("--" + f.replace("_", "-"), type=int, default=getattr(d, f))
     for f in ("dropout", "lr", "clipnorm", "val_fraction"):
@@ -77,21 +117,20 @@ def parse_args(argv=None) -> tuple[TrainConfig, bool]:
     p.add_argument("--no-augment", dest="augment", action="store_false", help="no 12-key transposition")
     p.add_argument("--mixed-precision", action="store_true", help="float16/bfloat16 compute (GPU)")
     p.add_argument("--distribute", action="store_true", help="data-parallel over all local devices")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out/--name from its last epoch")
+    add_read_options(p)
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out/--name from its last epoch, with its own settings")
     a = p.parse_args(argv)
+    given = {act.dest for act in p._actions
+             if any(t.split("=")[0] in act.option_strings for t in (sys.argv[1:] if argv is None else argv))}
     resume = a.__dict__.pop("resume")
     cfg = TrainConfig(**a.__dict__)
     cfg.name = cfg.name or Path(cfg.data).resolve().name
-    for f in ("epochs", "batch_size", "seq_len", "layers", "units"):
-        if getattr(cfg, f) < 1:
-            p.error(f"--{f.replace('_', '-')} must be at least 1")
-    if not 0 <= cfg.dropout < 1:
-        p.error("--dropout must be in [0, 1)")
-    if not 0 < cfg.val_fraction < 1:
-        p.error("--val-fraction must be in (0, 1)")
-    if cfg.lr <= 0:
-        p.error("--lr must be positive")
-    return cfg, resume
+    try:
+        check_config(cfg)
+    except UsageError as e:
+        p.error(str(e))
+    return cfg, resume, given - {"resume", "help"}
 
 
 # ---------------------------------------------------------------------------- data
@@ -105,39 +144,96 @@ class Data:
     train_files: list = field(default_factory=list)
     val_files: list = field(default_factory=list)
     dropped: int = 0
+    wjazzd: int = 0          # how many of the solos used are WJazzD's (for the licence)
 
 
 def load_data(cfg: TrainConfig) -> Data:
     from . import dataset, tokens
     from .corpus import load_corpus
     if not Path(cfg.data).exists():
-        raise TrainError(f"no such data folder: {cfg.data}")
-    corpus = load_corpus(cfg.data, cfg.cache, progress=sys.stderr.isatty())  # no bar in logs
+        raise DataError(f"no such data folder: {cfg.data}")
+    corpus = load_corpus(cfg.data, cfg.cache, read_settings(cfg), progress=sys.stderr.isatty())  # no bar in logs
     for r in corpus.dropped:
         print(r.line(), file=sys.stderr)
     train_songs, val_songs = dataset.split_songs(corpus.songs, cfg.val_fraction, cfg.seed, cfg.max_songs)
     if not train_songs or not val_songs:
         n = len(train_songs) + len(val_songs)
-        raise TrainError(f"{cfg.data}: {n} usable MIDI files; need at least 2 (one to validate on)")
+        raise DataError(f"{cfg.data}: {n} usable MIDI files; need at least 2 (one to validate on)")
     tr = [tokens.encode(s) for s in train_songs]
     va = [tokens.encode(s) for s in val_songs]
     lo, hi = dataset.pitch_range(tr)
-    longest = max(len(t) for t in va)
-    return Data(dataset.make_windows(tr, cfg.seq_len, stride=cfg.seq_len), dataset.make_windows(va, longest), lo, hi,
-                [s.name for s in train_songs], [s.name for s in val_songs], len(corpus.dropped))
+    wj = {Path(r.path).stem for r in corpus.reports if r.kept and "wjazzd" in Path(r.path).resolve().as_posix().lower()}
+    return Data(dataset.make_windows(tr, cfg.seq_len, stride=cfg.seq_len), dataset.make_windows(va, max(map(len, va))),
+                lo, hi, [s.name for s in train_songs], [s.name for s in val_songs], len(corpus.dropped),
+                sum(s.name in wj for s in train_songs + val_songs))
 
 
-# ---------------------------------------------------------------------------- run state
+# ---------------------------------------------------------------------------- the run folder
 
-def _atomic_json(path: Path, obj) -> None:
-    atomic_write(path, lambda f: f.write(json.dumps(obj, indent=1).encode()))
+def read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise ModelError(f"{path}: unreadable ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
 
 
-def _save_model(model, path: Path) -> None:
-    """model.save into a temporary name, then rename: a kill never leaves half a model."""
-    tmp = path.with_name(f".{path.stem}.tmp.keras")
-    model.save(tmp)
-    os.replace(tmp, path)
+STATE_TYPES = {"epoch": int, "lr": (int, float), "best": (dict, type(None)), "log": list,
+               "train_seconds": (int, float), "command": str, "device": str}
+
+
+def read_state(out: Path) -> dict:
+    """state.json of an interrupted run, checked; ModelError for one that cannot be resumed."""
+    if not (out / "state.json").is_file():
+        raise ModelError(f"nothing to resume in {out} (no state.json)")
+    if not (out / "last.keras").is_file():
+        raise ModelError(f"nothing to resume in {out}: no last.keras (a finished model folder keeps only "
+                         f"model.keras; train anew with another --name)")
+    state = read_json(out / "state.json")
+    if not isinstance(state, dict):
+        raise ModelError(f"{out / 'state.json'}: not a JSON object")
+    for k, t in STATE_TYPES.items():
+        if not isinstance(state.get(k), t) or isinstance(state.get(k), bool):
+            raise ModelError(f"{out / 'state.json'}: {k!r} missing or malformed")
+    if state["epoch"] < 0 or len(state["log"]) != state["epoch"] + 1 or (state["best"] is None) != (state["epoch"] < 0):
+        raise ModelError(f"{out / 'state.json'}: epoch {state['epoch']} does not match its log")
+    state.setdefault("callbacks", {"early_stopping": {"wait": state.get("bad_epochs", 0),
+                                                      "best": state["best"].get("val_nll")}})
+    return state
+
+
+def resume_config(cfg: TrainConfig, given: set[str]) -> tuple[TrainConfig, dict]:
+    """(the run's own config with what a resume may change, its state)."""
+    out = cfg.model_dir
+    state = read_state(out)
+    saved = config_from_dict(read_json(out / "config.json"), out / "config.json")
+    for k in sorted(given - RESUMABLE):
+        if getattr(cfg, k) != getattr(saved, k):
+            raise UsageError(f"--resume continues {out} as it was configured: --{k.replace('_', '-')} "
+                             f"{getattr(cfg, k)} differs from its {getattr(saved, k)}")
+    return replace(saved, **{k: getattr(cfg, k) for k in given & RESUMABLE}), state
+
+
+def load_last(out: Path, state: dict):
+    """last.keras with its optimizer; ModelError if it cannot be loaded or is not the state's."""
+    import keras
+    from . import model as _  # noqa: F401  (registers the custom layers)
+    try:
+        model = keras.saving.load_model(out / "last.keras", safe_mode=True)
+        iters = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+    except Exception as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ModelError(f"{out / 'last.keras'}: cannot be loaded ({msg[:200]})") from None
+    if state.get("iterations", iters) != iters:
+        raise ModelError(f"{out / 'last.keras'}: {iters} optimizer steps, state.json says {state['iterations']} "
+                         f"(killed while saving?); cannot resume exactly")
+    model.optimizer.learning_rate.assign(state["lr"])
+    return model
+
+
+def new_state(cfg: TrainConfig) -> dict:
+    return {"epoch": -1, "lr": cfg.lr, "best": None, "bad_epochs": 0, "log": [], "train_seconds": 0.0,
+            "command": "python -m jazzgen.train " + " ".join(sys.argv[1:]), "device": _device(),
+            "config": asdict(cfg)}
 
 
 def _strategy_scope(cfg: TrainConfig):
@@ -157,7 +253,7 @@ def _strategy_scope(cfg: TrainConfig):
         keras.distribution.set_distribution(keras.distribution.DataParallel())
         print(f"distribute: keras DataParallel over {len(keras.distribution.list_devices())} devices")
         return contextlib.nullcontext()
-    raise TrainError(f"--distribute needs the tensorflow or jax backend, not {backend}")
+    raise UsageError(f"--distribute needs the tensorflow or jax backend, not {backend}")
 
 
 def _device() -> str:
@@ -176,6 +272,8 @@ def _device() -> str:
     except Exception:
         return b
 
+
+# ---------------------------------------------------------------------------- what a run leaves
 
 def plot_curves(log: list[dict], path: Path) -> None:
     import matplotlib
@@ -196,11 +294,15 @@ def plot_curves(log: list[dict], path: Path) -> None:
         plt.close(fig)
 
 
-def _licence(data: str) -> str:
-    """The shipped corpus's licence; for any other folder jazzgen cannot know it."""
-    if "wjazzd" in Path(data).resolve().as_posix().lower():
+def _licence(cfg: TrainConfig, data: Data) -> str:
+    """The bundled corpus's licence for its solos; for any other file jazzgen cannot know it."""
+    other = f"that of the MIDI files in `{cfg.data}` (not recorded by jazzgen)"
+    n = len(data.train_files) + len(data.val_files)
+    if data.wjazzd == n:
         return DATA_LICENCE
-    return f"that of the MIDI files in `{data}` (not recorded by jazzgen)"
+    if data.wjazzd:
+        return f"{DATA_LICENCE} for its {data.wjazzd} WJazzD solos; for the other {n - data.wjazzd}, {other}"
+    return other
 
 
 def write_card(cfg: TrainConfig, state: dict, data: Data, path: Path) -> None:
@@ -216,7 +318,7 @@ def write_card(cfg: TrainConfig, state: dict, data: Data, path: Path) -> None:
         f"- Data: {len(data.train_files)} training and {len(data.val_files)} validation solos from "
         f"`{cfg.data}` (split by file, seed {cfg.seed}); {data.dropped} files dropped; pitch range "
         f"{data.lo}-{data.hi}; 12-key transposition {'on' if cfg.augment else 'off'}",
-        f"- Data licence: {_licence(cfg.data)}", "",
+        f"- Data licence: {_licence(cfg, data)}", "",
         "## Validation (per note, held-out files, no augmentation)", "",
         "| head | perplexity | NLL (nats) | top-1 accuracy |", "| --- | --- | --- | --- |",
         f"| pitch | {b['val_pitch_ppl']:.2f} | {b['val_pitch_nll']:.3f} | {100 * b['val_pitch_acc']:.1f}% |",
@@ -226,129 +328,128 @@ def write_card(cfg: TrainConfig, state: dict, data: Data, path: Path) -> None:
     atomic_write(path, lambda f: f.write("\n".join(lines).encode()))
 
 
-# ---------------------------------------------------------------------------- the loop
-
-def fit_epoch(model, data: Data, cfg: TrainConfig, epoch: int, lr: float, verbose=2):
-    """One pass over the training windows, each re-transposed to a random key.
-
-    The transposition is a few vectorised NumPy operations on the (N, L) arrays, so
-    the hot path is Keras' own: nothing in Python runs per step.
-    """
-    from .model import xy
-    rng = np.random.default_rng([cfg.seed, epoch])  # per epoch: a resumed run sees the same keys
-    w = data.train.transposed(rng, data.lo, data.hi) if cfg.augment else data.train
-    x, y = xy(w.arrays)
-    model.optimizer.learning_rate.assign(lr)
-    return model.fit(x, y, batch_size=cfg.batch_size, epochs=epoch + 1, initial_epoch=epoch,
-                     shuffle=True, verbose=verbose)
+def finish(cfg: TrainConfig, state: dict, data: Data) -> None:
+    from .loop import atomic_json
+    out = cfg.model_dir
+    atomic_json(out / "metrics.json", {"best": state["best"], "epochs_run": state["epoch"] + 1})
+    plot_curves(state["log"], out / "curve.png")
+    write_card(cfg, state, data, out / "MODEL_CARD.md")
 
 
-def inference_copy(model, mcfg):
+# ---------------------------------------------------------------------------- the run
+
+def inference_copy(model, cfg: TrainConfig):
     """The same weights in an uncompiled model: a third of the size (no optimizer slots)."""
-    from .model import build_model
     from . import tokens
-    clone = build_model(tokens.default_vocab(), mcfg)
+    from .model import ModelConfig, build_model
+    clone = build_model(tokens.default_vocab(), ModelConfig(layers=cfg.layers, units=cfg.units, dropout=cfg.dropout))
     clone.set_weights(model.get_weights())
     return clone
 
 
-def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> dict:
-    """Train (or continue) the run in cfg.model_dir; returns the final state dict."""
-    import keras
-    from . import tokens
-    from .model import ModelConfig, build_model, compile_model, score
+def export_best(cfg: TrainConfig):
+    """The checkpoint's hook for a new best: model.keras without optimizer, and its weights.npz."""
+    from .loop import save_model
     from .sample import export_weights
 
-    out = cfg.model_dir
-    state_path = out / "state.json"
-    if resume:
-        if not state_path.exists():
-            raise TrainError(f"nothing to resume in {out} (no state.json)")
-        saved = json.loads(state_path.read_text())
-        cfg = TrainConfig(**{**saved["config"], "epochs": cfg.epochs})
+    def export(model, path: Path) -> None:
+        best = inference_copy(model, cfg)
+        save_model(best, path)
+        export_weights(best, path, path.with_name("weights.npz"))
+    return export
+
+
+def _prepare(cfg: TrainConfig) -> None:
+    import keras
     print("config:", json.dumps(asdict(cfg)))
     if cfg.mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16" if "GPU" in _device() or "cuda" in _device().lower()
-                                                else "mixed_bfloat16")
+        gpu = any(s in _device().lower() for s in ("gpu", "cuda"))
+        keras.mixed_precision.set_global_policy("mixed_float16" if gpu else "mixed_bfloat16")
     keras.utils.set_random_seed(cfg.seed)
-    data = load_data(cfg)
-    print(f"data: {len(data.train_files)} train / {len(data.val_files)} validation solos, "
-          f"{len(data.train)} windows of {cfg.seq_len} events, pitch range {data.lo}-{data.hi}")
-    out.mkdir(parents=True, exist_ok=True)
-    vocab = tokens.default_vocab()
-    atomic_write(out / "vocab.json", lambda f: f.write(vocab.to_json().encode()))
-    _atomic_json(out / "config.json", asdict(cfg))
 
+
+def _fit(model, cfg: TrainConfig, state: dict, data: Data, progress: bool) -> None:
+    from . import loop
+    start = state["epoch"] + 1
+    windows = loop.KeyedWindows(data.train, data.lo, data.hi, cfg.batch_size, cfg.seed, cfg.augment, start)
+    cbs = loop.callbacks(cfg.model_dir, state, data.val.arrays, cfg.epochs, cfg.patience, cfg.seed,
+                         export_best(cfg), progress)
+    stop = next(c for c in cbs if isinstance(c, loop.keras.callbacks.EarlyStopping))
+    model.fit(windows, epochs=cfg.epochs, initial_epoch=start, steps_per_epoch=windows.steps, shuffle=False,
+              callbacks=cbs, verbose=1 if progress else 0)
+    if stop.stopped_epoch:
+        print(f"early stop: no improvement for {cfg.patience} epochs")
+
+
+def _model(cfg: TrainConfig, state: dict | None):
+    """(model, state): the interrupted run's, or a new compiled model with a fresh state."""
+    if state is not None:
+        model = load_last(cfg.model_dir, state)
+        print(f"resuming after epoch {state['epoch']} (lr {state['lr']:.2e})")
+        return model, state
+    from . import tokens
+    from .model import ModelConfig, build_model, compile_model
+    model = build_model(tokens.default_vocab(), ModelConfig(layers=cfg.layers, units=cfg.units, dropout=cfg.dropout))
+    compile_model(model, cfg.lr, cfg.clipnorm)
+    return model, new_state(cfg)
+
+
+def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: set[str] = frozenset()) -> dict:
+    """Train (or continue) the run in cfg.model_dir; returns the final state dict.
+
+    ``given``: the flags set on the command line, which a resume checks against the run's own.
+    Everything that can fail on the user's input (the run folder, the data) fails before
+    the first file is written.
+    """
+    from . import tokens
+    from .loop import atomic_json
+    state = None
+    if resume:
+        cfg, state = resume_config(cfg, given)
+    _prepare(cfg)
     with _strategy_scope(cfg):
-        mcfg = ModelConfig(layers=cfg.layers, units=cfg.units, dropout=cfg.dropout)
-        if resume:
-            model = keras.saving.load_model(out / "last.keras", safe_mode=True)
-            state = saved
-            print(f"resuming after epoch {state['epoch']} (lr {state['lr']:.2e})")
+        model, state = _model(cfg, state)
+        data = load_data(cfg)
+        print(f"data: {len(data.train_files)} train / {len(data.val_files)} validation solos, "
+              f"{len(data.train)} windows of {cfg.seq_len} events, pitch range {data.lo}-{data.hi}")
+        out = cfg.model_dir
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write(out / "vocab.json", lambda f: f.write(tokens.default_vocab().to_json().encode()))
+        atomic_json(out / "config.json", asdict(cfg))
+        state["config"] = asdict(cfg)
+        if state.get("stopped_early") and "patience" not in given:
+            print(f"nothing to resume: the run stopped early after epoch {state['epoch'] + 1}")
+        elif state["epoch"] + 1 >= cfg.epochs:
+            print(f"nothing to resume: the run has done its {cfg.epochs} epochs (give a larger --epochs)")
         else:
-            model = build_model(vocab, mcfg)
-            compile_model(model, cfg.lr, cfg.clipnorm)
-            state = {"epoch": -1, "lr": cfg.lr, "best": None, "bad_epochs": 0, "log": [],
-                     "train_seconds": 0.0, "command": "python -m jazzgen.train " + " ".join(sys.argv[1:]),
-                     "device": _device()}
-    state["config"] = asdict(cfg)
-    val_arrays = data.val.arrays
-    for epoch in range(state["epoch"] + 1, cfg.epochs):
-        t0 = time.time()
-        hist = fit_epoch(model, data, cfg, epoch, state["lr"], verbose=1 if progress else 2)
-        val = score(model, val_arrays)
-        state["train_seconds"] += time.time() - t0
-        row = {"epoch": epoch, "lr": state["lr"], "seconds": round(time.time() - t0, 2),
-               "train_pitch_loss": hist.history["pitch_loss"][-1], "train_dur_loss": hist.history["dur_loss"][-1],
-               **{f"val_{k}": v for k, v in val.items() if k != "notes"}}
-        state["log"].append(row)
-        print(f"epoch {epoch + 1}/{cfg.epochs}: val pitch ppl {val['pitch_ppl']:.2f} acc {val['pitch_acc']:.3f} | "
-              f"dur ppl {val['dur_ppl']:.2f} acc {val['dur_acc']:.3f} | {row['seconds']:.0f} s", flush=True)
-        improved = state["best"] is None or val["nll"] < state["best"]["val_nll"] - 1e-4
-        if improved:
-            state["best"], state["bad_epochs"] = row, 0
-            best = inference_copy(model, mcfg)
-            _save_model(best, out / "model.keras")
-            export_weights(best, out / "model.keras", out / "weights.npz")
-        else:
-            state["bad_epochs"] += 1
-            state["lr"] *= 0.5          # halve the step size when validation stalls
-        state["epoch"] = epoch
-        _save_model(model, out / "last.keras")
-        _atomic_json(state_path, state)
-        _write_log(state["log"], out)
-        if state["bad_epochs"] >= cfg.patience:
-            print(f"early stop: no improvement for {cfg.patience} epochs")
-            break
-    _atomic_json(out / "metrics.json", {"best": state["best"], "epochs_run": state["epoch"] + 1})
-    plot_curves(state["log"], out / "curve.png")
-    write_card(cfg, state, data, out / "MODEL_CARD.md")
+            _fit(model, cfg, state, data, progress)
+    finish(cfg, state, data)
     return state
 
 
-def _write_log(log: list[dict], out: Path) -> None:
-    buf = io.StringIO()
-    wr = csv.DictWriter(buf, fieldnames=list(log[0]))
-    wr.writeheader()
-    wr.writerows(log)
-    atomic_write(out / "log.csv", lambda f: f.write(buf.getvalue().encode()))
+def resume_hint(cfg: TrainConfig) -> str:
+    out = cfg.model_dir
+    if not (out / "state.json").is_file() or not (out / "last.keras").is_file():
+        return "interrupted before the first epoch ended; nothing saved to resume"
+    flags = f"--out {cfg.out} --name {cfg.name}" + (f" --cache {cfg.cache}" if cfg.cache != paths.CACHE else "")
+    return f"interrupted; continue with: python -m jazzgen.train {flags} --resume"
 
 
-def main(argv=None) -> int:
-    cfg, resume = parse_args(argv)
+def _main(argv) -> int:
+    cfg, resume, given = parse_args(argv)
     try:
-        state = train(cfg, resume=resume, progress=sys.stderr.isatty())
-    except TrainError as e:
-        print(f"jazzgen.train: error: {e}", file=sys.stderr)
-        return 2
+        state = train(cfg, resume=resume, progress=sys.stderr.isatty(), given=given)
     except KeyboardInterrupt:
-        print(f"\ninterrupted; continue with: python -m jazzgen.train --out {cfg.out} --name {cfg.name} --resume",
-              file=sys.stderr)
+        print(f"\n{PROG}: {resume_hint(cfg)}", file=sys.stderr)
         return 130
     b = state["best"]
     print(f"best: pitch ppl {b['val_pitch_ppl']:.2f}, dur ppl {b['val_dur_ppl']:.2f} -> {cfg.model_dir}/model.keras")
     print(f"improvise with it: python -m jazzgen.generate --model {cfg.model_dir} --seconds 30")
     return 0
+
+
+def main(argv=None) -> int:
+    return cli.run(PROG, _main, argv)
 
 
 if __name__ == "__main__":

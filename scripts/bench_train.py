@@ -1,12 +1,14 @@
-"""Training throughput: jazzgen's epoch loop against a bare `model.fit` on fixed arrays.
+"""Training throughput: jazzgen's data source against a bare `model.fit` on fixed arrays.
 
     python scripts/bench_train.py --data midi/wjazzd [--epochs 3] [--units 256]
 
 Both models have the same configuration and see the same number of windows per
-epoch; ours re-transposes every window to a random key each epoch (the augmentation
-training uses), the baseline fits the same un-transposed arrays held in memory.  The
-first epoch of each compiles and is not timed; the timed epochs alternate between the
-two, and which goes first, so that machine noise and drift hit both alike.  Tokens = non-padding target events.
+epoch; ours is fed by `loop.KeyedWindows` (the keras PyDataset train.py uses), which
+re-transposes every window to a random key each epoch; the baseline fits the same
+un-transposed arrays held in memory.  The first epoch of each compiles and is not
+timed; the timed epochs run in two rounds of one `fit` each (as train.py runs a whole
+run in one), the other model first in the second round, so that machine noise and
+drift hit both alike.  Tokens = non-padding target events.
 """
 from __future__ import annotations
 
@@ -34,7 +36,8 @@ def main() -> None:
     import keras
     from jazzgen import tokens
     from jazzgen.model import ModelConfig, build_model, compile_model, xy
-    from jazzgen.train import _device, fit_epoch, load_data
+    from jazzgen.loop import KeyedWindows
+    from jazzgen.train import _device, load_data
 
     cfg = TrainConfig(data=a.data, units=a.units, layers=a.layers, seq_len=a.seq_len, batch_size=a.batch_size,
                       max_songs=a.max_songs)   # cache: paths.CACHE
@@ -46,19 +49,28 @@ def main() -> None:
     x, y = xy(data.train.arrays)
     n_tok = int((data.train.arrays["pitch"] != tokens.PAD).sum())
 
-    fit_epoch(ours, data, cfg, 0, cfg.lr, verbose=0)                        # compile, not timed
-    bare.fit(x, y, batch_size=cfg.batch_size, epochs=1, shuffle=True, verbose=0)
-    t_ours = t_bare = 0.0
-    for e in range(1, a.epochs + 1):   # alternate who goes first: drift hits both alike
-        for who in (("bare", "ours") if e % 2 else ("ours", "bare")):
+    windows = KeyedWindows(data.train, data.lo, data.hi, cfg.batch_size, cfg.seed)   # what train feeds fit
+
+    def fit(who, first, n):
+        """n epochs in one fit call, as train.py runs a whole run in one."""
+        if who == "ours":
+            windows.start_epoch = first
+            ours.fit(windows, epochs=first + n, initial_epoch=first, steps_per_epoch=windows.steps, shuffle=False,
+                     verbose=0)
+        else:
+            bare.fit(x, y, batch_size=cfg.batch_size, epochs=first + n, initial_epoch=first, shuffle=True, verbose=0)
+
+    for who in ("ours", "bare"):
+        fit(who, 0, 1)                                                       # compile, not timed
+    per_round = max(1, a.epochs // 2)
+    times = {"ours": 0.0, "bare": 0.0}
+    for r in range(2):   # two rounds, the other one first in the second: drift hits both alike
+        for who in (("bare", "ours") if r == 0 else ("ours", "bare")):
             t = time.perf_counter()
-            if who == "bare":
-                bare.fit(x, y, batch_size=cfg.batch_size, epochs=e + 1, initial_epoch=e, shuffle=True, verbose=0)
-                t_bare += time.perf_counter() - t
-            else:
-                fit_epoch(ours, data, cfg, e, cfg.lr, verbose=0)
-                t_ours += time.perf_counter() - t
-    r_ours, r_bare = n_tok * a.epochs / t_ours, n_tok * a.epochs / t_bare
+            fit(who, 1 + r * per_round, per_round)
+            times[who] += time.perf_counter() - t
+    r_ours, r_bare = (n_tok * 2 * per_round / times[w] for w in ("ours", "bare"))
+    a.epochs = 2 * per_round
     print(f"model {cfg.layers}x{cfg.units} LSTM, seq {cfg.seq_len}, batch {cfg.batch_size}, "
           f"{len(data.train)} windows, {n_tok} tokens/epoch, {a.epochs} timed epochs each")
     print(f"[{keras.backend.backend()} | {_device()}] ours {r_ours:,.0f} tok/s  bare model.fit {r_bare:,.0f} tok/s  "

@@ -1,6 +1,6 @@
 """How well chord_infer recovers known changes: per-beat root and quality-family accuracy.
 
-For each bundled WJazzD solo, jazzgen's own trio (render.band_parts) is built from the
+For each bundled WJazzD solo, jazzgen's own trio (band.band_parts) is built from the
 solo's chord markers; chords are inferred from the piano + bass notes alone (no markers,
 no solo) and compared beat by beat with the markers.  N.C. beats (and unreadable symbols)
 are skipped.  Quality is compared by family:
@@ -29,7 +29,7 @@ from jazzgen.chords import parse_chord  # noqa: E402
 from jazzgen.errors import JazzgenError  # noqa: E402
 from jazzgen.midi_io import read_midi  # noqa: E402
 from jazzgen.notes import GRID, NO_CHORD  # noqa: E402
-from jazzgen.render import band_parts  # noqa: E402
+from jazzgen.band import band_parts  # noqa: E402
 
 FAMILY = {"maj": "maj", "maj7": "maj", "6": "maj", "aug": "maj",
           "min": "min", "min7": "min", "min6": "min", "minmaj7": "min",

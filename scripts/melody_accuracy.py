@@ -2,7 +2,7 @@
 
 Material with a known answer: each bundled WJazzD solo, moved up ``--up`` semitones
 (default an octave, the right hand), merged into one track with jazzgen's own piano
-comping for its changes (render.band_parts, the left hand: rootless voicings in C3-C5 on
+comping for its changes (band.band_parts, the left hand: rootless voicings in C3-C5 on
 syncopated hits, the piano laying out in between) and, with --bass, the walking bass too.
 Compared against the plain skyline (highest note at each onset), on the same notes:
 
@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from jazzgen import melody  # noqa: E402
 from jazzgen.midi_io import read_midi  # noqa: E402
-from jazzgen.render import band_parts  # noqa: E402
+from jazzgen.band import band_parts  # noqa: E402
 
 
 def texture(path, up: int, with_bass: bool, seed: int = 0):

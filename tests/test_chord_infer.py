@@ -5,7 +5,7 @@ import pytest
 from jazzgen import chord_infer
 from jazzgen.chords import NAMES, parse_chord
 from jazzgen.notes import GRID, NO_CHORD, ChordChange, NoteSequence, TimeSignature
-from jazzgen.render import band_parts
+from jazzgen.band import band_parts
 
 BAR = 4 * GRID
 

@@ -246,3 +246,14 @@ def test_ingest_cli_reports_a_corpus_over_the_total_in_one_line(tmp_path):
     assert r.returncode == 2
     assert r.stderr == ("jazzgen.ingest: error: corpus too large: more than 10 notes in 1 MIDI file "
                         "(the limit is jazzgen.corpus.MAX_CORPUS_NOTES); read fewer files\n")
+
+
+def test_reports_say_which_part_is_the_melody_and_where_the_chords_came_from(solo_folder, tmp_path):
+    corpus = load_corpus(solo_folder, tmp_path / "cache", progress=False)
+    r = corpus.reports[0]
+    assert (r.track, r.track_reason, r.chord_source, r.top_voice) == ("Melody", "only non-drum track", "markers", False)
+    assert r.line().endswith("; melody 'Melody' (only non-drum track), chords markers")
+    s = C.summarize(corpus.reports)
+    assert s["chord_sources"] == {"markers": 6} and s["melody_reasons"] == {"only non-drum track": 6}
+    again = load_corpus(solo_folder, tmp_path / "cache", progress=False)     # the new fields survive the pack
+    assert again.cached == 6 and vars(again.reports[0]) == vars(r)

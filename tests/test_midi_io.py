@@ -401,3 +401,12 @@ def test_key_signatures_are_written_as_mido_wrote_them(tmp_path):
             seq = simple_seq([0, 12], [12, 6], key_signatures=[KeySignature(0, sharps, minor)], end=24)
             write_midi(tmp_path / "k.mid", seq)
             assert (tmp_path / "k.mid").read_bytes() == _mido_reference(seq, (), None, 0.0), (sharps, minor)
+
+
+def test_a_busy_line_beats_a_higher_sparse_part_and_bass_lines_come_last():
+    stabs = [(84, i * 1920, i * 1920 + 240) for i in range(3)]              # three horn stabs, high
+    line = [(60 + i % 7, i * 240, (i + 1) * 240) for i in range(32)]        # the tune, eighths
+    walk = [(36 + i % 5, i * 480, (i + 1) * 480) for i in range(16)]        # walking bass
+    data = smf(notes(*walk, name="Bass"), notes(*stabs, channel=1, name="Horns"), notes(*line, channel=2, name="Gtr"))
+    seq, rep = read_midi_bytes(data)
+    assert rep.track == "Gtr" and rep.track_reason == "highest monophonic part" and len(seq) == 32

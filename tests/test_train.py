@@ -1,68 +1,94 @@
-"""python -m jazzgen.train: artifacts, resume, argument and data errors, --distribute."""
+"""python -m jazzgen.train: artifacts, exact resume, the data source, argument/data/resume errors, --distribute."""
 from __future__ import annotations
 
 import csv
 import hashlib
 import json
+import shutil
+import subprocess
 import sys
+from dataclasses import asdict
 
 import numpy as np
 import pytest
 
-from conftest import random_walk_solo, run_module, write_solo_midi
+from conftest import SHIPPED_MODEL, random_walk_solo, run_module, subprocess_env, write_solo_midi
 from jazzgen import train as jtrain
 
 SMALL = ["--units", "16", "--layers", "1", "--seq-len", "16", "--batch-size", "8"]
 ARTIFACTS = ("model.keras", "weights.npz", "vocab.json", "config.json", "metrics.json", "log.csv", "curve.png",
              "MODEL_CARD.md", "state.json", "last.keras")
 
+# main() in a child that is interrupted (Ctrl-C) once the first epoch has been saved
+INTERRUPT = """
+import sys
+from jazzgen import loop
+from jazzgen.train import main
+line = loop.EpochLine.on_epoch_end
+def interrupted(self, epoch, logs=None):
+    line(self, epoch, logs)
+    raise KeyboardInterrupt
+loop.EpochLine.on_epoch_end = interrupted
+sys.exit(main(sys.argv[1:]))
+"""
 
-def make_data(folder, n=6):
+
+def make_data(folder, n=6, wjazzd=0):
+    """n random-walk solos; the last `wjazzd` of them in a wjazzd/ subfolder (licensed as WJazzD)."""
     for i in range(n):
-        write_solo_midi(folder / f"walk{i}.mid", *random_walk_solo(i))
+        write_solo_midi(folder / ("wjazzd" if i >= n - wjazzd else "") / f"walk{i}.mid", *random_walk_solo(i))
     return folder
 
 
-def iterations(path) -> int:
+def load(path):
     import keras
     import jazzgen.model  # noqa: F401  (registers the custom layers)
-    return int(keras.saving.load_model(path, safe_mode=True).optimizer.iterations.numpy())
+    return keras.saving.load_model(path, safe_mode=True)
+
+
+def iterations(path) -> int:
+    return int(load(path).optimizer.iterations.numpy())
 
 
 @pytest.fixture(scope="module")
-def resumed_run(tmp_path_factory):
-    """One epoch, then `--epochs 2 --resume`: the two runs' outputs and the model folder."""
+def runs(tmp_path_factory):
+    """In a folder with midi/ and no --data: run `a` straight for 2 epochs; run `b` (same flags)
+    interrupted after epoch 1, then `--resume` with no other flag."""
     tmp = tmp_path_factory.mktemp("train")
-    make_data(tmp / "data")
-    base = ["--data", "data", "--out", "models", "--name", "walks", *SMALL]
-    first = run_module("jazzgen.train", base + ["--epochs", "1"], cwd=tmp)
-    out = tmp / "models" / "walks"
-    after_first = {}
-    if first.returncode == 0:
-        after_first = {"state": json.loads((out / "state.json").read_text()),
-                       "iterations": iterations(out / "last.keras"), "log": (out / "log.csv").read_text()}
-    second = run_module("jazzgen.train", base + ["--epochs", "2", "--resume"], cwd=tmp)
-    return {"tmp": tmp, "out": out, "first": first, "second": second, "after_first": after_first}
+    make_data(tmp / "midi", wjazzd=2)
+    (tmp / "interrupt.py").write_text(INTERRUPT)
+    flags = ["--out", "models", *SMALL, "--epochs", "2"]
+    r = {"a1": run_module("jazzgen.train", flags + ["--name", "a"], cwd=tmp)}
+    r["b1"] = subprocess.run([sys.executable, "interrupt.py", *flags, "--name", "b"], cwd=tmp, env=subprocess_env(),
+                             capture_output=True, text=True, timeout=300)
+    b = tmp / "models" / "b"
+    if r["b1"].returncode == 130:
+        r["after_first"] = {"state": json.loads((b / "state.json").read_text()),
+                            "iterations": iterations(b / "last.keras"), "log": (b / "log.csv").read_text()}
+    r["b2"] = run_module("jazzgen.train", ["--out", "models", "--name", "b", "--resume"], cwd=tmp)
+    return {"tmp": tmp, "a": tmp / "models" / "a", "b": b, **r}
 
 
 @pytest.fixture
-def ran(resumed_run):
-    for k in ("first", "second"):
-        assert resumed_run[k].returncode == 0, resumed_run[k].stderr[-3000:]
-    return resumed_run
+def ran(runs):
+    for k, code in (("a1", 0), ("b1", 130), ("b2", 0)):
+        assert runs[k].returncode == code, (k, runs[k].stdout[-2000:], runs[k].stderr[-3000:])
+    return runs
 
 
-def test_first_run_writes_state_after_one_epoch(ran):
+def test_interrupt_saves_the_epoch_and_prints_a_complete_resume_command(ran):
     a = ran["after_first"]
-    assert a["state"]["epoch"] == 0
-    assert len(a["state"]["log"]) == 1
+    assert a["state"]["epoch"] == 0 and len(a["state"]["log"]) == 1
+    assert a["state"]["config"]["epochs"] == 2            # so that --resume needs no --epochs
     assert a["iterations"] > 0
-    assert "epoch 1/1" in ran["first"].stdout
+    assert "epoch 1/2" in ran["b1"].stdout and "ETA" in ran["b1"].stdout
+    assert ran["b1"].stderr.strip().splitlines()[-1] == \
+        "jazzgen.train: interrupted; continue with: python -m jazzgen.train --out models --name b --resume"
     assert (ran["tmp"] / ".cache" / "corpus").is_dir()       # the cache went under cwd
 
 
 def test_artifacts_of_a_two_epoch_run(ran):
-    out = ran["out"]
+    out = ran["a"]
     for f in ARTIFACTS:
         assert (out / f).is_file() and (out / f).stat().st_size > 0, f
     assert not list(out.glob(".*tmp*")), "temporary files left behind"
@@ -70,7 +96,8 @@ def test_artifacts_of_a_two_epoch_run(ran):
     from jazzgen.tokens import Vocab, default_vocab
     assert Vocab.from_json((out / "vocab.json").read_text()) == default_vocab()
     cfg = json.loads((out / "config.json").read_text())
-    assert (cfg["units"], cfg["layers"], cfg["seq_len"], cfg["batch_size"], cfg["epochs"]) == (16, 1, 16, 8, 2)
+    assert (cfg["data"], cfg["units"], cfg["layers"], cfg["seq_len"], cfg["batch_size"], cfg["epochs"]) == \
+        ("midi", 16, 1, 16, 8, 2)
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["epochs_run"] == 2
     for h in ("pitch", "dur"):
@@ -78,26 +105,89 @@ def test_artifacts_of_a_two_epoch_run(ran):
         assert 0 <= metrics["best"][f"val_{h}_acc"] <= 1
     card = (out / "MODEL_CARD.md").read_text()
     assert "| pitch |" in card and "5 training and 1 validation solos" in card
+    assert "ODbL 1.0" in card and "for its 2 WJazzD solos; for the other 4" in card
     # weights.npz is the export of this very model.keras: generation will not need Keras
     with np.load(out / "weights.npz") as z:
         assert str(z["keras_sha256"]) == hashlib.sha256((out / "model.keras").read_bytes()).hexdigest()
         assert z["lstm_0_recurrent"].shape == (16, 64)
 
 
-def test_resume_continues_from_the_second_epoch(ran):
-    out, second = ran["out"], ran["second"]
-    state = json.loads((out / "state.json").read_text())
-    assert state["epoch"] == 1
-    rows = list(csv.DictReader((out / "log.csv").open()))
-    assert [int(r["epoch"]) for r in rows] == [0, 1]
-    assert [int(r["epoch"]) for r in state["log"]] == [0, 1]
-    # the first row is the first run's, untouched
-    assert (out / "log.csv").read_text().splitlines()[:2] == ran["after_first"]["log"].splitlines()[:2]
+def test_resume_continues_exactly(ran):
+    a, b, second = ran["a"], ran["b"], ran["b2"]
     assert "resuming after epoch 0" in second.stdout
     assert "epoch 2/2" in second.stdout and "epoch 1/2" not in second.stdout
+    rows = list(csv.DictReader((b / "log.csv").open()))
+    assert [int(r["epoch"]) for r in rows] == [0, 1]
+    # the first row is the first run's, untouched
+    assert (b / "log.csv").read_text().splitlines()[:2] == ran["after_first"]["log"].splitlines()[:2]
     # the optimizer carried on: as many steps again as the first epoch took
-    first_iters = ran["after_first"]["iterations"]
-    assert iterations(out / "last.keras") == 2 * first_iters
+    assert iterations(b / "last.keras") == 2 * ran["after_first"]["iterations"]
+    # and the interrupted run ends where the straight one does: same keys, order, dropout, counters
+    sa, sb = (json.loads((d / "state.json").read_text()) for d in (a, b))
+    for k in ("epoch", "lr", "iterations", "bad_epochs", "callbacks"):
+        assert sa[k] == sb[k], k
+    assert [r["val_nll"] for r in sa["log"]] == [r["val_nll"] for r in sb["log"]]
+    ma, mb = load(a / "last.keras"), load(b / "last.keras")
+    for wa, wb in zip(ma.get_weights() + [np.asarray(v) for v in ma.optimizer.variables],
+                      mb.get_weights() + [np.asarray(v) for v in mb.optimizer.variables]):
+        np.testing.assert_array_equal(wa, wb)
+
+
+def test_lr_halves_on_a_stall_and_early_stopping_counts(tmp_path):
+    """The Keras callbacks with the run's settings: one stall halves the step size, `patience` stop."""
+    import keras
+    from jazzgen import loop
+    cbs = loop.callbacks(tmp_path, {}, {}, epochs=10, patience=2, seed=0, export=None, progress=False)
+    reduce, stop = (next(c for c in cbs if isinstance(c, t))
+                    for t in (keras.callbacks.ReduceLROnPlateau, keras.callbacks.EarlyStopping))
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse")
+    for cb in (reduce, stop):
+        cb.set_model(model)
+        cb.on_train_begin()
+    lrs = []
+    for epoch, nll in enumerate([5.0, 4.0, 4.0, 3.99995, 4.5]):   # 3.99995: within min_delta, no progress
+        for cb in (reduce, stop):
+            cb.on_epoch_end(epoch, {"val_nll": nll})
+        lrs.append(float(model.optimizer.learning_rate.numpy()))
+        if model.stop_training:
+            break
+    assert lrs == pytest.approx([1e-2, 1e-2, 5e-3, 2.5e-3])
+    assert stop.stopped_epoch == 3 and stop.wait == 2
+
+
+# ---------------------------------------------------------------------------- the data source
+
+def test_keyed_windows_depend_only_on_the_epoch(tmp_path):
+    from jazzgen import corpus, dataset, tokens
+    from jazzgen.loop import KeyedWindows
+    songs = [tokens.encode(s) for s in corpus.load_corpus(make_data(tmp_path / "d", n=3), None, progress=False).songs]
+    w = dataset.make_windows(songs, 16, stride=16)
+    lo, hi = dataset.pitch_range(songs)
+    ds = KeyedWindows(w, lo, hi, batch_size=8, seed=3)
+    later = KeyedWindows(w, lo, hi, batch_size=8, seed=3, start_epoch=1)
+    assert ds.num_batches is None and ds.steps == -(-len(w) // 8)
+    # batch 0 of a run resumed at epoch 1 is batch 0 of epoch 1 of the whole run, whatever was read before
+    ds[0], ds[ds.steps + 1]
+    for b in range(ds.steps):
+        for got, want in zip(later[b], ds[ds.steps + b]):
+            for k in want:
+                np.testing.assert_array_equal(got[k], want[k])
+    # an epoch serves every window once (rests and durations untouched, pitches moved by a key)
+    x = np.concatenate([ds[b][1]["dur"] for b in range(ds.steps)])
+    assert sorted(map(bytes, x)) == sorted(map(bytes, w.arrays["dur"]))
+    e0 = np.concatenate([ds[b][1]["pitch"] for b in range(ds.steps)])
+    e1 = np.concatenate([ds[ds.steps + b][1]["pitch"] for b in range(ds.steps)])
+    assert not np.array_equal(e0, e1)
+    assert (e0[e0 >= tokens.PITCH0] - tokens.PITCH0).min() >= lo and (e0[e0 >= tokens.PITCH0] - tokens.PITCH0).max() <= hi
+
+
+def test_licence_only_for_wjazzd_solos():
+    d = jtrain.Data(None, None, 60, 80, ["x", "y"], ["z"], wjazzd=3)
+    cfg = jtrain.TrainConfig(data="midi")
+    assert jtrain._licence(cfg, d) == jtrain.DATA_LICENCE
+    d.wjazzd = 0
+    assert "ODbL" not in jtrain._licence(cfg, d) and "`midi`" in jtrain._licence(cfg, d)
 
 
 # ---------------------------------------------------------------------------- errors
@@ -107,6 +197,7 @@ def test_resume_continues_from_the_second_epoch(ran):
     (["--dropout", "1.5"], "--dropout must be in [0, 1)"),
     (["--no-such-flag"], "unrecognized arguments: --no-such-flag"),
     (["--units", "many"], "invalid int value"),
+    (["--epo", "3"], "unrecognized arguments: --epo"),
 ])
 def test_bad_flags_exit_2_with_one_line(flags, needle, capsys):
     with pytest.raises(SystemExit) as e:
@@ -123,6 +214,13 @@ def test_bad_flag_from_the_command_line(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def one_line_error(code, capsys) -> str:
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("jazzgen.train: error: "), err
+    return err[0]
+
+
 @pytest.mark.parametrize("what", ["missing", "empty", "one file"])
 def test_unusable_data_folder_is_a_one_line_error(tmp_path, what, capsys):
     data = tmp_path / "data"
@@ -130,21 +228,52 @@ def test_unusable_data_folder_is_a_one_line_error(tmp_path, what, capsys):
         data.mkdir()
     if what == "one file":
         make_data(data, n=1)
-    code = jtrain.main(["--data", str(data), "--out", str(tmp_path / "models"), "--cache", str(tmp_path / "cache"),
-                        "--epochs", "1", *SMALL])
-    assert code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("jazzgen.train: error: "), err
-    assert ("no such data folder" if what == "missing" else "need at least 2") in err[0]
-    assert str(data) in err[0]
+    err = one_line_error(jtrain.main(["--data", str(data), "--out", str(tmp_path / "models"), "--cache",
+                                      str(tmp_path / "cache"), "--epochs", "1", *SMALL]), capsys)
+    assert ("no such data folder" if what == "missing" else "need at least 2") in err
+    assert str(data) in err
     assert not (tmp_path / "models").exists()
 
 
 def test_resume_without_a_run_is_an_error(tmp_path, capsys):
     code = jtrain.main(["--data", str(tmp_path), "--out", str(tmp_path / "models"), "--name", "x", "--resume"])
-    assert code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"jazzgen.train: error: nothing to resume in {tmp_path / 'models' / 'x'} (no state.json)"]
+    assert one_line_error(code, capsys) == \
+        f"jazzgen.train: error: nothing to resume in {tmp_path / 'models' / 'x'} (no state.json)"
+
+
+def test_resume_of_a_finished_model_folder_is_an_error(tmp_path, capsys):
+    """A copy of the shipped models/wjazzd has state.json but no last.keras (no optimizer state)."""
+    assert (SHIPPED_MODEL / "state.json").is_file()
+    shutil.copytree(SHIPPED_MODEL, tmp_path / "models" / "wjazzd")
+    err = one_line_error(jtrain.main(["--out", str(tmp_path / "models"), "--name", "wjazzd", "--resume"]), capsys)
+    assert "no last.keras" in err and str(tmp_path / "models" / "wjazzd") in err
+
+
+STATE = {"epoch": 0, "lr": 0.002, "best": {"val_nll": 9.0}, "log": [{"epoch": 0}], "train_seconds": 1.0,
+         "command": "python -m jazzgen.train", "device": "tensorflow cpu"}
+
+
+@pytest.mark.parametrize("what, needle", [
+    ("state.json", "state.json: unreadable"),
+    ("state epoch", "state.json: 'epoch' missing or malformed"),
+    ("state log", "state.json: epoch 3 does not match its log"),
+    ("config.json", "config.json: 'units' should be int, not 'many'"),
+    ("config value", "config.json: --epochs must be at least 1"),
+    ("last.keras", "last.keras: cannot be loaded"),
+    ("flag", "--resume continues"),
+])
+def test_resume_of_a_broken_run_is_a_one_line_error(tmp_path, what, needle, capsys):
+    run = tmp_path / "models" / "r"
+    run.mkdir(parents=True)
+    cfg = asdict(jtrain.TrainConfig(data=str(tmp_path), units=16, layers=1))
+    state = dict(STATE, epoch="0" if what == "state epoch" else 3 if what == "state log" else 0)
+    (run / "state.json").write_text("{" if what == "state.json" else json.dumps(state))
+    (run / "config.json").write_text(json.dumps(dict(cfg, units="many") if what == "config.json" else
+                                                dict(cfg, epochs=0) if what == "config value" else cfg))
+    (run / "last.keras").write_bytes(b"PK\x03\x04 not a zip")
+    flags = ["--units", "32"] if what == "flag" else ["--units", "16"]      # repeating a run's own flag is fine
+    err = one_line_error(jtrain.main(["--out", str(tmp_path / "models"), "--name", "r", "--resume", *flags]), capsys)
+    assert needle in err, err
 
 
 # ---------------------------------------------------------------------------- --distribute
@@ -161,8 +290,6 @@ sys.exit(main(sys.argv[1:]))
 
 def test_distribute_over_two_cpu_devices(tmp_path):
     """`main([... "--distribute"])` in a child whose CPU is split into 2 logical devices first."""
-    import subprocess
-    from conftest import subprocess_env
     make_data(tmp_path / "data")
     (tmp_path / "dist.py").write_text(DISTRIBUTE)
     r = subprocess.run([sys.executable, "dist.py", "--data", "data", "--out", "models", "--name", "d", "--epochs", "1",
@@ -174,4 +301,5 @@ def test_distribute_over_two_cpu_devices(tmp_path):
     assert (out / "model.keras").is_file() and (out / "weights.npz").is_file()
     state = json.loads((out / "state.json").read_text())
     assert state["epoch"] == 0 and state["config"]["distribute"] is True
+    assert state["iterations"] == -(-26 // 8)                # 26 windows of 16 events, batches of 8
     assert np.isfinite(state["best"]["val_nll"])

@@ -1,0 +1,219 @@
+"""The Keras side of training: the batches `model.fit` is served and the callbacks around it.
+
+Keras runs the loop (steps, progress bar, learning-rate schedule on plateau, early
+stopping); what it cannot do is here: a data source that re-transposes every window
+each epoch, the held-out scoring note by note, and a checkpoint that writes every
+file atomically (Keras' ModelCheckpoint and CSVLogger write in place, so a kill can
+leave half a file) and keeps the run state that makes `--resume` exact.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from .util import atomic_write
+from .model import score, xy
+
+
+class KeyedWindows(keras.utils.PyDataset):
+    """Training batches: each epoch every window moved to a random key, then shuffled.
+
+    Batch ``i`` of the run is batch ``i % steps`` of epoch ``start_epoch + i // steps``,
+    and an epoch's keys and order come from an rng seeded by (seed, epoch): what a batch
+    holds depends on nothing but its index, so a resumed run sees the same keys, and
+    neither Keras calling ``on_epoch_end`` before the first epoch nor tf.data reading
+    ahead across an epoch boundary can shift it.  (That is why the dataset is endless,
+    ``num_batches`` None, with ``steps_per_epoch`` given to fit, rather than redrawn in
+    ``on_epoch_end``.)
+    """
+
+    def __init__(self, windows, lo: int, hi: int, batch_size: int, seed: int, augment: bool = True,
+                 start_epoch: int = 0):
+        super().__init__()
+        self.windows, self.lo, self.hi, self.batch_size = windows, lo, hi, batch_size
+        self.seed, self.augment, self.start_epoch = seed, augment, start_epoch
+        self.steps = math.ceil(len(windows) / batch_size)
+        self._memo = (None, None)            # (epoch, (x, y)): one assignment, safe to read from a thread
+
+    @property
+    def num_batches(self):
+        return None
+
+    def epoch_arrays(self, epoch: int) -> tuple[dict, dict]:
+        """(inputs, targets) of one whole epoch: transposed (if augmenting) and shuffled."""
+        memo_epoch, arrays = self._memo
+        if memo_epoch != epoch:
+            rng = np.random.default_rng([self.seed, epoch])
+            w = self.windows.transposed(rng, self.lo, self.hi) if self.augment else self.windows
+            order = rng.permutation(len(w))
+            arrays = xy({k: v[order] for k, v in w.arrays.items()})
+            self._memo = (epoch, arrays)
+        return arrays
+
+    def __getitem__(self, i: int):
+        epoch, b = divmod(int(i), self.steps)
+        x, y = self.epoch_arrays(self.start_epoch + epoch)
+        s = slice(b * self.batch_size, (b + 1) * self.batch_size)
+        return {k: v[s] for k, v in x.items()}, {k: v[s] for k, v in y.items()}
+
+
+class ValidationScore(keras.callbacks.Callback):
+    """Scores the held-out songs after each epoch into the logs as val_* (NLL, perplexity, accuracy).
+
+    Keras' own validation would average the loss per batch; this is per note over
+    whole songs, the figure the model card and evaluate report.  It must come before
+    the callbacks that monitor ``val_nll``.
+    """
+
+    def __init__(self, arrays: dict):
+        super().__init__()
+        self.arrays = arrays
+
+    def on_epoch_end(self, epoch, logs=None):
+        val = score(self.model, self.arrays)
+        logs.update({f"val_{k}": v for k, v in val.items() if k != "notes"})
+
+
+class EpochNoise(keras.callbacks.Callback):
+    """Reseeds the model's random draws (dropout) from (seed, epoch) at each epoch's start.
+
+    Keras does not save a seed generator's state with the model, so without this a
+    resumed run would draw other dropout masks than the run it continues.
+    """
+
+    def __init__(self, seed: int):
+        super().__init__()
+        self.seed = seed
+
+    def on_epoch_begin(self, epoch, logs=None):
+        states = [v for v in self.model.variables if v.name == "seed_generator_state"]
+        seeds = np.random.default_rng([self.seed, epoch, 1]).integers(0, 2 ** 31, len(states))
+        for v, s in zip(states, seeds):
+            v.assign(np.array([s, 0]).astype(keras.backend.standardize_dtype(v.dtype)))
+
+
+# the counters of Keras' callbacks that a resumed run must carry on from
+COUNTERS = ("wait", "best", "cooldown_counter")
+
+
+def snapshot(cb) -> dict:
+    return {k: (None if getattr(cb, k) is None else float(getattr(cb, k))) if k == "best" else int(getattr(cb, k))
+            for k in COUNTERS if hasattr(cb, k)}
+
+
+def f32(v) -> float:
+    """A float32 variable's value as the shortest decimal that reads back to it (0.002, not 0.0020000000949949026)."""
+    return float(str(np.float32(keras.ops.convert_to_numpy(v))))
+
+
+def atomic_json(path: Path, obj) -> None:
+    atomic_write(path, lambda f: f.write(json.dumps(obj, indent=1).encode()))
+
+
+def save_model(model, path: Path) -> None:
+    """model.save into a temporary name, then rename: a kill never leaves half a model."""
+    tmp = path.with_name(f".{path.stem}.tmp.keras")
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+def write_log(log: list[dict], path: Path) -> None:
+    buf = io.StringIO()
+    wr = csv.DictWriter(buf, fieldnames=list(log[0]))
+    wr.writeheader()
+    wr.writerows(log)
+    atomic_write(path, lambda f: f.write(buf.getvalue().encode()))
+
+
+class RunCheckpoint(keras.callbacks.Callback):
+    """After each epoch: the log row; the best model and its weights.npz; the last model with its
+    optimizer; state.json and log.csv: each file atomically, state.json after last.keras.
+
+    ``state`` is the run's plain-dict state (epoch, lr, best, log, counters), updated in
+    place; ``counted`` are the Keras callbacks whose counters it saves, and restores
+    after their ``on_train_begin`` reset them (so it must come after them in the list).
+    ``export(model, keras_path)`` writes the best model's files.
+    """
+
+    def __init__(self, out: Path, state: dict, counted: dict, export):
+        super().__init__()
+        self.out, self.state, self.counted, self.export = Path(out), state, counted, export
+        self.t0, self.improved = time.time(), False
+
+    def on_train_begin(self, logs=None):
+        for name, cb in self.counted.items():
+            for k, v in self.state.get("callbacks", {}).get(name, {}).items():
+                setattr(cb, k, v)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.t0 = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        st = self.state
+        row = {"epoch": epoch, "lr": f32(logs["learning_rate"]), "seconds": round(time.time() - self.t0, 2),
+               "train_pitch_loss": logs["pitch_loss"], "train_dur_loss": logs["dur_loss"],
+               **{k: v for k, v in logs.items() if k.startswith("val_")}}
+        self.improved = st["best"] is None or row["val_nll"] < st["best"]["val_nll"] - 1e-4
+        if self.improved:
+            st["best"] = row
+            self.export(self.model, self.out / "model.keras")
+        st["log"].append(row)
+        st["epoch"], st["train_seconds"] = epoch, st["train_seconds"] + row["seconds"]
+        st["lr"] = f32(self.model.optimizer.learning_rate)
+        st["iterations"] = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        st["callbacks"] = {name: snapshot(cb) for name, cb in self.counted.items()}
+        st["bad_epochs"] = st["callbacks"].get("early_stopping", {}).get("wait", 0)
+        st["stopped_early"] = bool(self.model.stop_training)
+        save_model(self.model, self.out / "last.keras")
+        atomic_json(self.out / "state.json", st)
+        write_log(st["log"], self.out / "log.csv")
+
+
+def eta(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+
+
+class EpochLine(keras.callbacks.Callback):
+    """One line per epoch: validation figures, time, and the ETA of the whole run.
+
+    The ETA assumes the remaining epochs all run (early stopping can only make it
+    shorter), at the mean pace of this session's epochs.
+    """
+
+    def __init__(self, epochs: int, checkpoint: RunCheckpoint, printer=print):
+        super().__init__()
+        self.epochs, self.checkpoint, self.printer, self.times = epochs, checkpoint, printer, []
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = self.checkpoint.state["log"][-1]
+        self.times.append(row["seconds"])
+        pace = float(np.mean(self.times[1:] or self.times))     # the first epoch also compiles
+        left = (self.epochs - epoch - 1) * pace
+        self.printer(f"epoch {epoch + 1}/{self.epochs}: val pitch ppl {logs['val_pitch_ppl']:.2f} "
+                     f"acc {logs['val_pitch_acc']:.3f} | dur ppl {logs['val_dur_ppl']:.2f} "
+                     f"acc {logs['val_dur_acc']:.3f} | lr {row['lr']:.1e} | {row['seconds']:.0f} s"
+                     f"{' | best' if self.checkpoint.improved else ''}"
+                     f"{f' | ETA {eta(left)}' if epoch + 1 < self.epochs and not self.model.stop_training else ''}")
+
+
+def callbacks(out: Path, state: dict, val_arrays: dict, epochs: int, patience: int, seed: int, export,
+              progress: bool) -> list:
+    """The callback list, in the order that matters: score, then act on the score, then save."""
+    reduce = keras.callbacks.ReduceLROnPlateau(monitor="val_nll", mode="min", factor=0.5, patience=1,
+                                               min_delta=1e-4)     # halve the step size when validation stalls
+    stop = keras.callbacks.EarlyStopping(monitor="val_nll", mode="min", patience=patience, min_delta=1e-4)
+    counted = {"reduce_lr": reduce, "early_stopping": stop}
+    bar = [keras.callbacks.ProgbarLogger()] if progress else []
+    checkpoint = RunCheckpoint(out, state, counted, export)
+    return [EpochNoise(seed), ValidationScore(val_arrays), reduce, stop, checkpoint, *bar,
+            EpochLine(epochs, checkpoint, lambda s: print(s, flush=True))]
