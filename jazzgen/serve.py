@@ -52,6 +52,7 @@ from starlette.staticfiles import StaticFiles
 
 from . import cli, paths
 from .chart import DEFAULT_BPM, DEFAULT_FORM, DEFAULT_KEY, build_chart
+from .notes import parse_meter
 from .chords import FORMS
 from .errors import JazzgenError, UsageError
 from .midi_io import DRUM_CHANNEL, TPQ_OUT, swing_ticks
@@ -70,6 +71,7 @@ EAGER = ("mid", "wav")        # written with the take; MusicXML (music21, slower
 # name -> (JSON types accepted, what to call it in a message); null means "not given"
 FIELDS = {
     "chords": ((str,), "a string"), "form": ((str,), "a string"), "key": ((str,), "a string"),
+    "meter": ((str,), "a string like 3/4"),
     "bpm": ((int, float), "a number"), "seconds": ((int, float), "a number"),
     "swing": ((int, float), "a number"), "band": ((str,), "a string"),
     "instrument": ((int,), "an integer"), "temperature": ((int, float), "a number"),
@@ -113,7 +115,11 @@ def chart_and_config(req: dict):
     seconds = float(req.get("seconds", 30.0))
     if not 0 < seconds <= MAX_SECONDS:
         raise UsageError(f"seconds must be in (0, {MAX_SECONDS:g}] here, not {seconds:g}")
-    chart = build_chart(chords=req.get("chords"), form=req.get("form"), key=req.get("key"),
+    try:
+        meter = parse_meter(req["meter"]) if req.get("meter") else None
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    chart = build_chart(chords=req.get("chords"), form=req.get("form"), key=req.get("key"), meter=meter,
                         bpm=None if "bpm" not in req else float(req["bpm"]))
     d = Sampling()
     sampling = Sampling(float(req.get("temperature", d.temperature)), int(req.get("top_k", d.top_k)),

@@ -130,6 +130,8 @@ BAD = [
     (b'{"band": "quartet"}', 400, "--band"),
     (b'{"instrument": 200}', 400, "--instrument"),
     (b'{"seed": -1}', 400, "--seed"),
+    (b'{"meter": "3/5"}', 400, "denominator"),
+    (b'{"meter": 3}', 400, "meter must be a string"),
     (b'{"chords": "' + b"C7 | " * 4000 + b'"}', 413, "over 16384 bytes"),
 ]
 
@@ -258,3 +260,12 @@ def test_the_command_serves_on_loopback_and_prints_the_url(gen_model):
 def test_command_line_errors_are_one_line(tmp_path):
     r = run_module("jazzgen.serve", ["--model", str(tmp_path / "none")], cwd=ROOT)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "no model at" in r.stderr
+
+
+def test_a_take_in_three_four(client):
+    r = client.post("/api/generate", json={"form": "waltz", "meter": "3/4", "seconds": 6, "seed": 2})
+    assert r.status_code == 200, r.text
+    import mido
+    mid = client.get(r.json()["files"]["mid"])
+    sigs = [m for t in mido.MidiFile(file=BytesIO(mid.content)).tracks for m in t if m.type == "time_signature"]
+    assert [(m.numerator, m.denominator) for m in sigs] == [(3, 4)]

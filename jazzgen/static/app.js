@@ -40,6 +40,7 @@ function request() {
     bpm: num("bpm"), seconds: num("seconds"), swing: num("swing"), band: $("band").value,
     instrument: num("instrument"), temperature: num("temperature"), top_p: num("top_p"), seed: num("seed"),
   };
+  if ($("meter").value.trim()) req.meter = $("meter").value.trim();
   if ($("form").value) {
     req.form = $("form").value;
     if ($("key").value.trim()) req.key = $("key").value.trim();
