@@ -105,6 +105,7 @@ class Data:
     train_files: list = field(default_factory=list)
     val_files: list = field(default_factory=list)
     dropped: int = 0
+    vocab: object = None     # tokens.Vocab: the training solos' performers
 
 
 def load_data(cfg: TrainConfig) -> Data:
@@ -119,12 +120,12 @@ def load_data(cfg: TrainConfig) -> Data:
     if not train_songs or not val_songs:
         n = len(train_songs) + len(val_songs)
         raise TrainError(f"{cfg.data}: {n} usable MIDI files; need at least 2 (one to validate on)")
-    tr = [tokens.encode(s) for s in train_songs]
-    va = [tokens.encode(s) for s in val_songs]
+    vocab = tokens.vocab_for(train_songs)
+    tr, va = [tokens.encode(s, vocab) for s in train_songs], [tokens.encode(s, vocab) for s in val_songs]
     lo, hi = dataset.pitch_range(tr)
     longest = max(len(t) for t in va)
     return Data(dataset.make_windows(tr, cfg.seq_len, stride=cfg.seq_len), dataset.make_windows(va, longest), lo, hi,
-                [s.name for s in train_songs], [s.name for s in val_songs], len(corpus.dropped))
+                [s.name for s in train_songs], [s.name for s in val_songs], len(corpus.dropped), vocab)
 
 
 # ---------------------------------------------------------------------------- run state
@@ -243,11 +244,11 @@ def fit_epoch(model, data: Data, cfg: TrainConfig, epoch: int, lr: float, verbos
                      shuffle=True, verbose=verbose)
 
 
-def inference_copy(model, mcfg):
+def inference_copy(model, mcfg, vocab):
     """The same weights in an uncompiled model: a third of the size (no optimizer slots)."""
     from .model import build_model
     from . import tokens
-    clone = build_model(tokens.default_vocab(), mcfg)
+    clone = build_model(vocab, mcfg)
     clone.set_weights(model.get_weights())
     return clone
 
@@ -275,7 +276,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> dict
     print(f"data: {len(data.train_files)} train / {len(data.val_files)} validation solos, "
           f"{len(data.train)} windows of {cfg.seq_len} events, pitch range {data.lo}-{data.hi}")
     out.mkdir(parents=True, exist_ok=True)
-    vocab = tokens.default_vocab()
+    vocab = data.vocab
     atomic_write(out / "vocab.json", lambda f: f.write(vocab.to_json().encode()))
     _atomic_json(out / "config.json", asdict(cfg))
 
@@ -307,7 +308,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> dict
         improved = state["best"] is None or val["nll"] < state["best"]["val_nll"] - 1e-4
         if improved:
             state["best"], state["bad_epochs"] = row, 0
-            best = inference_copy(model, mcfg)
+            best = inference_copy(model, mcfg, vocab)
             _save_model(best, out / "model.keras")
             export_weights(best, out / "model.keras", out / "weights.npz")
         else:
