@@ -58,7 +58,7 @@ def test_round_trip_through_midi_on_every_shared_file(tmp_path):
 def test_articulation_and_velocity_sit_on_note_heads():
     # an eighth sounding 4 of 6 steps (a 2-step silence: articulation), a quarter cut to 1 step
     # (a 23-step silence: a rest), a long note tied over
-    seq = NoteSequence([60, 62, 64], [0, 6, 30], [4, 1, T.MAX_DUR + 2], [50, 110, 127])
+    seq = NoteSequence([60, 62, 64], [0, 6, 30], [4, 1, T.MAX_DUR + 2], [50, 115, 127])
     tok = T.encode(seq)
     assert tok.pitch.tolist() == [T.PITCH0 + 60, T.PITCH0 + 62, T.REST, T.PITCH0 + 64, T.TIE]
     assert T.durations_steps(tok.dur).tolist() == [6, 1, 23, T.MAX_DUR, 2]
