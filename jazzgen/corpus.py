@@ -30,10 +30,10 @@ from . import tokens as T
 from .errors import DataError, MidiError
 from .midi_io import read_midi_bytes
 from .notes import GRID, NO_CHORD, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature
-from .quantize import CLOSE_GAPS
+from .tokens import UNKNOWN_PERFORMER
 from .util import atomic_write, named_tuples, no_gc
 
-CACHE_VERSION = 3   # 3: reports say which part is the melody and where the chords came from
+CACHE_VERSION = 4   # 3: reports name the melody part and the chord source; 4: notes keep their performed lengths
 MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar")
 MAX_PACKS = 8        # packs kept per cache folder (newest used first)
 ERR_BINS = 480       # quantization error histogram: bins of 1/480 beat (one tick at 480 tpq)
@@ -54,7 +54,6 @@ class ReadSettings:
     override it per file, the first that matches winning (see ``track_for``).
     """
     grid: int = GRID
-    close_gaps: int = CLOSE_GAPS
     track: int | str | None = None
     track_map: tuple[tuple[str, int | str], ...] = ()
 
@@ -157,8 +156,7 @@ def _hist(err: np.ndarray) -> list[int]:
 def read_file(path: str, data: bytes, settings: ReadSettings) -> tuple[NoteSequence | None, FileReport]:
     """Read one file; a bad file gives (None, report with a one-line reason), never an exception."""
     try:
-        seq, rep = read_midi_bytes(data, track=settings.track_for(path), name=Path(path).stem,
-                                   close_gaps=settings.close_gaps)
+        seq, rep = read_midi_bytes(data, track=settings.track_for(path), name=Path(path).stem)
         events = len(T.encode(seq))  # must encode; raises on anything the tokenizer cannot hold
     except MidiError as e:
         return None, FileReport(path, False, str(e))
@@ -385,7 +383,35 @@ def load_corpus(paths, cache_dir: str | os.PathLike | None = None, settings: Rea
             print(f"jazzgen: cannot write the corpus cache {pack_path}: {e.strerror or e}", file=sys.stderr)
         _prune(cache)
     cached = sum(1 for k in keys if k) - len(todo)
+    who = performers_beside(files)
+    for (s, _), f in zip(items, files):
+        if s is not None:
+            s.performer = who.get(f, UNKNOWN_PERFORMER)
     return Corpus(songs=[s for s, _ in items if s is not None], reports=[r for _, r in items], cached=cached)
+
+
+INDEX_FILE = "index.tsv"     # beside the MIDI files: columns file, performer (and any others)
+
+
+def performers_beside(files: list[Path]) -> dict[Path, str]:
+    """{file: performer} from the index.tsv in each file's folder (read after the cache, so
+    editing an index takes effect at once).  A folder without one, or a file the index does
+    not name, gives no entry (the caller says "unknown"); a malformed index is ignored."""
+    out: dict[Path, str] = {}
+    for folder in {f.parent for f in files}:
+        try:
+            lines = (folder / INDEX_FILE).read_text(encoding="utf-8-sig").splitlines()
+        except (OSError, UnicodeDecodeError):
+            continue
+        head = lines[0].split("\t") if lines else []
+        if "file" not in head or "performer" not in head:
+            continue
+        i, j = head.index("file"), head.index("performer")
+        for line in lines[1:]:
+            cols = line.split("\t")
+            if len(cols) > max(i, j) and cols[j].strip():
+                out[folder / cols[i]] = cols[j].strip()
+    return out
 
 
 class _Tally:

@@ -53,8 +53,8 @@ def pitch_range(toks: list[T.Tokens]) -> tuple[int, int]:
 class Windows:
     """Fixed-length training windows cut from whole songs, as (N, L) id arrays.
 
-    ``prev_*`` hold the event before each target (BOS at a song's start); targets
-    ``pitch``/``dur`` are 0 (PAD) past a song's end, which the loss ignores.
+    ``prev_*`` hold the event before each target (BOS or PAD at a song's start); targets
+    ``pitch``/``dur``/``art``/``vel`` are 0 (PAD) past a song's end, which the loss ignores.
     """
     arrays: dict[str, np.ndarray]
 
@@ -86,17 +86,18 @@ def make_windows(toks: list[T.Tokens], length: int, stride: int | None = None) -
     rows: list[dict[str, np.ndarray]] = []
     for tok in toks:
         a = tok.arrays()
-        prev_p = np.concatenate([[T.BOS], a["pitch"][:-1]]).astype(np.int16)
-        prev_d = np.concatenate([[T.BOS], a["dur"][:-1]]).astype(np.int16)
+        # the event before each target: BOS (pitch, dur) or PAD (art, vel) at a song's start
+        prev = {f: np.concatenate([[T.BOS if f in ("pitch", "dur") else T.PAD], a[f][:-1]]).astype(np.int16)
+                for f in T.PREDICTED}
         n = len(tok)
         starts = list(range(0, max(n - length, 0) + 1, stride))
         if starts[-1] + length < n:
             starts.append(n - length)
         for s in starts:
             row = {f: a[f][s:s + length] for f in T.FIELDS}
-            row["prev_pitch"], row["prev_dur"] = prev_p[s:s + length], prev_d[s:s + length]
+            row.update({f"prev_{f}": prev[f][s:s + length] for f in T.PREDICTED})
             rows.append(row)
-    keys = list(T.FIELDS) + ["prev_pitch", "prev_dur"]
+    keys = list(T.FIELDS) + [f"prev_{f}" for f in T.PREDICTED]
     out = {k: np.zeros((len(rows), length), np.int16) for k in keys}
     for i, row in enumerate(rows):
         for k in keys:

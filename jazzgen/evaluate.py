@@ -48,7 +48,7 @@ import argparse
 import json
 import math
 import sys
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -56,14 +56,18 @@ import numpy as np
 from . import dataset, metrics, ngram
 from .corpus import find_midi, load_corpus
 from . import tokens as T
+from .errors import ModelError
 from .notes import NoteSequence
 from .paths import CACHE
 from .util import atomic_write
 
-HEADS = ("pitch", "dur")
+HEADS = ("pitch", "dur", "art", "vel")
+EXPRESSION = ("art", "vel")             # scored on notes only (rests and ties carry PAD)
 KEYS = dataset.KEYS                     # transpositions, as train.py's augmentation draws them
 CONTEXT = {"pitch": "chord in force (root, quality)",
-           "dur": "own pitch as rest/tie/note + onset step within the beat"}
+           "dur": "own pitch as rest/tie/note + onset step within the beat",
+           "art": "the note's event length (dur id)",
+           "vel": "onset step within the beat"}
 NOVELTY_N = 8
 DEFAULT_MODEL = "models/wjazzd"
 
@@ -123,13 +127,22 @@ def load_model(model_dir: str | Path):
     if vocab_path.is_file():
         try:
             vocab = T.Vocab.from_json(vocab_path.read_text())
-        except ValueError as e:
+        except (ValueError, ModelError) as e:
             raise EvalError(f"{vocab_path}: {e}") from None
-        if vocab != T.default_vocab():
+        if replace(vocab, performers=(), performer_solos=()) != T.default_vocab():
             raise EvalError(f"{vocab_path}: the model's vocabulary differs from this jazzgen's")
     if not (model_dir / "model.keras").is_file():
         raise EvalError(f"{model_dir}: no model.keras")
     return keras.saving.load_model(model_dir / "model.keras", safe_mode=True)
+
+
+def model_vocab(model_dir: str | Path) -> T.Vocab:
+    """The model's vocabulary (its performers), or this jazzgen's default without a vocab.json."""
+    from .sample import load_vocab
+    try:
+        return load_vocab(model_dir) or T.default_vocab()
+    except ModelError as e:
+        raise EvalError(str(e)) from None
 
 
 def score_model(model, toks: list[T.Tokens], batch_size: int = 16) -> dict:
@@ -139,26 +152,31 @@ def score_model(model, toks: list[T.Tokens], batch_size: int = 16) -> dict:
     """
     from .model import score
     order = sorted(range(len(toks)), key=lambda i: len(toks[i]))
-    tot = {"events": 0, **{f"{h}_{k}": 0.0 for h in HEADS for k in ("nll", "acc")}}
+    tot = {"events": 0, **{f"{h}_{k}": 0.0 for h in HEADS for k in ("nll", "acc", "n")}}
     for i in range(0, len(order), batch_size):
         chunk = [toks[j] for j in order[i:i + batch_size]]
         w = dataset.make_windows(chunk, length=max(len(t) for t in chunk))
         r = score(model, w.arrays, batch_size=batch_size)
         tot["events"] += r["notes"]
         for h in HEADS:
-            tot[f"{h}_nll"] += r[f"{h}_nll"] * r["notes"]
-            tot[f"{h}_acc"] += r[f"{h}_acc"] * r["notes"]
-    n = max(tot["events"], 1)
+            tot[f"{h}_nll"] += r[f"{h}_nll"] * r[f"{h}_n"]
+            tot[f"{h}_acc"] += r[f"{h}_acc"] * r[f"{h}_n"]
+            tot[f"{h}_n"] += r[f"{h}_n"]
+    n = {h: max(tot[f"{h}_n"], 1) for h in HEADS}
     return {"events": tot["events"],
-            **{h: {"nll": tot[f"{h}_nll"] / n, "ppl": math.exp(tot[f"{h}_nll"] / n), "acc": tot[f"{h}_acc"] / n}
-               for h in HEADS}}
+            **{h: {"nll": tot[f"{h}_nll"] / n[h], "ppl": math.exp(tot[f"{h}_nll"] / n[h]),
+                   "acc": tot[f"{h}_acc"] / n[h], "targets": int(tot[f"{h}_n"])} for h in HEADS}}
 
 
 # ---------------------------------------------------------------------------- baselines
 
-def context(head: str, pitch, root, qual, sub, vocab: T.Vocab = T.default_vocab()) -> np.ndarray:
+def context(head: str, pitch, root, qual, sub, vocab: T.Vocab = T.default_vocab(), dur=None) -> np.ndarray:
     """The condition of each event for the `head` baselines with context (see the docstring)."""
     pitch = np.asarray(pitch, np.int64)
+    if head == "art":
+        return np.asarray(dur, np.int64)
+    if head == "vel":
+        return np.asarray(sub, np.int64)
     if head == "pitch":
         return np.asarray(root, np.int64) * vocab.sizes["qual"] + qual
     kind = np.where(pitch == T.REST, 0, np.where(pitch == T.TIE, 1, 2))
@@ -168,10 +186,16 @@ def context(head: str, pitch, root, qual, sub, vocab: T.Vocab = T.default_vocab(
 def streams(toks: list[T.Tokens], head: str, augment: bool = True) -> tuple[list, list]:
     """(target sequences, their conditions) of one head; pitch over the 12 keys if `augment`.
 
-    Keys that would take a song out of the MIDI range are skipped.
+    Keys that would take a song out of the MIDI range are skipped.  Articulation and
+    velocity are sequences over the notes alone (the model's non-PAD targets).
     """
     seqs, conds = [], []
     for t in toks:
+        if head in EXPRESSION:
+            m = getattr(t, head) != T.PAD
+            seqs.append(getattr(t, head)[m].astype(np.int64))
+            conds.append(context(head, t.pitch, t.root, t.qual, t.sub, dur=t.dur)[m])
+            continue
         for k in (KEYS if augment and head == "pitch" else [0]):
             p, r = T.transpose_ids(t.pitch, t.root, k)
             notes = p[p >= T.PITCH0].astype(np.int64) - T.PITCH0
@@ -218,7 +242,8 @@ def _order(name: str) -> tuple:
 def likelihood(toks: list[T.Tokens], model=None, train_toks: list[T.Tokens] | None = None,
                ngram_max: int = 5) -> dict:
     """The likelihood section: the model's scores, the baselines', and the model's gain."""
-    out: dict = {"events": int(sum(len(t) for t in toks)), "context": CONTEXT}
+    out: dict = {"events": int(sum(len(t) for t in toks)), "context": CONTEXT,
+                 "notes": int(sum((t.pitch >= T.PITCH0).sum() for t in toks))}
     if model is not None:
         out["model"] = score_model(model, toks)
     if train_toks:
@@ -247,6 +272,53 @@ def style(songs: list[NoteSequence], train_songs: list[NoteSequence] | None = No
     return out
 
 
+def two_sample(songs: list[NoteSequence], real: list[NoteSequence], train_songs: list[NoteSequence],
+               val_songs: list[NoteSequence]) -> dict:
+    """``twosample.two_sample_test`` of the scored solos against the real ones, and its floor.
+
+    The floor is the same test between two sets of real solos: the model's validation
+    solos against as many of its training solos when both are known (different files,
+    mostly other tunes, as generated-vs-real compares), else the real solos split in
+    two halves by file.  Held-out accuracy: 0.5 = indistinguishable, 1.0 = always told apart.
+    """
+    from .twosample import two_sample_test
+    out: dict = {}
+    for key, (a, b), what in (("generated_vs_real", (songs, real), "scored vs --compare solos"),
+                              ("real_vs_real", _real_pair(real, train_songs, val_songs), None)):
+        try:
+            r = two_sample_test(a, b)
+            out[key] = {"accuracy": r.accuracy, "windows": list(r.windows), "solos": list(r.solos), "folds": r.folds,
+                        "what": what or _real_pair_what(train_songs, val_songs)}
+        except ValueError as e:
+            out[key] = {"accuracy": None, "error": str(e)}
+    return out
+
+
+def _real_pair(real, train_songs, val_songs):
+    if train_songs and val_songs:
+        return val_songs, train_songs[:len(val_songs)]
+    return real[0::2], real[1::2]
+
+
+def _real_pair_what(train_songs, val_songs) -> str:
+    if train_songs and val_songs:
+        return f"{len(val_songs)} validation vs {min(len(train_songs), len(val_songs))} training solos"
+    return "the --compare solos, halves by file"
+
+
+def two_sample_markdown(ts: dict) -> str:
+    rows = ["| test | held-out accuracy | windows | solos |", "|---|---|---|---|"]
+    for key, label in (("generated_vs_real", "scored vs real"), ("real_vs_real", "real vs real (floor)")):
+        r = ts[key]
+        if r.get("accuracy") is None:
+            rows.append(f"| {label} | - ({r.get('error', '')}) | - | - |")
+        else:
+            rows.append(f"| {label}: {r['what']} | {100 * r['accuracy']:.1f}% | {r['windows'][0]} / {r['windows'][1]} "
+                        f"| {r['solos'][0]} / {r['solos'][1]} |")
+    return ("Logistic regression on 4-bar windows (intervals, lengths, onsets, chord tones, velocity, "
+            "articulation, rests), 5 folds grouped by solo: 50% = indistinguishable.\n\n" + "\n".join(rows))
+
+
 # ---------------------------------------------------------------------------- the report
 
 def _fmt(x, spec=".3f") -> str:
@@ -258,27 +330,27 @@ def _label(name: str) -> str:
 
 
 def likelihood_markdown(lik: dict) -> str:
-    """Model and baselines side by side, one row per predictor, both heads."""
-    rows = ["| predictor | pitch ppl | pitch NLL | pitch acc | dur ppl | dur NLL | dur acc |",
-            "|---|---|---|---|---|---|---|"]
+    """Model and baselines side by side, one row per predictor, every head (NLL in report.json)."""
+    rows = ["| predictor | " + " | ".join(f"{h} ppl | {h} acc" for h in HEADS) + " |",
+            "|---|" + "---|---|" * len(HEADS)]
     if "model" in lik:
         m = lik["model"]
         rows.append("| **jazzgen model** | " + " | ".join(
-            f"**{m[h]['ppl']:.2f}** | {m[h]['nll']:.3f} | {100 * m[h]['acc']:.1f}%" for h in HEADS) + " |")
+            f"**{m[h]['ppl']:.2f}** | {100 * m[h]['acc']:.1f}%" for h in HEADS) + " |")
     b = lik.get("baselines", {})
     for name in sorted(b.get("pitch", {}), key=_order):
         rows.append(f"| {_label(name)} | " + " | ".join(
-            f"{b[h][name]['ppl']:.2f} | {b[h][name]['nll']:.3f} | -" for h in HEADS) + " |")
-    lines = [f"Per event (note, rest or tie), {lik['events']} events; NLL in nats."]
+            f"{b[h][name]['ppl']:.2f} | -" if h in b else "- | -" for h in HEADS) + " |")
+    lines = [f"Per target: pitch and duration per event (note, rest or tie; {lik['events']} events), "
+             f"articulation and velocity per note ({lik.get('notes', '-')} notes)."]
     if b:
-        lines.append(f"Baseline context: pitch = {CONTEXT['pitch']}; duration = {CONTEXT['dur']}.")
+        lines.append("Baseline context: " + "; ".join(f"{h} = {CONTEXT[h]}" for h in HEADS if h in b) + ".")
     lines += ["", *rows, ""]
     if "gain_pct" in lik:
         g, best = lik["gain_pct"], lik["best_baseline"]
         word = lambda x: f"beats it by {x:.1f}%" if x >= 0 else f"trails it ({-x:.1f}% higher)"
-        lines.append(f"Against the best baseline, the model {word(g['pitch'])} in pitch perplexity "
-                     f"({_label(best['pitch'])}: {b['pitch'][best['pitch']]['ppl']:.2f}) and {word(g['dur'])} "
-                     f"in duration perplexity ({_label(best['dur'])}: {b['dur'][best['dur']]['ppl']:.2f}).")
+        parts = [f"{word(g[h])} in {h} perplexity ({_label(best[h])}: {b[h][best[h]]['ppl']:.2f})" for h in g]
+        lines.append("Against the best baseline, the model " + ", ".join(parts[:-1]) + " and " + parts[-1] + ".")
         lines.append("")
     return "\n".join(lines)
 
@@ -308,6 +380,8 @@ def report_markdown(rep: dict) -> str:
         if st.get("novelty_n") else ""
     lines += ["## Style metrics", "", f"Per piece, then mean over the {rep['n_files']} pieces{novelty}.", "",
               summary_markdown(st["summary"])]
+    if "two_sample" in rep:
+        lines += ["## Can a classifier tell them apart?", "", two_sample_markdown(rep["two_sample"]), ""]
     if "compare" in st:
         lines += [f"## Compared with `{rep['compare']}` ({rep['n_real_files']} real pieces)", "",
                   "Overlap: area shared by the two kernel density estimates (1 = same distribution).", "",
@@ -413,17 +487,20 @@ def evaluate(data: str, model: str | None = DEFAULT_MODEL, train_data: str | Non
         rep["model_split"] = {"val_fraction": cfg.val_fraction, "seed": cfg.seed, "max_songs": cfg.max_songs,
                               "n_train": len(train_songs), "n_val": len(val_songs)}
     if score_likelihood and model is not None:
-        toks = [T.encode(s) for s in songs]
         net = load_model(model)
+        vocab = model_vocab(model)
+        toks = [T.encode(s, vocab) for s in songs]
         _log(f"scoring {len(toks)} files ({sum(map(len, toks))} events)"
              + (f"; fitting baselines on {len(train_songs)} training files" if baselines and train_songs else ""))
-        rep["likelihood"] = likelihood(toks, net, [T.encode(s) for s in train_songs] if baselines else None,
+        rep["likelihood"] = likelihood(toks, net, [T.encode(s, vocab) for s in train_songs] if baselines else None,
                                        ngram_max)
     real = None
     if compare is not None:
         real = usable_songs(compare, cache)
         rep["compare"], rep["n_real_files"] = str(compare), len(real)
     rep["style"] = style(songs, train_songs or None, real)
+    if real is not None:
+        rep["two_sample"] = two_sample(songs, real, train_songs, val_songs)
     rep["markdown"] = write_report(rep, out, rep["style"]["per_file"], rep["style"].get("real_per_file"))
     return rep
 

@@ -31,7 +31,7 @@ from .chart import build_chart, fit_primer
 from .chords import FORMS
 from .errors import MidiError, UsageError
 from .sample import Sampling
-from .render import SOLO_PROGRAM, SWING
+from .render import MAX_SWING, SOLO_PROGRAM
 from .takes import BANDS, TakeConfig, load_stepper, make_takes, write_take
 
 PROG = "jazzgen.generate"
@@ -51,7 +51,10 @@ def parser() -> cli.Parser:
     p.add_argument("--meter", help="time signature N/D, e.g. 3/4, 6/8, 5/4 (default: the chart file's, the "
                    "form's (waltz: 3/4), the primer's, else 4/4)")
     p.add_argument("--bpm", type=float, help="tempo in quarter notes per minute (default 160, or the primer's)")
-    p.add_argument("--swing", type=float, default=SWING, help=f"0 = straight eighths, 1 = triplet swing (default {SWING})")
+    p.add_argument("--swing", type=swing_arg, default=None, metavar="auto|AMOUNT",
+                   help=f"auto (default) = from the tempo, as rhythm sections swing (3:1 slow to 1:1 at 300 bpm); "
+                        f"0 = straight eighths, 1 = triplet (2:1), up to {MAX_SWING:g} (3:1)")
+    p.add_argument("--like", metavar="PERFORMER", help="play like this performer of the model (--like list: who)")
     p.add_argument("--instrument", type=int, default=SOLO_PROGRAM,
                    help=f"General MIDI program of the solo (default {SOLO_PROGRAM}, alto sax)")
     p.add_argument("--temperature", type=float, default=Sampling.temperature)
@@ -71,6 +74,22 @@ def parser() -> cli.Parser:
     p.add_argument("--png", action="store_true", help="also draw a piano roll")
     p.add_argument("--musicxml", action="store_true", help="also write a MusicXML lead sheet")
     return p
+
+
+def swing_arg(text: str) -> float | None:
+    """--swing: 'auto' (None: from the tempo) or a number."""
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise UsageError(f"--swing must be auto or a number, not {text!r}") from None
+
+
+def performer_list(stepper) -> str:
+    """The model's performers with their training solo counts, one a line."""
+    v = stepper.vocab
+    return "\n".join(f"{p}\t{n}" for p, n in zip(v.performers, v.performer_solos)) or "(this model knows no performers)"
 
 
 def read_primer(path: str | None):
@@ -118,8 +137,10 @@ def generate(a) -> list[Path]:
     if primer is not None:
         primer = primer_for(primer, a, chart)
     cfg = TakeConfig(seconds=a.seconds, sampling=Sampling(a.temperature, a.top_k, a.top_p), seed=a.seed,
-                     num=a.num, band=a.band, instrument=a.instrument, swing=a.swing)
+                     num=a.num, band=a.band, instrument=a.instrument, swing=a.swing, like=a.like)
     stepper = load_stepper(a.model)
+    if a.like is not None:
+        stepper.vocab.find_performer(a.like)          # an unknown name fails before any file is written
     out = writable(a.out)
     formats = ["mid"] + [f for f in ("wav", "png", "musicxml") if getattr(a, f)]
     written: list[Path] = []
@@ -134,7 +155,11 @@ def generate(a) -> list[Path]:
 
 
 def _main(argv) -> int:
-    for f in generate(parser().parse_args(argv)):
+    a = parser().parse_args(argv)
+    if a.like is not None and a.like.strip().lower() == "list":
+        print(performer_list(load_stepper(a.model)))
+        return 0
+    for f in generate(a):
         print(f)
     return 0
 

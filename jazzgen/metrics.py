@@ -159,6 +159,26 @@ def duration_shares(seq: NoteSequence) -> dict[str, float]:
     return out
 
 
+def expression_stats(seq: NoteSequence) -> dict[str, float]:
+    """What a listener hears besides the notes: loudness, articulation and silence.
+
+    velocity_mean / velocity_sd: MIDI velocity over the notes; detached_share: notes
+    (all but the last) whose sounding length ends before the next onset; rest_share:
+    share of the time from the first onset to the last note's end spent in silences
+    longer than ``tokens.CLOSE_GAPS`` steps (rests, not articulation).
+    """
+    from .tokens import CLOSE_GAPS
+    if not len(seq):
+        return {"velocity_mean": NAN, "velocity_sd": NAN, "detached_share": NAN, "rest_share": NAN}
+    v = seq.velocity.astype(np.float64)
+    start, end = seq.start.astype(np.int64), seq.start.astype(np.int64) + seq.duration
+    gap = start[1:] - end[:-1]
+    span = max(int(end[-1] - start[0]), 1)
+    return {"velocity_mean": float(v.mean()), "velocity_sd": float(v.std()),
+            "detached_share": float((gap > 0).mean()) if len(gap) else NAN,
+            "rest_share": float(gap[gap > CLOSE_GAPS].sum() / span)}
+
+
 def piece_metrics(seq: NoteSequence, ngram_index: set | None = None, n: int = 8) -> dict[str, float]:
     """All per-piece metrics as one flat dict (novelty keys only when an index is given)."""
     out = dict(n_notes=float(len(seq)))
@@ -175,6 +195,7 @@ def piece_metrics(seq: NoteSequence, ngram_index: set | None = None, n: int = 8)
         out["notes_per_bar"] = out["pitch_range"] = out["distinct_pitches"] = NAN
     out.update(interval_stats(seq))
     out.update(duration_shares(seq))
+    out.update(expression_stats(seq))
     if ngram_index is not None:
         out.update(novelty(seq, ngram_index, n))
     return out

@@ -28,7 +28,7 @@ import numpy as np
 from .errors import MidiError
 from .melody import melodic_reason, top_voice
 from .notes import GRID, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature
-from .quantize import CLOSE_GAPS, quantize, to_grid
+from .quantize import quantize, to_grid
 from .util import atomic_write, named_tuples, size_text
 
 MAX_FILE_BYTES = 16 * 2**20   # a solo is kilobytes; anything this large is not one (read at call time)
@@ -484,8 +484,7 @@ def _signatures(score, to_step: float) -> tuple[list[TimeSignature], list[KeySig
     return sigs, keys
 
 
-def read_midi(path: str | os.PathLike, track: int | str | None = None,
-              close_gaps: int = CLOSE_GAPS) -> tuple[NoteSequence, ReadReport]:
+def read_midi(path: str | os.PathLike, track: int | str | None = None) -> tuple[NoteSequence, ReadReport]:
     """Read one Standard MIDI File into a quantized monophonic NoteSequence.
 
     Raises MidiError (one line) for anything that cannot be used as a solo.  The size
@@ -498,11 +497,10 @@ def read_midi(path: str | os.PathLike, track: int | str | None = None,
         data = path.read_bytes()
     except OSError as e:
         raise MidiError(f"cannot read file ({e.strerror})") from None
-    return read_midi_bytes(data, track=track, name=path.stem, close_gaps=close_gaps)
+    return read_midi_bytes(data, track=track, name=path.stem)
 
 
-def read_midi_bytes(data: bytes, track: int | str | None = None, name: str = "",
-                    close_gaps: int = CLOSE_GAPS) -> tuple[NoteSequence, ReadReport]:
+def read_midi_bytes(data: bytes, track: int | str | None = None, name: str = "") -> tuple[NoteSequence, ReadReport]:
     """Like read_midi, from bytes: a NoteSequence or a MidiError, never another exception."""
     _check_header(data)
     score = _parse(data)
@@ -521,7 +519,7 @@ def read_midi_bytes(data: bytes, track: int | str | None = None, name: str = "",
     keep = _melody_notes(t, tpq)
     rep.top_voice = not keep.all()
     rep.notes_in = len(t.pitch)
-    line = quantize(t.time[keep], t.duration[keep], t.pitch[keep], t.velocity[keep], tpq, close_gaps)
+    line = quantize(t.time[keep], t.duration[keep], t.pitch[keep], t.velocity[keep], tpq)
     on, off, pitch, vel = line.on, line.off, line.pitch, line.velocity
     rep.onset_error, rep.offset_error = line.onset_error, line.offset_error
     rep.polyphony_dropped = line.polyphony_dropped + int((~keep).sum())

@@ -1,4 +1,4 @@
-"""The network: embeddings -> LSTM stack -> a pitch head and a duration head.
+"""The network: embeddings -> LSTM stack -> pitch, duration, articulation and velocity heads.
 
 Written with ``keras`` layers and ``keras.ops`` only, so the TensorFlow, JAX and
 PyTorch backends all run it.  The LSTM layers keep the configuration the cuDNN
@@ -12,7 +12,11 @@ adds to its absolute-pitch logits a second set of 12 logits indexed by the pitch
 interval above the chord root: "play the third of whatever chord this is" is then
 one weight, not twelve.  The duration head also sees the pitch being predicted
 (the true one in training, the sampled one when generating): rests and notes have
-very different lengths.
+very different lengths.  The articulation and velocity heads see the pitch and the
+duration being predicted (sampled before them): how much of its time a note sounds
+depends first on how long that time is.  Given at every step too: the solo's tempo
+bucket and its performer (an embedding: whose phrasing), and the previous note's
+articulation and velocity are fed back like its pitch and duration.
 """
 from __future__ import annotations
 
@@ -23,7 +27,10 @@ from keras import layers, ops
 
 from . import tokens as T
 
-INPUTS = ("prev_pitch", "prev_dur", "root", "qual", "beat", "sub", "target_pitch")
+INPUTS = ("prev_pitch", "prev_dur", "prev_art", "prev_vel", "root", "qual", "beat", "sub", "tempo", "performer",
+          "target_pitch", "target_dur")
+HEADS = ("pitch", "dur", "art", "vel")
+EXPRESSION = ("art", "vel")   # the heads that see the target pitch and duration
 
 
 @dataclass
@@ -34,6 +41,9 @@ class ModelConfig:
     emb_pitch: int = 64
     emb_dur: int = 32
     emb_cond: int = 16
+    emb_dyn: int = 8          # previous articulation, previous velocity, tempo
+    emb_performer: int = 16
+    head_units: int = 64      # hidden width of the articulation and velocity heads
 
 
 @keras.saving.register_keras_serializable(package="jazzgen")
@@ -78,6 +88,10 @@ def build_model(vocab: T.Vocab, cfg: ModelConfig) -> keras.Model:
     x = layers.Concatenate(name="features")([
         emb("prev_pitch", sizes["pitch"], cfg.emb_pitch)(inp["prev_pitch"]),
         emb("prev_dur", sizes["dur"], cfg.emb_dur)(inp["prev_dur"]),
+        emb("prev_art", sizes["art"], cfg.emb_dyn)(inp["prev_art"]),
+        emb("prev_vel", sizes["vel"], cfg.emb_dyn)(inp["prev_vel"]),
+        emb("tempo", sizes["tempo"], cfg.emb_dyn)(inp["tempo"]),
+        emb("performer", sizes["performer"], cfg.emb_performer)(inp["performer"]),
         emb("root", sizes["root"], cfg.emb_cond)(inp["root"]),
         emb("qual", sizes["qual"], cfg.emb_cond)(inp["qual"]),
         emb("beat", sizes["beat"], cfg.emb_cond)(inp["beat"]),
@@ -90,24 +104,30 @@ def build_model(vocab: T.Vocab, cfg: ModelConfig) -> keras.Model:
     abs_logits = layers.Dense(sizes["pitch"], name="pitch_abs")(x)
     rel_logits = RelativeLogits(sizes["pitch"], name="pitch_rel_spread")(layers.Dense(sizes["rel"] - 1, name="pitch_rel")(x), inp["root"])
     pitch = layers.Activation("linear", dtype="float32", name="pitch")(layers.Add(name="pitch_sum")([abs_logits, rel_logits]))
-    d = layers.Concatenate(name="dur_features")([x, emb("target_pitch", sizes["pitch"], cfg.emb_pitch)(inp["target_pitch"])])
+    target_pitch = emb("target_pitch", sizes["pitch"], cfg.emb_pitch)(inp["target_pitch"])   # shared by 3 heads
+    d = layers.Concatenate(name="dur_features")([x, target_pitch])
     d = layers.Dense(cfg.units, activation="relu", name="dur_hidden")(d)
-    dur = layers.Dense(sizes["dur"], dtype="float32", name="dur")(d)
-    return keras.Model(inp, {"pitch": pitch, "dur": dur}, name="jazzgen_lstm")
+    out = {"pitch": pitch, "dur": layers.Dense(sizes["dur"], dtype="float32", name="dur")(d)}
+    target_dur = emb("target_dur", sizes["dur"], cfg.emb_dur)(inp["target_dur"])
+    for h in EXPRESSION:
+        e = layers.Concatenate(name=f"{h}_features")([x, target_pitch, target_dur])
+        e = layers.Dense(cfg.head_units, activation="relu", name=f"{h}_hidden")(e)
+        out[h] = layers.Dense(sizes[h], dtype="float32", name=h)(e)
+    return keras.Model(inp, out, name="jazzgen_lstm")
 
 
 def compile_model(model: keras.Model, lr: float = 2e-3, clipnorm: float = 1.0) -> None:
-    """Masked cross-entropy per head (PAD = 0 targets are ignored) and top-1 accuracy."""
+    """Masked cross-entropy per head (PAD = 0 targets are ignored: rests and ties for art/vel)."""
     loss = lambda: keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=T.PAD)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr, clipnorm=clipnorm),
-                  loss={"pitch": loss(), "dur": loss()})
+                  loss={h: loss() for h in HEADS})
 
 
 def xy(arrays: dict) -> tuple[dict, dict]:
     """Window arrays (dataset.Windows.arrays) -> (model inputs, targets)."""
-    x = {k: arrays[k] for k in INPUTS if k != "target_pitch"}
-    x["target_pitch"] = arrays["pitch"]
-    return x, {"pitch": arrays["pitch"], "dur": arrays["dur"]}
+    x = {k: arrays[k] for k in INPUTS if not k.startswith("target_")}
+    x["target_pitch"], x["target_dur"] = arrays["pitch"], arrays["dur"]
+    return x, {h: arrays[h] for h in HEADS}
 
 
 def _log_softmax(z):
@@ -117,19 +137,20 @@ def _log_softmax(z):
 
 
 def score(model: keras.Model, arrays: dict, batch_size: int = 16) -> dict:
-    """Per-note NLL (nats), perplexity and top-1 accuracy of each head over non-PAD targets.
+    """Per-target NLL (nats), perplexity and top-1 accuracy of each head over its non-PAD targets.
+
+    pitch and dur score every event (``notes``); art and vel every note (``{head}_n``).
 
     Scores the exact targets it is given, so windows cut with no overlap (or one
     window per song) count every note once.
     """
     import numpy as np
     x, y = xy(arrays)
-    sums = {h: [0.0, 0] for h in ("pitch", "dur")}
-    n = 0
+    sums = {h: [0.0, 0, 0] for h in HEADS}
     for i in range(0, len(y["pitch"]), batch_size):
         xb = {k: v[i:i + batch_size] for k, v in x.items()}
         out = model.predict_on_batch(xb)
-        for h in ("pitch", "dur"):
+        for h in HEADS:
             t = y[h][i:i + batch_size].astype(np.int64)
             # [:len(t)]: under a tf.distribute strategy predict_on_batch runs the whole batch on
             # every replica and returns the copies stacked (replicas x rows)
@@ -138,11 +159,13 @@ def score(model: keras.Model, arrays: dict, batch_size: int = 16) -> dict:
             picked = np.take_along_axis(lp, t[..., None], -1)[..., 0]
             sums[h][0] -= picked[mask].sum()
             sums[h][1] += int((lp.argmax(-1) == t)[mask].sum())
-        n += int((y["pitch"][i:i + batch_size] != T.PAD).sum())
-    res = {"notes": n}
-    for h, (nll, correct) in sums.items():
+            sums[h][2] += int(mask.sum())
+    res = {"notes": sums["pitch"][2]}
+    for h, (nll, correct, n) in sums.items():
+        res[f"{h}_n"] = n
         res[f"{h}_nll"] = nll / max(n, 1)
         res[f"{h}_ppl"] = float(np.exp(res[f"{h}_nll"]))
         res[f"{h}_acc"] = correct / max(n, 1)
-    res["nll"] = res["pitch_nll"] + res["dur_nll"]
+    # per event: art and vel count once per note, so their sums are spread over all events
+    res["nll"] = sum(res[f"{h}_nll"] * res[f"{h}_n"] for h in HEADS) / max(res["notes"], 1)
     return res

@@ -113,6 +113,7 @@ class NoteSequence:
     key_signatures: list[KeySignature] = field(default_factory=list)
     end: int = 0             # total length in grid steps (>= last note end)
     name: str = ""
+    performer: str = ""      # who played it ("" = not known); from the corpus's index.tsv
 
     def __post_init__(self):
         self.pitch = np.asarray(self.pitch, np.int16)

@@ -4,8 +4,9 @@ Pure functions on NumPy arrays (no MIDI parser, no file): ``midi_io`` reads a tr
 note columns and hands them here.  Every time is put on the grid of ``notes.GRID``
 steps per beat by rounding; the rounding error is measured in beats and returned so
 that ingestion can report it.  Then the line is made monophonic (the highest note
-wins at an onset, a sounding note is cut at the next one) and silences of a few steps
-are closed, because they are articulation, not rests.
+wins at an onset, a sounding note is cut at the next one).  Notes keep their
+performed (quantized) lengths: short silences are articulation, which the tokens
+(``tokens.CLOSE_GAPS``) tell from rests.
 """
 from __future__ import annotations
 
@@ -14,8 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .notes import GRID
-
-CLOSE_GAPS = 3                # steps (1/4 beat): shorter silences are articulation, not rests
 
 
 @dataclass
@@ -90,18 +89,7 @@ def monophonic(on, off, pitch, vel, on_t, off_t, to_step: float):
     return on, off, pitch, vel, onset_error, dropped, trimmed
 
 
-def close_gaps(on: np.ndarray, off: np.ndarray, max_gap: int) -> np.ndarray:
-    """Ends moved to the next onset across silences of 1..max_gap steps (a new array)."""
-    off = off.copy()
-    if max_gap > 0 and len(on) > 1:
-        gap = on[1:] - off[:-1]
-        short = (gap > 0) & (gap <= max_gap)
-        off[:-1][short] = on[1:][short]
-    return off
-
-
-def quantize(on_t: np.ndarray, dur_t: np.ndarray, pitch: np.ndarray, vel: np.ndarray, tpq: int,
-             max_gap: int = CLOSE_GAPS) -> Line:
+def quantize(on_t: np.ndarray, dur_t: np.ndarray, pitch: np.ndarray, vel: np.ndarray, tpq: int) -> Line:
     """A track's notes (onset and duration in ticks, `tpq` ticks per beat) as a grid Line."""
     to_step = GRID / tpq
     on_t = np.asarray(on_t).astype(np.int64)
@@ -110,5 +98,4 @@ def quantize(on_t: np.ndarray, dur_t: np.ndarray, pitch: np.ndarray, vel: np.nda
     offset_error = rounding_error(off_t, off, to_step)
     on, off, pitch, vel, onset_error, dropped, trimmed = monophonic(on, off, pitch, vel, on_t, off_t, to_step)
     off = np.maximum(off, on + 1)   # a note shorter than half a step still sounds one step
-    off = close_gaps(on, off, max_gap)
     return Line(on, off, pitch, vel, onset_error, offset_error, dropped, trimmed)

@@ -19,7 +19,9 @@ from . import tokens as T
 from .errors import ModelError, UsageError
 from .notes import NoteSequence
 
-FEATURES = ("prev_pitch", "prev_dur", "root", "qual", "beat", "sub", "prev_rel")  # model.py's concat order
+FEATURES = ("prev_pitch", "prev_dur", "prev_art", "prev_vel", "tempo", "performer", "root", "qual", "beat", "sub",
+            "prev_rel")  # model.py's concat order
+EXPRESSION = ("art", "vel")   # model.EXPRESSION: heads on (hidden, target pitch, target dur)
 
 
 
@@ -36,7 +38,8 @@ def export_weights(model, keras_path: Path, out: Path) -> None:
     w = {}
     for f in FEATURES:
         w[f"emb_{f}"] = model.get_layer(f"emb_{f}").get_weights()[0]
-    w["emb_target_pitch"] = model.get_layer("emb_target_pitch").get_weights()[0]
+    for f in ("target_pitch", "target_dur"):
+        w[f"emb_{f}"] = model.get_layer(f"emb_{f}").get_weights()[0]
     i = 0
     while True:
         try:
@@ -45,11 +48,26 @@ def export_weights(model, keras_path: Path, out: Path) -> None:
             break
         w[f"lstm_{i}_kernel"], w[f"lstm_{i}_recurrent"], w[f"lstm_{i}_bias"] = k, u, b
         i += 1
-    for name in ("pitch_abs", "pitch_rel", "dur_hidden", "dur"):
+    for name in ("pitch_abs", "pitch_rel", "dur_hidden", "dur") + tuple(f"{h}{x}" for h in EXPRESSION
+                                                                        for x in ("_hidden", "")):
         w[f"{name}_w"], w[f"{name}_b"] = model.get_layer(name).get_weights()
     w = {k: np.asarray(v, np.float32) for k, v in w.items()}
     w["keras_sha256"] = np.array(_sha(keras_path))
     atomic_write(out, lambda f: np.savez(f, **w))
+
+
+def load_vocab(model_dir: str | Path) -> T.Vocab | None:
+    """The vocab.json of a model folder (None if it has none); ModelError if it cannot be used."""
+    d = Path(model_dir)
+    path = (d if d.is_dir() else d.parent) / "vocab.json"
+    if not path.is_file():
+        return None
+    try:
+        return T.Vocab.from_json(path.read_text())
+    except ModelError:
+        raise
+    except (ValueError, KeyError, TypeError) as e:
+        raise ModelError(f"{path}: not a jazzgen vocabulary ({str(e).splitlines()[0]})") from None
 
 
 def load_weights(model_dir: str | Path) -> dict[str, np.ndarray]:
@@ -82,11 +100,22 @@ class Stepper:
 
     Folded once at load: each embedding table into its slice of the first layer's
     input kernel (and that layer's bias), the chord-relative pitch logits into one
-    absolute pitch matrix per root id, and the target-pitch embedding into the duration
-    head.  Gate columns are reordered (i, f, o, g) so one sigmoid covers three gates.
+    absolute pitch matrix per root id, and the target-pitch (and target-duration)
+    embeddings into the duration, articulation and velocity heads.  Gate columns are
+    reordered (i, f, o, g) so one sigmoid covers three gates.
+
+    `vocab` (the model's vocab.json) names the performers; without one they are
+    numbered.  Weights without the dynamics layers are a ModelError (retrain).
     """
 
-    def __init__(self, w: dict[str, np.ndarray], dtype=np.float32):
+    def __init__(self, w: dict[str, np.ndarray], vocab: T.Vocab | None = None, dtype=np.float32):
+        if "emb_prev_vel" not in w or "vel_w" not in w:
+            raise ModelError("this model predates dynamics (articulation, velocity, tempo, performer) "
+                             "and needs retraining with python -m jazzgen.train")
+        n_perf = w["emb_performer"].shape[0] - T.PERFORMER0
+        self.vocab = vocab or T.default_vocab(tuple(f"performer{i}" for i in range(n_perf)))
+        if self.vocab.sizes["performer"] != w["emb_performer"].shape[0]:
+            raise ModelError("the model's vocab.json and weights disagree on the performers (retrain)")
         w = {k: v.astype(np.float64) for k, v in w.items()}   # fold in float64, run in dtype
         self.n_layers = sum(1 for k in w if k.endswith("_recurrent"))
         self.units = u = w["lstm_0_recurrent"].shape[0]
@@ -113,14 +142,22 @@ class Stepper:
         self.dur_h_w, self.dur_h_b = w["dur_hidden_w"][:u], w["dur_hidden_b"]
         self.dur_target = w["emb_target_pitch"] @ w["dur_hidden_w"][u:] + self.dur_h_b
         self.dur_w, self.dur_b = w["dur_w"], w["dur_b"]
+        ep = w["emb_target_pitch"].shape[1]
+        self.expr = {}    # head -> (hidden kernel, target pitch table (+ bias), target dur table, out w, out b)
+        for h in EXPRESSION:
+            k = w[f"{h}_hidden_w"]
+            self.expr[h] = (k[:u], w["emb_target_pitch"] @ k[u:u + ep] + w[f"{h}_hidden_b"],
+                            w["emb_target_dur"] @ k[u + ep:], w[f"{h}_w"], w[f"{h}_b"])
         for k, v in list(vars(self).items()):
             if isinstance(v, np.ndarray):
                 setattr(self, k, v.astype(dtype))
             elif isinstance(v, list) and v and isinstance(v[0], np.ndarray):
                 setattr(self, k, [a.astype(dtype) for a in v])
+        self.expr = {h: tuple(a.astype(dtype) for a in v) for h, v in self.expr.items()}
         self.dtype = dtype
         self.rel = rel                                          # interval id of (pitch id, root id)
         self.n_pitch, self.n_dur = n_pitch, self.dur_w.shape[1]
+        self.n_art, self.n_vel = self.expr["art"][3].shape[1], self.expr["vel"][3].shape[1]
 
     def zero_state(self, batch: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
         """Zero (h, c) per layer, for a batch of `batch` rows or (None) one unbatched solo."""
@@ -133,14 +170,15 @@ class Stepper:
         c = s[..., u:2 * u] * c + s[..., :u] * np.tanh(z[..., 3 * u:])
         return s[..., 2 * u:] * np.tanh(c), c
 
-    def step(self, state, prev_pitch, prev_dur, root, qual, beat, sub):
+    def step(self, state, prev_pitch, prev_dur, prev_art, prev_vel, tempo, performer, root, qual, beat, sub):
         """One event: ids are ints (one solo, the fast path) or int arrays of shape (B,).
 
         Returns (top hidden, new state).
         """
         t = self.tables
         rel = self.rel[prev_pitch, root]
-        z = t[0][prev_pitch] + t[1][prev_dur] + t[2][root] + t[3][qual] + t[4][beat] + t[5][sub] + t[6][rel]
+        z = (t[0][prev_pitch] + t[1][prev_dur] + t[2][prev_art] + t[3][prev_vel] + t[4][tempo] + t[5][performer]
+             + t[6][root] + t[7][qual] + t[8][beat] + t[9][sub] + t[10][rel])
         h, c = state[0]
         x, c = self._cell(z + h @ self.recurrent[0], c)
         new = [(x, c)]
@@ -159,6 +197,11 @@ class Stepper:
     def dur_logits(self, hidden, pitch):
         d = np.maximum(hidden @ self.dur_h_w + self.dur_target[pitch], 0.0)
         return d @ self.dur_w + self.dur_b
+
+    def expression_logits(self, head: str, hidden, pitch, dur):
+        """Logits of the `head` ("art" or "vel") given the note's pitch and duration ids."""
+        kh, tp, td, wo, bo = self.expr[head]
+        return np.maximum(hidden @ kh + tp[pitch] + td[dur], 0.0) @ wo + bo
 
 
 # ---------------------------------------------------------------------------- sampling
@@ -200,50 +243,77 @@ class Sampling:
 
 
 def improvise(stepper: Stepper, timeline: NoteSequence, *, sampling: Sampling = Sampling(),
-              seed: int | None = None, primer: NoteSequence | None = None, num: int = 1) -> list[NoteSequence]:
+              seed: int | None = None, primer: NoteSequence | None = None, num: int = 1,
+              performer: str | None = None) -> list[NoteSequence]:
     """`num` new solos over timeline.chords / meter / tempos, each exactly timeline.end steps long.
 
     `timeline` is a NoteSequence whose notes are ignored (``Chart.timeline`` makes one;
-    a real solo serves too, to improvise over its own changes).  With a primer, its
-    notes open each solo (fed through the network to set its state) and the rest is
-    improvised.  The same seed gives the same solos.
+    a real solo serves too, to improvise over its own changes); its tempo reaches the
+    network as the solo's tempo bucket.  `performer` (a name as ``Vocab.find_performer``
+    matches it) plays every solo; None draws one at random per solo from the model's
+    performers.  With a primer, its notes open each solo (fed through the network to
+    set its state) and the rest is improvised.  The same seed gives the same solos.
     """
     steps = int(timeline.end)
     if steps < 1:
         raise UsageError("nothing to improvise: length must be at least one grid step")
+    vocab = stepper.vocab
     rng = np.random.default_rng(seed)
     cond = T.condition(timeline, np.arange(steps))                     # ids for every grid step
     cond = [cond[k].tolist() for k in ("root", "qual", "beat", "sub")]  # Python ints: the fast path
-    solos = [_one_solo(stepper, cond, steps, rng, sampling, primer) for _ in range(num)]
-    return [replace(T.decode_events(p, d, timeline), end=steps, name=timeline.name or "solo") for p, d in solos]
+    tempo = vocab.tempo_id(T.solo_bpm(timeline))
+    fixed = None if performer is None else vocab.find_performer(performer)
+    out = []
+    for _ in range(num):
+        who = fixed or _draw_performer(vocab, rng)
+        ev = _one_solo(stepper, cond, steps, rng, sampling, primer, tempo, vocab.performer_id(who))
+        solo = T.decode_events(ev[0], ev[1], timeline, art_ids=ev[2], vel_ids=ev[3], vocab=vocab)
+        out.append(replace(solo, end=steps, name=timeline.name or "solo", performer=who))
+    return out
 
 
-def _one_solo(stepper: Stepper, cond: list[list[int]], steps: int, rng, sampling: Sampling, primer):
-    """(pitch ids, dur ids) of one solo: primer events first, then sampled ones until `steps`."""
+def _draw_performer(vocab: T.Vocab, rng: np.random.Generator) -> str:
+    """A performer of the model, uniformly (each style as likely as another); "unknown" if none."""
+    if not vocab.performers:
+        return T.UNKNOWN_PERFORMER
+    return vocab.performers[int(rng.integers(len(vocab.performers)))]
+
+
+def _one_solo(stepper: Stepper, cond: list[list[int]], steps: int, rng, sampling: Sampling, primer,
+              tempo: int, performer: int):
+    """(pitch, dur, art, vel ids) of one solo: primer events first, then sampled ones until `steps`."""
     state = stepper.zero_state()
-    prev_p, prev_d, t = T.BOS, T.BOS, 0
-    pitches, durs = [], []
+    prev = [T.BOS, T.BOS, T.PAD, T.PAD]                              # pitch, dur, art, vel
+    t = 0
+    out: list[list[int]] = [[], [], [], []]
     if primer is not None and len(primer):
-        ptok = T.encode(primer)
-        for p, d in zip(ptok.pitch.tolist(), ptok.dur.tolist()):
-            if t + d - T.DUR0 > steps:
+        ptok = T.encode(primer, stepper.vocab)
+        for ev in zip(ptok.pitch.tolist(), ptok.dur.tolist(), ptok.art.tolist(), ptok.vel.tolist()):
+            if t + ev[1] - T.DUR0 > steps:
                 break
-            _, state = stepper.step(state, prev_p, prev_d, *(c[t] for c in cond))
-            prev_p, prev_d, t = p, d, t + d - T.DUR0
-            pitches.append(p)
-            durs.append(d)
+            _, state = stepper.step(state, *prev, tempo, performer, *(c[t] for c in cond))
+            prev, t = list(ev), t + ev[1] - T.DUR0
+            for o, v in zip(out, ev):
+                o.append(v)
     allowed = np.zeros(stepper.n_pitch, bool)
     allowed[T.REST] = allowed[T.PITCH0:] = True
     dur_len = np.arange(stepper.n_dur) - T.DUR0                  # steps of each dur id
+    any_art = np.arange(stepper.n_art) >= T.ART0
+    any_vel = np.arange(stepper.n_vel) >= T.VEL0
     draw = (sampling.temperature, sampling.top_k, sampling.top_p)
     while t < steps:
         root, qual, beat, sub = (c[t] for c in cond)
-        h, state = stepper.step(state, prev_p, prev_d, root, qual, beat, sub)
-        allowed[T.TIE] = prev_p >= T.PITCH0                      # a tie only continues a note
-        prev_p = _sample_row(stepper.pitch_logits(h, root), allowed, rng.random(), *draw)
+        h, state = stepper.step(state, *prev, tempo, performer, root, qual, beat, sub)
+        allowed[T.TIE] = prev[0] >= T.PITCH0                     # a tie only continues a note
+        p = _sample_row(stepper.pitch_logits(h, root), allowed, rng.random(), *draw)
         fits = (dur_len >= 1) & (dur_len <= steps - t)           # the solo ends exactly on time
-        prev_d = _sample_row(stepper.dur_logits(h, prev_p), fits, rng.random(), *draw)
-        t += prev_d - T.DUR0
-        pitches.append(prev_p)
-        durs.append(prev_d)
-    return np.array(pitches, np.int64), np.array(durs, np.int64)
+        d = _sample_row(stepper.dur_logits(h, p), fits, rng.random(), *draw)
+        a = v = T.PAD
+        if p >= T.PITCH0:                                        # rests and ties have neither
+            a = _sample_row(stepper.expression_logits("art", h, p, d), any_art, rng.random(), *draw)
+            v = _sample_row(stepper.expression_logits("vel", h, p, d), any_vel, rng.random(), *draw)
+        prev = [p, d, a, v]
+        t += d - T.DUR0
+        for o, x in zip(out, prev):
+            o.append(x)
+    return tuple(np.array(o, np.int64) for o in out)

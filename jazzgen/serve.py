@@ -127,7 +127,7 @@ def chart_and_config(req: dict):
     t = TakeConfig()
     cfg = TakeConfig(seconds=seconds, sampling=sampling, seed=req.get("seed"), num=1,
                      band=req.get("band", t.band), instrument=req.get("instrument", t.instrument),
-                     swing=float(req.get("swing", t.swing)))
+                     swing=float(req["swing"]) if "swing" in req else t.swing)
     return chart, cfg
 
 

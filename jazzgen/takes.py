@@ -17,8 +17,8 @@ from .errors import JazzgenError, UsageError
 from . import render
 from .midi_io import Part, write_midi
 from .notes import NoteSequence
-from .render import SOLO_PROGRAM, SWING
-from .sample import Sampling, Stepper, improvise, load_weights
+from .render import MAX_SWING, SOLO_PROGRAM, swing_at_tempo
+from .sample import Sampling, Stepper, improvise, load_vocab, load_weights
 
 FORMATS = ("mid", "wav", "png", "musicxml")
 
@@ -32,11 +32,12 @@ class TakeConfig:
     num: int = 1
     band: str = "trio"
     instrument: int = SOLO_PROGRAM
-    swing: float = SWING
+    swing: float | None = None   # None: auto, from the chart's tempo (render.swing_at_tempo)
+    like: str | None = None      # performer to play like (Vocab.find_performer); None: one at random
 
     def __post_init__(self):
         checks = [(0 < self.seconds <= MAX_SECONDS, f"--seconds must be in (0, {MAX_SECONDS:g}]"),
-                  (0 <= self.swing <= 1, "--swing must be in [0, 1]"),
+                  (self.swing is None or 0 <= self.swing <= MAX_SWING, f"--swing must be auto or in [0, {MAX_SWING:g}]"),
                   (0 <= self.instrument <= 127, "--instrument must be a General MIDI program 0..127"),
                   (1 <= self.num <= 1000, "--num must be in 1..1000"),
                   (self.seed is None or 0 <= self.seed < 2**63, "--seed must be in 0..2^63-1"),
@@ -58,7 +59,8 @@ class Take:
 
 def load_stepper(model_dir: str | Path) -> Stepper:
     """The NumPy network of a model folder (ModelError if it cannot be used)."""
-    return Stepper(load_weights(model_dir))
+    vocab = load_vocab(model_dir)        # first: an old model's vocab.json says why in one line
+    return Stepper(load_weights(model_dir), vocab)
 
 
 def digest(chart: Chart, cfg: TakeConfig, primer: NoteSequence | None) -> str:
@@ -75,15 +77,17 @@ def make_takes(stepper: Stepper, chart: Chart, cfg: TakeConfig, primer: NoteSequ
 
     With a primer (already cut by ``chart.fit_primer``), the take opens with it, in its
     own tempo map, meter and key, and goes on in the chart's (``timeline_with_primer``).
+    Each take's config holds the swing it is played with (auto resolved at the chart's tempo).
     """
     seed = cfg.seed if cfg.seed is not None else secrets.randbelow(2**31)
-    cfg = replace(cfg, seed=seed)
+    cfg = replace(cfg, seed=seed, swing=swing_at_tempo(chart.bpm) if cfg.swing is None else cfg.swing)
     stem = f"solo-{seed}-{digest(chart, cfg, primer)}"
     if primer is not None:
         timeline = timeline_with_primer(chart, cfg.seconds, primer, name=stem)
     else:
         timeline = chart.timeline(chart.steps(cfg.seconds), name=stem)
-    solos = improvise(stepper, timeline, sampling=cfg.sampling, seed=seed, primer=primer, num=cfg.num)
+    solos = improvise(stepper, timeline, sampling=cfg.sampling, seed=seed, primer=primer, num=cfg.num,
+                      performer=cfg.like)
     takes = []
     for k, solo in enumerate(solos):
         name = stem + (f"-{k + 1}" if cfg.num > 1 else "")

@@ -1,20 +1,30 @@
 """Note sequence <-> token arrays: the vocabulary and a lossless encode/decode.
 
-Encoding (why): each *event* is one note or one rest, and carries two predicted
-factors and four conditioning values, all small integers:
+Encoding (why): each *event* is one note or one rest, and carries four predicted
+factors and six conditioning values, all small integers:
 
     predicted  pitch  pad/unk/bos/rest/tie or MIDI pitch 0..127
                dur    pad/unk/bos or 1..MAX_DUR grid steps (MAX_DUR = 8 beats)
+               art    pad (rest, tie) or articulation class: how much of its event a note sounds
+               vel    pad (rest, tie) or velocity level (Vocab.vel_edges)
     given      root   pad/none or pitch class of the chord in force at the event's onset
                qual   pad or one of chords.QUALITIES (index 0 of those is "none")
                beat   pad or quarter-note beat within the bar (0..MAX_BEAT-1)
                sub    pad or grid step within that quarter (0..GRID-1)
+               tempo  pad or tempo bucket of the whole solo (Vocab.tempo_edges, log-bpm)
+               performer  pad/unknown or the solo's performer (Vocab.performers)
 
 Position works in any meter, through meter changes (``NoteSequence.bar_position``):
 the bar restarts at each bar line of the meter in force, and the beat id counts
 quarter notes from it, whatever the denominator.  So 3/4 has beats 1-3, 6/8 (36 steps
 a bar) has beats 1-3 with its second dotted quarter at beat 2, sub 7, and a 4/4 file
 reads as it always has: one vocabulary and one trained model for every meter.
+
+Articulation without losing rhythm: the reader keeps each note's performed length.
+A silence of at most CLOSE_GAPS steps before the next onset is articulation, not a
+rest, so the note's *event* runs to that onset (the duration head predicts
+inter-onset times, as before) and ``art`` says how much of it sounds.  Longer
+silences are rest events, and the note before one sounds its whole event.
 
 Factoring pitch and duration into two heads of one event (as BebopNet and MINGUS do)
 keeps the sequence one event per note (half the length of interleaved pitch and
@@ -45,8 +55,33 @@ ROOT_NONE = 1              # root id of "no chord"
 ROOT0 = 2                  # root id of pitch class 0: pitch class pc -> ROOT0 + pc
 N_ROOT = ROOT0 + 12        # root ids: pad, none, 12 pitch classes
 N_REL = 13                 # interval ids: 0 = none (rest, special or no chord), 1..12 = semitones above root + 1
-FIELDS = ("pitch", "dur", "root", "qual", "beat", "sub")
+CLOSE_GAPS = 3             # steps (1/4 beat): shorter silences before the next onset are articulation
+ART0 = 1                   # art id of class 0 (legato); pad (0) on rests and ties
+VEL0 = 1                   # vel id of level 0 (softest); pad (0) on rests and ties
+TEMPO0 = 1                 # tempo id of bucket 0
+PERFORMER_UNKNOWN = 1      # performer id of a solo whose performer is not in the vocabulary
+PERFORMER0 = 2             # performer id of Vocab.performers[0]
+UNKNOWN_PERFORMER = "unknown"
+PREDICTED = ("pitch", "dur", "art", "vel")
+FIELDS = ("pitch", "dur", "art", "vel", "root", "qual", "beat", "sub", "tempo", "performer")
 DEFAULT_VELOCITY = 90
+DEFAULT_BPM = 120.0        # the tempo of a sequence with no tempo map (the MIDI default)
+
+# Chosen from WJazzD (401 solos, 175,724 notes, read without closing gaps; see
+# scripts/corpus_dynamics.py).  Articulation = sounding length / event length:
+# 55% of notes sound >= 0.9 of their event (legato), 21% 0.7-0.9 (5/6 of an eighth,
+# 3/4 of a triplet), 23% 0.5-0.7 (2/3: a sixteenth less one step, half an eighth),
+# 1.5% under 0.5 (staccato).  Those edges fall between the ratios the 12-step grid
+# makes common, so a class is one thing a listener hears, not a rounding accident.
+ART_EDGES = (0.9, 0.7, 0.5)                  # class k: ratio >= ART_EDGES[k] (last class: below all)
+ART_VALUES = (1.0, 0.833, 0.667, 0.333)      # each class's median ratio in the corpus
+# Velocity: 8 levels at the corpus's octiles (values 9..127, median 108); each level
+# decodes to the median velocity of its bin.
+VEL_EDGES = (95, 101, 105, 108, 111, 114, 117)   # level k: VEL_EDGES[k-1] <= v < VEL_EDGES[k]
+VEL_VALUES = (89, 98, 103, 106, 109, 112, 115, 119)
+# Tempo: 8 buckets, log-spaced between 60 and 300 bpm (WJazzD's solo medians run
+# 36-362, 10th-90th percentile 86-272; solos per bucket 4/31/18/70/97/82/86/13).
+TEMPO_EDGES = tuple(round(60.0 * 5.0 ** (k / 6), 1) for k in range(7))
 
 
 @dataclass(frozen=True)
@@ -56,31 +91,106 @@ class Vocab:
     max_dur: int = MAX_DUR
     max_beat: int = MAX_BEAT
     qualities: tuple[str, ...] = ()
+    art_edges: tuple[float, ...] = ART_EDGES
+    art_values: tuple[float, ...] = ART_VALUES
+    vel_edges: tuple[int, ...] = VEL_EDGES
+    vel_values: tuple[int, ...] = VEL_VALUES
+    tempo_edges: tuple[float, ...] = TEMPO_EDGES
+    performers: tuple[str, ...] = ()          # sorted; ids PERFORMER0 + index
+    performer_solos: tuple[int, ...] = ()     # training solos of each performer
 
     @property
     def sizes(self) -> dict[str, int]:
         return {"pitch": PITCH0 + 128, "dur": DUR0 + self.max_dur + 1, "root": N_ROOT, "rel": N_REL,
-                "qual": 1 + len(self.qualities), "beat": 1 + self.max_beat, "sub": 1 + self.grid}
+                "qual": 1 + len(self.qualities), "beat": 1 + self.max_beat, "sub": 1 + self.grid,
+                "art": ART0 + len(self.art_values), "vel": VEL0 + len(self.vel_values),
+                "tempo": TEMPO0 + len(self.tempo_edges) + 1, "performer": PERFORMER0 + len(self.performers)}
+
+    # -- per-note and per-solo ids
+    def art_ids(self, ratio) -> np.ndarray:
+        """Articulation id of each sounding/event ratio (in (0, 1])."""
+        edges = np.asarray(self.art_edges)[::-1]                # ascending
+        return (ART0 + len(edges) - np.searchsorted(edges, np.asarray(ratio, np.float64), side="right")).astype(np.int16)
+
+    def vel_ids(self, velocity) -> np.ndarray:
+        return (VEL0 + np.searchsorted(np.asarray(self.vel_edges), np.asarray(velocity), side="right")).astype(np.int16)
+
+    def velocities(self, vel_ids) -> np.ndarray:
+        """MIDI velocity of each vel id (the median of its level's bin)."""
+        return np.asarray(self.vel_values, np.int16)[np.asarray(vel_ids, np.int64) - VEL0]
+
+    def tempo_id(self, bpm: float) -> int:
+        return TEMPO0 + int(np.searchsorted(np.asarray(self.tempo_edges), float(bpm), side="right"))
+
+    def performer_id(self, name: str) -> int:
+        """Id of a performer name (exact), PERFORMER_UNKNOWN if the vocabulary does not hold it."""
+        try:
+            return PERFORMER0 + self.performers.index(name)
+        except ValueError:
+            return PERFORMER_UNKNOWN
+
+    def find_performer(self, query: str) -> str:
+        """The performer a user means: case- and space-insensitive ("chet baker" -> "ChetBaker")."""
+        from .errors import UsageError
+        key = lambda x: "".join(x.split()).lower()
+        hits = [p for p in self.performers if key(p) == key(query)]
+        if not hits:
+            known = ", ".join(self.performers[:12]) + (", ..." if len(self.performers) > 12 else "")
+            raise UsageError(f"no performer {query!r} in this model (--like list shows them: {known or 'none'})")
+        return hits[0]
 
     def to_json(self) -> str:
         d = asdict(self)
         d["sizes"] = self.sizes
         d["pitch_ids"] = {"pad": PAD, "unk": UNK, "bos": BOS, "rest": REST, "tie": TIE, "midi_0": PITCH0}
         d["dur_ids"] = {"pad": PAD, "unk": UNK, "bos": BOS, "steps_1": DUR0 + 1}
+        d["art_ids"] = {"pad": PAD, "class_0": ART0}
+        d["vel_ids"] = {"pad": PAD, "level_0": VEL0}
+        d["tempo_ids"] = {"pad": PAD, "bucket_0": TEMPO0}
+        d["performer_ids"] = {"pad": PAD, UNKNOWN_PERFORMER: PERFORMER_UNKNOWN, "performer_0": PERFORMER0}
         return json.dumps(d, indent=1)
 
     @staticmethod
     def from_json(text: str) -> "Vocab":
+        """The vocabulary of vocab.json; a ModelError for one written before dynamics."""
+        from .errors import ModelError
         d = json.loads(text)
-        v = Vocab(grid=d["grid"], max_dur=d["max_dur"], max_beat=d["max_beat"], qualities=tuple(d["qualities"]))
+        new = ("art_values", "vel_values", "tempo_edges", "performers")
+        if any(k not in d for k in new):
+            raise ModelError("this model predates dynamics (articulation, velocity, tempo, performer) "
+                             "and needs retraining with python -m jazzgen.train")
+        tup = lambda k: tuple(d[k])
+        v = Vocab(grid=d["grid"], max_dur=d["max_dur"], max_beat=d["max_beat"], qualities=tup("qualities"),
+                  art_edges=tup("art_edges"), art_values=tup("art_values"), vel_edges=tup("vel_edges"),
+                  vel_values=tup("vel_values"), tempo_edges=tup("tempo_edges"), performers=tup("performers"),
+                  performer_solos=tup("performer_solos"))
         if v.grid != GRID:
             raise ValueError(f"vocabulary grid {v.grid} does not match this jazzgen's grid {GRID}")
         return v
 
 
-def default_vocab() -> Vocab:
+def default_vocab(performers: tuple[str, ...] = (), performer_solos: tuple[int, ...] = ()) -> Vocab:
     from .chords import QUALITIES
-    return Vocab(qualities=tuple(QUALITIES))
+    return Vocab(qualities=tuple(QUALITIES), performers=tuple(performers),
+                 performer_solos=tuple(performer_solos) or (0,) * len(performers))
+
+
+def vocab_for(songs: list[NoteSequence]) -> Vocab:
+    """The default vocabulary with the performers of `songs` (the training solos) and their counts."""
+    from collections import Counter
+    n = Counter(s.performer for s in songs if s.performer and s.performer != UNKNOWN_PERFORMER)
+    names = tuple(sorted(n))
+    return default_vocab(names, tuple(n[p] for p in names))
+
+
+def solo_bpm(seq: NoteSequence) -> float:
+    """The solo's tempo: the median of the tempo in force at its note onsets (at step 0 without notes)."""
+    if not seq.tempos:
+        return DEFAULT_BPM
+    steps = np.array([t.step for t in seq.tempos])
+    qpm = np.array([t.qpm for t in seq.tempos], np.float64)
+    at = seq.start if len(seq) else np.zeros(1, np.int64)
+    return float(np.median(qpm[np.maximum(np.searchsorted(steps, at, side="right") - 1, 0)]))
 
 
 @dataclass
@@ -88,10 +198,14 @@ class Tokens:
     """One song as parallel int16 event arrays, plus what the events do not carry."""
     pitch: np.ndarray
     dur: np.ndarray
+    art: np.ndarray
+    vel: np.ndarray
     root: np.ndarray
     qual: np.ndarray
     beat: np.ndarray
     sub: np.ndarray
+    tempo: np.ndarray
+    performer: np.ndarray
     seq: NoteSequence = field(repr=False, default=None)  # chords/tempo/meter/key/end/name (notes unused)
 
     def __len__(self) -> int:
@@ -151,24 +265,37 @@ def interval_ids(pitch, root, xp=np):
 
 # ---------------------------------------------------------------------------- encode / decode
 
-def events(seq: NoteSequence) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(pitch id, onset step, length) of each note and rest, before splitting long ones."""
+def events(seq: NoteSequence, close_gaps: int = CLOSE_GAPS):
+    """(pitch id, onset step, length, sounding steps, note index or -1) of each note and rest.
+
+    A silence of 1..close_gaps steps before the next onset joins the note's event
+    (articulation); a longer one is a rest event.  Before splitting long events.
+    """
     n = len(seq)
-    prev_end = np.concatenate([[0], seq.start[:-1] + seq.duration[:-1]]).astype(np.int64)
-    gap = seq.start - prev_end
-    if np.any(gap < 0) or np.any(seq.duration < 1):
+    start = seq.start.astype(np.int64)
+    dur = seq.duration.astype(np.int64)
+    if np.any(start[1:] < start[:-1] + dur[:-1]) or np.any(dur < 1):
         raise ValueError(f"{seq.name}: notes overlap or have no length; read it through midi_io")
+    nxt = np.concatenate([start[1:], start[-1:] + dur[-1:]])   # the last note: its own end
+    closed = (nxt - start - dur) <= close_gaps
+    length = np.where(closed, nxt - start, dur)
+    prev_end = np.concatenate([[0], start[:-1] + length[:-1]])
     pid = np.empty(2 * n, np.int64)
     onset = np.empty(2 * n, np.int64)
-    length = np.empty(2 * n, np.int64)
-    pid[0::2], onset[0::2], length[0::2] = REST, prev_end, gap
-    pid[1::2], onset[1::2], length[1::2] = PITCH0 + seq.pitch, seq.start, seq.duration
-    keep = length > 0
-    return pid[keep], onset[keep], length[keep]
+    ln = np.empty(2 * n, np.int64)
+    sounding = np.zeros(2 * n, np.int64)
+    note = np.full(2 * n, -1, np.int64)
+    pid[0::2], onset[0::2], ln[0::2] = REST, prev_end, start - prev_end
+    pid[1::2], onset[1::2], ln[1::2], sounding[1::2], note[1::2] = PITCH0 + seq.pitch, start, length, dur, np.arange(n)
+    keep = ln > 0
+    return pid[keep], onset[keep], ln[keep], sounding[keep], note[keep]
 
 
 def split_long(pid: np.ndarray, onset: np.ndarray, length: np.ndarray):
-    """Events longer than MAX_DUR become a head plus continuations (TIE for notes)."""
+    """Events longer than MAX_DUR become a head plus continuations (TIE for notes).
+
+    Returns (pitch id, onset, length, index of the event each piece came from).
+    """
     chunks = -(-length // MAX_DUR)
     idx = np.repeat(np.arange(len(pid)), chunks)
     k = np.arange(len(idx)) - np.repeat(np.cumsum(chunks) - chunks, chunks)  # chunk number
@@ -176,28 +303,65 @@ def split_long(pid: np.ndarray, onset: np.ndarray, length: np.ndarray):
     ln = np.minimum(length[idx] - k * MAX_DUR, MAX_DUR)
     p = pid[idx].copy()
     p[(k > 0) & (p != REST)] = TIE
-    return p, on, ln
+    return p, on, ln, idx
 
 
-def encode(seq: NoteSequence) -> Tokens:
-    """NoteSequence -> Tokens. Lossless for pitch, onset and duration of every note."""
-    pid, onset, length = split_long(*events(seq))
-    cond = condition(seq, onset)
-    return Tokens(pitch=pid.astype(np.int16), dur=(DUR0 + length).astype(np.int16), seq=seq, **cond)
+def encode(seq: NoteSequence, vocab: Vocab | None = None) -> Tokens:
+    """NoteSequence -> Tokens.  Lossless for pitch, onset, event length and velocity level.
+
+    The articulation class and velocity level sit on a note's first event (its head);
+    rests and ties carry PAD there, which the loss ignores.  The tempo bucket and the
+    performer (``seq.performer`` looked up in `vocab`) repeat on every event.
+    """
+    vocab = vocab or default_vocab()
+    pid, onset, length, sounding, note = events(seq)
+    p, on, ln, idx = split_long(pid, onset, length)
+    head = (p >= PITCH0)
+    art = np.zeros(len(p), np.int16)
+    vel = np.zeros(len(p), np.int16)
+    art[head] = vocab.art_ids(sounding[idx[head]] / length[idx[head]])
+    vel[head] = vocab.vel_ids(seq.velocity[note[idx[head]]])
+    cond = condition(seq, on)
+    tempo = np.full(len(p), vocab.tempo_id(solo_bpm(seq)), np.int16)
+    performer = np.full(len(p), vocab.performer_id(seq.performer), np.int16)
+    return Tokens(pitch=p.astype(np.int16), dur=(DUR0 + ln).astype(np.int16), art=art, vel=vel, tempo=tempo,
+                  performer=performer, seq=seq, **cond)
 
 
 def durations_steps(dur_ids: np.ndarray) -> np.ndarray:
     return np.asarray(dur_ids, np.int64) - DUR0
 
 
-def decode(tok: Tokens, velocity: int = DEFAULT_VELOCITY) -> NoteSequence:
+def decode(tok: Tokens, vocab: Vocab | None = None) -> NoteSequence:
     """Tokens -> NoteSequence (notes rebuilt from events; the rest from tok.seq)."""
-    return decode_events(tok.pitch, tok.dur, tok.seq, velocity)
+    return decode_events(tok.pitch, tok.dur, tok.seq, art_ids=tok.art, vel_ids=tok.vel, vocab=vocab)
+
+
+def sounding_steps(length: np.ndarray, art_ids: np.ndarray, vocab: Vocab) -> np.ndarray:
+    """How long each note sounds, given its event length and articulation class.
+
+    Of the lengths a re-encoding keeps as one event (at most CLOSE_GAPS steps short of
+    it, at least one step), the one in the class closest to the class's median ratio;
+    when none is in the class (a staccato class on a long note, sampled), the closest
+    ratio overall.  So encode(decode(t)) gives t back exactly.
+    """
+    length = np.asarray(length, np.int64)[:, None]
+    cand = length - np.arange(CLOSE_GAPS + 1)[None, :]
+    ratio = cand / np.maximum(length, 1)
+    c = np.asarray(art_ids, np.int64)[:, None]
+    want = np.asarray(vocab.art_values)[np.clip(c - ART0, 0, len(vocab.art_values) - 1)]
+    cost = np.abs(ratio - want) + 10.0 * (vocab.art_ids(ratio) != c) + np.where(cand >= 1, 0.0, np.inf)
+    return np.take_along_axis(cand, cost.argmin(1)[:, None], 1)[:, 0]
 
 
 def decode_events(pitch_ids, dur_ids, like: NoteSequence | None = None, velocity: int = DEFAULT_VELOCITY,
-                  start_step: int = 0) -> NoteSequence:
-    """Rebuild notes from (pitch id, dur id) events; chords/tempo/meter are copied from `like`."""
+                  start_step: int = 0, art_ids=None, vel_ids=None, vocab: Vocab | None = None) -> NoteSequence:
+    """Rebuild notes from events; chords/tempo/meter are copied from `like`.
+
+    Without art ids every note sounds its whole event (legato); without vel ids every
+    note gets `velocity`.
+    """
+    vocab = vocab or default_vocab()
     pitch_ids = np.asarray(pitch_ids, np.int64)
     length = durations_steps(dur_ids)
     if np.any((length < 1) | (length > MAX_DUR)):
@@ -213,10 +377,14 @@ def decode_events(pitch_ids, dur_ids, like: NoteSequence | None = None, velocity
     dur = length[is_note].copy()
     ok_tie = is_tie & prev_is_sounding
     np.add.at(dur, note_idx[ok_tie], length[ok_tie])
+    if art_ids is not None:
+        dur = sounding_steps(dur, np.asarray(art_ids, np.int64)[is_note], vocab)
+    n = int(is_note.sum())
+    vel = vocab.velocities(np.asarray(vel_ids)[is_note]) if vel_ids is not None else np.full(n, velocity, np.int16)
     ref = like if like is not None else NoteSequence.empty()
     end = int(onset[-1] + length[-1]) if len(onset) else 0
     return replace(ref, pitch=pitch_ids[is_note] - PITCH0, start=onset[is_note], duration=dur,
-                   velocity=np.full(int(is_note.sum()), velocity, np.int16), end=max(end, ref.end))
+                   velocity=vel, end=max(end, ref.end))
 
 
 # ---------------------------------------------------------------------------- transposition

@@ -145,6 +145,7 @@ class Data:
     val_files: list = field(default_factory=list)
     dropped: int = 0
     wjazzd: int = 0          # how many of the solos used are WJazzD's (for the licence)
+    vocab: object = None     # tokens.Vocab: the training solos' performers and bins
 
 
 def load_data(cfg: TrainConfig) -> Data:
@@ -159,13 +160,13 @@ def load_data(cfg: TrainConfig) -> Data:
     if not train_songs or not val_songs:
         n = len(train_songs) + len(val_songs)
         raise DataError(f"{cfg.data}: {n} usable MIDI files; need at least 2 (one to validate on)")
-    tr = [tokens.encode(s) for s in train_songs]
-    va = [tokens.encode(s) for s in val_songs]
+    vocab = tokens.vocab_for(train_songs)
+    tr, va = [tokens.encode(s, vocab) for s in train_songs], [tokens.encode(s, vocab) for s in val_songs]
     lo, hi = dataset.pitch_range(tr)
     wj = {Path(r.path).stem for r in corpus.reports if r.kept and "wjazzd" in Path(r.path).resolve().as_posix().lower()}
     return Data(dataset.make_windows(tr, cfg.seq_len, stride=cfg.seq_len), dataset.make_windows(va, max(map(len, va))),
                 lo, hi, [s.name for s in train_songs], [s.name for s in val_songs], len(corpus.dropped),
-                sum(s.name in wj for s in train_songs + val_songs))
+                sum(s.name in wj for s in train_songs + val_songs), vocab)
 
 
 # ---------------------------------------------------------------------------- the run folder
@@ -338,22 +339,21 @@ def finish(cfg: TrainConfig, state: dict, data: Data) -> None:
 
 # ---------------------------------------------------------------------------- the run
 
-def inference_copy(model, cfg: TrainConfig):
+def inference_copy(model, cfg: TrainConfig, vocab):
     """The same weights in an uncompiled model: a third of the size (no optimizer slots)."""
-    from . import tokens
     from .model import ModelConfig, build_model
-    clone = build_model(tokens.default_vocab(), ModelConfig(layers=cfg.layers, units=cfg.units, dropout=cfg.dropout))
+    clone = build_model(vocab, ModelConfig(layers=cfg.layers, units=cfg.units, dropout=cfg.dropout))
     clone.set_weights(model.get_weights())
     return clone
 
 
-def export_best(cfg: TrainConfig):
+def export_best(cfg: TrainConfig, vocab):
     """The checkpoint's hook for a new best: model.keras without optimizer, and its weights.npz."""
     from .loop import save_model
     from .sample import export_weights
 
     def export(model, path: Path) -> None:
-        best = inference_copy(model, cfg)
+        best = inference_copy(model, cfg, vocab)
         save_model(best, path)
         export_weights(best, path, path.with_name("weights.npz"))
     return export
@@ -373,7 +373,7 @@ def _fit(model, cfg: TrainConfig, state: dict, data: Data, progress: bool) -> No
     start = state["epoch"] + 1
     windows = loop.KeyedWindows(data.train, data.lo, data.hi, cfg.batch_size, cfg.seed, cfg.augment, start)
     cbs = loop.callbacks(cfg.model_dir, state, data.val.arrays, cfg.epochs, cfg.patience, cfg.seed,
-                         export_best(cfg), progress)
+                         export_best(cfg, data.vocab), progress)
     stop = next(c for c in cbs if isinstance(c, loop.keras.callbacks.EarlyStopping))
     model.fit(windows, epochs=cfg.epochs, initial_epoch=start, steps_per_epoch=windows.steps, shuffle=False,
               callbacks=cbs, verbose=1 if progress else 0)
@@ -381,15 +381,14 @@ def _fit(model, cfg: TrainConfig, state: dict, data: Data, progress: bool) -> No
         print(f"early stop: no improvement for {cfg.patience} epochs")
 
 
-def _model(cfg: TrainConfig, state: dict | None):
+def _model(cfg: TrainConfig, state: dict | None, vocab):
     """(model, state): the interrupted run's, or a new compiled model with a fresh state."""
     if state is not None:
         model = load_last(cfg.model_dir, state)
         print(f"resuming after epoch {state['epoch']} (lr {state['lr']:.2e})")
         return model, state
-    from . import tokens
     from .model import ModelConfig, build_model, compile_model
-    model = build_model(tokens.default_vocab(), ModelConfig(layers=cfg.layers, units=cfg.units, dropout=cfg.dropout))
+    model = build_model(vocab, ModelConfig(layers=cfg.layers, units=cfg.units, dropout=cfg.dropout))
     compile_model(model, cfg.lr, cfg.clipnorm)
     return model, new_state(cfg)
 
@@ -401,20 +400,19 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: 
     Everything that can fail on the user's input (the run folder, the data) fails before
     the first file is written.
     """
-    from . import tokens
     from .loop import atomic_json
     state = None
     if resume:
         cfg, state = resume_config(cfg, given)
     _prepare(cfg)
     with _strategy_scope(cfg):
-        model, state = _model(cfg, state)
         data = load_data(cfg)
         print(f"data: {len(data.train_files)} train / {len(data.val_files)} validation solos, "
               f"{len(data.train)} windows of {cfg.seq_len} events, pitch range {data.lo}-{data.hi}")
+        model, state = _model(cfg, state, data.vocab)
         out = cfg.model_dir
         out.mkdir(parents=True, exist_ok=True)
-        atomic_write(out / "vocab.json", lambda f: f.write(tokens.default_vocab().to_json().encode()))
+        atomic_write(out / "vocab.json", lambda f: f.write(data.vocab.to_json().encode()))
         atomic_json(out / "config.json", asdict(cfg))
         state["config"] = asdict(cfg)
         if state.get("stopped_early") and "patience" not in given:

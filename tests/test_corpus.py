@@ -175,7 +175,7 @@ def test_cache_serves_everything_then_rereads_only_a_changed_file(folder, tmp_pa
     assert next(s for s in third.songs if s.name == "good").pitch.tolist() == [70]
     (folder / "good.mid").write_bytes(GOOD)                    # back as it was: a cache hit again
     assert load_corpus(folder, cache, progress=False).cached == 7
-    other = load_corpus(folder, cache, ReadSettings(close_gaps=0), progress=False)
+    other = load_corpus(folder, cache, ReadSettings(track=0), progress=False)
     assert other.cached == 0                                   # the settings are part of the key
 
 

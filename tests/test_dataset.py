@@ -37,11 +37,11 @@ def test_windows_shapes_shift_and_padding():
     toks = songs()
     w = make_windows(toks, length=8, stride=4)
     a = w.arrays
-    assert set(a) == set(T.FIELDS) | {"prev_pitch", "prev_dur"}
+    assert set(a) == set(T.FIELDS) | {f"prev_{f}" for f in T.PREDICTED}
     assert all(x.shape == (len(w), 8) and x.dtype == np.int16 for x in a.values())
     assert len(w) == 4 + 1     # song a (20 events): starts 0, 4, 8, 12; song b (3 events): one, padded
     first = a["pitch"][0]
-    assert a["prev_pitch"][0, 0] == T.BOS and a["prev_dur"][0, 0] == T.BOS
+    assert a["prev_pitch"][0, 0] == T.BOS and a["prev_dur"][0, 0] == T.BOS and a["prev_vel"][0, 0] == T.PAD
     assert (a["prev_pitch"][0, 1:] == first[:-1]).all() and (a["prev_pitch"][1, 0] == a["pitch"][0, 3])
     short = a["pitch"][-1]
     assert short[:3].tolist() == [T.PITCH0 + 50, T.PITCH0 + 52, T.PITCH0 + 53] and (short[3:] == 0).all()

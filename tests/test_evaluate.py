@@ -99,7 +99,8 @@ def test_style_only_on_three_shared_files_without_keras(tmp_path):
     assert r.returncode == 0, r.stderr
     rep = json.loads((out / "report.json").read_text())
     assert rep["n_files"] == 3 and "likelihood" not in rep
-    for k in ("H1", "H4", "GS", "chord_tone_rate", "mean_abs_interval", "copied_share"):
+    for k in ("H1", "H4", "GS", "chord_tone_rate", "mean_abs_interval", "copied_share", "velocity_mean",
+              "velocity_sd", "detached_share", "rest_share"):
         assert k in rep["style"]["summary"] and k in rep["style"]["compare"]
     assert rep["style"]["compare"]["H1"]["overlap"] == pytest.approx(1.0, abs=1e-6)
     md = (out / "report.md").read_text()
@@ -115,14 +116,16 @@ def test_baselines_score_exactly_the_model_targets():
              for i, n in enumerate((5, 17, 30))]
     toks = [T.encode(s) for s in songs]
     w = dataset.make_windows(toks, length=max(len(t) for t in toks))
-    mask = w.arrays["pitch"] != T.PAD
     for h in E.HEADS:
         seqs, _ = E.streams(toks, h, augment=False)
+        mask = w.arrays[h] != T.PAD                                      # art, vel: notes only
         assert np.array_equal(np.concatenate(seqs), w.arrays[h][mask])  # same targets, same order
     scored = E.score_baselines(E.fit_baselines(toks, ngram_max=3), toks)
     for h in E.HEADS:
         assert set(scored[h]) == {"unigram", "unigram+ctx", "kn2", "kn2+ctx", "kn3", "kn3+ctx"}
-        assert all(r["events"] == mask.sum() and r["ppl"] > 1 for r in scored[h].values())
+        n = (w.arrays[h] != T.PAD).sum()
+        assert all(r["events"] == n and r["ppl"] > 1 for r in scored[h].values())
+    assert (w.arrays["art"] != T.PAD).sum() < (w.arrays["pitch"] != T.PAD).sum()   # the rests are not scored
     # pitch counts cover 12 keys; durations are key-free, counted once
     assert len(E.streams(toks, "pitch")[0]) == 12 * len(toks) and len(E.streams(toks, "dur")[0]) == len(toks)
 
@@ -159,7 +162,9 @@ def test_likelihood_on_a_tiny_untrained_model(tmp_path, capsys):
     lik = rep["likelihood"]
     for h in E.HEADS:
         assert 1 < lik["model"][h]["ppl"] < math.inf and 0 <= lik["model"][h]["acc"] <= 1
-        assert all(1 < b["ppl"] < math.inf and b["events"] == lik["events"] for b in lik["baselines"][h].values())
+        n = lik["notes"] if h in E.EXPRESSION else lik["events"]
+        assert lik["model"][h]["targets"] == n
+        assert all(1 < b["ppl"] < math.inf and b["events"] == n for b in lik["baselines"][h].values())
         assert h in lik["gain_pct"]
     # the length-batched scoring equals one model.score over all songs in one window each
     _, val = E.model_split(E.read_config(mdir), cache=str(tmp_path / "c"))
@@ -205,3 +210,16 @@ def test_shipped_model_scores_a_folder_without_its_training_data(tmp_path, capsy
     assert len(err) == 1 and "baselines need it" in err[0] and "--train-data" in err[0]
     assert E.main(base + ["--split", "val"]) == 2     # the split lives with the training folder
     assert "--split val needs the model's training folder" in capsys.readouterr().err
+
+
+def test_two_sample_section_has_the_real_vs_real_floor():
+    from jazzgen.midi_io import read_midi
+    real = [read_midi(f)[0] for f in sorted(E.find_midi(SHARED))[:20]]
+    flat = [NoteSequence(s.pitch, s.start, s.duration, np.full(len(s), 90), chords=s.chords, end=s.end,
+                         name=s.name + "-flat") for s in real[10:]]     # the same notes, no dynamics
+    ts = E.two_sample(flat, real[:10], [], [])
+    assert ts["generated_vs_real"]["accuracy"] > 0.9               # constant velocity gives them away
+    assert 0.0 <= ts["real_vs_real"]["accuracy"] < ts["generated_vs_real"]["accuracy"]
+    assert "real vs real (floor)" in E.two_sample_markdown(ts)
+    m = E.metrics.expression_stats(NoteSequence([60, 62, 64], [0, 6, 30], [4, 6, 6], [80, 100, 120]))
+    assert m["velocity_mean"] == 100 and m["detached_share"] == 1.0 and m["rest_share"] == pytest.approx(18 / 36)

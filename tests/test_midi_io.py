@@ -162,7 +162,7 @@ def test_onsets_finer_than_the_grid_are_spread_not_dropped():
     # five notes within one beat (quintuplet-ish, 1/48 apart at the end): all kept, in order
     ticks = [0, 96, 192, 200, 208, 480]
     data = smf(notes(*[(60 + i, t, t + 8) for i, t in enumerate(ticks)]))
-    seq, rep = read_midi_bytes(data, close_gaps=0)
+    seq, rep = read_midi_bytes(data)
     assert seq.pitch.tolist() == [60, 61, 62, 63, 64, 65] and rep.polyphony_dropped == 0
     assert np.all(np.diff(seq.start) > 0)
     assert seq.start.tolist()[2:5] == [4, 5, 6]  # 192, 200, 208 ticks ~ step 4.8-5.2: centred on 5

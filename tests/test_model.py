@@ -12,7 +12,7 @@ import keras
 from conftest import subprocess_env
 from jazzgen import dataset, tokens as T
 from jazzgen.chords import parse_chord
-from jazzgen.model import INPUTS, ModelConfig, build_model, compile_model, score, xy
+from jazzgen.model import HEADS, INPUTS, ModelConfig, build_model, compile_model, score, xy
 from jazzgen.notes import GRID, ChordChange, NoteSequence, Tempo, TimeSignature
 
 BAR = 4 * GRID
@@ -23,7 +23,10 @@ VAL = ((0, 2), (5, 3))                      # (key, rotation) pairs no training 
 
 
 def arpeggio_song(symbols, name="arp") -> NoteSequence:
-    """A bar per chord, eighth notes up its root-3-5-7 twice: fully determined by chord and beat."""
+    """A bar per chord, eighth notes up its root-3-5-7 twice: fully determined by chord and beat.
+
+    On-beat eighths are legato and loud, off-beat ones sound 4 of their 6 steps and
+    softer: articulation and velocity are determined by the position too."""
     pitch, start = [], []
     for b, sym in enumerate(symbols):
         c = parse_chord(sym)
@@ -33,7 +36,8 @@ def arpeggio_song(symbols, name="arp") -> NoteSequence:
             pitch.append(base + ivs[j])
             start.append(b * BAR + k * EIGHTH)
     n = len(pitch)
-    return NoteSequence(pitch, start, np.full(n, EIGHTH), np.full(n, 90),
+    on_beat = np.arange(n) % 2 == 0
+    return NoteSequence(pitch, start, np.where(on_beat, EIGHTH, 4), np.where(on_beat, 115, 98),
                         chords=[ChordChange(i * BAR, s) for i, s in enumerate(symbols)],
                         tempos=[Tempo(0, 120.0)], time_signatures=[TimeSignature(0, 4, 4)], name=name)
 
@@ -74,6 +78,8 @@ def test_loss_falls_and_learns_a_learnable_corpus():
     assert res["notes"] == int((va.arrays["pitch"] != T.PAD).sum()) == 128
     assert res["pitch_acc"] > 0.85, res     # chance: 1/133; these (key, first chord) pairs are unseen
     assert res["dur_acc"] > 0.95, res
+    assert res["art_acc"] > 0.95 and res["vel_acc"] > 0.95, res
+    assert res["art_n"] == res["vel_n"] == 128                  # every event here is a note
     assert res["pitch_ppl"] < 2.0, res
     # an untrained model of the same shape scores far worse on the same windows
     fresh = score(tiny(seed=1), va.arrays)
@@ -83,7 +89,8 @@ def test_loss_falls_and_learns_a_learnable_corpus():
 def _random_inputs(rng, batch, length):
     sizes = T.default_vocab().sizes
     hi = {"prev_pitch": sizes["pitch"], "prev_dur": sizes["dur"], "root": sizes["root"], "qual": sizes["qual"],
-          "beat": sizes["beat"], "sub": sizes["sub"], "target_pitch": sizes["pitch"]}
+          "beat": sizes["beat"], "sub": sizes["sub"], "target_pitch": sizes["pitch"], "target_dur": sizes["dur"],
+          "prev_art": sizes["art"], "prev_vel": sizes["vel"], "tempo": sizes["tempo"], "performer": sizes["performer"]}
     return {k: rng.integers(1, hi[k], (batch, length)).astype("int32") for k in INPUTS}
 
 
@@ -100,7 +107,7 @@ def test_save_load_gives_identical_predictions(tmp_path):
     loaded = keras.saving.load_model(path, safe_mode=True)
     x = _random_inputs(np.random.default_rng(1), 3, 7)
     a, b = model.predict(x, verbose=0), loaded.predict(x, verbose=0)
-    for h in ("pitch", "dur"):
+    for h in HEADS:
         assert a[h].std() > 0.1
         np.testing.assert_array_equal(a[h], b[h])
     assert [l.name for l in loaded.layers] == [l.name for l in model.layers]
@@ -111,9 +118,12 @@ def test_score_counts_every_target_once_and_matches_hand_nll():
     _scramble(model, np.random.default_rng(2))
     rng = np.random.default_rng(3)
     x = _random_inputs(rng, 5, 6)
-    arrays = {k: v.astype(np.int16) for k, v in x.items() if k != "target_pitch"}
+    arrays = {k: v.astype(np.int16) for k, v in x.items() if not k.startswith("target_")}
     arrays["pitch"] = x["target_pitch"].astype(np.int16)
     arrays["dur"] = rng.integers(T.DUR0 + 1, T.default_vocab().sizes["dur"], (5, 6)).astype(np.int16)
+    for h in ("art", "vel"):
+        arrays[h] = rng.integers(1, T.default_vocab().sizes[h], (5, 6)).astype(np.int16)
+        arrays[h][:, 2] = T.PAD                          # a rest mid-song: no articulation, no velocity
     lengths = [6, 4, 1, 6, 3]                            # PAD (0) after each window's song ends
     for i, n in enumerate(lengths):
         for k in arrays:
@@ -122,8 +132,8 @@ def test_score_counts_every_target_once_and_matches_hand_nll():
     assert res["notes"] == sum(lengths) == 20
     xin, y = xy(arrays)
     out = model.predict(xin, verbose=0)
-    mask = arrays["pitch"] != T.PAD
-    for h in ("pitch", "dur"):
+    for h in HEADS:
+        mask = arrays[h] != T.PAD
         z = out[h].astype(np.float64)
         lp = z - z.max(-1, keepdims=True)
         lp = lp - np.log(np.exp(lp).sum(-1, keepdims=True))
@@ -133,7 +143,8 @@ def test_score_counts_every_target_once_and_matches_hand_nll():
         assert res[f"{h}_nll"] == pytest.approx(nll, rel=1e-5)
         assert res[f"{h}_acc"] == pytest.approx(acc)
         assert res[f"{h}_ppl"] == pytest.approx(np.exp(nll), rel=1e-5)
-    assert res["nll"] == pytest.approx(res["pitch_nll"] + res["dur_nll"])
+    assert res["art_n"] == res["vel_n"] == 20 - 4          # the rest column, in the 4 songs that reach it
+    assert res["nll"] == pytest.approx(sum(res[f"{h}_nll"] * res[f"{h}_n"] for h in HEADS) / 20)
     # the PAD positions really are ignored: changing what the model sees there changes nothing
     arrays2 = {k: v.copy() for k, v in arrays.items()}
     arrays2["prev_pitch"][2, 1:] = 0
@@ -159,7 +170,7 @@ pred = m.predict(x, verbose=0, batch_size=8)
 before = m.evaluate(x, y, verbose=0, batch_size=8, return_dict=True)["loss"]
 m.fit(x, y, batch_size=8, epochs=4, shuffle=False, verbose=0)
 after = m.evaluate(x, y, verbose=0, batch_size=8, return_dict=True)["loss"]
-np.savez(out, pitch=pred["pitch"], dur=pred["dur"], before=before, after=after, backend=keras.backend.backend())
+np.savez(out, **pred, before=before, after=after, backend=keras.backend.backend())
 """
 
 
@@ -187,7 +198,7 @@ def test_tensorflow_and_torch_backends_agree_and_train(tmp_path):
             res[b] = {k: z[k] for k in z.files}
         assert str(res[b]["backend"]) == b
         assert float(res[b]["after"]) < float(res[b]["before"]) - 0.1, (b, res[b]["before"], res[b]["after"])
-    for h in ("pitch", "dur"):
+    for h in HEADS:
         assert here[h].std() > 0.05
         np.testing.assert_allclose(res["torch"][h], res["tensorflow"][h], atol=1e-4, rtol=0)
         np.testing.assert_allclose(res["tensorflow"][h], here[h], atol=1e-4, rtol=0)

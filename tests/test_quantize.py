@@ -2,14 +2,13 @@
 import numpy as np
 
 from jazzgen.notes import GRID
-from jazzgen.quantize import close_gaps, quantize, unstack
+from jazzgen.quantize import quantize, unstack
 
 TPQ = 480          # 40 ticks a grid step
 
 
 def test_rounding_error_is_measured_in_beats():
-    line = quantize(np.array([0, 490, 960]), np.array([470, 470, 470]), np.array([60, 62, 64]), np.full(3, 90), TPQ,
-                    max_gap=0)
+    line = quantize(np.array([0, 490, 960]), np.array([470, 470, 470]), np.array([60, 62, 64]), np.full(3, 90), TPQ)
     assert line.on.tolist() == [0, 12, 24]
     assert np.allclose(line.onset_error, [0, 10 / TPQ, 0]) and line.onset_error.dtype == np.float32
     assert np.allclose(line.offset_error, [-10 / TPQ, 0, -10 / TPQ])     # 470 -> 480, 960 -> 960, 1430 -> 1440
@@ -29,7 +28,7 @@ def test_colliding_onsets_are_spread_around_where_they_were_played():
     assert line.polyphony_dropped == 0 and (np.diff(line.on) > 0).all() and (line.off <= np.append(line.on[1:], 99)).all()
 
 
-def test_short_gaps_close_and_rests_stay():
-    on, off = np.array([0, 12, 30]), np.array([10, 20, 36])
-    assert close_gaps(on, off, 3).tolist() == [12, 20, 36]               # gap 2 closed, gap 10 kept
-    assert close_gaps(on, off, 0).tolist() == [10, 20, 36] and off.tolist() == [10, 20, 36]
+def test_notes_keep_their_performed_lengths():
+    """Short silences are articulation: the reader keeps them (tokens.CLOSE_GAPS tells them from rests)."""
+    line = quantize(np.array([0, 480, 1200]), np.array([400, 320, 240]), np.array([60, 62, 64]), np.full(3, 90), TPQ)
+    assert line.on.tolist() == [0, 12, 30] and line.off.tolist() == [10, 20, 36]   # gap 2 and gap 10 both kept

@@ -13,7 +13,9 @@ from jazzgen import tokens as T
 from jazzgen.notes import GRID, ChordChange, NoteSequence, Tempo, TimeSignature
 from jazzgen.sample import Stepper, export_weights, improvise, load_weights, sample_ids
 
-FIELDS = ("prev_pitch", "prev_dur", "root", "qual", "beat", "sub")
+FIELDS = ("prev_pitch", "prev_dur", "prev_art", "prev_vel", "tempo", "performer", "root", "qual", "beat", "sub")
+PERFORMERS = ("ArtPepper", "Chet Baker")
+VOCAB = T.default_vocab(PERFORMERS, (6, 3))
 
 
 def random_model(layers=2, units=16, seed=0, scale=0.3):
@@ -21,8 +23,8 @@ def random_model(layers=2, units=16, seed=0, scale=0.3):
     import keras
     from jazzgen.model import ModelConfig, build_model
     keras.utils.set_random_seed(seed)
-    m = build_model(T.default_vocab(), ModelConfig(layers=layers, units=units, dropout=0.5,
-                                                   emb_pitch=12, emb_dur=8, emb_cond=6))
+    m = build_model(VOCAB, ModelConfig(layers=layers, units=units, dropout=0.5, emb_pitch=12, emb_dur=8,
+                                       emb_cond=6, emb_dyn=4, emb_performer=5, head_units=12))
     rng = np.random.default_rng(seed)
     m.set_weights([rng.normal(0, scale, w.shape).astype("float32") for w in m.get_weights()])
     return m
@@ -32,6 +34,7 @@ def save_model(m, folder):
     folder.mkdir(parents=True, exist_ok=True)
     m.save(folder / "model.keras")
     export_weights(m, folder / "model.keras", folder / "weights.npz")
+    (folder / "vocab.json").write_text(VOCAB.to_json())
     return folder
 
 
@@ -42,32 +45,41 @@ def model_folder(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def stepper(model_folder):
-    return Stepper(load_weights(model_folder))
+    from jazzgen.takes import load_stepper
+    return load_stepper(model_folder)
 
 
 # ---------------------------------------------------------------------------- Stepper == Keras
 
-def test_stepper_equals_keras_predict_both_heads(model_folder, stepper):
+def test_stepper_equals_keras_predict_every_head(model_folder, stepper):
     import keras
     model = keras.saving.load_model(model_folder / "model.keras", safe_mode=True)
-    sizes = T.default_vocab().sizes
+    sizes = VOCAB.sizes
     rng = np.random.default_rng(7)
     B, L = 3, 9
     x = {"prev_pitch": rng.integers(T.BOS, sizes["pitch"], (B, L)), "prev_dur": rng.integers(T.BOS, sizes["dur"], (B, L)),
          "root": rng.integers(1, sizes["root"], (B, L)), "qual": rng.integers(1, sizes["qual"], (B, L)),
          "beat": rng.integers(1, sizes["beat"], (B, L)), "sub": rng.integers(1, sizes["sub"], (B, L)),
-         "target_pitch": rng.integers(T.REST, sizes["pitch"], (B, L))}
+         "target_pitch": rng.integers(T.REST, sizes["pitch"], (B, L)),
+         "target_dur": rng.integers(T.DUR0 + 1, sizes["dur"], (B, L)),
+         "prev_art": rng.integers(0, sizes["art"], (B, L)), "prev_vel": rng.integers(0, sizes["vel"], (B, L)),
+         "tempo": np.repeat(rng.integers(1, sizes["tempo"], (B, 1)), L, 1),
+         "performer": np.repeat(np.array([[1], [2], [3]]), L, 1)}
     x["prev_pitch"][:, 0] = x["prev_dur"][:, 0] = T.BOS          # a song's first step
+    x["prev_art"][:, 0] = x["prev_vel"][:, 0] = T.PAD
     x["root"][0, :3] = 1                                        # no chord: no relative logits
     x = {k: v.astype("int32") for k, v in x.items()}
     ref = model.predict(x, verbose=0)
-    assert ref["pitch"].std() > 0.2 and ref["dur"].std() > 0.2   # far above the 1e-5 tolerance
+    assert all(ref[h].std() > 0.2 for h in ("pitch", "dur", "art", "vel"))   # far above the 1e-5 tolerance
     state = stepper.zero_state(B)
     assert stepper.n_layers == 2 and stepper.units == 16
     for t in range(L):
         h, state = stepper.step(state, *(x[f][:, t] for f in FIELDS))
         np.testing.assert_allclose(stepper.pitch_logits(h, x["root"][:, t]), ref["pitch"][:, t], atol=1e-5, rtol=0)
         np.testing.assert_allclose(stepper.dur_logits(h, x["target_pitch"][:, t]), ref["dur"][:, t], atol=1e-5, rtol=0)
+        for head in ("art", "vel"):
+            got = stepper.expression_logits(head, h, x["target_pitch"][:, t], x["target_dur"][:, t])
+            np.testing.assert_allclose(got, ref[head][:, t], atol=1e-5, rtol=0)
 
 
 # ---------------------------------------------------------------------------- weights.npz
@@ -222,3 +234,35 @@ def test_improvise_opens_with_the_primer(stepper):
         np.testing.assert_array_equal(solo.start[:4], primer.start)
         np.testing.assert_array_equal(solo.duration[:3], primer.duration[:3])
         assert solo.pitch[3] == 65 and solo.duration[3] >= 6   # a sampled tie may lengthen the last one
+
+
+def test_solos_have_dynamics_articulation_and_a_performer(stepper):
+    like = chart(bars=16)
+    solos = improvise(stepper, like, seed=3, num=6)
+    assert {s.performer for s in solos} <= set(PERFORMERS) and len({s.performer for s in solos}) == 2
+    for s in solos:
+        check_solo(s, like.end)
+        assert set(s.velocity.tolist()) <= set(VOCAB.vel_values)
+    vel = np.concatenate([s.velocity for s in solos])
+    detached = sum(int((s.start[:-1] + s.duration[:-1] < s.start[1:]).sum()) for s in solos)
+    assert len(set(vel.tolist())) >= 4 and detached > 0
+    [a] = improvise(stepper, like, seed=3, performer="chetbaker")      # case and spaces do not matter
+    [b] = improvise(stepper, like, seed=3, performer="ArtPepper")
+    assert a.performer == "Chet Baker" and b.performer == "ArtPepper"
+    assert not (len(a) == len(b) and np.array_equal(a.pitch, b.pitch))  # the performer changes the solo
+    from jazzgen.errors import UsageError
+    with pytest.raises(UsageError, match="no performer"):
+        improvise(stepper, like, seed=3, performer="Bird")
+
+
+def test_tempo_reaches_the_network(stepper):
+    slow, fast = (improvise(stepper, chart(qpm=q), seed=4, performer="ArtPepper")[0] for q in (70.0, 280.0))
+    assert not (len(slow) == len(fast) and np.array_equal(slow.pitch, fast.pitch))
+
+
+def test_a_model_from_before_dynamics_is_one_model_error(model_folder, tmp_path):
+    from jazzgen.errors import ModelError
+    w = load_weights(model_folder)
+    old = {k: v for k, v in w.items() if not k.startswith(("emb_prev_vel", "vel", "art"))}
+    with pytest.raises(ModelError, match="predates dynamics"):
+        Stepper(old)

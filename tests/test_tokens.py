@@ -1,11 +1,14 @@
 """Tokens: lossless encode/decode (all 401 shared solos through a written MIDI file),
-long events, the vocabulary file, unknown chords, transposition."""
+articulation and velocity levels, long events, the vocabulary file, unknown chords,
+tempo and performer ids, transposition."""
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from jazzgen import tokens as T
+from jazzgen.errors import ModelError, UsageError
 from jazzgen.midi_io import read_midi, write_midi
 from jazzgen.notes import GRID, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature
 
@@ -24,9 +27,12 @@ def mspq(seq: NoteSequence) -> list[tuple[int, int]]:
 
 
 def test_round_trip_through_midi_on_every_shared_file(tmp_path):
-    """decode(encode(x)) -> write_midi -> read_midi gives back every quantized note,
-    the chord changes, the tempo map (to the microsecond), meter and key."""
+    """decode(encode(x)) -> write_midi -> read_midi -> encode gives back every event
+    exactly (pitch, onset, event length, articulation class, velocity level, chords,
+    position, tempo bucket), the notes' pitches and onsets, the chord changes, the
+    tempo map (to the microsecond), meter and key."""
     out = tmp_path / "back.mid"
+    detached = notes = 0
     for path in shared_files():
         seq, _ = read_midi(path)
         tok = T.encode(seq)
@@ -34,13 +40,56 @@ def test_round_trip_through_midi_on_every_shared_file(tmp_path):
         write_midi(out, T.decode(tok))
         back, _ = read_midi(out)
         where = path.name
+        again = T.encode(back)
+        for f in T.FIELDS:
+            assert np.array_equal(getattr(again, f), getattr(tok, f)), (where, f)
         assert np.array_equal(back.pitch, seq.pitch), where
         assert np.array_equal(back.start, seq.start), where
-        assert np.array_equal(back.duration, seq.duration), where
+        assert np.array_equal(T.default_vocab().vel_ids(back.velocity), T.default_vocab().vel_ids(seq.velocity)), where
         assert back.chords == seq.chords, where
         assert mspq(back) == mspq(seq), where
         assert back.time_signatures == seq.time_signatures, where
         assert back.key_signatures == seq.key_signatures, where
+        detached += int((back.start[:-1] + back.duration[:-1] < back.start[1:]).sum())
+        notes += len(back)
+    assert detached > 0.3 * notes        # the articulation survives: not every note is legato
+
+
+def test_articulation_and_velocity_sit_on_note_heads():
+    # an eighth sounding 4 of 6 steps (a 2-step silence: articulation), a quarter cut to 1 step
+    # (a 23-step silence: a rest), a long note tied over
+    seq = NoteSequence([60, 62, 64], [0, 6, 30], [4, 1, T.MAX_DUR + 2], [50, 115, 127])
+    tok = T.encode(seq)
+    assert tok.pitch.tolist() == [T.PITCH0 + 60, T.PITCH0 + 62, T.REST, T.PITCH0 + 64, T.TIE]
+    assert T.durations_steps(tok.dur).tolist() == [6, 1, 23, T.MAX_DUR, 2]
+    v = T.default_vocab()
+    assert tok.art.tolist() == [T.ART0 + 2, T.ART0, T.PAD, T.ART0, T.PAD]      # 4/6 = 0.67; alone: legato
+    assert tok.vel.tolist() == [T.VEL0, T.VEL0 + 6, T.PAD, T.VEL0 + 7, T.PAD]
+    back = T.decode(tok)
+    assert back.duration.tolist() == [4, 1, T.MAX_DUR + 2] and back.start.tolist() == seq.start.tolist()
+    assert back.velocity.tolist() == [v.vel_values[0], v.vel_values[6], v.vel_values[7]]
+
+
+def test_a_sampled_class_a_note_cannot_have_still_decodes_to_one_event():
+    """Staccato on a half note: the shortest length that stays one event (CLOSE_GAPS short)."""
+    back = T.decode_events([T.PITCH0 + 60, T.PITCH0 + 62], [T.DUR0 + 24, T.DUR0 + 6], art_ids=[T.ART0 + 3, T.ART0],
+                           vel_ids=[T.VEL0, T.VEL0])
+    assert back.duration.tolist() == [24 - T.CLOSE_GAPS, 6]
+    assert T.decode_events([T.PITCH0 + 60], [T.DUR0 + 3], art_ids=[T.ART0 + 3]).duration.tolist() == [1]
+
+
+def test_tempo_and_performer_ids():
+    v = T.vocab_for([replace(NoteSequence.empty(), performer=p) for p in ("Chet Baker", "ArtPepper", "ArtPepper", "")])
+    assert v.performers == ("ArtPepper", "Chet Baker") and v.performer_solos == (2, 1)
+    assert v.find_performer("chetbaker") == "Chet Baker" and v.find_performer("ART PEPPER") == "ArtPepper"
+    with pytest.raises(UsageError, match="no performer"):
+        v.find_performer("Bird")
+    seq = replace(hand_seq([60], [0], [12], tempos=[Tempo(0, 300.0)]), performer="ArtPepper")
+    tok = T.encode(seq, v)
+    assert tok.performer.tolist() == [T.PERFORMER0] and tok.tempo.tolist() == [T.TEMPO0 + 7]
+    assert T.encode(replace(seq, performer="Bird"), v).performer.tolist() == [T.PERFORMER_UNKNOWN]
+    slow = T.encode(hand_seq([60], [0], [12], tempos=[Tempo(0, 50.0)]))
+    assert slow.tempo.tolist() == [T.TEMPO0] and v.tempo_id(T.DEFAULT_BPM) == T.TEMPO0 + 3
 
 
 def hand_seq(pitch, start, dur, chords=(), **kw) -> NoteSequence:
@@ -74,13 +123,21 @@ def test_conditioning_follows_chords_and_meter():
 
 
 def test_vocab_json_round_trip():
-    v = T.default_vocab()
+    v = T.default_vocab(("ArtPepper", "ChetBaker"), (6, 3))
     back = T.Vocab.from_json(v.to_json())
-    assert back == v and back.sizes == v.sizes
+    assert back == v and back.sizes == v.sizes and back.sizes["performer"] == T.PERFORMER0 + 2
     assert v.sizes["pitch"] == T.PITCH0 + 128 and v.sizes["dur"] == T.DUR0 + T.MAX_DUR + 1
     bad = v.to_json().replace(f'"grid": {GRID}', '"grid": 16')
     with pytest.raises(ValueError, match="grid 16"):
         T.Vocab.from_json(bad)
+
+
+def test_a_vocab_from_before_dynamics_says_retrain():
+    import json
+    old = {k: v for k, v in json.loads(T.default_vocab().to_json()).items()
+           if k in ("grid", "max_dur", "max_beat", "qualities", "sizes")}
+    with pytest.raises(ModelError, match="predates dynamics.*retrain"):
+        T.Vocab.from_json(json.dumps(old))
 
 
 def test_unknown_chord_symbol_reads_as_no_chord():
@@ -95,7 +152,8 @@ def test_ids_stay_inside_the_vocabulary_on_shared_files():
     for path in shared_files()[::40]:
         tok = T.encode(read_midi(path)[0])
         for f, a in tok.arrays().items():
-            assert a.min() >= 1 and a.max() < sizes[f], (path.name, f)
+            lowest = T.PAD if f in ("art", "vel") else 1            # PAD: rests and ties
+            assert a.min() >= lowest and a.max() < sizes[f], (path.name, f)
 
 
 def test_transposition_moves_notes_and_chords_together():

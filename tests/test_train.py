@@ -94,7 +94,9 @@ def test_artifacts_of_a_two_epoch_run(ran):
     assert not list(out.glob(".*tmp*")), "temporary files left behind"
     assert (out / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     from jazzgen.tokens import Vocab, default_vocab
-    assert Vocab.from_json((out / "vocab.json").read_text()) == default_vocab()
+    from dataclasses import replace
+    vocab = Vocab.from_json((out / "vocab.json").read_text())   # this jazzgen's, with the training solos' performers
+    assert replace(vocab, performers=(), performer_solos=()) == default_vocab()
     cfg = json.loads((out / "config.json").read_text())
     assert (cfg["data"], cfg["units"], cfg["layers"], cfg["seq_len"], cfg["batch_size"], cfg["epochs"]) == \
         ("midi", 16, 1, 16, 8, 2)
