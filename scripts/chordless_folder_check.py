@@ -1,0 +1,264 @@
+"""Does a folder of band arrangements without chord symbols train a model that hears the changes?
+
+Before chords were inferred from the accompaniment, such a folder trained a chord-blind
+model (chord-tone rate about chance).  This script checks, in one run:
+
+1. it writes a folder of band arrangements without chord symbols: for each of N bundled
+   WJazzD solos a type-1 MIDI with the solo as a track named "Sax" (not "Melody": the
+   reader must pick it by its own rules) and jazzgen's trio (piano, bass, drums) made
+   from the solo's chord markers, which are then left out of the file (checked with mido:
+   no marker or text events); and, for comparison, the old chord-blind situation: the
+   same solos alone, no band, no markers (so both models see the same notes);
+2. it ingests the band folder (``corpus.load_corpus``) and reports where the chords came
+   from, the share of notes under an inferred chord and the per-beat root accuracy of the
+   inferred chords against the original markers;
+3. it trains the same small model on each folder (``train.train``);
+4. it improvises K solos with each model, and with the shipped model, over typed changes
+   (blues in F, rhythm changes in Bb, the ii-V-I form) and prints each solo's chord-tone
+   rate (``metrics.chord_tone_rates``) with the chance level (random notes: the share of
+   the 12 pitch classes that are the chord's, averaged over the chart's time).
+
+    python scripts/chordless_folder_check.py [--n 150] [--epochs 10] [--layers 1] [--units 128]
+        [--k 8] [--seconds 30] [--work DIR] [--markers]   (--markers: also a model on the markers)
+
+The defaults fit a shared 2-core CPU: writing and reading the folders takes about a minute,
+each small model about 100 s (10 epochs over 150 solos), five minutes in all.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from jazzgen.band import band_parts  # noqa: E402
+from jazzgen.chords import parse_chord  # noqa: E402
+from jazzgen.errors import JazzgenError  # noqa: E402
+from jazzgen.midi_io import Part, read_midi, write_midi  # noqa: E402
+from jazzgen.notes import GRID, NoteSequence  # noqa: E402
+from jazzgen.util import atomic_write  # noqa: E402
+
+WJAZZD = ROOT / "midi" / "wjazzd"
+SHIPPED = ROOT / "models" / "wjazzd"
+SOLO_NAME, SOLO_PROGRAM = "Sax", 65        # alto sax, on channel 0 (the band uses 1, 2 and 9)
+CHARTS = (("blues in F", {"form": "blues", "key": "F"}),
+          ("rhythm changes in Bb", {"form": "rhythm-changes", "key": "Bb"}),
+          ("ii-V-I (form ii-v-i, C)", {"form": "ii-v-i"}))
+
+
+# ---------------------------------------------------------------------------- the folders
+
+def pick_solos(n: int, data: Path = WJAZZD) -> list[Path]:
+    """n solos spread evenly over the sorted folder (many players, not the first few)."""
+    files = sorted(data.glob("*.mid"))
+    if n >= len(files):
+        return files
+    return [files[i] for i in np.linspace(0, len(files) - 1, n).round().astype(int)]
+
+
+def write_arrangement(path: Path, seq: NoteSequence, band: str = "trio", seed: int = 0) -> None:
+    """The solo as a track named "Sax" plus jazzgen's band from its markers; no chord symbol.
+
+    write_midi names its first track "Melody" and puts the solo there; here that track
+    keeps only the tempo, meter and key maps (renamed "Conductor"), and the solo is a
+    part of its own, so nothing in the file says which part is the melody.
+    """
+    parts = band_parts(seq, band, seed)                  # made from the markers ...
+    solo = Part(SOLO_NAME, SOLO_PROGRAM, 0, seq.pitch, seq.start, seq.duration, seq.velocity)
+    empty = NoteSequence.empty(seq.name)
+    maps = replace(empty, chords=[], tempos=seq.tempos, time_signatures=seq.time_signatures,
+                   key_signatures=seq.key_signatures, end=seq.end)   # ... which the file leaves out
+    buf = io.BytesIO()
+    write_midi(path, maps, [solo] + parts)
+    import mido
+    mf = mido.MidiFile(path)
+    for msg in mf.tracks[0]:
+        if msg.type == "track_name":
+            msg.name = "Conductor"
+    mf.save(file=buf)
+    atomic_write(path, lambda f: f.write(buf.getvalue()))
+
+
+def symbol_events(path: Path) -> list[str]:
+    """Every marker, text, lyric or cue event of a file (mido): a chordless file has none."""
+    import mido
+    kinds = {"marker", "text", "lyrics", "cue_marker"}
+    return [f"{m.type} {m.text!r}" for tr in mido.MidiFile(path).tracks for m in tr if m.type in kinds]
+
+
+def write_folders(files: list[Path], work: Path) -> tuple[Path, Path, Path, dict[str, NoteSequence]]:
+    """(band folder, melody-only folder, markers folder, original sequences by name)."""
+    band, blind, marked = work / "band", work / "blind", work / "markers"
+    for d in (band, blind, marked):
+        d.mkdir(parents=True, exist_ok=True)
+    originals = {}
+    for i, f in enumerate(files):
+        seq, _ = read_midi(f)
+        originals[seq.name] = seq
+        write_arrangement(band / f.name, seq, "trio", seed=i)
+        write_arrangement(blind / f.name, seq, "none")
+        write_midi(marked / f.name, seq)                 # the original situation, for --markers
+    return band, blind, marked, originals
+
+
+# ---------------------------------------------------------------------------- reading them back
+
+def chord_root(symbol: str) -> int | None:
+    """The root pitch class of a symbol; None for N.C. or one that does not parse."""
+    try:
+        return parse_chord(symbol).root
+    except JazzgenError:
+        return None
+
+
+def root_accuracy(songs: list[NoteSequence], originals: dict[str, NoteSequence]) -> tuple[int, int]:
+    """(beats with a marker chord, beats whose chord read from the file has its root)."""
+    n = hits = 0
+    for s in songs:
+        truth = originals[s.name]
+        beats = np.arange(0, truth.end, GRID)
+        want = truth.chord_at(beats)
+        got = s.chord_at(beats)
+        for w, g in zip(want.tolist(), got.tolist()):
+            r = chord_root(truth.chords[w].symbol) if w >= 0 else None
+            if r is None:
+                continue
+            n += 1
+            hits += g >= 0 and chord_root(s.chords[g].symbol) == r
+    return n, hits
+
+
+def ingest(folder: Path, cache: Path):
+    from jazzgen.corpus import load_corpus
+    corpus = load_corpus(folder, cache, progress=False)
+    sources = Counter(r.chord_source for r in corpus.reports if r.kept)
+    tracks = Counter(f"{r.track} ({r.track_reason})" for r in corpus.reports if r.kept)
+    return corpus, sources, tracks
+
+
+# ---------------------------------------------------------------------------- training and playing
+
+def train_small(name: str, folder: Path, work: Path, args) -> tuple[Path, dict, float]:
+    """The same small model on `folder`; training's own lines go to work/NAME.log."""
+    from jazzgen.train import TrainConfig, train
+    cfg = TrainConfig(data=str(folder), out=str(work / "models"), name=name, cache=str(work / "cache"),
+                      epochs=args.epochs, layers=args.layers, units=args.units, max_songs=args.n,
+                      patience=args.epochs, seed=args.seed)
+    t = time.perf_counter()
+    with open(work / f"{name}.log", "w") as log, contextlib.redirect_stdout(log):
+        state = train(cfg, progress=False)
+    return cfg.model_dir, state, time.perf_counter() - t
+
+
+def chance_level(chart) -> float:
+    """Chord-tone rate of random notes: |chord pcs| / 12, weighted by each chord's time."""
+    steps = [c.step for c in chart.changes] + [chart.chorus]
+    share = [len(parse_chord(c.symbol).pcs) / 12 for c in chart.changes]
+    return float(np.average(share, weights=np.diff(steps)))
+
+
+def rates(model_dir: Path, chart, k: int, seconds: float, seed: int) -> list[float]:
+    from jazzgen.metrics import chord_tone_rates
+    from jazzgen.takes import TakeConfig, load_stepper, make_takes
+    takes = make_takes(load_stepper(model_dir), chart, TakeConfig(seconds=seconds, seed=seed, num=k, band="none"))
+    return [chord_tone_rates(t.solo)[0] for t in takes]
+
+
+# ---------------------------------------------------------------------------- the run
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=150, help="WJazzD solos in the folder")
+    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--layers", type=int, default=1)
+    ap.add_argument("--units", type=int, default=128)
+    ap.add_argument("--k", type=int, default=8, help="solos per chart and model")
+    ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--work", help="folder for the MIDI, cache and models (default: a temporary one)")
+    ap.add_argument("--markers", action="store_true", help="also train the small model on the original markers")
+    return ap.parse_args(argv)
+
+
+def report_folders(files, band, blind, originals, work) -> None:
+    leaks = [(f.name, e) for d in (band, blind) for f in sorted(d.glob("*.mid")) for e in symbol_events(f)[:1]]
+    print(f"wrote {len(files)} band arrangements ({band}) and {len(files)} melody-only files ({blind}); "
+          f"marker/text events in them (mido): {len(leaks)}" + (f", e.g. {leaks[0]}" if leaks else ""))
+    if leaks:
+        raise SystemExit("a chordless file has symbol events")
+    corpus, sources, tracks = ingest(band, work / "cache")
+    notes = sum(r.notes for r in corpus.reports if r.kept)
+    covered = sum(r.notes * r.chord_coverage for r in corpus.reports if r.kept and r.chord_source == "inferred")
+    n, hits = root_accuracy(corpus.songs, originals)
+    print(f"band folder: {len(corpus.songs)} kept, {len(corpus.dropped)} dropped; chord source "
+          + ", ".join(f"{k} {v}" for k, v in sources.most_common()) + "; melody "
+          + ", ".join(f"{k} x{v}" for k, v in tracks.most_common()))
+    print(f"notes under an inferred chord: {covered / max(notes, 1):.1%} of {notes}; "
+          f"root accuracy of the inferred chords per beat: {hits / max(n, 1):.1%} ({hits}/{n} beats with a marker chord)")
+    bcorpus, bsources, _ = ingest(blind, work / "cache")
+    same = all(np.array_equal(a.pitch, b.pitch) and np.array_equal(a.start, b.start)
+               for a, b in zip(sorted(corpus.songs, key=lambda s: s.name), sorted(bcorpus.songs, key=lambda s: s.name)))
+    print(f"melody-only folder: {len(bcorpus.songs)} kept; chord source "
+          + ", ".join(f"{k} {v}" for k, v in bsources.most_common())
+          + f"; same notes as the band folder's melodies: {'yes' if same and len(bcorpus.songs) == len(corpus.songs) else 'NO'}")
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from jazzgen.chart import build_chart
+    with contextlib.ExitStack() as stack:
+        work = Path(args.work) if args.work else Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        work.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        files = pick_solos(args.n)
+        band, blind, marked, originals = write_folders(files, work)
+        report_folders(files, band, blind, originals, work)
+        print(f"(folders written and read in {time.perf_counter() - t0:.1f} s)")
+        models = {}
+        runs = [("band, chords inferred", "band", band), ("melody only, chord-blind", "blind", blind)]
+        if args.markers:
+            runs.append(("melody with its markers", "markers", marked))
+        for label, name, folder in runs:
+            d, state, sec = train_small(name, folder, work, args)
+            b = state["best"]
+            print(f"trained {label}: {args.layers} x {args.units} LSTM, {state['epoch'] + 1} epochs in {sec:.0f} s; "
+                  f"best validation pitch ppl {b['val_pitch_ppl']:.2f}, dur ppl {b['val_dur_ppl']:.2f}")
+            models[label] = d
+        models["shipped model (WJazzD markers)"] = SHIPPED
+        charts = [(label, build_chart(**kw)) for label, kw in CHARTS]
+        table = {m: [] for m in models}
+        chance = []
+        for label, chart in charts:
+            chance.append(chance_level(chart))
+            print(f"{label}: chance {chance[-1]:.3f}")
+            for m, d in models.items():
+                r = rates(d, chart, args.k, args.seconds, args.seed)
+                table[m] += r
+                print(f"  {m:32s} " + " ".join(f"{x:.3f}" for x in r) + f"   mean {np.mean(r):.3f}")
+        print(f"settings: N={len(files)} solos, {args.layers} x {args.units} LSTM, {args.epochs} epochs, "
+              f"K={args.k} solos of {args.seconds:g} s per chart, seed {args.seed}; "
+              f"total {time.perf_counter() - t0:.0f} s")
+        means = {m: float(np.mean(v)) for m, v in table.items()}
+        band_rate = means["band, chords inferred"]
+        print("summary: chord-tone rate over typed changes: "
+              + ", ".join(f"{m} {v:.3f}" for m, v in means.items())
+              + f", chance {np.mean(chance):.3f}; aim >= 0.50 for the band-trained model: "
+              + ("met" if band_rate >= 0.50 else "not met"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

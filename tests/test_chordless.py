@@ -1,0 +1,68 @@
+"""A folder of band arrangements with no chord symbols: the reader finds the solo and infers
+the changes from the band, with the roots of the original markers on most beats.
+
+The files are written by scripts/chordless_folder_check.py's own writer (the solo as a
+track named "Sax", jazzgen's trio from the markers, the markers left out), so this test
+checks the premise that script's training comparison rests on; no model is trained here.
+"""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import mido
+
+from jazzgen.corpus import load_corpus
+from jazzgen.midi_io import read_midi
+
+ROOT = Path(__file__).resolve().parents[1]
+WJAZZD = ROOT / "midi" / "wjazzd"
+SOLOS = ["ArtPepper_Anthropology_FINAL.mid", "CliffordBrown_I'llRememberApril_FINAL.mid",
+         "JohnColtrane_Mr.P.C._FINAL.mid"]
+
+
+def _check_script():
+    spec = importlib.util.spec_from_file_location("chordless_folder_check", ROOT / "scripts" / "chordless_folder_check.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_band_files_without_symbols_get_the_markers_roots_inferred(tmp_path):
+    check = _check_script()
+    folder = tmp_path / "band"
+    folder.mkdir()
+    originals = {}
+    for i, name in enumerate(SOLOS):
+        seq, rep = read_midi(WJAZZD / name)
+        assert rep.chord_source == "markers" and len(seq.chords) > 10
+        originals[seq.name] = seq
+        check.write_arrangement(folder / name, seq, "trio", seed=i)
+
+    for f in folder.glob("*.mid"):
+        mf = mido.MidiFile(f)
+        assert check.symbol_events(f) == []
+        names = [m.name for tr in mf.tracks for m in tr if m.type == "track_name"]
+        assert names == ["Conductor", "Sax", "Piano", "Bass", "Drums"]
+
+    corpus = load_corpus(folder, None, progress=False)
+    assert len(corpus.songs) == 3 and not corpus.dropped
+    for r in corpus.reports:
+        assert r.chord_source == "inferred"
+        assert (r.track, r.track_reason) == ("Sax", "highest monophonic part")
+        assert r.chord_coverage > 0.8
+    for s in corpus.songs:
+        want = originals[s.name]
+        assert len(s) == len(want) and (s.pitch == want.pitch).all() and (s.start == want.start).all()
+        n, hits = check.root_accuracy([s], originals)
+        assert n > 100 and hits / n > 0.8, (s.name, hits, n)
+
+
+def test_melody_only_files_have_no_chords_at_all(tmp_path):
+    check = _check_script()
+    seq, _ = read_midi(WJAZZD / SOLOS[0])
+    check.write_arrangement(tmp_path / "solo.mid", seq, "none")
+    assert check.symbol_events(tmp_path / "solo.mid") == []
+    got, rep = read_midi(tmp_path / "solo.mid")
+    assert rep.chord_source == "none" and got.chords == []
+    assert (got.pitch == seq.pitch).all() and rep.track == "Sax"
