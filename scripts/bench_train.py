@@ -1,80 +1,187 @@
-"""Training throughput: jazzgen's data source against a bare `model.fit` on fixed arrays.
+"""Training throughput: jazzgen's loop as users run it, the previous batch, and plain PyTorch.
 
-    python scripts/bench_train.py --data midi/wjazzd [--epochs 3] [--units 256]
+    python scripts/bench_train.py [--epochs 2] [--rounds 2] [--max-songs 0] [--batch-size B]
 
-Both models have the same configuration and see the same number of windows per
-epoch; ours is fed by `loop.KeyedWindows` (the keras PyDataset train.py uses), which
-re-transposes every window to a random key each epoch; the baseline fits the same
-un-transposed arrays held in memory.  The first epoch of each compiles and is not
-timed; the timed epochs run in two rounds of one `fit` each (as train.py runs a whole
-run in one), the other model first in the second round, so that machine noise and
-drift hit both alike.  Tokens = non-padding target events.
+Three systems, all on the bundled corpus's training windows (the shipped configuration:
+2 x 256 LSTM, seq 96, augmentation on) and measured in this one run, in an order that
+rotates every round so that machine noise and drift hit all three alike:
+
+- ours: `jazzgen.train.train` with the default configuration (`--batch-size` overrides
+  its batch), for --epochs epochs;
+- previous: the same loop with batch 24, the configuration before this change;
+- reference: the same network written directly in PyTorch, outside Keras (the same
+  embeddings, 2 x 256 `nn.LSTM` with dropout after each layer, the pitch head with its
+  root-relative logits, the duration head seeing the target pitch; per-head masked
+  cross-entropy; Adam with Keras' epsilon and per-tensor gradient clipping by norm, as
+  Keras' `clipnorm` does), fed the same re-transposed windows in ours' batch size.
+
+A token is a non-padding target; each epoch's seconds come from the run's own log (the
+fit and the validation scoring; the reference times its own epoch and scores the same
+validation windows), and every system's first epoch (compilation) is left out.  The
+last line is the result:
+
+    ours N tok/s | previous N tok/s (ours X.XXx) | reference N tok/s (ours Y.YYx)
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+import tempfile
 import time
+import types
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 from jazzgen.train import TrainConfig  # noqa: E402  (no Keras import yet)
 
+PREVIOUS_BATCH = 24
+
+
+# ---------------------------------------------------------------------------- the Keras loop
+
+def run_loop(cfg: TrainConfig) -> list[float]:
+    """train.train as users run it; its steady per-epoch seconds."""
+    import keras
+    from jazzgen.train import train
+    from trainbench import steady_seconds
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = TrainConfig(**{**cfg.__dict__, "out": tmp, "name": "bench"})
+        with contextlib.redirect_stdout(sys.stderr):   # its chatter is not the result
+            state = train(cfg, progress=False)
+    keras.backend.clear_session()
+    return steady_seconds(state["log"])
+
+
+# ---------------------------------------------------------------------------- the reference
+
+def torch_reference(cfg: TrainConfig):
+    """The jazzgen network as a torch.nn.Module (defaults of jazzgen.model.ModelConfig)."""
+    import torch
+    from torch import nn
+    from jazzgen import tokens as T
+    from jazzgen.model import ModelConfig
+    m = ModelConfig(layers=cfg.layers, units=cfg.units, dropout=cfg.dropout)
+    sizes = T.default_vocab().sizes
+    tops = types.SimpleNamespace(logical_and=torch.logical_and, mod=torch.remainder, where=torch.where,
+                                 zeros_like=torch.zeros_like)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            dims = {"prev_pitch": ("pitch", m.emb_pitch), "prev_dur": ("dur", m.emb_dur), "root": ("root", m.emb_cond),
+                    "qual": ("qual", m.emb_cond), "beat": ("beat", m.emb_cond), "sub": ("sub", m.emb_cond),
+                    "prev_rel": ("rel", m.emb_cond)}
+            self.emb = nn.ModuleDict({k: nn.Embedding(sizes[v], d) for k, (v, d) in dims.items()})
+            width = sum(d for _, d in dims.values())
+            self.lstms = nn.ModuleList(nn.LSTM(width if i == 0 else m.units, m.units, batch_first=True)
+                                       for i in range(m.layers))
+            self.drop = nn.Dropout(m.dropout)
+            self.pitch_abs = nn.Linear(m.units, sizes["pitch"])
+            self.pitch_rel = nn.Linear(m.units, sizes["rel"] - 1)
+            self.emb_target = nn.Embedding(sizes["pitch"], m.emb_pitch)
+            self.dur_hidden = nn.Linear(m.units + m.emb_pitch, m.units)
+            self.dur = nn.Linear(m.units, sizes["dur"])
+            self.register_buffer("ids", torch.arange(sizes["pitch"]))
+
+        def forward(self, b):
+            rel = T.interval_ids(b["prev_pitch"], b["root"], tops)
+            feats = {**b, "prev_rel": rel}
+            x = torch.cat([self.emb[k](feats[k]) for k in self.emb], -1)
+            for lstm in self.lstms:
+                x = self.drop(lstm(x)[0])
+            rel_ids = T.interval_ids(self.ids[None, None, :], b["root"][..., None], tops)       # (B, T, V)
+            r = self.pitch_rel(x)
+            padded = torch.cat([torch.zeros_like(r[..., :1]), r], -1)
+            pitch = self.pitch_abs(x) + torch.gather(padded, -1, rel_ids)
+            d = torch.relu(self.dur_hidden(torch.cat([x, self.emb_target(b["pitch"])], -1)))
+            return pitch, self.dur(d)
+
+    return Net()
+
+
+def run_reference(cfg: TrainConfig, data) -> list[float]:
+    """Epochs of the PyTorch reference on the same windows; steady per-epoch seconds."""
+    import numpy as np
+    import torch
+    from jazzgen import tokens as T
+    torch.manual_seed(cfg.seed)
+    net = torch_reference(cfg)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, eps=1e-7)
+    ce = torch.nn.CrossEntropyLoss(ignore_index=T.PAD)
+    keys = ("prev_pitch", "prev_dur", "root", "qual", "beat", "sub", "pitch", "dur")
+    as_t = lambda a: {k: torch.from_numpy(a[k].astype(np.int64)) for k in keys}
+    val = as_t(data.val.arrays)
+    seconds = []
+    for epoch in range(cfg.epochs):
+        t0 = time.perf_counter()
+        rng = np.random.default_rng([cfg.seed, epoch])
+        w = as_t(data.train.transposed(rng, data.lo, data.hi).arrays if cfg.augment else data.train.arrays)
+        order = torch.from_numpy(rng.permutation(len(w["pitch"])))
+        net.train()
+        for i in range(0, len(order), cfg.batch_size):
+            b = {k: v[order[i:i + cfg.batch_size]] for k, v in w.items()}
+            pitch, dur = net(b)
+            loss = ce(pitch.flatten(0, 1), b["pitch"].flatten()) + ce(dur.flatten(0, 1), b["dur"].flatten())
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            grads = [p.grad for p in net.parameters() if p.grad is not None]
+            norms = torch._foreach_norm(grads)                 # Keras clipnorm: each tensor by its own norm
+            torch._foreach_mul_(grads, [torch.clamp(cfg.clipnorm / (n + 1e-12), max=1.0) for n in norms])
+            opt.step()
+        net.eval()
+        with torch.no_grad():
+            for i in range(0, len(val["pitch"]), 16):          # score the validation windows as train does
+                net({k: v[i:i + 16] for k, v in val.items()})
+        seconds.append(time.perf_counter() - t0)
+    return seconds[1:] or seconds
+
+
+# ---------------------------------------------------------------------------- main
 
 def main() -> None:
-    p = argparse.ArgumentParser()
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", default="midi/wjazzd")
-    p.add_argument("--epochs", type=int, default=3, help="timed epochs of each")
-    d = TrainConfig()   # defaults: the shipped model's configuration
-    p.add_argument("--units", type=int, default=d.units)
-    p.add_argument("--layers", type=int, default=d.layers)
-    p.add_argument("--seq-len", type=int, default=d.seq_len)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--max-songs", type=int, default=0)
+    p.add_argument("--epochs", type=int, default=2, help="epochs per run; the first of each is not timed")
+    p.add_argument("--rounds", type=int, default=2, help="runs of each system, in rotating order")
+    p.add_argument("--max-songs", type=int, default=0, help="0 = the whole corpus")
+    p.add_argument("--batch-size", type=int, default=0, help="ours' batch (default: TrainConfig's)")
     a = p.parse_args()
+    if a.epochs < 2:
+        p.error("--epochs must be at least 2 (the first compiles and is not timed)")
 
     import keras
-    from jazzgen import tokens
-    from jazzgen.model import ModelConfig, build_model, compile_model, xy
-    from jazzgen.loop import KeyedWindows
+    import torch
     from jazzgen.train import _device, load_data
+    from trainbench import train_tokens
 
-    cfg = TrainConfig(data=a.data, units=a.units, layers=a.layers, seq_len=a.seq_len, batch_size=a.batch_size,
-                      max_songs=a.max_songs)   # cache: paths.CACHE
-    data = load_data(cfg)
-    mcfg = ModelConfig(layers=cfg.layers, units=cfg.units, dropout=cfg.dropout)
-    ours, bare = (build_model(tokens.default_vocab(), mcfg) for _ in range(2))
-    for m in (ours, bare):
-        compile_model(m, cfg.lr, cfg.clipnorm)
-    x, y = xy(data.train.arrays)
-    n_tok = int((data.train.arrays["pitch"] != tokens.PAD).sum())
-
-    windows = KeyedWindows(data.train, data.lo, data.hi, cfg.batch_size, cfg.seed)   # what train feeds fit
-
-    def fit(who, first, n):
-        """n epochs in one fit call, as train.py runs a whole run in one."""
-        if who == "ours":
-            windows.start_epoch = first
-            ours.fit(windows, epochs=first + n, initial_epoch=first, steps_per_epoch=windows.steps, shuffle=False,
-                     verbose=0)
-        else:
-            bare.fit(x, y, batch_size=cfg.batch_size, epochs=first + n, initial_epoch=first, shuffle=True, verbose=0)
-
-    for who in ("ours", "bare"):
-        fit(who, 0, 1)                                                       # compile, not timed
-    per_round = max(1, a.epochs // 2)
-    times = {"ours": 0.0, "bare": 0.0}
-    for r in range(2):   # two rounds, the other one first in the second: drift hits both alike
-        for who in (("bare", "ours") if r == 0 else ("ours", "bare")):
-            t = time.perf_counter()
-            fit(who, 1 + r * per_round, per_round)
-            times[who] += time.perf_counter() - t
-    r_ours, r_bare = (n_tok * 2 * per_round / times[w] for w in ("ours", "bare"))
-    a.epochs = 2 * per_round
-    print(f"model {cfg.layers}x{cfg.units} LSTM, seq {cfg.seq_len}, batch {cfg.batch_size}, "
-          f"{len(data.train)} windows, {n_tok} tokens/epoch, {a.epochs} timed epochs each")
-    print(f"[{keras.backend.backend()} | {_device()}] ours {r_ours:,.0f} tok/s  bare model.fit {r_bare:,.0f} tok/s  "
-          f"ratio {r_ours / r_bare:.2f}x  (target >= 0.9x)")
+    d = TrainConfig()
+    ours = TrainConfig(data=a.data, epochs=a.epochs, patience=a.epochs + 1, max_songs=a.max_songs,
+                       batch_size=a.batch_size or d.batch_size)
+    prev = TrainConfig(**{**ours.__dict__, "batch_size": PREVIOUS_BATCH})
+    with contextlib.redirect_stdout(sys.stderr):
+        data = load_data(ours)
+    tokens = train_tokens(ours)
+    runs = {"ours": lambda: run_loop(ours), "previous": lambda: run_loop(prev),
+            "reference": lambda: run_reference(ours, data)}
+    names = list(runs)
+    secs = {k: [] for k in names}
+    for r in range(a.rounds):
+        order = names[r % 3:] + names[:r % 3]
+        for k in order:
+            secs[k] += runs[k]()
+            print(f"round {r + 1} {k}: {tokens * len(secs[k]) / sum(secs[k]):,.0f} tok/s so far", file=sys.stderr,
+                  flush=True)
+    rate = {k: tokens * len(v) / sum(v) for k, v in secs.items()}
+    print(f"[{keras.backend.backend()} | {_device()} | torch {torch.__version__}, {torch.get_num_threads()} threads] "
+          f"{ours.layers}x{ours.units} LSTM, seq {ours.seq_len}, ours batch {ours.batch_size}, previous batch "
+          f"{prev.batch_size}, {len(data.train)} windows, {tokens:,} tokens/epoch, "
+          f"{len(secs['ours'])} timed epochs each")
+    print(f"ours {rate['ours']:,.0f} tok/s | previous {rate['previous']:,.0f} tok/s "
+          f"(ours {rate['ours'] / rate['previous']:.2f}x) | reference {rate['reference']:,.0f} tok/s "
+          f"(ours {rate['ours'] / rate['reference']:.2f}x)")
 
 
 if __name__ == "__main__":

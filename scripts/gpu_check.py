@@ -1,0 +1,160 @@
+"""The GPU check: both Keras backends on the shipped configuration, then a 3 x 512 model.
+
+    bash scripts/fetch_gpu_wheels.sh                   # here: the wheels the GPU machine lacks
+    bash scripts/gpu_check.sh                          # there: installs .whl/, runs this
+    bash scripts/gpu_check.sh --cpu-smoke --backends torch   # anywhere: tiny sizes, a minute
+
+1. For each backend in --backends (default jax and torch; each in its own process, since
+   Keras fixes the backend at import): `jazzgen.train.train` with the shipped configuration
+   (2 x 256, batch 24, seq 96, the bundled corpus) for --epochs epochs; prints the device,
+   tokens/s over the epochs after the first (which compiles) and the validation perplexities.
+2. `python -m jazzgen.train` with --big (default: 3 x 512) under --big-backend until it
+   stops early or --budget seconds have passed (then it is interrupted as Ctrl-C would,
+   keeping every finished epoch); prints its best validation perplexities and whether they
+   beat the shipped model's (models/wjazzd/metrics.json: the same 40 held-out solos).
+
+Every line that carries a result starts with `gpu_check:`; the last one says PASS or FAIL
+(FAIL: a stage did not finish).  Nothing here needs TensorFlow or a network.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+SMOKE = {"max_songs": 12, "units": 32, "layers": 1, "seq_len": 32}
+BIG = "--layers 3 --units 512 --dropout 0.3 --batch-size 64 --lr 3.3e-3"
+BIG_SMOKE = "--layers 3 --units 32 --batch-size 16 --seq-len 32 --max-songs 12 --epochs 30"
+
+
+def say(msg: str) -> None:
+    print(f"gpu_check: {msg}", flush=True)
+
+
+# ---------------------------------------------------------------------------- stage 1 (child)
+
+def shipped_stage(a) -> dict:
+    """Run in a child whose KERAS_BACKEND is set: the shipped configuration for a few epochs."""
+    import keras
+    from jazzgen.train import TrainConfig, train
+    from trainbench import rate, train_tokens
+    extra = SMOKE if a.cpu_smoke else {}
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = TrainConfig(data=a.data, out=tmp, name="shipped", epochs=a.epochs, patience=a.epochs + 1, **extra)
+        state = train(cfg, progress=False)
+        tok = train_tokens(cfg)
+    last = state["log"][-1]
+    return {"backend": keras.backend.backend(), "device": state.get("device", "?"), "tokens_per_epoch": tok,
+            "tok_s": rate(state["log"], tok), "epoch_s": [r["seconds"] for r in state["log"]],
+            "val_pitch_ppl": last["val_pitch_ppl"], "val_dur_ppl": last["val_dur_ppl"]}
+
+
+# ---------------------------------------------------------------------------- driver
+
+def run_child(backend: str, a, timeout: float) -> dict | None:
+    argv = [sys.executable, __file__, "--stage", "shipped", "--data", a.data, "--epochs", str(a.epochs)]
+    argv += ["--cpu-smoke"] if a.cpu_smoke else []
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    try:
+        p = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        say(f"{backend}: did not finish in {timeout:.0f} s")
+        return None
+    for line in p.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT "):])
+    say(f"{backend}: failed (exit {p.returncode}); its last output:")
+    print(p.stdout[-1500:], p.stderr[-3000:], sep="\n", flush=True)
+    return None
+
+
+def train_big(a, out: Path) -> dict | None:
+    """python -m jazzgen.train with --big until it stops or the budget is spent; its state.json."""
+    flags = shlex.split(BIG_SMOKE if a.cpu_smoke else a.big)
+    argv = [sys.executable, "-m", "jazzgen.train", "--data", a.data, "--out", str(out), "--name", "big"]
+    argv += [] if "--epochs" in flags else ["--epochs", "60"]
+    argv += flags
+    say(f"big model: {' '.join(flags)} under {a.big_backend}, budget {a.budget:.0f} s")
+    t0 = time.time()
+    p = subprocess.Popen(argv, env={**os.environ, "KERAS_BACKEND": a.big_backend}, cwd=ROOT,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    tail: list[str] = []
+    try:
+        p.wait(timeout=a.budget)
+    except subprocess.TimeoutExpired:
+        p.send_signal(signal.SIGINT)         # as Ctrl-C: finished epochs are all on disk already
+        try:
+            p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        say(f"big model: budget spent after {time.time() - t0:.0f} s, interrupted")
+    tail = p.stdout.read().splitlines()[-40:]
+    for line in tail:
+        if line.startswith("epoch "):
+            print("  " + line, flush=True)
+    state_path = out / "big" / "state.json"
+    if not state_path.exists():
+        say(f"big model: no epoch finished (exit {p.returncode}); its last output:")
+        print("\n".join(tail), flush=True)
+        return None
+    return json.loads(state_path.read_text())
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", default="midi/wjazzd")
+    p.add_argument("--backends", default="jax,torch", help="comma-separated Keras backends for stage 1")
+    p.add_argument("--epochs", type=int, default=3, help="stage 1 epochs per backend")
+    p.add_argument("--stage-timeout", type=float, default=150, help="seconds per backend in stage 1")
+    p.add_argument("--big", default=BIG, help="jazzgen.train flags of the big model")
+    p.add_argument("--big-backend", default="", help="default: the first of --backends")
+    p.add_argument("--budget", type=float, default=240, help="seconds for the big model")
+    p.add_argument("--cpu-smoke", action="store_true", help="tiny sizes, to check the script on a CPU")
+    p.add_argument("--stage", default="", help=argparse.SUPPRESS)
+    a = p.parse_args()
+    if a.stage == "shipped":
+        print("RESULT " + json.dumps(shipped_stage(a)), flush=True)
+        return 0
+    a.big_backend = a.big_backend or a.backends.split(",")[0]
+    if a.cpu_smoke:
+        a.budget = min(a.budget, 120)
+
+    ok = True
+    for backend in a.backends.split(","):
+        r = run_child(backend, a, a.stage_timeout)
+        ok &= r is not None
+        if r:
+            say(f"{r['backend']} on {r['device']}: {r['tok_s']:,.0f} tok/s ({r['tokens_per_epoch']:,} tokens/epoch, "
+                f"epoch seconds {r['epoch_s']}), val pitch ppl {r['val_pitch_ppl']:.2f}, "
+                f"dur ppl {r['val_dur_ppl']:.2f} after {len(r['epoch_s'])} epochs")
+
+    shipped = json.loads((ROOT / "models" / "wjazzd" / "metrics.json").read_text())["best"]
+    with tempfile.TemporaryDirectory() as tmp:
+        state = train_big(a, Path(tmp))
+    ok &= state is not None
+    if state:
+        b = state["best"]
+        beats = b["val_nll"] < shipped["val_nll"]
+        say(f"big model on {state.get('device', '?')}: {state['epoch'] + 1} epochs in {state['train_seconds']:.0f} s, "
+            f"best epoch {b['epoch'] + 1}: val pitch ppl {b['val_pitch_ppl']:.2f}, dur ppl {b['val_dur_ppl']:.2f} | "
+            f"shipped: {shipped['val_pitch_ppl']:.2f}, {shipped['val_dur_ppl']:.2f} -> "
+            f"{'beats' if beats else 'does not beat'} the shipped model (pitch + duration NLL "
+            f"{b['val_nll']:.3f} vs {shipped['val_nll']:.3f})")
+    say("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
