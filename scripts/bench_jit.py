@@ -30,7 +30,8 @@ def main() -> None:
     import keras
     from jazzgen import tokens as T
     from jazzgen.model import ModelConfig, build_model, compile_model, xy
-    from jazzgen.train import _device, load_data
+    from jazzgen.backend import device
+    from jazzgen.train import load_data
 
     cfg = TrainConfig(data=a.data, max_songs=a.max_songs)
     with contextlib.redirect_stdout(sys.stderr):
@@ -54,7 +55,7 @@ def main() -> None:
             secs[k] += time.perf_counter() - t
     rate = {k: tok * a.epochs / s for k, s in secs.items()}
     first = names[0]
-    print(f"[{keras.backend.backend()} | {_device()}] {len(data.train)} windows, {tok:,} tokens/epoch, "
+    print(f"[{keras.backend.backend()} | {device()[0]}] {len(data.train)} windows, {tok:,} tokens/epoch, "
           f"{a.epochs} timed epochs each; jit_compile resolved: "
           + ", ".join(f"{k}={models[k].jit_compile}" for k in names))
     print(" | ".join(f"{k} {r:,.0f} tok/s ({r / rate[first]:.2f}x)" for k, r in rate.items()))

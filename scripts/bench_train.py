@@ -154,7 +154,8 @@ def main() -> None:
 
     import keras
     import torch
-    from jazzgen.train import _device, load_data
+    from jazzgen.backend import device
+    from jazzgen.train import load_data
     from trainbench import train_tokens
 
     d = TrainConfig()
@@ -175,7 +176,7 @@ def main() -> None:
             print(f"round {r + 1} {k}: {tokens * len(secs[k]) / sum(secs[k]):,.0f} tok/s so far", file=sys.stderr,
                   flush=True)
     rate = {k: tokens * len(v) / sum(v) for k, v in secs.items()}
-    print(f"[{keras.backend.backend()} | {_device()} | torch {torch.__version__}, {torch.get_num_threads()} threads] "
+    print(f"[{keras.backend.backend()} | {device()[0]} | torch {torch.__version__}, {torch.get_num_threads()} threads] "
           f"{ours.layers}x{ours.units} LSTM, seq {ours.seq_len}, ours batch {ours.batch_size}, previous batch "
           f"{prev.batch_size}, {len(data.train)} windows, {tokens:,} tokens/epoch, "
           f"{len(secs['ours'])} timed epochs each")
