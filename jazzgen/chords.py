@@ -52,8 +52,19 @@ _LETTER = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 _ROOT = re.compile(r"[A-G][b#♭♯]*")
 _BASS = re.compile(r"\s*/\s*([A-G][b#♭♯]*)\s*$")
 _NC = re.compile(r"n\.?\s*c\.?", re.I)
-_UNICODE = str.maketrans({"♭": "b", "♯": "#", "−": "-", "–": "-",
-                          "△": "Δ", "º": "°", "Ø": "ø"})
+# Every musician's spelling, one character for one (so positions in the symbol as written
+# still hold): Unicode accidentals, the triangles and deltas of maj7, the rings of dim and
+# the slashed o of half-dim, dashes for minor, superscript numbers, full-width ASCII.
+_UNICODE = str.maketrans({
+    "♭": "b", "♯": "#",
+    "−": "-", "–": "-", "—": "-", "‐": "-", "‑": "-", "‒": "-", "﹣": "-",
+    "△": "Δ", "∆": "Δ", "▵": "Δ", "▲": "Δ",
+    "º": "°", "˚": "°", "⁰": "°", "Ø": "ø", "⌀": "ø", "∅": "ø",
+    "⁺": "+", "⁻": "-", "⁽": "(", "⁾": ")", "\u00a0": " ", "\u2009": " ", "\u202f": " ",
+    **{c: str(i) for i, c in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹") if i},
+    **{chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)},   # full-width ASCII
+})
+_INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060"   # BOM, zero-width spaces and joiners: dropped
 _TENSION = {"9": 2, "b9": 1, "#9": 3, "11": 5, "#11": 6, "13": 9, "b13": 8,
             "2": 2, "b2": 1, "4": 5, "#4": 6, "6": 9, "b6": 8}
 _IMPLIED = {9: {2}, 11: {2, 5}, 13: {2, 9}}   # what an extension number brings along
@@ -191,6 +202,11 @@ def _quality(third: int | None, fifth: int, top: int | None, alt: bool) -> str:
     return {11: "maj7", 10: "dom7", 9: "6"}.get(top, "maj")
 
 
+def clean(text: str) -> str:
+    """Text as typed, less what cannot be seen: outer spaces, BOMs, zero-width characters."""
+    return "".join(ch for ch in str(text) if ch not in _INVISIBLE).strip()
+
+
 @functools.lru_cache(maxsize=8192)
 def parse_chord(symbol: str) -> Chord:
     """Read one lead-sheet symbol; raises ChordError naming it and why."""
@@ -199,12 +215,13 @@ def parse_chord(symbol: str) -> Chord:
 
     if not isinstance(symbol, str):
         raise bad("not a string")
-    s = symbol.strip()
+    s = clean(symbol)
     if not s:
         raise bad("empty")
-    if _NC.fullmatch(s):
+    t = s.translate(_UNICODE)
+    if _NC.fullmatch(t):
         return Chord(s, None, None, "none", ())
-    head, *rest = s.translate(_UNICODE).replace("6/9", "69").split("/")
+    head, *rest = t.replace("6/9", "69").split("/")
     m = _ROOT.match(head)
     if not m:
         raise bad("the root must be an upper-case letter A-G, then any b / #")
@@ -231,11 +248,12 @@ def transpose_symbol(symbol: str, semitones: int) -> str:
     s = chord.symbol
     if chord.root is None or semitones % 12 == 0:
         return s
+    t = s.translate(_UNICODE)   # one character for one: positions in t are positions in s
     head_end = len(s)
-    b = _BASS.search(s)
+    b = _BASS.search(t)
     if b:
         head_end = b.start()
-    out = NAMES[(chord.root + semitones) % 12] + s[_ROOT.match(s).end():head_end]
+    out = NAMES[(chord.root + semitones) % 12] + s[_ROOT.match(t).end():head_end]
     return out + ("/" + NAMES[(chord.bass + semitones) % 12] if b else "")
 
 
@@ -252,7 +270,7 @@ def parse_changes(text: str) -> list[list[str]]:
     (leading/trailing '|', '||') are ignored; the chords in a bar share it; a bar that is
     just '%' repeats the previous bar. Every symbol is checked; errors name the bar (1-based)."""
     bars: list[list[str]] = []
-    for line in str(text).splitlines():
+    for line in clean(text).replace("｜", "|").replace("％", "%").splitlines():
         for cell in line.split("|"):
             syms = re.findall(r"[^\s(]*\([^)]*\)\S*|\S+", cell)  # keep 'C7(#9, b13)' whole
             if not syms:

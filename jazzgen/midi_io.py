@@ -260,7 +260,7 @@ def _chords_from_texts(texts: list[tuple[int, str]], rep: ReadReport) -> list[Ch
     out: list[ChordChange] = []
     bad: set[str] = set()
     for step, text in texts:
-        sym = text.strip()
+        sym = text.replace("\ufeff", "").strip()
         if sym in bad:
             rep.ignored_markers.append(sym)
             continue
@@ -277,8 +277,17 @@ def _chords_from_texts(texts: list[tuple[int, str]], rep: ReadReport) -> list[Ch
     return out
 
 
-def _text_events(data: bytes) -> list[tuple[int, str]]:
-    """Text (FF 01) events, read with mido: symusic keeps markers but not plain text."""
+def _decode_text(s: str) -> str:
+    """mido's latin-1 text as UTF-8 where the bytes are UTF-8 (what we write), else as latin-1."""
+    try:
+        return s.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return s
+
+
+def _text_events(data: bytes, kind: str = "text") -> list[tuple[int, str]]:
+    """Text (FF 01) or marker events, read with mido: symusic keeps markers but not plain text,
+    and reads every text as UTF-8 (a latin-1 marker comes back with U+FFFD in it)."""
     import io
     import mido
     try:
@@ -290,8 +299,8 @@ def _text_events(data: bytes) -> list[tuple[int, str]]:
         tick = 0
         for msg in tr:
             tick += msg.time
-            if msg.type == "text":
-                out.append((tick, msg.text))
+            if msg.type == kind:
+                out.append((tick, _decode_text(msg.text)))
     return sorted(out, key=lambda x: x[0])
 
 
@@ -372,6 +381,8 @@ def read_midi_bytes(data: bytes, track: int | str | None = None, name: str = "",
     tempos = _tempos(score, to_step)
     sigs, keys = _signatures(score, to_step)
     texts = [(int(round(m.time * to_step)), m.text) for m in score.markers]
+    if any("\ufffd" in s for _, s in texts):   # not UTF-8: latin-1 bytes, read again
+        texts = [(int(round(tk * to_step)), s) for tk, s in _text_events(data, "marker")]
     if not texts and b"\xff\x01" in data:
         texts = [(int(round(tk * to_step)), s) for tk, s in _text_events(data)]
     chords = _chords_from_texts(texts, rep)
@@ -398,7 +409,8 @@ def _tick(steps, swing: float) -> np.ndarray:
 # The bytes are put together here rather than by mido: the tempo map alone is a
 # message per beat, and building and validating 120k mido messages took ~50 ms a
 # file.  The output is byte for byte what mido.MidiFile.save wrote (type 1, running
-# status for channel messages, latin-1 text, end of track at `end`): a test keeps it so.
+# status for channel messages, end of track at `end`): a test keeps it so.  Text is
+# UTF-8 (mido wrote latin-1, which cannot hold C△7); for ASCII the two are the same bytes.
 
 def _vlq(n: int) -> bytes:
     """MIDI variable-length quantity (delta times, meta lengths)."""
@@ -436,7 +448,7 @@ def _meta_track(seq: NoteSequence, program: int | None, swing: float) -> list[tu
             raise ValueError(f"tempo out of range: {us} us per beat")
         ev.append((t, 3, *_meta(0x51, us.to_bytes(3, "big"))))
     for ch, t in zip(seq.chords, _ticks([x.step for x in seq.chords], swing)):
-        ev.append((t, 4, *_meta(0x06, ch.symbol.encode("latin1"))))
+        ev.append((t, 4, *_meta(0x06, ch.symbol.encode("utf-8"))))
     if program is not None:
         ev.append((0, 5, 0xC0, bytes((_data7(program, "program"),))))
     return ev
@@ -499,7 +511,7 @@ def write_midi(path: str | os.PathLike, seq: NoteSequence, parts: Sequence[Part]
     solo = _meta_track(seq, program, swing) + _note_events(seq.pitch, seq.start, seq.duration, seq.velocity, 0, swing)
     tracks = [_to_track(solo, end_tick)]
     for part in parts:
-        ev = [(0, 0, *_meta(0x03, part.name.encode("latin1")))]
+        ev = [(0, 0, *_meta(0x03, part.name.encode("utf-8")))]
         if part.channel != DRUM_CHANNEL:
             ev.append((0, 5, 0xC0 | part.channel, bytes((_data7(part.program, "program"),))))
         ev += _note_events(part.pitch, part.start, part.duration, part.velocity, part.channel, swing)
