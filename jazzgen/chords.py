@@ -22,6 +22,10 @@ parentheses and commas only separate them (``C7(#9,b13)`` = ``C7#9b13``):
     sus sus4 sus2     replaces the 3rd;  add9 add11 add13 ...: added tension
     alt               7alt, voiced as 7#5#9 (the data set's own check): root 3 #5 b7 #9
 
+Look-alikes read as the character above: ``♭ ♯``, ``△ ∆ ▵`` (= Δ), ``º ˚`` (= °), ``Ø ⌀``
+(= ø), the dashes ``− – — ‐`` (= -), superscripts (``C⁷``), full-width ASCII (``Ｃｍ７``);
+BOMs and zero-width characters are dropped (``clean``).  The symbol is kept as written.
+
 Every chord maps to one of ``QUALITIES`` (from 3rd, 5th, 6th/7th; tensions never matter):
 
     none     N.C.                       min      minor triad (also m add9, m#5)
