@@ -73,6 +73,27 @@ def read_chart_file(path: str | Path) -> str:
         raise UsageError(f"chart {path} is not a text file (not UTF-8)") from None
 
 
+MAX_BAR_BEATS = 64   # a primer's meter: more beats to the bar is a corrupt file, not music
+
+
+def check_primer(primer: NoteSequence, bpm: float | None = None) -> None:
+    """A primer's tempo (unless --bpm overrides it), meter and length go through the flags' limits:
+    a file at 3,000 us per beat must not make a solo at 20,000 bpm."""
+    name = f"primer {primer.name}" if primer.name else "the primer"
+    if bpm is None and primer.tempos:
+        qpm = float(primer.tempos[0].qpm)
+        if not MIN_BPM <= qpm <= MAX_BPM:
+            raise UsageError(f"{name}: its tempo {qpm:.6g} bpm is outside [{MIN_BPM:g}, {MAX_BPM:g}]; "
+                             "pass --bpm to play it at another")
+    ts = primer.time_signature_at(0)
+    if not 1 <= ts.numerator <= MAX_BAR_BEATS or ts.bar_steps < 1:
+        raise UsageError(f"{name}: its meter {ts.numerator}/{ts.denominator} is not one a solo can be played in")
+    qpm = bpm or (primer.tempos[0].qpm if primer.tempos else DEFAULT_BPM)
+    seconds = primer.end / GRID * 60.0 / qpm
+    if seconds > MAX_SECONDS:
+        raise UsageError(f"{name}: {seconds:.0f} s long, more than the {MAX_SECONDS:g} s a solo may last")
+
+
 def build_chart(*, chords: str | None = None, chart_file: str | Path | None = None, form: str | None = None,
                 key: str | None = None, bpm: float | None = None, primer: NoteSequence | None = None) -> Chart:
     """The one chart builder: typed changes, a chart file, the primer's changes, or a form.
@@ -83,9 +104,11 @@ def build_chart(*, chords: str | None = None, chart_file: str | Path | None = No
     """
     if key is not None and (chords is not None or chart_file is not None):
         raise UsageError("--key transposes a --form, not --chords or --chart")
-    bpm = bpm if bpm is not None else (primer.tempos[0].qpm if primer is not None and primer.tempos else DEFAULT_BPM)
-    if not MIN_BPM <= bpm <= MAX_BPM:
+    if bpm is not None and not MIN_BPM <= bpm <= MAX_BPM:   # also NaN
         raise UsageError(f"--bpm must be in [{MIN_BPM:g}, {MAX_BPM:g}], not {bpm:g}")
+    if primer is not None:
+        check_primer(primer, bpm)
+    bpm = bpm if bpm is not None else (primer.tempos[0].qpm if primer is not None and primer.tempos else DEFAULT_BPM)
     if chords is not None:
         return from_bars(parse_changes(chords), bpm)
     if chart_file is not None:

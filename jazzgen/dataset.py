@@ -21,6 +21,7 @@ from typing import Iterable
 import numpy as np
 
 from . import midi_io
+from .files import kind as files_kind
 from .midi_io import CLOSE_GAPS, MidiError, atomic_write, named_tuples, no_gc, read_midi_bytes
 from .notes import GRID, NO_CHORD, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature
 from . import tokens as T
@@ -91,8 +92,9 @@ def find_midi(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Pa
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out += sorted(f for f in p.rglob("*") if f.suffix.lower() in MIDI_SUFFIXES and f.is_file())
-        elif p.is_file():
+            # not only regular files: a broken link or a FIFO gets a report line, not silence
+            out += sorted(f for f in p.rglob("*") if f.suffix.lower() in MIDI_SUFFIXES and not f.is_dir())
+        elif p.exists() or p.is_symlink():   # a file named on its own: read (or reported) as it is
             out.append(p)
         else:
             raise FileNotFoundError(f"no such file or folder: {p}")
@@ -253,6 +255,9 @@ def _read_all(files: list[Path]) -> list[bytes | FileReport]:
     """Each file's bytes, or a report saying why it was not read (too large: not even opened)."""
     out = []
     for f in files:
+        if files_kind(f):   # a FIFO would block read_bytes forever
+            out.append(FileReport(str(f), False, files_kind(f)))
+            continue
         try:
             size = f.stat().st_size
             out.append(FileReport(str(f), False, str(midi_io._too_large(size)))

@@ -11,36 +11,50 @@ folder holds no MIDI), 2 for a usage error or a missing path.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
 from pathlib import Path
 
-from . import dataset
+from . import cli, dataset, paths
+from .errors import DataError, UsageError
 from .midi_io import atomic_write
 
 PROG = "jazzgen.ingest"
+NO_USABLE = 1   # the run worked, but the folder holds nothing to learn from
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", nargs="+", default=["midi/"], metavar="DIR_OR_FILES",
-                   help="MIDI files or folders, searched recursively (default: midi/)")
-    p.add_argument("--out", default=".cache/corpus", metavar="CACHE_DIR",
-                   help="corpus cache folder (default: .cache/corpus)")
+def parser() -> cli.Parser:
+    p = cli.Parser(prog="python -m jazzgen.ingest", description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", nargs="+", default=[paths.DATA], metavar="DIR_OR_FILES",
+                   help=f"MIDI files or folders, searched recursively (default: {paths.DATA}/)")
+    p.add_argument("--out", default=paths.CACHE, metavar="CACHE_DIR",
+                   help=f"corpus cache folder (default: {paths.CACHE})")
     p.add_argument("--track", metavar="N_OR_NAME",
                    help="melody track: a name, or an index among the tracks that have notes (from 0); "
                         "default: a track named melody/solo/lead, else the highest")
     p.add_argument("--workers", type=int, metavar="N", help="reader processes (default: cores - 1)")
     p.add_argument("--report", metavar="FILE.json", help="also write the per-file reports and totals as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no per-file lines: totals only")
-    return p.parse_args(argv)
+    return p
 
 
-def fail(msg: str, code: int) -> int:
-    print(f"{PROG}: error: {msg}", file=sys.stderr)
-    return code
+def parse_args(argv=None):
+    return parser().parse_args(argv)
+
+
+def check_args(args) -> None:
+    """Every argument a user can get wrong, refused before any file is read."""
+    for d in args.data:
+        if not Path(d).exists() and not Path(d).is_symlink():
+            raise DataError(f"no such file or folder: {d}")
+    if args.workers is not None and not 1 <= args.workers <= 256:
+        raise UsageError(f"--workers must be in 1..256, not {args.workers}")
+    if args.track is not None and not args.track.strip():
+        raise UsageError("--track is empty: give a track name or an index")
+    if args.report:
+        cli.check_out_file(args.report, "--report")
+    cli.check_out_folder(args.out, "--out")
 
 
 def _err(e: dict) -> str:
@@ -60,14 +74,13 @@ def totals(s: dict, seconds: float, cached: int) -> list[str]:
     ]
 
 
-def main(argv=None) -> int:
+def _main(argv) -> int:
     args = parse_args(argv)
-    for d in args.data:
-        if not Path(d).exists():
-            return fail(f"no such file or folder: {d}", 2)
+    check_args(args)
     files = dataset.find_midi(args.data)
     if not files:
-        return fail(f"no MIDI files ({', '.join(dataset.MIDI_SUFFIXES)}) in {' '.join(args.data)}", 1)
+        return cli.fail(PROG, f"no MIDI files ({', '.join(dataset.MIDI_SUFFIXES)}) in {' '.join(args.data)}",
+                        NO_USABLE)
     track = int(args.track) if args.track is not None and args.track.isdigit() else args.track
     t0 = time.perf_counter()
     corpus = dataset.load_corpus(files, args.out, dataset.ReadSettings(track=track),
@@ -81,11 +94,18 @@ def main(argv=None) -> int:
     if args.report:
         doc = {"totals": summary, "seconds": seconds, "cached": corpus.cached,
                "files": [vars(r) for r in corpus.reports]}
-        Path(args.report).parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(args.report, lambda f: f.write(json.dumps(doc, indent=1).encode()))
+        try:
+            Path(args.report).parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(args.report, lambda f: f.write(json.dumps(doc, indent=1).encode()))
+        except OSError as e:
+            raise UsageError(f"--report {args.report}: cannot write it ({e.strerror or e})") from None
     if not corpus.songs:
-        return fail("no usable file", 1)
+        return cli.fail(PROG, "no usable file", NO_USABLE)
     return 0
+
+
+def main(argv=None) -> int:
+    return cli.run(PROG, _main, argv)
 
 
 if __name__ == "__main__":
