@@ -17,6 +17,7 @@ DEFAULT_BPM = 160.0
 DEFAULT_FORM, DEFAULT_KEY = "blues", "F"
 MIN_BPM, MAX_BPM = 20.0, 400.0
 MAX_SECONDS = 3600.0
+MAX_CHART_BYTES = 2**20       # a chart is a few hundred bytes
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,13 @@ def of_primer(primer: NoteSequence, bpm: float) -> Chart:
 
 def read_chart_file(path: str | Path) -> str:
     """The text of a chart file (UTF-8, a BOM allowed); errors name the file."""
+    from .files import regular_file
+    path = regular_file(path, UsageError, "chart")   # a FIFO would block the read
     try:
-        data = Path(path).read_bytes()
+        size = path.stat().st_size
+        if size > MAX_CHART_BYTES:
+            raise UsageError(f"chart {path}: {size} bytes, more than the {MAX_CHART_BYTES} a chord chart needs")
+        data = path.read_bytes()
     except OSError as e:
         raise UsageError(f"cannot read chart {path}: {e.strerror or e}") from None
     try:

@@ -269,6 +269,10 @@ def chord_tones(chord: Chord) -> tuple[int, ...]:
     return chord.tones
 
 
+MAX_BARS = 1024          # one chorus; the longest standard forms are 64 bars
+MAX_BAR_CHORDS = 16      # more chords than that in one bar is noise, not harmony
+
+
 def parse_changes(text: str) -> list[list[str]]:
     """Chart text -> bars of symbols. Bars are split by '|' and by line ends; empty cells
     (leading/trailing '|', '||') are ignored; the chords in a bar share it; a bar that is
@@ -280,6 +284,10 @@ def parse_changes(text: str) -> list[list[str]]:
             if not syms:
                 continue
             n = len(bars) + 1
+            if n > MAX_BARS:
+                raise ChordError(f"more than {MAX_BARS} bars of changes: a chart is one chorus, not a song book")
+            if len(syms) > MAX_BAR_CHORDS:
+                raise ChordError(f"bar {n}: {len(syms)} chords, at most {MAX_BAR_CHORDS} to a bar")
             if syms == ["%"]:
                 if not bars:
                     raise ChordError(f"bar {n}: '%' repeats the previous bar, but there is none")
