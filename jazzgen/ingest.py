@@ -100,7 +100,9 @@ def _main(argv) -> int:
         except OSError as e:
             raise UsageError(f"--report {args.report}: cannot write it ({e.strerror or e})") from None
     if not corpus.songs:
-        return cli.fail(PROG, "no usable file", NO_USABLE)
+        first = corpus.dropped[0] if corpus.dropped else None
+        why = f" ({first.path}: {first.reason}" + (", ..." if len(corpus.dropped) > 1 else "") + ")" if first else ""
+        return cli.fail(PROG, f"no usable file of {len(corpus.reports)}{why}", NO_USABLE)
     return 0
 
 
