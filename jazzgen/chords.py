@@ -323,12 +323,13 @@ _MINOR_FORMS = {"minor-blues", "modal"}
 def form_changes(name: str, key: str | None = None) -> list[list[str]]:
     """Bars of a built-in form, moved from C to ``key`` ('F', 'Bb', 'F#'; 'Cm' / 'C-' also for
     the minor forms; a lower-case first letter is fine). ``key=None``: the chart as written in C."""
+    name = clean(name)
     if name not in FORMS:
         raise ChordError(f"unknown form {name!r}; known forms: {', '.join(FORMS)}")
     bars = parse_changes(FORMS[name])
     if key is None:
         return bars
-    m = re.fullmatch(r"([A-Ga-g][b#♭♯]*)\s*(m|min|-)?", str(key).strip())
+    m = re.fullmatch(r"([A-Ga-g][b#♭♯]*)\s*(m|min|-)?", clean(key).translate(_UNICODE))
     if not m:
         raise ChordError(f"unknown key {key!r}: expected a root name like 'F', 'Bb', 'F#'")
     if m.group(2) and name not in _MINOR_FORMS:

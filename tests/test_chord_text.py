@@ -105,3 +105,9 @@ def test_generate_writes_markers_as_typed(gen_model, tmp_path):
     [midi] = list(out.glob("*.mid"))
     seq, rep = read_midi(midi)
     assert [c.symbol for c in seq.chords][:3] == ["C△7", "F#m7♭5", "C7♯11"] and rep.ignored_markers == []
+
+
+def test_form_and_key_as_typed():
+    from jazzgen.chords import form_changes
+    assert form_changes("\ufeffblues", "B♭")[0] == ["Bb7"]
+    assert form_changes("minor-blues", "Ｃ−")[0] == ["Cm7"]
