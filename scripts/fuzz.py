@@ -634,25 +634,32 @@ def classify(case: Case, status: int | None, scratch: Path) -> tuple[str, str]:
     return "messy", f"exit {code}: {last}"
 
 
-def run_all(cases: list[Case], work: Path, jobs: int, modules: dict, log) -> list[tuple[str, str]]:
-    results: list = [None] * len(cases)
-    running: dict[int, tuple[int, Path, float]] = {}
-    nxt = 0
-    while nxt < len(cases) or running:
-        while nxt < len(cases) and len(running) < jobs:
-            case, scratch = cases[nxt], work / "cases" / str(nxt)
+def run_all(cases, work: Path, jobs: int, modules: dict, log) -> int:
+    """Run the cases (an iterable, consumed lazily: inputs are megabytes each), `jobs` at a time;
+    log(i, case, (kind, line)) for each as it finishes.  Returns how many ran."""
+    cases = iter(cases)
+    running: dict[int, tuple[int, Case, Path, float]] = {}
+    nxt, more = 0, True
+    while more or running:
+        while more and len(running) < jobs:
+            case = next(cases, None)
+            if case is None:
+                more = False
+                break
+            scratch = work / "cases" / str(nxt)
             materialize(case, scratch)
+            case.files = {}                      # written: let the bytes go
             sys.stdout.flush()
             sys.stderr.flush()
             pid = os.fork()
             if pid == 0:
                 child(case, scratch, modules)
-            running[pid] = (nxt, scratch, time.monotonic() + case.timeout)
+            running[pid] = (nxt, case, scratch, time.monotonic() + case.timeout)
             nxt += 1
         pid, status = os.waitpid(-1, os.WNOHANG)
         if pid == 0:
             now = time.monotonic()
-            for p, (i, scratch, deadline) in list(running.items()):
+            for p, (i, case, scratch, deadline) in list(running.items()):
                 if now > deadline:
                     try:
                         os.killpg(p, signal.SIGKILL)
@@ -660,28 +667,26 @@ def run_all(cases: list[Case], work: Path, jobs: int, modules: dict, log) -> lis
                         os.kill(p, signal.SIGKILL)
                     os.waitpid(p, 0)
                     del running[p]
-                    results[i] = classify(cases[i], None, scratch)
+                    log(i, case, classify(case, None, scratch))
                     shutil.rmtree(scratch, ignore_errors=True)
-                    log(i, cases[i], results[i])
             time.sleep(0.001)
             continue
         if pid not in running:
             continue
-        i, scratch, _ = running.pop(pid)
+        i, case, scratch, _ = running.pop(pid)
         try:
             os.killpg(pid, signal.SIGKILL)   # whatever it left running (reader pools, renderers)
         except OSError:
             pass
-        results[i] = classify(cases[i], status, scratch)
+        log(i, case, classify(case, status, scratch))
         shutil.rmtree(scratch, ignore_errors=True)
-        log(i, cases[i], results[i])
-    return results
+    return nxt
 
 
-def make_cases(n: int, seed: int, m: Material, keras: bool) -> list[Case]:
-    """n inputs in the proportions midi 40%, flags 30%, charts 15%, model folders 15%."""
+def make_cases(n: int, seed: int, m: Material, keras: bool):
+    """n inputs (less those needing Keras, without it) in the proportions midi 40%, flags 30%,
+    charts 15%, model folders 15%; made one at a time, as they are run."""
     rng = np.random.default_rng(seed)
-    out = []
     for i in range(n):
         r = rng.random()
         if r < 0.40:
@@ -694,8 +699,7 @@ def make_cases(n: int, seed: int, m: Material, keras: bool) -> list[Case]:
             c = model_case(rng, m, i, keras)
         if c.keras and not keras:
             continue
-        out.append(c)
-    return out
+        yield c
 
 
 def import_commands(keras: bool) -> dict:
@@ -724,11 +728,15 @@ def fuzz(n: int, seed: int = 0, jobs: int = 1, keras: bool = True, model: Path |
         m = Material(work, Path(model or paths.SHIPPED_MODEL), np.random.default_rng(seed + 1))
         cases = make_cases(n, seed, m, keras)
         counts = dict.fromkeys(KINDS, 0)
+        t0 = time.perf_counter()
         failures = []
 
         def log(i, case, res):
             kind, line = res
             counts[kind] += 1
+            done = sum(counts.values())
+            if done % 1000 == 0:
+                print(f"... {done} inputs, {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
             if kind not in ("ok", "clean error"):
                 failures.append((kind, case.label, case.command, case.argv, line))
                 print(f"{kind:9s} #{i} {case.label} | jazzgen.{case.command} {' '.join(map(repr, case.argv))}"
@@ -736,9 +744,8 @@ def fuzz(n: int, seed: int = 0, jobs: int = 1, keras: bool = True, model: Path |
             elif verbose:
                 print(f"{kind:11s} #{i} {case.label}: {line[:200]}", flush=True)
 
-        t0 = time.perf_counter()
-        run_all(cases, work, jobs, modules, log)
-        return {"counts": counts, "failures": failures, "n": len(cases), "seconds": time.perf_counter() - t0}
+        ran = run_all(cases, work, jobs, modules, log)
+        return {"counts": counts, "failures": failures, "n": ran, "seconds": time.perf_counter() - t0}
     finally:
         if own:
             shutil.rmtree(work, ignore_errors=True)
