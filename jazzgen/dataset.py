@@ -255,8 +255,9 @@ def _read_all(files: list[Path]) -> list[bytes | FileReport]:
     """Each file's bytes, or a report saying why it was not read (too large: not even opened)."""
     out = []
     for f in files:
-        if files_kind(f):   # a FIFO would block read_bytes forever
-            out.append(FileReport(str(f), False, files_kind(f)))
+        odd = files_kind(f)   # a broken link; a FIFO would block read_bytes forever
+        if odd:
+            out.append(FileReport(str(f), False, odd))
             continue
         try:
             size = f.stat().st_size

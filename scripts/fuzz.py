@@ -68,7 +68,7 @@ class Case:
     argv: list[str]
     files: dict = field(default_factory=dict)   # scratch-relative path -> bytes | ("fifo",) | ("dir",) | ("link", target)
     keras: bool = False             # needs Keras (left out with --no-keras)
-    timeout: float = 30.0
+    timeout: float = 60.0            # seconds; generous: the machine is shared
     label: str = ""                 # what the input is, for the listing of failures
 
 
@@ -282,6 +282,7 @@ GENERATE_FLAGS = {
     "--out": ["out", "a_file", "a_file/sub", "a_dir", "", "a_fifo"],
     "--soundfont": PATHS,
 }
+SLOW = ("--wav", "--png", "--musicxml")   # a timeout of minutes, not seconds (the machine is shared)
 GENERATE_SWITCHES = ["--wav", "--png", "--musicxml", "--bogus", "-x", "--", "positional", "--help"]
 
 EVALUATE_FLAGS = {
@@ -290,7 +291,7 @@ EVALUATE_FLAGS = {
     "--train-data": ["data", "nowhere", "a_file", "a_dir", "empty"],
     "--out": ["eval", "a_file", "a_file/sub", "a_fifo", ""],
     "--split": ["val", "train", "all", "xyz", ""],
-    "--compare": ["data", "nowhere", "a_file", "empty"],
+    "--compare": ["nowhere", "a_file", "empty", "a_fifo"],   # a valid one: rarely (see SLOW)
     "--ngram-max": ["0", "1", "5", "6", "-1", "abc", "1e3"],
     "--cache": ["cache", "a_file", "a_file/sub", ""],
 }
@@ -344,11 +345,14 @@ def flags_case(rng, m: Material, i: int, keras: bool) -> Case:
     if cmd == "generate":
         argv = ["--model", str(m.model), "--out", "out", "--seconds", "1.5", "--seed", "1"]
         argv += random_flags(rng, GENERATE_FLAGS, GENERATE_SWITCHES, k)
-        if "--wav" in argv and rng.random() < 0.7:   # rendering audio is slow: keep it rare
-            argv.remove("--wav")
+        for slow in SLOW:   # rendering takes seconds: keep it rare
+            if slow in argv and rng.random() < 0.7:
+                argv.remove(slow)
     elif cmd == "evaluate":
         argv = ["--model", "none", "--data", "data", "--out", "eval", "--cache", "cache"]
         argv += random_flags(rng, EVALUATE_FLAGS, EVALUATE_SWITCHES, k)
+        if rng.random() < 0.03:
+            argv += ["--compare", "data"]                 # histograms.png: seconds of matplotlib
     elif cmd == "ingest":
         argv = ["--data", "data", "--out", "cache", "--quiet"] + random_flags(rng, INGEST_FLAGS, INGEST_SWITCHES, k)
     else:
@@ -357,7 +361,8 @@ def flags_case(rng, m: Material, i: int, keras: bool) -> Case:
             argv += TRAIN_POISON[int(rng.integers(len(TRAIN_POISON)))]
             return Case("flags", cmd, argv, files, label="train flags")
         return Case("flags", cmd, argv, files, keras=True, timeout=300, label="train run")
-    return Case("flags", cmd, argv, files, label=f"{cmd} flags")
+    slow = any(a in SLOW for a in argv) or cmd == "evaluate" and "--compare" in argv
+    return Case("flags", cmd, argv, files, timeout=180 if slow else 60, label=f"{cmd} flags")
 
 
 # ---------------------------------------------------------------------------- charts
@@ -544,7 +549,7 @@ def model_case(rng, m: Material, i: int, keras: bool) -> Case:
         stale = kind in ("npz stale",) or (keras_ok and kind.startswith("keras") and "m/weights.npz" in files)
         needs = keras_ok and (stale or "m/weights.npz" not in files)
         argv = ["--model", "m", "--out", "out", "--seconds", "1.5", "--seed", "1"]
-        return Case("model", "generate", argv, files, keras=needs, timeout=120 if needs else 30,
+        return Case("model", "generate", argv, files, keras=needs, timeout=120 if needs else 60,
                     label=f"model {kind}")
     argv = ["--model", "m", "--data", "data", "--train-data", "data", "--out", "eval", "--cache", "cache"]
     files["data"] = ("link", str(m.data))
@@ -552,7 +557,7 @@ def model_case(rng, m: Material, i: int, keras: bool) -> Case:
     if keras_ok and not (needs and keras):
         argv.append("--no-likelihood")
         needs = False
-    return Case("model", "evaluate", argv, files, keras=needs, timeout=180 if needs else 30, label=f"model {kind}")
+    return Case("model", "evaluate", argv, files, keras=needs, timeout=180 if needs else 60, label=f"model {kind}")
 
 
 # ---------------------------------------------------------------------------- the fork server
