@@ -661,30 +661,31 @@ def run_all(cases, work: Path, jobs: int, modules: dict, log) -> int:
                 child(case, scratch, modules)
             running[pid] = (nxt, case, scratch, time.monotonic() + case.timeout)
             nxt += 1
-        pid, status = os.waitpid(-1, os.WNOHANG)
-        if pid == 0:
-            now = time.monotonic()
-            for p, (i, case, scratch, deadline) in list(running.items()):
-                if now > deadline:
-                    try:
-                        os.killpg(p, signal.SIGKILL)
-                    except OSError:
-                        os.kill(p, signal.SIGKILL)
-                    os.waitpid(p, 0)
-                    del running[p]
-                    log(i, case, classify(case, None, scratch))
-                    shutil.rmtree(scratch, ignore_errors=True)
+        finished = []
+        for p in list(running):   # each own child by its pid: never reap another's
+            got, status = os.waitpid(p, os.WNOHANG)
+            if got:
+                finished.append((p, status))
+        now = time.monotonic()
+        for p, (i, case, scratch, deadline) in list(running.items()):
+            if now > deadline and all(p != f for f, _ in finished):
+                try:
+                    os.killpg(p, signal.SIGKILL)
+                except OSError:
+                    os.kill(p, signal.SIGKILL)
+                os.waitpid(p, 0)
+                finished.append((p, None))
+        for p, status in finished:
+            i, case, scratch, _ = running.pop(p)
+            if status is not None:
+                try:
+                    os.killpg(p, signal.SIGKILL)   # whatever it left running (reader pools, renderers)
+                except OSError:
+                    pass
+            log(i, case, classify(case, status, scratch))
+            shutil.rmtree(scratch, ignore_errors=True)
+        if not finished:
             time.sleep(0.001)
-            continue
-        if pid not in running:
-            continue
-        i, case, scratch, _ = running.pop(pid)
-        try:
-            os.killpg(pid, signal.SIGKILL)   # whatever it left running (reader pools, renderers)
-        except OSError:
-            pass
-        log(i, case, classify(case, status, scratch))
-        shutil.rmtree(scratch, ignore_errors=True)
     return nxt
 
 
@@ -727,6 +728,7 @@ def fuzz(n: int, seed: int = 0, jobs: int = 1, keras: bool = True, model: Path |
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from jazzgen import paths
     modules = import_commands(keras)
+    sigchld = signal.signal(signal.SIGCHLD, signal.SIG_DFL)   # SIG_IGN (set by some library) reaps them for us
     own = work is None
     work = Path(tempfile.mkdtemp(prefix="jazzgen-fuzz-")) if own else Path(work)
     try:
@@ -752,6 +754,7 @@ def fuzz(n: int, seed: int = 0, jobs: int = 1, keras: bool = True, model: Path |
         ran = run_all(cases, work, jobs, modules, log)
         return {"counts": counts, "failures": failures, "n": ran, "seconds": time.perf_counter() - t0}
     finally:
+        signal.signal(signal.SIGCHLD, sigchld)
         if own:
             shutil.rmtree(work, ignore_errors=True)
 
