@@ -38,6 +38,7 @@ MAX_SECONDS = 3600.0
 PRIMER_BARS = 4            # a primer longer than half of --seconds is cut to this many bars
 MIDI_DEFAULT_QPM = 120.0   # before a file's first tempo event, as the MIDI standard says
 _METER_LINE = re.compile(r"\s*(?:(?:meter|time)\s*:?\s*)?(\d{1,2}\s*/\s*\d{1,2})\s*", re.I)
+MAX_CHART_BYTES = 2**20       # a chart is a few hundred bytes
 
 
 @dataclass(frozen=True)
@@ -122,14 +123,40 @@ def of_primer(primer: NoteSequence, bpm: float) -> Chart:
 
 def read_chart_file(path: str | Path) -> str:
     """The text of a chart file (UTF-8, a BOM allowed); errors name the file."""
+    from .util import regular_file
+    path = regular_file(path, UsageError, "chart")   # a FIFO would block the read
     try:
-        data = Path(path).read_bytes()
+        size = path.stat().st_size
+        if size > MAX_CHART_BYTES:
+            raise UsageError(f"chart {path}: {size} bytes, more than the {MAX_CHART_BYTES} a chord chart needs")
+        data = path.read_bytes()
     except OSError as e:
         raise UsageError(f"cannot read chart {path}: {e.strerror or e}") from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise UsageError(f"chart {path} is not a text file (not UTF-8)") from None
+
+
+MAX_BAR_BEATS = 64   # a primer's meter: more beats to the bar is a corrupt file, not music
+
+
+def check_primer(primer: NoteSequence, bpm: float | None = None) -> None:
+    """A primer's tempo (unless --bpm overrides it), meter and length go through the flags' limits:
+    a file at 3,000 us per beat must not make a solo at 20,000 bpm."""
+    name = f"primer {primer.name}" if primer.name else "the primer"
+    if bpm is None and primer.tempos:
+        qpm = float(primer.tempos[0].qpm)
+        if not MIN_BPM <= qpm <= MAX_BPM:
+            raise UsageError(f"{name}: its tempo {qpm:.6g} bpm is outside [{MIN_BPM:g}, {MAX_BPM:g}]; "
+                             "pass --bpm to play it at another")
+    ts = primer.time_signature_at(0)
+    if not 1 <= ts.numerator <= MAX_BAR_BEATS or ts.bar_steps < 1:
+        raise UsageError(f"{name}: its meter {ts.numerator}/{ts.denominator} is not one a solo can be played in")
+    qpm = bpm or (primer.tempos[0].qpm if primer.tempos else DEFAULT_BPM)
+    seconds = primer.end / GRID * 60.0 / qpm
+    if seconds > MAX_SECONDS:
+        raise UsageError(f"{name}: {seconds:.0f} s long, more than the {MAX_SECONDS:g} s a solo may last")
 
 
 def build_chart(*, chords: str | None = None, chart_file: str | Path | None = None, form: str | None = None,
@@ -144,9 +171,11 @@ def build_chart(*, chords: str | None = None, chart_file: str | Path | None = No
     """
     if key is not None and (chords is not None or chart_file is not None):
         raise UsageError("--key transposes a --form, not --chords or --chart")
-    bpm = bpm if bpm is not None else (primer.tempos[0].qpm if primer is not None and primer.tempos else DEFAULT_BPM)
-    if not MIN_BPM <= bpm <= MAX_BPM:
+    if bpm is not None and not MIN_BPM <= bpm <= MAX_BPM:   # also NaN
         raise UsageError(f"--bpm must be in [{MIN_BPM:g}, {MAX_BPM:g}], not {bpm:g}")
+    if primer is not None:
+        check_primer(primer, bpm)
+    bpm = bpm if bpm is not None else (primer.tempos[0].qpm if primer is not None and primer.tempos else DEFAULT_BPM)
     asked = meter_of(meter) if meter is not None else None
     ts0 = primer.time_signature_at(0) if primer is not None else None
     primer_meter = (ts0.numerator, ts0.denominator) if ts0 is not None else None

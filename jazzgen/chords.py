@@ -22,6 +22,10 @@ parentheses and commas only separate them (``C7(#9,b13)`` = ``C7#9b13``):
     sus sus4 sus2     replaces the 3rd;  add9 add11 add13 ...: added tension
     alt               7alt, voiced as 7#5#9 (the data set's own check): root 3 #5 b7 #9
 
+Look-alikes read as the character above: ``♭ ♯``, ``△ ∆ ▵`` (= Δ), ``º ˚`` (= °), ``Ø ⌀``
+(= ø), the dashes ``− – — ‐`` (= -), superscripts (``C⁷``), full-width ASCII (``Ｃｍ７``);
+BOMs and zero-width characters are dropped (``clean``).  The symbol is kept as written.
+
 Every chord maps to one of ``QUALITIES`` (from 3rd, 5th, 6th/7th; tensions never matter):
 
     none     N.C.                       min      minor triad (also m add9, m#5)
@@ -52,8 +56,19 @@ _LETTER = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 _ROOT = re.compile(r"[A-G][b#♭♯]*")
 _BASS = re.compile(r"\s*/\s*([A-G][b#♭♯]*)\s*$")
 _NC = re.compile(r"n\.?\s*c\.?", re.I)
-_UNICODE = str.maketrans({"♭": "b", "♯": "#", "−": "-", "–": "-",
-                          "△": "Δ", "º": "°", "Ø": "ø"})
+# Every musician's spelling, one character for one (so positions in the symbol as written
+# still hold): Unicode accidentals, the triangles and deltas of maj7, the rings of dim and
+# the slashed o of half-dim, dashes for minor, superscript numbers, full-width ASCII.
+_UNICODE = str.maketrans({
+    "♭": "b", "♯": "#",
+    "−": "-", "–": "-", "—": "-", "‐": "-", "‑": "-", "‒": "-", "﹣": "-",
+    "△": "Δ", "∆": "Δ", "▵": "Δ", "▲": "Δ",
+    "º": "°", "˚": "°", "⁰": "°", "Ø": "ø", "⌀": "ø", "∅": "ø",
+    "⁺": "+", "⁻": "-", "⁽": "(", "⁾": ")", "\u00a0": " ", "\u2009": " ", "\u202f": " ",
+    **{c: str(i) for i, c in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹") if i},
+    **{chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)},   # full-width ASCII
+})
+_INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060"   # BOM, zero-width spaces and joiners: dropped
 _TENSION = {"9": 2, "b9": 1, "#9": 3, "11": 5, "#11": 6, "13": 9, "b13": 8,
             "2": 2, "b2": 1, "4": 5, "#4": 6, "6": 9, "b6": 8}
 _IMPLIED = {9: {2}, 11: {2, 5}, 13: {2, 9}}   # what an extension number brings along
@@ -191,6 +206,11 @@ def _quality(third: int | None, fifth: int, top: int | None, alt: bool) -> str:
     return {11: "maj7", 10: "dom7", 9: "6"}.get(top, "maj")
 
 
+def clean(text: str) -> str:
+    """Text as typed, less what cannot be seen: outer spaces, BOMs, zero-width characters."""
+    return "".join(ch for ch in str(text) if ch not in _INVISIBLE).strip()
+
+
 @functools.lru_cache(maxsize=8192)
 def parse_chord(symbol: str) -> Chord:
     """Read one lead-sheet symbol; raises ChordError naming it and why."""
@@ -199,12 +219,13 @@ def parse_chord(symbol: str) -> Chord:
 
     if not isinstance(symbol, str):
         raise bad("not a string")
-    s = symbol.strip()
+    s = clean(symbol)
     if not s:
         raise bad("empty")
-    if _NC.fullmatch(s):
+    t = s.translate(_UNICODE)
+    if _NC.fullmatch(t):
         return Chord(s, None, None, "none", ())
-    head, *rest = s.translate(_UNICODE).replace("6/9", "69").split("/")
+    head, *rest = t.replace("6/9", "69").split("/")
     m = _ROOT.match(head)
     if not m:
         raise bad("the root must be an upper-case letter A-G, then any b / #")
@@ -231,11 +252,12 @@ def transpose_symbol(symbol: str, semitones: int) -> str:
     s = chord.symbol
     if chord.root is None or semitones % 12 == 0:
         return s
+    t = s.translate(_UNICODE)   # one character for one: positions in t are positions in s
     head_end = len(s)
-    b = _BASS.search(s)
+    b = _BASS.search(t)
     if b:
         head_end = b.start()
-    out = NAMES[(chord.root + semitones) % 12] + s[_ROOT.match(s).end():head_end]
+    out = NAMES[(chord.root + semitones) % 12] + s[_ROOT.match(t).end():head_end]
     return out + ("/" + NAMES[(chord.bass + semitones) % 12] if b else "")
 
 
@@ -247,17 +269,25 @@ def chord_tones(chord: Chord) -> tuple[int, ...]:
     return chord.tones
 
 
+MAX_BARS = 1024          # one chorus; the longest standard forms are 64 bars
+MAX_BAR_CHORDS = 16      # more chords than that in one bar is noise, not harmony
+
+
 def parse_changes(text: str) -> list[list[str]]:
     """Chart text -> bars of symbols. Bars are split by '|' and by line ends; empty cells
     (leading/trailing '|', '||') are ignored; the chords in a bar share it; a bar that is
     just '%' repeats the previous bar. Every symbol is checked; errors name the bar (1-based)."""
     bars: list[list[str]] = []
-    for line in str(text).splitlines():
+    for line in clean(text).replace("｜", "|").replace("％", "%").splitlines():
         for cell in line.split("|"):
             syms = re.findall(r"[^\s(]*\([^)]*\)\S*|\S+", cell)  # keep 'C7(#9, b13)' whole
             if not syms:
                 continue
             n = len(bars) + 1
+            if n > MAX_BARS:
+                raise ChordError(f"more than {MAX_BARS} bars of changes: a chart is one chorus, not a song book")
+            if len(syms) > MAX_BAR_CHORDS:
+                raise ChordError(f"bar {n}: {len(syms)} chords, at most {MAX_BAR_CHORDS} to a bar")
             if syms == ["%"]:
                 if not bars:
                     raise ChordError(f"bar {n}: '%' repeats the previous bar, but there is none")
@@ -305,12 +335,13 @@ def form_meter(name: str) -> tuple[int, int]:
 def form_changes(name: str, key: str | None = None) -> list[list[str]]:
     """Bars of a built-in form, moved from C to ``key`` ('F', 'Bb', 'F#'; 'Cm' / 'C-' also for
     the minor forms; a lower-case first letter is fine). ``key=None``: the chart as written in C."""
+    name = clean(name)
     if name not in FORMS:
         raise ChordError(f"unknown form {name!r}; known forms: {', '.join(FORMS)}")
     bars = parse_changes(FORMS[name])
     if key is None:
         return bars
-    m = re.fullmatch(r"([A-Ga-g][b#♭♯]*)\s*(m|min|-)?", str(key).strip())
+    m = re.fullmatch(r"([A-Ga-g][b#♭♯]*)\s*(m|min|-)?", clean(key).translate(_UNICODE))
     if not m:
         raise ChordError(f"unknown key {key!r}: expected a root name like 'F', 'Bb', 'F#'")
     if m.group(2) and name not in _MINOR_FORMS:

@@ -31,7 +31,7 @@ from .errors import DataError, MidiError
 from .midi_io import read_midi_bytes
 from .notes import GRID, NO_CHORD, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature
 from .tokens import UNKNOWN_PERFORMER
-from .util import atomic_write, named_tuples, no_gc
+from .util import atomic_write, file_kind, named_tuples, no_gc
 
 CACHE_VERSION = 4   # 3: reports name the melody part and the chord source; 4: notes keep their performed lengths
 MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar")
@@ -133,8 +133,9 @@ def find_midi(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Pa
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out += sorted(f for f in p.rglob("*") if f.suffix.lower() in MIDI_SUFFIXES and f.is_file())
-        elif p.is_file():
+            # not only regular files: a broken link or a FIFO gets a report line, not silence
+            out += sorted(f for f in p.rglob("*") if f.suffix.lower() in MIDI_SUFFIXES and not f.is_dir())
+        elif p.exists() or p.is_symlink():   # a file named on its own: read (or reported) as it is
             out.append(p)
         else:
             raise FileNotFoundError(f"no such file or folder: {p}")
@@ -306,6 +307,10 @@ def _read_all(files: list[Path]) -> list[bytes | FileReport]:
     """Each file's bytes, or a report saying why it was not read (too large: not even opened)."""
     out = []
     for f in files:
+        odd = file_kind(f)    # a broken link; a FIFO would block read_bytes forever
+        if odd:
+            out.append(FileReport(str(f), False, odd))
+            continue
         try:
             size = f.stat().st_size
             out.append(FileReport(str(f), False, str(midi_io._too_large(size)))

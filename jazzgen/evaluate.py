@@ -44,19 +44,19 @@ index, but score nothing.  Neither imports Keras.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
-from dataclasses import fields, replace
+from dataclasses import MISSING, fields, replace
 from pathlib import Path
 
 import numpy as np
 
-from . import dataset, metrics, ngram
-from .corpus import find_midi, load_corpus
+from . import cli, dataset, metrics, ngram, paths
 from . import tokens as T
-from .errors import ModelError
+from .corpus import find_midi, load_corpus
+from .errors import DataError, ModelError, UsageError
+from .util import atomic_write, regular_file
 from .notes import NoteSequence
 from .paths import CACHE
 from .util import atomic_write
@@ -69,11 +69,13 @@ CONTEXT = {"pitch": "chord in force (root, quality)",
            "art": "the note's event length (dur id)",
            "vel": "onset step within the beat"}
 NOVELTY_N = 8
-DEFAULT_MODEL = "models/wjazzd"
+DEFAULT_MODEL = str(paths.SHIPPED_MODEL)
+PROG = "jazzgen.evaluate"
+CONFIG_NEEDS = ("data", "val_fraction", "seed", "max_songs")   # what the model's split is made of
 
 
-class EvalError(Exception):
-    """Bad arguments or data: printed as one line, exit code 2."""
+class EvalError(UsageError):
+    """Bad arguments or data: printed as one line, exit code 2 (a JazzgenError, see cli.run)."""
 
 
 def _log(*a) -> None:
@@ -86,11 +88,35 @@ def read_config(model_dir: str | Path):
     """The model's TrainConfig from config.json (keys this jazzgen does not know are ignored)."""
     from .train import TrainConfig
     path = Path(model_dir) / "config.json"
-    if not path.is_file():
-        raise EvalError(f"{model_dir}: no config.json (not a model folder written by jazzgen.train)")
-    d = json.loads(path.read_text())
-    known = {f.name for f in fields(TrainConfig)}
-    return TrainConfig(**{k: v for k, v in d.items() if k in known})
+    if not path.exists() and not path.is_symlink():
+        raise ModelError(f"model folder {model_dir}: no config.json (not a model folder written by jazzgen.train)")
+    regular_file(path, ModelError, "model config")
+    try:
+        d = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise ModelError(f"model config {path}: not JSON ({str(e).splitlines()[0]})") from None
+    if not isinstance(d, dict):
+        raise ModelError(f"model config {path}: not a JSON object")
+    missing = [k for k in CONFIG_NEEDS if k not in d]
+    if missing:
+        raise ModelError(f"model config {path}: missing {', '.join(missing)}")
+    out = {}
+    for f in fields(TrainConfig):
+        if f.name not in d:
+            continue
+        v, default = d[f.name], f.default if f.default is not MISSING else None
+        ok = (isinstance(v, bool) if isinstance(default, bool) else
+              isinstance(v, int) and not isinstance(v, bool) if isinstance(default, int) else
+              isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+              if isinstance(default, float) else isinstance(v, str) if isinstance(default, str) else True)
+        if not ok:
+            raise ModelError(f"model config {path}: {f.name} is {json.dumps(v)[:40]}, "
+                             f"expected {type(default).__name__}")
+        out[f.name] = v
+    cfg = TrainConfig(**out)
+    if not 0 <= cfg.val_fraction < 1 or cfg.max_songs < 0 or not cfg.data.strip():
+        raise ModelError(f"model config {path}: val_fraction must be in [0, 1), max_songs >= 0, data a folder")
+    return cfg
 
 
 def usable_songs(folder: str | Path, cache: str | None = CACHE, max_songs: int = 0,
@@ -98,15 +124,18 @@ def usable_songs(folder: str | Path, cache: str | None = CACHE, max_songs: int =
     """The songs of a folder as train.load_data keeps them: readable, > 1 note, first max_songs."""
     folder = Path(folder)
     if not folder.exists():
-        raise EvalError(f"no such data folder: {folder}")
+        raise DataError(f"no such data folder: {folder}")
     if not find_midi(folder):
-        raise EvalError(f"{folder}: no MIDI files")
+        raise DataError(f"{folder}: no MIDI files")
     corpus = load_corpus(folder, cache, progress=progress)
-    for r in corpus.dropped:
-        _log(r.line())
+    for r in corpus.reports:
+        if not r.kept:
+            _log(r.line())
+        elif r.notes < 2:   # kept by the corpus, but one note is no melody to score
+            _log(f"dropped  {r.path}: only {r.notes} note (scoring needs 2 or more)")
     songs = dataset.usable(corpus.songs, max_songs)
     if not songs:
-        raise EvalError(f"{folder}: no usable MIDI files (none with 2 or more notes)")
+        raise DataError(f"{folder}: no usable MIDI files (none with 2 or more notes)")
     return songs
 
 
@@ -120,20 +149,26 @@ def model_split(cfg, folder: str | Path | None = None, cache: str | None = CACHE
 
 def load_model(model_dir: str | Path):
     """The model of a run folder, after checking its vocabulary is this jazzgen's."""
-    import keras
-    from . import model as _  # noqa: F401  (registers the custom layers)
+    from .sample import _check_zip, model_file
     model_dir = Path(model_dir)
     vocab_path = model_dir / "vocab.json"
-    if vocab_path.is_file():
+    if vocab_path.exists() or vocab_path.is_symlink():
+        regular_file(vocab_path, ModelError, "model vocabulary")
         try:
-            vocab = T.Vocab.from_json(vocab_path.read_text())
-        except (ValueError, ModelError) as e:
-            raise EvalError(f"{vocab_path}: {e}") from None
+            vocab = T.Vocab.from_json(vocab_path.read_bytes().decode("utf-8-sig"))
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as e:
+            raise ModelError(f"model vocabulary {vocab_path}: unreadable ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
         if replace(vocab, performers=(), performer_solos=()) != T.default_vocab():
-            raise EvalError(f"{vocab_path}: the model's vocabulary differs from this jazzgen's")
-    if not (model_dir / "model.keras").is_file():
-        raise EvalError(f"{model_dir}: no model.keras")
-    return keras.saving.load_model(model_dir / "model.keras", safe_mode=True)
+            raise ModelError(f"model vocabulary {vocab_path}: differs from this jazzgen's")
+    path = model_file(model_dir)
+    _check_zip(path)
+    import keras
+    from . import model as _  # noqa: F401  (registers the custom layers)
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except Exception as e:
+        why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ModelError(f"model {path}: cannot load it ({why})") from None
 
 
 def model_vocab(model_dir: str | Path) -> T.Vocab:
@@ -405,12 +440,15 @@ def _json_safe(x):
 def write_report(rep: dict, out: str | Path, gen: list[dict] | None = None, real: list[dict] | None = None) -> str:
     """report.json, report.md (and histograms.png given both metric lists) in `out`; returns the Markdown."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     md = report_markdown(rep)
-    atomic_write(out / "report.json", lambda f: f.write(json.dumps(_json_safe(rep), indent=1).encode()))
-    atomic_write(out / "report.md", lambda f: f.write(md.encode()))
-    if gen is not None and real is not None:
-        metrics.plot_histograms(gen, real, str(out / "histograms.png"))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write(out / "report.json", lambda f: f.write(json.dumps(_json_safe(rep), indent=1).encode()))
+        atomic_write(out / "report.md", lambda f: f.write(md.encode()))
+        if gen is not None and real is not None:
+            metrics.plot_histograms(gen, real, str(out / "histograms.png"))
+    except OSError as e:
+        raise UsageError(f"cannot write the report to {out}: {e.strerror or e}") from None
     return md
 
 
@@ -441,9 +479,10 @@ def evaluate(data: str, model: str | None = DEFAULT_MODEL, train_data: str | Non
     if not 1 <= ngram_max <= 5:
         raise EvalError("--ngram-max must be in 1..5")
     if model is not None and not Path(model).is_dir():
-        raise EvalError(f"no such model folder: {model} (pass --model DIR, or --model none for style metrics only)")
+        raise ModelError(f"no such model folder: {model} (pass --model DIR, or --model none for style metrics only)")
     if not Path(data).exists():
-        raise EvalError(f"no such data folder: {data}")
+        raise DataError(f"no such data folder: {data}")
+    cli.check_out_folder(out, "--out")
     cfg = read_config(model) if model is not None else None
     warnings: list[str] = []
     train_dir, missing = _training_folder(train_data, cfg)
@@ -507,15 +546,10 @@ def evaluate(data: str, model: str | None = DEFAULT_MODEL, train_data: str | Non
 
 # ---------------------------------------------------------------------------- command line
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit 2, like every other error here
-        print(f"jazzgen.evaluate: error: {message} (see --help)", file=sys.stderr)
-        sys.exit(2)
-
-
-def parse_args(argv=None) -> argparse.Namespace:
-    p = _Parser(prog="python -m jazzgen.evaluate", description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", default=DEFAULT_MODEL, help=f"model folder (default {DEFAULT_MODEL}); 'none': style only")
+def parse_args(argv=None):
+    p = cli.Parser(prog="python -m jazzgen.evaluate", description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default=DEFAULT_MODEL, help="model folder (default: the shipped models/wjazzd); "
+                                                          "'none': style only")
     p.add_argument("--data", required=True, help="folder of MIDI files to evaluate")
     p.add_argument("--train-data", help="the model's training folder (default: its config.json 'data')")
     p.add_argument("--out", default="eval", help="report folder (default eval/)")
@@ -525,7 +559,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--ngram-max", type=int, default=5, help="highest Kneser-Ney order, 1..5 (default 5)")
     p.add_argument("--no-baselines", action="store_true", help="no n-gram baselines")
     p.add_argument("--no-likelihood", action="store_true", help="style metrics only (no Keras)")
-    p.add_argument("--cache", default=CACHE, help=f"corpus cache folder (default: {CACHE})")
+    p.add_argument("--cache", default=paths.CACHE, help=f"corpus cache folder (default {paths.CACHE})")
     a = p.parse_args(argv)
     if not 1 <= a.ngram_max <= 5:
         p.error("--ngram-max must be in 1..5")
@@ -533,19 +567,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     return a
 
 
-def main(argv=None) -> int:
+def _main(argv) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     a = parse_args(argv)
-    try:
-        rep = evaluate(a.data, a.model, a.train_data, a.out, a.split, a.compare, a.ngram_max,
-                       not a.no_baselines, not a.no_likelihood, a.cache,
-                       command="python -m jazzgen.evaluate " + " ".join(argv))
-    except EvalError as e:
-        print(f"jazzgen.evaluate: error: {e}", file=sys.stderr)
-        return 2
+    rep = evaluate(a.data, a.model, a.train_data, a.out, a.split, a.compare, a.ngram_max,
+                   not a.no_baselines, not a.no_likelihood, a.cache,
+                   command="python -m jazzgen.evaluate " + " ".join(argv))
     print(rep["markdown"])
     _log(f"wrote {Path(a.out) / 'report.md'} and report.json")
     return 0
+
+
+def main(argv=None) -> int:
+    return cli.run(PROG, _main, argv)
 
 
 if __name__ == "__main__":

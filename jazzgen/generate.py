@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from . import cli, paths
@@ -95,12 +96,14 @@ def performer_list(stepper) -> str:
 def read_primer(path: str | None):
     if path is None:
         return None
+    from .util import regular_file
     from .midi_io import read_midi
+    regular_file(path, MidiError, "primer")   # a FIFO would block the reader
     try:
         seq, _ = read_midi(path)
     except MidiError as e:
         raise MidiError(f"primer {path}: {e}") from None
-    return seq
+    return replace(seq, name=str(path))        # errors about it name the file
 
 
 def primer_for(primer, a, chart):

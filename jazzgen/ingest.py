@@ -11,27 +11,26 @@ folder holds no MIDI), 2 for a usage error, a missing path or a corpus over the 
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
 from pathlib import Path
 
+from . import cli, paths
 from . import corpus as C
-from .cli import run
-from .errors import UsageError
-from .paths import CACHE
+from .errors import DataError, UsageError
 from .util import atomic_write
 
 PROG = "jazzgen.ingest"
+NO_USABLE = 1   # the run worked, but the folder holds nothing to learn from
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", nargs="+", default=["midi/"], metavar="DIR_OR_FILES",
-                   help="MIDI files or folders, searched recursively (default: midi/)")
-    p.add_argument("--out", default=CACHE, metavar="CACHE_DIR",
-                   help=f"corpus cache folder (default: {CACHE})")
+def parser() -> cli.Parser:
+    p = cli.Parser(prog="python -m jazzgen.ingest", description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", nargs="+", default=[paths.DATA], metavar="DIR_OR_FILES",
+                   help=f"MIDI files or folders, searched recursively (default: {paths.DATA}/)")
+    p.add_argument("--out", default=paths.CACHE, metavar="CACHE_DIR",
+                   help=f"corpus cache folder (default: {paths.CACHE})")
     add_read_options(p)
     p.add_argument("--workers", type=int, metavar="N", help="reader processes (default: cores - 1)")
     p.add_argument("--report", metavar="FILE.json", help="also write the per-file reports and totals as JSON")
@@ -40,7 +39,27 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="for each kept file, write a MIDI file of what jazzgen learns from it (the melody and "
                         "the chord changes as markers, at the file's own tempo map and ticks per beat), "
                         "the names mirroring the input paths")
-    return p.parse_args(argv)
+    return p
+
+
+def parse_args(argv=None):
+    return parser().parse_args(argv)
+
+
+def check_args(args) -> None:
+    """Every argument a user can get wrong, refused before any file is read."""
+    for d in args.data:
+        if not Path(d).exists() and not Path(d).is_symlink():
+            raise DataError(f"no such file or folder: {d}")
+    if args.workers is not None and not 1 <= args.workers <= 256:
+        raise UsageError(f"--workers must be in 1..256, not {args.workers}")
+    if args.track is not None and not args.track.strip():
+        raise UsageError("--track is empty: give a track name or an index")
+    if args.report:
+        cli.check_out_file(args.report, "--report")
+    cli.check_out_folder(args.out, "--out")
+    if args.dump:
+        cli.check_out_folder(args.dump, "--dump")
 
 
 # ---------------------------------------------------------------------------- reading options
@@ -98,9 +117,6 @@ def dump_corpus(corpus: C.Corpus, data: list[str], out: str | Path) -> int:
     return len(kept)
 
 
-def fail(msg: str, code: int) -> int:
-    print(f"{PROG}: error: {msg}", file=sys.stderr)
-    return code
 
 
 def _err(e: dict) -> str:
@@ -125,18 +141,13 @@ def totals(s: dict, seconds: float, cached: int) -> list[str]:
     ]
 
 
-def main(argv=None) -> int:
+def _main(argv) -> int:
     args = parse_args(argv)
-    for d in args.data:
-        if not Path(d).exists():
-            return fail(f"no such file or folder: {d}", 2)
+    check_args(args)
+    settings = read_settings(args)
     files = C.find_midi(args.data)
     if not files:
-        return fail(f"no MIDI files ({', '.join(C.MIDI_SUFFIXES)}) in {' '.join(args.data)}", 1)
-    try:
-        settings = read_settings(args)
-    except UsageError as e:
-        return fail(str(e), 2)
+        return cli.fail(PROG, f"no MIDI files ({', '.join(C.MIDI_SUFFIXES)}) in {' '.join(args.data)}", NO_USABLE)
     t0 = time.perf_counter()
     corpus = C.load_corpus(files, args.out, settings, workers=args.workers, progress=not args.quiet)
     seconds = time.perf_counter() - t0
@@ -148,15 +159,24 @@ def main(argv=None) -> int:
     if args.report:
         doc = {"totals": summary, "seconds": seconds, "cached": corpus.cached,
                "files": [vars(r) for r in corpus.reports]}
-        Path(args.report).parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(args.report, lambda f: f.write(json.dumps(doc, indent=1).encode()))
+        try:
+            Path(args.report).parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(args.report, lambda f: f.write(json.dumps(doc, indent=1).encode()))
+        except OSError as e:
+            raise UsageError(f"--report {args.report}: cannot write it ({e.strerror or e})") from None
     if args.dump:
         written = dump_corpus(corpus, args.data, args.dump)
         print(f"dump     {written} MIDI files under {args.dump}")
     if not corpus.songs:
-        return fail("no usable file", 1)
+        first = corpus.dropped[0] if corpus.dropped else None
+        why = f" ({first.path}: {first.reason}" + (", ..." if len(corpus.dropped) > 1 else "") + ")" if first else ""
+        return cli.fail(PROG, f"no usable file of {len(corpus.reports)}{why}", NO_USABLE)
     return 0
 
 
+def main(argv=None) -> int:
+    return cli.run(PROG, _main, argv)
+
+
 if __name__ == "__main__":
-    sys.exit(run(PROG, main))
+    sys.exit(main())

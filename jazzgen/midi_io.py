@@ -400,8 +400,8 @@ def _accompaniment(parts: list[_Source], melody: _Source, keep: np.ndarray, to_s
 def _chords_from_texts(texts: list[tuple[int, str]], rep: ReadReport) -> list[ChordChange]:
     """Chord changes from (step, text) events, only those that read as chords in the file's
     context (``chords.marker_is_chord``: "A", "B" rehearsal letters are told from chords)."""
-    from .chords import marker_is_chord
-    syms = [text.strip() for _, text in texts]
+    from .chords import clean, marker_is_chord
+    syms = [clean(text) for _, text in texts]  # BOMs and zero-width characters dropped
     unique = list(dict.fromkeys(syms))       # a solo repeats a few dozen symbols; the rule needs only the set
     is_chord = dict(zip(unique, marker_is_chord(unique)))
     out: list[ChordChange] = []
@@ -421,6 +421,8 @@ def _read_chords(score, data: bytes, to_step: float, rep: ReadReport, accompanim
     """Markers that are chords, else text events that are, else chords inferred from the
     accompaniment (``chord_infer``), else none; rep.chord_source says which."""
     marks = [(int(round(m.time * to_step)), m.text) for m in score.markers]
+    if any("\ufffd" in t for _, t in marks):   # not UTF-8: latin-1 bytes, read again
+        marks = [(int(round(tk * to_step)), t) for tk, t in _text_events(data, "marker")]
     chords = _chords_from_texts(marks, rep)
     if chords:
         rep.chord_source = "markers"
@@ -438,8 +440,17 @@ def _read_chords(score, data: bytes, to_step: float, rep: ReadReport, accompanim
     return []
 
 
-def _text_events(data: bytes) -> list[tuple[int, str]]:
-    """Text (FF 01) events, read with mido: symusic keeps markers but not plain text."""
+def _decode_text(s: str) -> str:
+    """mido's latin-1 text as UTF-8 where the bytes are UTF-8 (what we write), else as latin-1."""
+    try:
+        return s.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return s
+
+
+def _text_events(data: bytes, kind: str = "text") -> list[tuple[int, str]]:
+    """Text (FF 01) or marker events, read with mido: symusic keeps markers but not plain text,
+    and reads every text as UTF-8 (a latin-1 marker comes back with U+FFFD in it)."""
     import io
     import mido
     try:
@@ -451,8 +462,8 @@ def _text_events(data: bytes) -> list[tuple[int, str]]:
         tick = 0
         for msg in tr:
             tick += msg.time
-            if msg.type == "text":
-                out.append((tick, msg.text))
+            if msg.type == kind:
+                out.append((tick, _decode_text(msg.text)))
     return sorted(out, key=lambda x: x[0])
 
 
@@ -552,7 +563,8 @@ def swing_ticks(steps, swing: float) -> np.ndarray:
 # The bytes are put together here rather than by mido: the tempo map alone is a
 # message per beat, and building and validating 120k mido messages took ~50 ms a
 # file.  The output is byte for byte what mido.MidiFile.save wrote (type 1, running
-# status for channel messages, latin-1 text, end of track at `end`): a test keeps it so.
+# status for channel messages, end of track at `end`): a test keeps it so.  Text is
+# UTF-8 (mido wrote latin-1, which cannot hold C△7); for ASCII the two are the same bytes.
 
 def _vlq(n: int) -> bytes:
     """MIDI variable-length quantity (delta times, meta lengths)."""
@@ -590,7 +602,7 @@ def _meta_track(seq: NoteSequence, program: int | None, swing: float) -> list[tu
             raise ValueError(f"tempo out of range: {us} us per beat")
         ev.append((t, 3, *_meta(0x51, us.to_bytes(3, "big"))))
     for ch, t in zip(seq.chords, _ticks([x.step for x in seq.chords], swing)):
-        ev.append((t, 4, *_meta(0x06, ch.symbol.encode("latin1"))))
+        ev.append((t, 4, *_meta(0x06, ch.symbol.encode("utf-8"))))
     if program is not None:
         ev.append((0, 5, 0xC0, bytes((_data7(program, "program"),))))
     return ev
@@ -655,7 +667,7 @@ def _tracks(seq: NoteSequence, parts: Sequence[Part], program: int | None, swing
     tracks = [_meta_track(seq, program, swing)
               + _note_events(seq.pitch, seq.start, seq.duration, seq.velocity, 0, swing)]
     for part in parts:
-        ev = [(0, 0, *_meta(0x03, part.name.encode("latin1")))]
+        ev = [(0, 0, *_meta(0x03, part.name.encode("utf-8")))]
         if part.channel != DRUM_CHANNEL:
             ev.append((0, 5, 0xC0 | part.channel, bytes((_data7(part.program, "program"),))))
         ev += _note_events(part.pitch, part.start, part.duration, part.velocity, part.channel, swing)

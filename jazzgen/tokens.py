@@ -63,6 +63,8 @@ PERFORMER_UNKNOWN = 1      # performer id of a solo whose performer is not in th
 PERFORMER0 = 2             # performer id of Vocab.performers[0]
 UNKNOWN_PERFORMER = "unknown"
 PREDICTED = ("pitch", "dur", "art", "vel")
+PREDATES_DYNAMICS = ("this model predates dynamics (articulation, velocity, tempo, performer) "
+                     "and needs retraining with python -m jazzgen.train")
 FIELDS = ("pitch", "dur", "art", "vel", "root", "qual", "beat", "sub", "tempo", "performer")
 DEFAULT_VELOCITY = 90
 DEFAULT_BPM = 120.0        # the tempo of a sequence with no tempo map (the MIDI default)
@@ -157,8 +159,7 @@ class Vocab:
         d = json.loads(text)
         new = ("art_values", "vel_values", "tempo_edges", "performers")
         if any(k not in d for k in new):
-            raise ModelError("this model predates dynamics (articulation, velocity, tempo, performer) "
-                             "and needs retraining with python -m jazzgen.train")
+            raise ModelError(PREDATES_DYNAMICS)
         tup = lambda k: tuple(d[k])
         v = Vocab(grid=d["grid"], max_dur=d["max_dur"], max_beat=d["max_beat"], qualities=tup("qualities"),
                   art_edges=tup("art_edges"), art_values=tup("art_values"), vel_edges=tup("vel_edges"),

@@ -366,12 +366,15 @@ def _fit(model, cfg: TrainConfig, state: dict, data: Data, progress: bool) -> No
         print(f"early stop: no improvement for {cfg.patience} epochs")
 
 
-def _model(cfg: TrainConfig, state: dict | None, vocab):
-    """(model, state): the interrupted run's, or a new compiled model with a fresh state."""
-    if state is not None:
-        model = load_last(cfg.model_dir, state)
-        print(f"resuming after epoch {state['epoch']} (lr {state['lr']:.2e})")
-        return model, state
+def _resumed(cfg: TrainConfig, state: dict):
+    """The interrupted run's model (checked before any data is read)."""
+    model = load_last(cfg.model_dir, state)
+    print(f"resuming after epoch {state['epoch']} (lr {state['lr']:.2e})")
+    return model
+
+
+def _new(cfg: TrainConfig, vocab):
+    """(model, state): a new compiled model for the training solos' vocabulary, and a fresh state."""
     from .model import ModelConfig, build_model, compile_model
     model = build_model(vocab, ModelConfig(layers=cfg.layers, units=cfg.units, dropout=cfg.dropout))
     compile_model(model, cfg.lr, cfg.clipnorm)
@@ -391,10 +394,12 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: 
         cfg, state = resume_config(cfg, given)
     _prepare(cfg)
     with _strategy_scope(cfg):
+        model = _resumed(cfg, state) if state is not None else None
         data = load_data(cfg)
         print(f"data: {len(data.train_files)} train / {len(data.val_files)} validation solos, "
               f"{len(data.train)} windows of {cfg.seq_len} events, pitch range {data.lo}-{data.hi}")
-        model, state = _model(cfg, state, data.vocab)
+        if model is None:
+            model, state = _new(cfg, data.vocab)
         out = cfg.model_dir
         out.mkdir(parents=True, exist_ok=True)
         atomic_write(out / "vocab.json", lambda f: f.write(data.vocab.to_json().encode()))

@@ -1,4 +1,5 @@
-"""Small helpers shared by several stages: whole-file writes, fast tuple building, sizes.
+"""Small helpers shared by several stages: whole-file writes, checked file paths, fast tuple
+building, sizes.
 
 They belong to no stage in particular, so they live here once and every module
 imports them from here.
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import os
+import stat
 import tempfile
 from contextlib import contextmanager
 from itertools import repeat
@@ -61,3 +63,31 @@ def named_tuples(cls, *columns) -> list:
 def size_text(n: int) -> str:
     """A byte count for a message: '16 MB' from a mebibyte up, else '123 bytes'."""
     return f"{n / 2**20:.0f} MB" if n >= 2**20 else f"{n} bytes"
+
+
+# A FIFO or a device passes Path.exists and then blocks read_bytes forever; a folder raises
+# IsADirectoryError deep inside a reader: checked once, at the edge, each is one line.
+
+def regular_file(path: str | os.PathLike, error: type[Exception], what: str) -> Path:
+    """`path` if it is a regular file (symlinks followed), else error('<what> <path>: why')."""
+    p = Path(path)
+    try:
+        mode = p.stat().st_mode
+    except FileNotFoundError:
+        raise error(f"{what} {p}: " + ("a broken symbolic link" if p.is_symlink() else "no such file")) from None
+    except OSError as e:
+        raise error(f"{what} {p}: cannot read it ({e.strerror or e})") from None
+    if stat.S_ISDIR(mode):
+        raise error(f"{what} {p}: a folder, not a file")
+    if not stat.S_ISREG(mode):
+        raise error(f"{what} {p}: not a regular file (a FIFO, socket or device)")
+    return p
+
+
+def file_kind(path: str | os.PathLike) -> str:
+    """'' for a regular file, else why it is not one (what a corpus report says)."""
+    try:
+        regular_file(path, ValueError, "file")
+    except ValueError as e:
+        return str(e).rsplit(": ", 1)[1]
+    return ""

@@ -116,7 +116,7 @@ def test_load_weights_missing_model_is_a_model_error(tmp_path):
         load_weights(tmp_path / "nothing")
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "model.keras").write_bytes(b"not a zip")
-    with pytest.raises(ModelError, match="cannot load"):
+    with pytest.raises(ModelError, match="not a Keras model file"):
         load_weights(tmp_path / "bad")
 
 

@@ -259,7 +259,7 @@ def test_the_command_serves_on_loopback_and_prints_the_url(gen_model):
 
 def test_command_line_errors_are_one_line(tmp_path):
     r = run_module("jazzgen.serve", ["--model", str(tmp_path / "none")], cwd=ROOT)
-    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "no model at" in r.stderr
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "no model folder" in r.stderr
 
 
 def test_a_take_in_three_four(client):

@@ -1,0 +1,24 @@
+"""A few hundred bad inputs through every command: no traceback, crash or hang, ever.
+
+The quick version of ``scripts/fuzz.py`` (which runs 10,000 and more): the same fork
+server and the same seeded inputs, without the ones that need Keras.  A failure
+lists each input that broke the rule, with its command line.
+"""
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import fuzz  # noqa: E402
+
+
+def test_a_few_hundred_bad_inputs_give_only_ok_or_one_line_errors(gen_model, tmp_path):
+    res = fuzz.fuzz(300, seed=0, jobs=1, keras=False, model=gen_model.path, work=tmp_path)
+    c = res["counts"]
+    assert res["n"] >= 250
+    listing = "\n".join(f"{kind}: {label}: jazzgen.{cmd} {argv!r}: {line}"
+                        for kind, label, cmd, argv, line in res["failures"])
+    assert c["traceback"] == c["crash"] == c["hang"] == c["messy"] == 0, listing
+    assert c["ok"] > 0 and c["clean error"] > 0      # both kinds of input are in the mix
+    assert fuzz.totals_line(res).startswith(f"fuzz: {res['n']} inputs: ok {c['ok']}, clean error ")
