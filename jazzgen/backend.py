@@ -23,6 +23,7 @@ def choose(name: str | None) -> str:
         if loaded is not None and loaded.backend.backend() != name:
             raise UsageError(f"--backend {name}: keras is already running on {loaded.backend.backend()}")
         os.environ["KERAS_BACKEND"] = name
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")   # TensorFlow's C++ start-up chatter is no news to a user
     try:
         import keras
     except ImportError as e:

@@ -52,7 +52,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import cli, dataset, metrics, ngram, paths
+from . import backend, cli, dataset, metrics, ngram, paths
 from . import tokens as T
 from .corpus import find_midi, load_corpus
 from .errors import DataError, ModelError, UsageError
@@ -560,6 +560,8 @@ def parse_args(argv=None):
     p.add_argument("--no-baselines", action="store_true", help="no n-gram baselines")
     p.add_argument("--no-likelihood", action="store_true", help="style metrics only (no Keras)")
     p.add_argument("--cache", default=paths.CACHE, help=f"corpus cache folder (default {paths.CACHE})")
+    p.add_argument("--backend", choices=backend.BACKENDS,
+                   help="Keras backend that scores (default: KERAS_BACKEND, else tensorflow)")
     a = p.parse_args(argv)
     if not 1 <= a.ngram_max <= 5:
         p.error("--ngram-max must be in 1..5")
@@ -570,6 +572,8 @@ def parse_args(argv=None):
 def _main(argv) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     a = parse_args(argv)
+    if a.model is not None and not a.no_likelihood:
+        backend.choose(a.backend)
     rep = evaluate(a.data, a.model, a.train_data, a.out, a.split, a.compare, a.ngram_max,
                    not a.no_baselines, not a.no_likelihood, a.cache,
                    command="python -m jazzgen.evaluate " + " ".join(argv))

@@ -390,6 +390,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: 
     """
     from .loop import atomic_json
     state = None
+    cli.check_out_folder(cfg.model_dir, "--out/--name")     # a file there: one line, before any work
     if resume:
         cfg, state = resume_config(cfg, given)
     _prepare(cfg)
