@@ -55,6 +55,7 @@ from .chart import DEFAULT_BPM, DEFAULT_FORM, DEFAULT_KEY, build_chart
 from .notes import parse_meter
 from .chords import FORMS
 from .errors import JazzgenError, UsageError
+from .band import swing_for
 from .midi_io import DRUM_CHANNEL, TPQ_OUT, swing_ticks
 from .sample import Sampling, Stepper
 from .takes import BANDS, Take, TakeConfig, load_stepper, make_takes, write_take
@@ -71,7 +72,7 @@ EAGER = ("mid", "wav")        # written with the take; MusicXML (music21, slower
 # name -> (JSON types accepted, what to call it in a message); null means "not given"
 FIELDS = {
     "chords": ((str,), "a string"), "form": ((str,), "a string"), "key": ((str,), "a string"),
-    "meter": ((str,), "a string like 3/4"),
+    "meter": ((str,), "a string like 3/4"), "like": ((str,), "a performer's name"),
     "bpm": ((int, float), "a number"), "seconds": ((int, float), "a number"),
     "swing": ((int, float), "a number"), "band": ((str,), "a string"),
     "instrument": ((int,), "an integer"), "temperature": ((int, float), "a number"),
@@ -127,7 +128,7 @@ def chart_and_config(req: dict):
     t = TakeConfig()
     cfg = TakeConfig(seconds=seconds, sampling=sampling, seed=req.get("seed"), num=1,
                      band=req.get("band", t.band), instrument=req.get("instrument", t.instrument),
-                     swing=float(req["swing"]) if "swing" in req else t.swing)
+                     swing=float(req["swing"]) if "swing" in req else t.swing, like=req.get("like"))
     return chart, cfg
 
 
@@ -135,7 +136,7 @@ def chart_and_config(req: dict):
 
 def seconds_of(steps, take: Take) -> list[float]:
     """Grid steps -> seconds in the audio: the swing and tempo write_midi plays them with."""
-    ticks = swing_ticks(np.asarray(steps, np.int64).reshape(-1), take.config.swing)
+    ticks = swing_ticks(np.asarray(steps, np.int64).reshape(-1), swing_for(take.solo, take.config.swing))
     return np.round(ticks / TPQ_OUT * 60.0 / take.chart.bpm, 4).tolist()
 
 
@@ -272,11 +273,12 @@ def make_take(stepper: Stepper, store: TakeStore, req: dict) -> Entry:
     t0 = time.perf_counter()
     chart, cfg = chart_and_config(req)
     take = make_takes(stepper, chart, cfg)[0]
-    summary = {"name": take.name, "seed": take.config.seed, "seconds": cfg.seconds, "bpm": chart.bpm,
+    cfg = take.config                      # as played: the seed drawn, auto swing resolved
+    summary = {"name": take.name, "seed": cfg.seed, "seconds": cfg.seconds, "bpm": chart.bpm,
                "chart": chart_label(req),
                "band": cfg.band, "instrument": cfg.instrument, "swing": cfg.swing,
                "temperature": cfg.sampling.temperature, "top_p": cfg.sampling.top_p,
-               "top_k": cfg.sampling.top_k, "notes": len(take.solo)}
+               "top_k": cfg.sampling.top_k, "like": take.solo.performer, "notes": len(take.solo)}
     entry = store.add(take, summary)
     entry.summary["ms"] = round(1000 * (time.perf_counter() - t0))
     return entry
@@ -302,7 +304,8 @@ def create_app(stepper: Stepper, model_name: str = "model", store: TakeStore | N
                                           "top_p": Sampling.top_p}})
 
     async def models(request):
-        return JSONResponse({"models": [{"name": model_name, "loaded": True}]})
+        return JSONResponse({"models": [{"name": model_name, "loaded": True,
+                                         "performers": list(stepper.vocab.performers)}]})
 
     async def generate(request):
         req = read_request(await read_body(request))

@@ -82,7 +82,8 @@ def test_wav_and_musicxml_downloads(client, take):
 def test_forms_models_and_the_session_list(client, take):
     forms = client.get("/api/forms").json()
     assert "blues" in forms["forms"] and forms["bands"] == ["none", "bass", "trio"]
-    assert client.get("/api/models").json() == {"models": [{"name": "test-model", "loaded": True}]}
+    [model] = client.get("/api/models").json()["models"]
+    assert model["name"] == "test-model" and model["loaded"] and len(model["performers"]) > 10
     second = client.post("/api/generate", json={"form": "minor-blues", "key": "Dm", "seconds": 2}).json()
     listed = client.get("/api/takes").json()["takes"]
     assert [t["id"] for t in listed[:2]] == [second["id"], take["id"]]      # newest first
@@ -269,3 +270,15 @@ def test_a_take_in_three_four(client):
     mid = client.get(r.json()["files"]["mid"])
     sigs = [m for t in mido.MidiFile(file=BytesIO(mid.content)).tracks for m in t if m.type == "time_signature"]
     assert [(m.numerator, m.denominator) for m in sigs] == [(3, 4)]
+
+
+def test_play_like_a_performer_and_auto_swing(client):
+    performers = client.get("/api/models").json()["models"][0]["performers"]
+    assert "ChetBaker" in performers
+    r = client.post("/api/generate", json={"form": "blues", "seconds": 4, "seed": 3, "like": "chet baker",
+                                           "swing": None, "bpm": 120})
+    assert r.status_code == 200, r.text
+    from jazzgen.render import swing_at_tempo
+    assert r.json()["swing"] == pytest.approx(swing_at_tempo(120)) and r.json()["like"] == "ChetBaker"
+    bad = client.post("/api/generate", json={"form": "blues", "seconds": 4, "like": "Nobody"})
+    assert bad.status_code == 400 and "Nobody" in bad.json()["error"]

@@ -21,10 +21,18 @@ async function init() {
     $("seconds").max = forms.body.max_seconds;
   }
   const models = await getJSON("/api/models");
-  if (models.ok && models.body.models.length) $("model").textContent = `model: ${models.body.models[0].name}`;
+  if (models.ok && models.body.models.length) {
+    $("model").textContent = `model: ${models.body.models[0].name}`;
+    for (const p of models.body.models[0].performers || []) $("like").add(new Option(p, p));
+  }
   const takes = await getJSON("/api/takes");            // the server's session survives a reload
   if (takes.ok) for (const t of takes.body.takes.slice().reverse()) addToList(t);
-  $("swing").addEventListener("input", () => { $("swing-value").textContent = $("swing").value; });
+  const showSwing = () => {
+    $("swing").disabled = $("swing-auto").checked;
+    $("swing-value").textContent = $("swing-auto").checked ? "auto" : $("swing").value;
+  };
+  $("swing").addEventListener("input", showSwing);
+  $("swing-auto").addEventListener("change", showSwing);
   $("form").addEventListener("change", () => { $("chart").disabled = $("form").value !== ""; });
   $("controls").addEventListener("submit", (e) => { e.preventDefault(); generate(); });
   $("roll").addEventListener("click", (e) => {
@@ -37,10 +45,11 @@ async function init() {
 function request() {
   const num = (id) => ($(id).value === "" ? null : Number($(id).value));
   const req = {
-    bpm: num("bpm"), seconds: num("seconds"), swing: num("swing"), band: $("band").value,
+    bpm: num("bpm"), seconds: num("seconds"), swing: $("swing-auto").checked ? null : num("swing"), band: $("band").value,
     instrument: num("instrument"), temperature: num("temperature"), top_p: num("top_p"), seed: num("seed"),
   };
   if ($("meter").value.trim()) req.meter = $("meter").value.trim();
+  if ($("like").value) req.like = $("like").value;
   if ($("form").value) {
     req.form = $("form").value;
     if ($("key").value.trim()) req.key = $("key").value.trim();
