@@ -566,7 +566,7 @@ def swing_ticks(steps, swing: float) -> np.ndarray:
 # status for channel messages, end of track at `end`): a test keeps it so.  Text is
 # UTF-8 (mido wrote latin-1, which cannot hold C△7); for ASCII the two are the same bytes.
 
-def _vlq(n: int) -> bytes:
+def vlq(n: int) -> bytes:
     """MIDI variable-length quantity (delta times, meta lengths)."""
     if n < 0x80:
         return bytes((n,))
@@ -579,7 +579,7 @@ def _vlq(n: int) -> bytes:
 
 
 def _meta(kind: int, data: bytes) -> tuple[None, bytes]:
-    return None, bytes((0xFF, kind)) + _vlq(len(data)) + data
+    return None, bytes((0xFF, kind)) + vlq(len(data)) + data
 
 
 def _ticks(steps, swing: float) -> list[int]:
@@ -650,13 +650,13 @@ def _to_track(events, end_tick: int) -> bytes:
     out = bytearray()
     now, running = 0, None
     for tick, _, status, body in _in_order(events):
-        out += _vlq(tick - now)
+        out += vlq(tick - now)
         now = tick
         if status is not None and status != running:
             out.append(status)
         out += body
         running = status
-    out += _vlq(max(0, end_tick - now)) + b"\xff\x2f\x00"
+    out += vlq(max(0, end_tick - now)) + b"\xff\x2f\x00"
     return b"MTrk" + len(out).to_bytes(4, "big") + bytes(out)
 
 

@@ -56,6 +56,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+from jazzgen.midi_io import vlq  # noqa: E402  (MIDI's variable-length numbers, as the writer makes them)
 
 KINDS = ("ok", "clean error", "messy", "traceback", "crash", "hang")
 COMMANDS = ("ingest", "generate", "evaluate", "train")
@@ -108,15 +109,6 @@ def raw_smf(events: list[bytes], tpq: int = 480, fmt: int = 1) -> bytes:
     """A one-track file from raw event bytes (delta time included)."""
     body = b"".join(events) + b"\x00\xff\x2f\x00"
     return b"MThd" + struct.pack(">IHHH", 6, fmt, 1, tpq) + b"MTrk" + struct.pack(">I", len(body)) + body
-
-
-def vlq(n: int) -> bytes:
-    out = [n & 0x7F]
-    n >>= 7
-    while n:
-        out.append(0x80 | (n & 0x7F))
-        n >>= 7
-    return bytes(reversed(out))
 
 
 class Material:
