@@ -67,7 +67,7 @@ class Track:
     program: int | None = None
     velocity: int = 90
     tempo: float | Sequence | None = None
-    meter: tuple | Sequence | None = None
+    meter: tuple | list | None = None
     key: str | Sequence | None = None
     markers: Sequence = ()
     texts: Sequence = ()
@@ -89,7 +89,7 @@ def _track_events(track: Track) -> list[tuple[float, int, object]]:
     from mido import Message, MetaMessage
     ev = [(0, 0, MetaMessage("track_name", name=track.name))] if track.name is not None else []
     ev += [(b, 1, MetaMessage("time_signature", numerator=n, denominator=d))
-           for b, n, d in _changes(track.meter, lambda v: isinstance(v[0], int))]
+           for b, n, d in _changes(track.meter, lambda v: isinstance(v, tuple) and isinstance(v[0], int))]
     ev += [(b, 2, MetaMessage("key_signature", key=k)) for b, k in _changes(track.key, lambda v: isinstance(v, str))]
     ev += [(b, 3, MetaMessage("set_tempo", tempo=int(round(6e7 / q))))
            for b, q in _changes(track.tempo, lambda v: isinstance(v, (int, float)))]
