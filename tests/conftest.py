@@ -107,16 +107,19 @@ def _track_events(track: Track) -> list[tuple[float, int, object]]:
 
 
 def midi_bytes(*tracks: Track, tpq: int = TPQ, fmt: int = 1) -> bytes:
-    """A standard MIDI file (type fmt, tpq ticks per beat) of the tracks, built with mido."""
+    """A standard MIDI file (type fmt, tpq ticks per beat) of the tracks, built with mido.
+
+    Type 0 (fmt=0) merges the tracks into the one track such a file has, their channels kept.
+    """
     import mido
     mf = mido.MidiFile(type=fmt, ticks_per_beat=tpq)
-    for track in tracks:
+    for group in ([tracks] if fmt == 0 else [[t] for t in tracks]):
         tr, now = mido.MidiTrack(), 0
-        ticked = [(int(round(b * tpq)), o, m) for b, o, m in _track_events(track)]
+        ticked = [(int(round(b * tpq)), o, m) for track in group for b, o, m in _track_events(track)]
         for t, _, msg in sorted(ticked, key=lambda e: (e[0], e[1])):
             tr.append(msg.copy(time=t - now))
             now = t
-        end = now if track.end is None else max(now, int(round(track.end * tpq)))
+        end = max([now] + [int(round(t.end * tpq)) for t in group if t.end is not None])
         tr.append(mido.MetaMessage("end_of_track", time=end - now))
         mf.tracks.append(tr)
     buf = io.BytesIO()
