@@ -160,13 +160,19 @@ def random_walk_solo(seed: int, bars: int = 16):
     return notes, chords
 
 
+def write_walks(folder, n: int = 6, wjazzd: int = 0) -> Path:
+    """n random-walk solos walk0..walk{n-1}.mid in folder; the last `wjazzd` of them in a wjazzd/
+    subfolder (where the licence of the bundled corpus applies)."""
+    folder = Path(folder)
+    for i in range(n):
+        write_solo_midi(folder / ("wjazzd" if i >= n - wjazzd else "") / f"walk{i}.mid", *random_walk_solo(i))
+    return folder
+
+
 @pytest.fixture
 def solo_folder(tmp_path):
     """Six small ii-V-I random-walk solos as MIDI files in tmp_path/data."""
-    data = tmp_path / "data"
-    for i in range(6):
-        write_solo_midi(data / f"walk{i}.mid", *random_walk_solo(i))
-    return data
+    return write_walks(tmp_path / "data")
 
 
 # ---------------------------------------------------------------------------- a model to generate with

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import mido
 
+from conftest import ROOT, WJAZZD
 from jazzgen.corpus import load_corpus
 from jazzgen.midi_io import read_midi
 
-ROOT = Path(__file__).resolve().parents[1]
-WJAZZD = ROOT / "midi" / "wjazzd"
 SOLOS = ["ArtPepper_Anthropology_FINAL.mid", "CliffordBrown_I'llRememberApril_FINAL.mid",
          "JohnColtrane_Mr.P.C._FINAL.mid"]
 

@@ -1,4 +1,4 @@
-"""MIDI reading (shared WJazzD files and small hand-made ones), bad input, and the writer."""
+"""MIDI reading (bundled WJazzD files and small hand-made ones), bad input, and the writer."""
 import csv
 import os
 
@@ -47,7 +47,7 @@ NOTE = b"\x00\x90\x3c\x40\x83\x60\x80\x3c\x00"  # C4 for one beat (delta 480 = 0
 EOT = b"\x00\xff\x2f\x00"
 
 
-# ---------------------------------------------------------------------------- shared files
+# ---------------------------------------------------------------------------- bundled corpus files
 
 @pytest.mark.parametrize("name", FILES)
 def test_shared_file_matches_index_and_mido(name):

@@ -12,7 +12,7 @@ from dataclasses import asdict
 import numpy as np
 import pytest
 
-from conftest import SHIPPED_MODEL, random_walk_solo, run_module, subprocess_env, write_solo_midi
+from conftest import SHIPPED_MODEL, run_module, subprocess_env, write_walks
 from jazzgen import train as jtrain
 
 SMALL = ["--units", "16", "--layers", "1", "--seq-len", "16", "--batch-size", "8"]
@@ -33,13 +33,6 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def make_data(folder, n=6, wjazzd=0):
-    """n random-walk solos; the last `wjazzd` of them in a wjazzd/ subfolder (licensed as WJazzD)."""
-    for i in range(n):
-        write_solo_midi(folder / ("wjazzd" if i >= n - wjazzd else "") / f"walk{i}.mid", *random_walk_solo(i))
-    return folder
-
-
 def load(path):
     import keras
     import jazzgen.model  # noqa: F401  (registers the custom layers)
@@ -55,7 +48,7 @@ def runs(tmp_path_factory):
     """In a folder with midi/ and no --data: run `a` straight for 2 epochs; run `b` (same flags)
     interrupted after epoch 1, then `--resume` with no other flag."""
     tmp = tmp_path_factory.mktemp("train")
-    make_data(tmp / "midi", wjazzd=2)
+    write_walks(tmp / "midi", wjazzd=2)
     (tmp / "interrupt.py").write_text(INTERRUPT)
     flags = ["--out", "models", *SMALL, "--epochs", "2"]
     r = {"a1": run_module("jazzgen.train", flags + ["--name", "a"], cwd=tmp)}
@@ -163,7 +156,7 @@ def test_lr_halves_on_a_stall_and_early_stopping_counts(tmp_path):
 def test_keyed_windows_depend_only_on_the_epoch(tmp_path):
     from jazzgen import corpus, dataset, tokens
     from jazzgen.loop import KeyedWindows
-    songs = [tokens.encode(s) for s in corpus.load_corpus(make_data(tmp_path / "d", n=3), None, progress=False).songs]
+    songs = [tokens.encode(s) for s in corpus.load_corpus(write_walks(tmp_path / "d", n=3), None, progress=False).songs]
     w = dataset.make_windows(songs, 16, stride=16)
     lo, hi = dataset.pitch_range(songs)
     ds = KeyedWindows(w, lo, hi, batch_size=8, seed=3)
@@ -229,7 +222,7 @@ def test_unusable_data_folder_is_a_one_line_error(tmp_path, what, capsys):
     if what != "missing":
         data.mkdir()
     if what == "one file":
-        make_data(data, n=1)
+        write_walks(data, n=1)
     err = one_line_error(jtrain.main(["--data", str(data), "--out", str(tmp_path / "models"), "--cache",
                                       str(tmp_path / "cache"), "--epochs", "1", *SMALL]), capsys)
     assert ("no such data folder" if what == "missing" else "need at least 2") in err
@@ -292,7 +285,7 @@ sys.exit(main(sys.argv[1:]))
 
 def test_distribute_over_two_cpu_devices(tmp_path):
     """`main([... "--distribute"])` in a child whose CPU is split into 2 logical devices first."""
-    make_data(tmp_path / "data")
+    write_walks(tmp_path / "data")
     (tmp_path / "dist.py").write_text(DISTRIBUTE)
     r = subprocess.run([sys.executable, "dist.py", "--data", "data", "--out", "models", "--name", "d", "--epochs", "1",
                         *SMALL, "--distribute"], cwd=tmp_path, env=subprocess_env(KERAS_BACKEND="tensorflow"),
