@@ -60,6 +60,7 @@ def coloured_pixels(page, rgb) -> int:
         return n; }""", list(rgb))
 
 
+@pytest.mark.slow
 def test_generate_play_and_download_in_chromium(server, browser, tmp_path, capsys):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     problems = []

@@ -69,6 +69,7 @@ def test_more_errors_in_process(tmp_path, capsys):
     assert e.value.code == 2
 
 
+@pytest.mark.slow
 def test_style_only_on_three_corpus_files_without_keras(tmp_path):
     data = tmp_path / "three"
     data.mkdir()

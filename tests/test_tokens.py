@@ -24,6 +24,7 @@ def mspq(seq: NoteSequence) -> list[tuple[int, int]]:
     return [(t.step, round(6e7 / t.qpm)) for t in seq.tempos]
 
 
+@pytest.mark.slow
 def test_round_trip_through_midi_on_every_shared_file(tmp_path):
     """decode(encode(x)) -> write_midi -> read_midi -> encode gives back every event
     exactly (pitch, onset, event length, articulation class, velocity level, chords,

@@ -69,6 +69,7 @@ def ran(runs):
     return runs
 
 
+@pytest.mark.slow
 def test_interrupt_saves_the_epoch_and_prints_a_complete_resume_command(ran):
     a = ran["after_first"]
     assert a["state"]["epoch"] == 0 and len(a["state"]["log"]) == 1
@@ -80,6 +81,7 @@ def test_interrupt_saves_the_epoch_and_prints_a_complete_resume_command(ran):
     assert (ran["tmp"] / ".cache" / "corpus").is_dir()       # the cache went under cwd
 
 
+@pytest.mark.slow
 def test_artifacts_of_a_two_epoch_run(ran):
     out = ran["a"]
     for f in ARTIFACTS:
@@ -107,6 +109,7 @@ def test_artifacts_of_a_two_epoch_run(ran):
         assert z["lstm_0_recurrent"].shape == (16, 64)
 
 
+@pytest.mark.slow
 def test_resume_continues_exactly(ran):
     a, b, second = ran["a"], ran["b"], ran["b2"]
     assert "resuming after epoch 0" in second.stdout
@@ -283,6 +286,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow
 def test_distribute_over_two_cpu_devices(tmp_path):
     """`main([... "--distribute"])` in a child whose CPU is split into 2 logical devices first."""
     write_walks(tmp_path / "data")
