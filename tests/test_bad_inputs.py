@@ -13,10 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import SHIPPED_MODEL, write_solo_midi, write_walks
-from jazzgen import chart as C
-from jazzgen import evaluate as E
-from jazzgen import generate as jgen
-from jazzgen import ingest, paths
+from jazzgen import chart as C, evaluate as E, generate as jgen, ingest, paths
 from jazzgen.errors import ModelError, UsageError
 from jazzgen.midi_io import read_midi, write_midi
 from jazzgen.notes import NoteSequence, Tempo, TimeSignature
@@ -194,7 +191,8 @@ def test_config_missing_keys(tmp_path):
 
 
 def test_config_out_of_range(tmp_path):
-    assert "val_fraction must be in [0, 1)" in config_error(tmp_path, json.dumps({**good_config(), "val_fraction": 2.0}))
+    bad = json.dumps({**good_config(), "val_fraction": 2.0})
+    assert "val_fraction must be in [0, 1)" in config_error(tmp_path, bad)
 
 
 def test_config_is_a_folder_or_fifo(tmp_path):

@@ -8,7 +8,6 @@ checks the premise that script's training comparison rests on; no model is train
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 
 import mido
 
@@ -21,7 +20,8 @@ SOLOS = ["ArtPepper_Anthropology_FINAL.mid", "CliffordBrown_I'llRememberApril_FI
 
 
 def _check_script():
-    spec = importlib.util.spec_from_file_location("chordless_folder_check", ROOT / "scripts" / "chordless_folder_check.py")
+    path = ROOT / "scripts" / "chordless_folder_check.py"
+    spec = importlib.util.spec_from_file_location("chordless_folder_check", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod

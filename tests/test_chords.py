@@ -3,8 +3,17 @@ import re
 import pytest
 
 from conftest import wjazzd_file
-from jazzgen.chords import (FORMS, QUALITIES, Chord, ChordError, chord_tones, form_changes,
-                            parse_changes, parse_chord, transpose_symbol)
+from jazzgen.chords import (
+    FORMS,
+    QUALITIES,
+    Chord,
+    ChordError,
+    chord_tones,
+    form_changes,
+    parse_changes,
+    parse_chord,
+    transpose_symbol,
+)
 
 LETTER = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, Track, midi_bytes, run_module, subprocess_env, wjazzd_file
-from jazzgen import corpus as C
-from jazzgen import midi_io
+from jazzgen import corpus as C, midi_io
 from jazzgen.corpus import ReadSettings, load_corpus
 from jazzgen.errors import DataError
 
@@ -194,7 +193,8 @@ def test_corpus_over_the_total_stops_with_one_line(tmp_path, monkeypatch, worker
     assert len(load_corpus(tmp_path, tmp_path / "cache", workers=workers, progress=False).songs) == 70
     monkeypatch.setattr(C, "MAX_CORPUS_NOTES", 16 * 70 - 1)
     for cache in (None, tmp_path / "cache"):                                   # read, or served by the cache
-        with pytest.raises(DataError, match=re.escape(f"corpus too large: more than 1,119 notes in 70 MIDI files under {tmp_path} (")) as e:
+        want = f"corpus too large: more than 1,119 notes in 70 MIDI files under {tmp_path} ("
+        with pytest.raises(DataError, match=re.escape(want)) as e:
             load_corpus(tmp_path, cache, workers=workers, progress=False)
         assert "\n" not in str(e.value)
 

@@ -80,7 +80,8 @@ def test_style_only_on_three_corpus_files_without_keras(tmp_path):
             f"rc = main(['--model', 'none', '--data', {str(data)!r}, '--train-data', {str(data)!r}, "
             f"'--compare', {str(data)!r}, '--out', {str(out)!r}, '--cache', {str(tmp_path / 'c')!r}]); "
             "assert 'keras' not in sys.modules and 'tensorflow' not in sys.modules; sys.exit(rc)")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120, env=subprocess_env())
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                       env=subprocess_env())
     assert r.returncode == 0, r.stderr
     rep = json.loads((out / "report.json").read_text())
     assert rep["n_files"] == 3 and "likelihood" not in rep

@@ -5,8 +5,7 @@ ones go to read_midi_bytes in this process: a crash or hang in the C++ parser wo
 take the test run down with it, which is the point.  (A wider fuzz run of 23,000
 files, each parse in a child process, found none in symusic 0.6.)
 """
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conftest import Track, midi_bytes, wjazzd_file
 from jazzgen.midi_io import MidiError, read_midi_bytes

@@ -26,7 +26,7 @@ CHANGES = [("Dm7", 2, (53, 57, 60, 64), 38), ("G7", 7, (53, 57, 59, 64), 43),
            ("Cmaj7", 0, (52, 55, 59, 62), 36), ("Cmaj7", 0, (52, 55, 59, 62), 36)] * 2
 
 
-def melody_notes(bars=len(CHANGES)):
+def melody_notes(bars: int | None = None):
     """A sax line: eighths up and down the chord tones, an octave above the comping."""
     return [(60 + root + step, b * BAR + i / 2, 0.5)
             for b, (_, root, _, _) in enumerate(CHANGES[:bars]) for i, step in enumerate([0, 4, 7, 11, 12, 11, 7, 4])]
@@ -145,7 +145,8 @@ def test_a_pad_is_skipped_with_its_reason_and_the_next_part_taken():
 
 def test_a_file_of_pads_only_is_dropped_with_one_line():
     data = midi_bytes(pad(), pad(name="Choir", channel=5))
-    with pytest.raises(MidiError, match=r"^no melodic part \(Strings: sustained pad: median note 8.0 beats, 0.5 onsets per bar; Choir: ") as e:
+    want = r"^no melodic part \(Strings: sustained pad: median note 8.0 beats, 0.5 onsets per bar; Choir: "
+    with pytest.raises(MidiError, match=want) as e:
         read_midi_bytes(data)
     assert "\n" not in str(e.value)
 
@@ -244,7 +245,7 @@ def test_dump_rereads_to_the_same_notes_and_chords_at_the_source_timing(tmp_path
 
 
 def test_dump_keeps_a_coarse_source_resolution(tmp_path):
-    from jazzgen.dump import dump_file, source_timing
+    from jazzgen.dump import dump_file
     src = tmp_path / "coarse.mid"
     tpq = 96
     notes = [(60 + i % 5, i / 2, 0.5) for i in range(16)]

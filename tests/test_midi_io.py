@@ -177,8 +177,10 @@ BAD = {
     "tiny ticks per beat": (lambda: midi_bytes(Track(scale(60)), tpq=4), "absurd ticks per beat: 4"),
     "huge ticks per beat": (lambda: raw_smf(NOTE + EOT, tpq=32000), "absurd ticks per beat: 32000"),
     "SMPTE division": (lambda: raw_smf(NOTE + EOT, tpq=0xE728), "SMPTE"),
-    "zero tempo": (lambda: midi_bytes(Track(scale(60), events=[(0, MetaMessage("set_tempo", tempo=0))])), r"absurd tempo \(0 us"),
-    "absurd tempo": (lambda: midi_bytes(Track(scale(60), events=[(0, MetaMessage("set_tempo", tempo=2))])), "absurd tempo"),
+    "zero tempo": (lambda: midi_bytes(Track(scale(60), events=[(0, MetaMessage("set_tempo", tempo=0))])),
+                   r"absurd tempo \(0 us"),
+    "absurd tempo": (lambda: midi_bytes(Track(scale(60), events=[(0, MetaMessage("set_tempo", tempo=2))])),
+                     "absurd tempo"),
     "notes never end": (lambda: midi_bytes(Track([(60 + i, i, None) for i in range(5)])),
                         "notes never end: 5 note-ons, 0 note-offs"),
     "absurd length": (lambda: raw_smf((b"\x8f\xff\xff\x7f\xff\x01\x00") * 8 + NOTE + EOT), "absurd length"),
@@ -353,6 +355,7 @@ def test_a_busy_line_beats_a_higher_sparse_part_and_bass_lines_come_last():
     stabs = [(84, 4 * i, 0.5) for i in range(3)]              # three horn stabs, high
     line = [(60 + i % 7, i / 2, 0.5) for i in range(32)]      # the tune, eighths
     walk = [(36 + i % 5, i, 1) for i in range(16)]            # walking bass
-    data = midi_bytes(Track(walk, name="Bass"), Track(stabs, channel=1, name="Horns"), Track(line, channel=2, name="Gtr"))
+    data = midi_bytes(Track(walk, name="Bass"), Track(stabs, channel=1, name="Horns"),
+                      Track(line, channel=2, name="Gtr"))
     seq, rep = read_midi_bytes(data)
     assert rep.track == "Gtr" and rep.track_reason == "highest monophonic part" and len(seq) == 32

@@ -4,10 +4,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
-
-import keras
 
 from conftest import subprocess_env
 from jazzgen import dataset, tokens as T
@@ -112,7 +111,7 @@ def test_save_load_gives_identical_predictions(tmp_path):
     for h in HEADS:
         assert a[h].std() > 0.1
         np.testing.assert_array_equal(a[h], b[h])
-    assert [l.name for l in loaded.layers] == [l.name for l in model.layers]
+    assert [layer.name for layer in loaded.layers] == [layer.name for layer in model.layers]
 
 
 @pytest.mark.slow

@@ -35,6 +35,7 @@ sys.exit(main(sys.argv[1:]))
 
 def load(path):
     import keras
+
     import jazzgen.model  # noqa: F401  (registers the custom layers)
     return keras.saving.load_model(path, safe_mode=True)
 
@@ -88,8 +89,9 @@ def test_artifacts_of_a_two_epoch_run(ran):
         assert (out / f).is_file() and (out / f).stat().st_size > 0, f
     assert not list(out.glob(".*tmp*")), "temporary files left behind"
     assert (out / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    from jazzgen.tokens import Vocab, default_vocab
     from dataclasses import replace
+
+    from jazzgen.tokens import Vocab, default_vocab
     vocab = Vocab.from_json((out / "vocab.json").read_text())   # this jazzgen's, with the training solos' performers
     assert replace(vocab, performers=(), performer_solos=()) == default_vocab()
     cfg = json.loads((out / "config.json").read_text())
@@ -134,6 +136,7 @@ def test_resume_continues_exactly(ran):
 def test_lr_halves_on_a_stall_and_early_stopping_counts(tmp_path):
     """The Keras callbacks with the run's settings: one stall halves the step size, `patience` stop."""
     import keras
+
     from jazzgen import loop
     cbs = loop.callbacks(tmp_path, {}, {}, epochs=10, patience=2, seed=0, export=None, progress=False)
     reduce, stop = (next(c for c in cbs if isinstance(c, t))
@@ -177,7 +180,8 @@ def test_keyed_windows_depend_only_on_the_epoch(tmp_path):
     e0 = np.concatenate([ds[b][1]["pitch"] for b in range(ds.steps)])
     e1 = np.concatenate([ds[ds.steps + b][1]["pitch"] for b in range(ds.steps)])
     assert not np.array_equal(e0, e1)
-    assert (e0[e0 >= tokens.PITCH0] - tokens.PITCH0).min() >= lo and (e0[e0 >= tokens.PITCH0] - tokens.PITCH0).max() <= hi
+    played = e0[e0 >= tokens.PITCH0] - tokens.PITCH0
+    assert played.min() >= lo and played.max() <= hi
 
 
 def test_licence_only_for_wjazzd_solos():
