@@ -50,7 +50,7 @@ EOT = b"\x00\xff\x2f\x00"
 # ---------------------------------------------------------------------------- bundled corpus files
 
 @pytest.mark.parametrize("name", FILES)
-def test_shared_file_matches_index_and_mido(name):
+def test_corpus_file_matches_index_and_mido(name):
     row = index_rows()[name]
     path = wjazzd_file(name)
     seq, rep = read_midi(path)
@@ -77,7 +77,7 @@ def test_shared_file_matches_index_and_mido(name):
     assert seq.key_signatures == [KeySignature(t // ticks_per_step, sf, bool(mi)) for t, (sf, mi) in keys]
 
 
-def test_shared_file_spread_runs_keep_every_note_near_its_tick():
+def test_corpus_file_spread_runs_keep_every_note_near_its_tick():
     """A ballad's fast runs (finer than the grid) keep all notes, in order, centred."""
     seq, rep = read_midi(wjazzd_file("StanGetz_BodyAndSoul_FINAL.mid"))
     assert rep.polyphony_dropped == 0

@@ -25,7 +25,7 @@ def mspq(seq: NoteSequence) -> list[tuple[int, int]]:
 
 
 @pytest.mark.slow
-def test_round_trip_through_midi_on_every_shared_file(tmp_path):
+def test_round_trip_through_midi_on_every_corpus_file(tmp_path):
     """decode(encode(x)) -> write_midi -> read_midi -> encode gives back every event
     exactly (pitch, onset, event length, articulation class, velocity level, chords,
     position, tempo bucket), the notes' pitches and onsets, the chord changes, the
