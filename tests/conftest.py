@@ -1,4 +1,6 @@
-"""Shared fixtures: subprocess environment, small synthetic MIDI files, a model to generate with.
+"""What every test file shares: the paths (from jazzgen.paths), the subprocess environment,
+the one MIDI builder (Track + midi_bytes / save_midi: every test that writes a MIDI file with
+mido writes it here), random-walk solos, a model to generate with.
 
 The generate tests use the shipped model (models/wjazzd/model.keras) when it exists,
 and otherwise a tiny model trained once per session on 12 WJazzD files (a few
