@@ -14,8 +14,12 @@ from .errors import UsageError
 BACKENDS = ("tensorflow", "jax", "torch")
 
 
-def choose(name: str | None) -> str:
-    """Use backend `name` (None: KERAS_BACKEND, else Keras' default); returns the one in use."""
+def choose(name: str | None) -> None:
+    """Use backend `name` (None: KERAS_BACKEND, else Keras' default) once keras is imported.
+
+    Nothing is imported here, so a command can still refuse bad input before paying for
+    (and printing) TensorFlow's start-up.
+    """
     if name is not None:
         if name not in BACKENDS:
             raise UsageError(f"--backend must be one of {', '.join(BACKENDS)}, not {name!r}")
@@ -24,17 +28,21 @@ def choose(name: str | None) -> str:
             raise UsageError(f"--backend {name}: keras is already running on {loaded.backend.backend()}")
         os.environ["KERAS_BACKEND"] = name
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")   # TensorFlow's C++ start-up chatter is no news to a user
+
+
+def in_use() -> str:
+    """The backend keras runs on (imports it)."""
     try:
         import keras
     except ImportError as e:
-        raise UsageError(f"the {name or 'default'} Keras backend is not installed ({e})") from None
+        raise UsageError(f"the Keras backend {os.environ.get('KERAS_BACKEND', 'tensorflow')} is not installed ({e})"
+                         ) from None
     return keras.backend.backend()
 
 
 def device() -> tuple[str, bool]:
     """(what the backend computes on, in words; whether that is a GPU)."""
-    import keras
-    b = keras.backend.backend()
+    b = in_use()
     try:
         if b == "jax":
             import jax

@@ -299,7 +299,8 @@ def comp_patterns(group: tuple[int, ...]) -> tuple[tuple[tuple[int, int], ...], 
     rest = tuple((o, hold(b)) for o, b in zip(on[1:], group[1:]))
     last = on[-1] + group[-1] // 2
     cells = [((0, hold(group[0])),), rest or ((0, hold(group[0]) // 2 or 1),),
-             ((0, hold(group[0])), (on[-1], hold(group[-1]))) if len(group) > 1 else ((last, group[-1] - group[-1] // 2),),
+             ((0, hold(group[0])), (on[-1], hold(group[-1]))) if len(group) > 1
+             else ((last, group[-1] - group[-1] // 2),),
              ((last, group[-1] - group[-1] // 2),)]
     return tuple(cells)
 

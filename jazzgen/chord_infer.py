@@ -42,7 +42,7 @@ from typing import Sequence
 import numpy as np
 
 from .chords import NAMES
-from .notes import GRID, NO_CHORD, ChordChange, TimeSignature
+from .notes import NO_CHORD, ChordChange, TimeSignature
 
 # (quality, chord-tone intervals, tension intervals, suffix, log prior)
 # tensions: what players add to that quality without changing its name.

@@ -47,7 +47,6 @@ from dataclasses import dataclass
 
 from .errors import ChordError
 
-
 QUALITIES = ("none", "maj", "maj7", "6", "dom7", "min", "min7", "min6", "minmaj7", "m7b5",
              "dim", "dim7", "aug", "aug7", "sus4", "7sus4", "alt")
 _QUALITY_INDEX = {q: i for i, q in enumerate(QUALITIES)}

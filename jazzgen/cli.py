@@ -12,7 +12,6 @@ import os
 import sys
 import tempfile
 import traceback
-
 from pathlib import Path
 
 from .errors import JazzgenError, UsageError

@@ -25,8 +25,7 @@ from typing import Iterable
 
 import numpy as np
 
-from . import midi_io
-from . import tokens as T
+from . import midi_io, tokens as T
 from .errors import DataError, MidiError
 from .midi_io import read_midi_bytes
 from .notes import GRID, NO_CHORD, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature
@@ -253,7 +252,8 @@ def unpack(a: dict[str, np.ndarray], want: set[str] | None = None) -> dict[str, 
     index = json.loads(str(a["index"]))
     if index["version"] != CACHE_VERSION:
         return {}
-    bounds = {k: np.concatenate([[0], np.cumsum(a[f"n_{k}"])]).tolist() for k in ("notes", "tempos", "chords", "ts", "ks")}
+    bounds = {k: np.concatenate([[0], np.cumsum(a[f"n_{k}"])]).tolist()
+              for k in ("notes", "tempos", "chords", "ts", "ks")}
     cols = {k: a[k].tolist() for k in ("tempo_step", "tempo_qpm", "chord_step")}
     syms = [index["symbols"][i] for i in a["chord_sym"].tolist()]
     ts, ks = a["ts"].tolist(), a["ks"].tolist()
@@ -451,8 +451,8 @@ def _read_many(jobs: list[tuple[str, bytes]], settings: ReadSettings, workers: i
     """
     if not jobs:
         return []
-    from tqdm import tqdm
     import symusic  # noqa: F401  (imported once here, inherited by forked workers)
+    from tqdm import tqdm
     bar = tqdm(total=len(jobs), desc="reading MIDI", unit="file", disable=not progress, file=sys.stderr, leave=False)
     workers = workers or min((os.cpu_count() or 1) - 1, 8)
     out: list = []

@@ -52,14 +52,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend, cli, dataset, metrics, ngram, paths
-from . import tokens as T
+from . import backend, cli, dataset, metrics, ngram, paths, tokens as T
 from .corpus import find_midi, load_corpus
 from .errors import DataError, ModelError, UsageError
-from .util import atomic_write, regular_file
 from .notes import NoteSequence
 from .paths import CACHE
-from .util import atomic_write
+from .util import atomic_write, regular_file
 
 HEADS = ("pitch", "dur", "art", "vel")
 EXPRESSION = ("art", "vel")             # scored on notes only (rests and ties carry PAD)
@@ -157,12 +155,14 @@ def load_model(model_dir: str | Path):
         try:
             vocab = T.Vocab.from_json(vocab_path.read_bytes().decode("utf-8-sig"))
         except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as e:
-            raise ModelError(f"model vocabulary {vocab_path}: unreadable ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+            why = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise ModelError(f"model vocabulary {vocab_path}: unreadable ({why})") from None
         if replace(vocab, performers=(), performer_solos=()) != T.default_vocab():
             raise ModelError(f"model vocabulary {vocab_path}: differs from this jazzgen's")
     path = model_file(model_dir)
     _check_zip(path)
     import keras
+
     from . import model as _  # noqa: F401  (registers the custom layers)
     try:
         return keras.saving.load_model(path, safe_mode=True)
@@ -205,8 +205,12 @@ def score_model(model, toks: list[T.Tokens], batch_size: int = 16) -> dict:
 
 # ---------------------------------------------------------------------------- baselines
 
-def context(head: str, pitch, root, qual, sub, vocab: T.Vocab = T.default_vocab(), dur=None) -> np.ndarray:
-    """The condition of each event for the `head` baselines with context (see the docstring)."""
+def context(head: str, pitch, root, qual, sub, vocab: T.Vocab | None = None, dur=None) -> np.ndarray:
+    """The condition of each event for the `head` baselines with context (see the docstring).
+
+    vocab: the sizes of the chord and position ids (None: this jazzgen's default vocabulary).
+    """
+    vocab = vocab or T.default_vocab()
     pitch = np.asarray(pitch, np.int64)
     if head == "art":
         return np.asarray(dur, np.int64)
@@ -491,8 +495,9 @@ def evaluate(data: str, model: str | None = DEFAULT_MODEL, train_data: str | Non
                         "pass --train-data DIR)")
     if missing:
         warnings.append(f"the model's training folder {missing} is not here: every file of --data is scored "
-                        "(the split is unknown: some may be training files), without novelty" + ("" if not (baselines and score_likelihood) else
-                                             "; the n-gram baselines need it (pass --train-data DIR)"))
+                        "(the split is unknown: some may be training files), without novelty"
+                        + ("; the n-gram baselines need it (pass --train-data DIR)" if baselines and score_likelihood
+                           else ""))
 
     # the model's split decides which files are scored, and which ones the baselines count
     train_songs, val_songs = ([], [])
@@ -572,8 +577,7 @@ def parse_args(argv=None):
 def _main(argv) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     a = parse_args(argv)
-    if a.model is not None and not a.no_likelihood:
-        backend.choose(a.backend)
+    backend.choose(a.backend)
     rep = evaluate(a.data, a.model, a.train_data, a.out, a.split, a.compare, a.ngram_max,
                    not a.no_baselines, not a.no_likelihood, a.cache,
                    command="python -m jazzgen.evaluate " + " ".join(argv))

@@ -31,8 +31,8 @@ from . import cli, paths
 from .chart import build_chart, fit_primer
 from .chords import FORMS
 from .errors import MidiError, UsageError
-from .sample import Sampling
 from .render import MAX_SWING, SOLO_PROGRAM
+from .sample import Sampling
 from .takes import BANDS, TakeConfig, load_stepper, make_takes, write_take
 
 PROG = "jazzgen.generate"
@@ -40,7 +40,8 @@ PROG = "jazzgen.generate"
 
 def parser() -> cli.Parser:
     p = cli.Parser(prog="python -m jazzgen.generate", description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", default=str(paths.SHIPPED_MODEL), help="model folder (default: the shipped models/wjazzd)")
+    p.add_argument("--model", default=str(paths.SHIPPED_MODEL),
+                   help="model folder (default: the shipped models/wjazzd)")
     p.add_argument("--seconds", type=float, default=30.0, help="length of the solo at --bpm (default 30)")
     chart = p.add_mutually_exclusive_group()
     chart.add_argument("--chords", help='changes, bars separated by "|": "Dm7 G7 | Cmaj7 | %%"')
@@ -96,8 +97,8 @@ def performer_list(stepper) -> str:
 def read_primer(path: str | None):
     if path is None:
         return None
-    from .util import regular_file
     from .midi_io import read_midi
+    from .util import regular_file
     regular_file(path, MidiError, "primer")   # a FIFO would block the reader
     try:
         seq, _ = read_midi(path)

@@ -11,13 +11,13 @@ folder holds no MIDI), 2 for a usage error, a missing path or a corpus over the 
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
 from pathlib import Path
 
-from . import cli, paths
-from . import corpus as C
+from . import cli, corpus as C, paths
 from .errors import DataError, UsageError
 from .util import atomic_write
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from .util import atomic_write
 from .model import score, xy
+from .util import atomic_write
 
 
 class KeyedWindows(keras.utils.PyDataset):

@@ -187,6 +187,7 @@ def _parse(data: bytes):
 def _note_ons(data: bytes) -> tuple[int, int]:
     """(note-ons, note-offs) counted with mido: only to explain a file that reads as empty."""
     import io
+
     import mido
     try:
         mf = mido.MidiFile(file=io.BytesIO(data), clip=True)
@@ -238,6 +239,7 @@ def _columns(tracks) -> list[dict[str, np.ndarray]]:
 def _note_channels(data: bytes) -> dict[int, set[tuple[int, int]]]:
     """{channel: {(tick, pitch) of its note-ons}}, read with mido: symusic keeps no channel."""
     import io
+
     import mido
     try:
         mf = mido.MidiFile(file=io.BytesIO(data), clip=True)
@@ -452,6 +454,7 @@ def _text_events(data: bytes, kind: str = "text") -> list[tuple[int, str]]:
     """Text (FF 01) or marker events, read with mido: symusic keeps markers but not plain text,
     and reads every text as UTF-8 (a latin-1 marker comes back with U+FFFD in it)."""
     import io
+
     import mido
     try:
         mf = mido.MidiFile(file=io.BytesIO(data), clip=True)

@@ -102,8 +102,10 @@ def build_model(vocab: T.Vocab, cfg: ModelConfig) -> keras.Model:
         x = layers.LSTM(cfg.units, return_sequences=True, name=f"lstm_{i}")(x)
         x = layers.Dropout(cfg.dropout, name=f"dropout_{i}")(x)
     abs_logits = layers.Dense(sizes["pitch"], name="pitch_abs")(x)
-    rel_logits = RelativeLogits(sizes["pitch"], name="pitch_rel_spread")(layers.Dense(sizes["rel"] - 1, name="pitch_rel")(x), inp["root"])
-    pitch = layers.Activation("linear", dtype="float32", name="pitch")(layers.Add(name="pitch_sum")([abs_logits, rel_logits]))
+    rel = layers.Dense(sizes["rel"] - 1, name="pitch_rel")(x)
+    rel_logits = RelativeLogits(sizes["pitch"], name="pitch_rel_spread")(rel, inp["root"])
+    pitch_sum = layers.Add(name="pitch_sum")([abs_logits, rel_logits])
+    pitch = layers.Activation("linear", dtype="float32", name="pitch")(pitch_sum)
     target_pitch = emb("target_pitch", sizes["pitch"], cfg.emb_pitch)(inp["target_pitch"])   # shared by 3 heads
     d = layers.Concatenate(name="dur_features")([x, target_pitch])
     d = layers.Dense(cfg.units, activation="relu", name="dur_hidden")(d)

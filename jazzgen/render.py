@@ -29,8 +29,8 @@ import numpy as np
 
 from .band import BASS_CHANNEL, DRUM_KITS, PIANO_CHANNEL, harmony
 from .midi_io import DRUM_CHANNEL, Part, timed_events, write_midi
-from .util import atomic_write
 from .notes import GRID, NO_CHORD, NoteSequence
+from .util import atomic_write
 
 SOLO_PROGRAM = 65          # GM alto sax
 SWING = 0.5                # off-beat eighths halfway from straight to triplet
@@ -332,7 +332,7 @@ def render_musicxml(path: str | os.PathLike, seq: NoteSequence) -> None:
     rests; notes crossing a barline are split and tied by music21.  A chord symbol
     music21 cannot read is written as a text expression instead.
     """
-    from music21 import expressions, instrument, key, meter, metadata, note, stream, tempo
+    from music21 import expressions, instrument, key, metadata, meter, note, stream, tempo
 
     ql = lambda steps: Fraction(int(steps), GRID)   # noqa: E731
     part = stream.Part()

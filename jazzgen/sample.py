@@ -39,6 +39,7 @@ def export_weights(model, keras_path: Path, out: Path) -> dict[str, np.ndarray]:
     export on every load: the weights are returned either way.
     """
     import sys
+
     from .util import atomic_write
     w = {}
     for f in FEATURES:
@@ -112,7 +113,8 @@ EMBEDDED = {"prev_pitch": "pitch", "prev_dur": "dur", "prev_art": "art", "prev_v
 def _required(n_layers: int) -> list[str]:
     keys = [f"emb_{f}" for f in FEATURES] + ["emb_target_pitch", "emb_target_dur"]
     keys += [f"lstm_{i}_{k}" for i in range(n_layers) for k in ("kernel", "recurrent", "bias")]
-    heads = ("pitch_abs", "pitch_rel", "dur_hidden", "dur") + tuple(f"{h}{x}" for h in EXPRESSION for x in ("_hidden", ""))
+    heads = ("pitch_abs", "pitch_rel", "dur_hidden", "dur") + tuple(f"{h}{x}" for h in EXPRESSION
+                                                                     for x in ("_hidden", ""))
     return keys + [f"{n}_{k}" for n in heads for k in "wb"]
 
 
@@ -191,7 +193,8 @@ def load_weights(model_dir: str | Path) -> dict[str, np.ndarray]:
             return check_weights(w, npz)
     _check_zip(keras_path)
     import keras
-    from . import model as _  # registers the custom layers
+
+    from . import model as _  # noqa: F401  (registers the custom layers)
     try:
         m = keras.saving.load_model(keras_path, safe_mode=True)
         w = export_weights(m, keras_path, npz)

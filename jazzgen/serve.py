@@ -51,12 +51,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from . import cli, paths
+from .band import swing_for
 from .chart import DEFAULT_BPM, DEFAULT_FORM, DEFAULT_KEY, build_chart
-from .notes import parse_meter
 from .chords import FORMS
 from .errors import JazzgenError, UsageError
-from .band import swing_for
 from .midi_io import DRUM_CHANNEL, TPQ_OUT, swing_ticks
+from .notes import parse_meter
 from .sample import Sampling, Stepper
 from .takes import BANDS, Take, TakeConfig, load_stepper, make_takes, write_take
 
@@ -366,7 +366,8 @@ def parser() -> cli.Parser:
     p = cli.Parser(prog="python -m jazzgen.serve", description=__doc__.split("\n\n")[0])
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 = any free one)")
-    p.add_argument("--model", default=str(paths.SHIPPED_MODEL), help="model folder (default: the shipped models/wjazzd)")
+    p.add_argument("--model", default=str(paths.SHIPPED_MODEL),
+                   help="model folder (default: the shipped models/wjazzd)")
     return p
 
 

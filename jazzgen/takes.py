@@ -11,10 +11,10 @@ import secrets
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from . import render
 from .band import BANDS, band_parts, swing_for
 from .chart import MAX_SECONDS, Chart, timeline_with_primer
 from .errors import JazzgenError, UsageError
-from . import render
 from .midi_io import Part, write_midi
 from .notes import NoteSequence
 from .render import MAX_SWING, SOLO_PROGRAM, swing_at_tempo
@@ -37,7 +37,8 @@ class TakeConfig:
 
     def __post_init__(self):
         checks = [(0 < self.seconds <= MAX_SECONDS, f"--seconds must be in (0, {MAX_SECONDS:g}]"),
-                  (self.swing is None or 0 <= self.swing <= MAX_SWING, f"--swing must be auto or in [0, {MAX_SWING:g}]"),
+                  (self.swing is None or 0 <= self.swing <= MAX_SWING,
+                   f"--swing must be auto or in [0, {MAX_SWING:g}]"),
                   (0 <= self.instrument <= 127, "--instrument must be a General MIDI program 0..127"),
                   (1 <= self.num <= 1000, "--num must be in 1..1000"),
                   (self.seed is None or 0 <= self.seed < 2**63, "--seed must be in 0..2^63-1"),

@@ -112,7 +112,8 @@ class Vocab:
     def art_ids(self, ratio) -> np.ndarray:
         """Articulation id of each sounding/event ratio (in (0, 1])."""
         edges = np.asarray(self.art_edges)[::-1]                # ascending
-        return (ART0 + len(edges) - np.searchsorted(edges, np.asarray(ratio, np.float64), side="right")).astype(np.int16)
+        level = np.searchsorted(edges, np.asarray(ratio, np.float64), side="right")
+        return (ART0 + len(edges) - level).astype(np.int16)
 
     def vel_ids(self, velocity) -> np.ndarray:
         return (VEL0 + np.searchsorted(np.asarray(self.vel_edges), np.asarray(velocity), side="right")).astype(np.int16)

@@ -219,6 +219,7 @@ def resume_config(cfg: TrainConfig, given: set[str]) -> tuple[TrainConfig, dict]
 def load_last(out: Path, state: dict):
     """last.keras with its optimizer; ModelError if it cannot be loaded or is not the state's."""
     import keras
+
     from . import model as _  # noqa: F401  (registers the custom layers)
     try:
         model = keras.saving.load_model(out / "last.keras", safe_mode=True)
@@ -242,6 +243,7 @@ def new_state(cfg: TrainConfig) -> dict:
 def _strategy_scope(cfg: TrainConfig):
     """A context in which to build the model: data-parallel over local devices if asked."""
     import contextlib
+
     import keras
     if not cfg.distribute:
         return contextlib.nullcontext()

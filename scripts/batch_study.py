@@ -96,6 +96,7 @@ def main() -> None:
     p.add_argument("specs", nargs="+")
     a = p.parse_args()
     import keras
+
     from jazzgen import train as jtrain
 
     ship = shipped_log()

@@ -39,6 +39,7 @@ def timeline(seconds: float):
 def bench_sampling(model: Path, seconds: float, runs: int):
     """(median ms, events per solo, notes per solo) of improvise alone."""
     import numpy as np
+
     from jazzgen.sample import Stepper, improvise, load_weights
     stepper = Stepper(load_weights(model))
     like = timeline(seconds)
@@ -82,10 +83,13 @@ def bench_command(model: Path, seconds: float, runs: int, wav: bool) -> float:
 
 def bench_predict(model: Path, seconds: float, tokens: int) -> float:
     """Seconds per model.predict call on the sequence so far, generating event by event."""
-    import numpy as np
     import keras
-    from jazzgen import model as _  # noqa: F401  (registers the custom layers)
-    from jazzgen import tokens as T
+    import numpy as np
+
+    from jazzgen import (
+        model as _,  # noqa: F401  (registers the custom layers)
+        tokens as T,
+    )
     from jazzgen.sample import sample_ids
     m = keras.saving.load_model(model / "model.keras" if model.is_dir() else model, safe_mode=True)
     like = timeline(seconds)
@@ -140,7 +144,8 @@ def main() -> None:
     print(f"(a) improvise, median of {runs}: {ms:.1f} ms ({1000 * ms / events:.0f} us/event)", flush=True)
     cmd = bench_command(model, a.seconds, a.cmd_runs, wav=False)
     cmd_wav = bench_command(model, a.seconds, a.cmd_runs, wav=True)
-    print(f"(b) python -m jazzgen.generate, median of {a.cmd_runs}: {cmd:.2f} s; with --wav {cmd_wav:.2f} s", flush=True)
+    print(f"(b) python -m jazzgen.generate, median of {a.cmd_runs}: {cmd:.2f} s; with --wav {cmd_wav:.2f} s",
+          flush=True)
     per_call = bench_predict(model, a.seconds, a.tokens)
     baseline = per_call * 2 * events
     print(f"(c) model.predict on the sequence so far: {1000 * per_call:.1f} ms/token x 2 tokens x {events:.0f} events "

@@ -77,7 +77,7 @@ def main(argv=None) -> int:
     music21.converter.parse(str(next(f for f in files if f not in sample)), forceSource=True)
     per_file = []
     for f in sample:
-        _, s, _ = timed(lambda: music21.converter.parse(str(f), forceSource=True))
+        _, s, _ = timed(lambda f=f: music21.converter.parse(str(f), forceSource=True))
         per_file.append(s)
         print(f"music21  {s:6.2f} s  {f.name}")
     ours = len(files) / cold

@@ -28,9 +28,10 @@ def main() -> None:
     p.add_argument("--modes", default="default,off,on", help="default (compile_model's), off, on")
     a = p.parse_args()
     import keras
+
     from jazzgen import tokens as T
-    from jazzgen.model import ModelConfig, build_model, compile_model, xy
     from jazzgen.backend import device
+    from jazzgen.model import ModelConfig, build_model, compile_model, xy
     from jazzgen.train import load_data
 
     cfg = TrainConfig(data=a.data, max_songs=a.max_songs)

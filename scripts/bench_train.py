@@ -45,8 +45,9 @@ PREVIOUS_BATCH = 24
 def run_loop(cfg: TrainConfig) -> list[float]:
     """train.train as users run it; its steady per-epoch seconds."""
     import keras
-    from jazzgen.train import train
     from trainbench import steady_seconds
+
+    from jazzgen.train import train
     with tempfile.TemporaryDirectory() as tmp:
         cfg = TrainConfig(**{**cfg.__dict__, "out": tmp, "name": "bench"})
         with contextlib.redirect_stdout(sys.stderr):   # its chatter is not the result
@@ -61,6 +62,7 @@ def torch_reference(cfg: TrainConfig):
     """The jazzgen network as a torch.nn.Module (defaults of jazzgen.model.ModelConfig)."""
     import torch
     from torch import nn
+
     from jazzgen import tokens as T
     from jazzgen.model import ModelConfig
     m = ModelConfig(layers=cfg.layers, units=cfg.units, dropout=cfg.dropout)
@@ -106,6 +108,7 @@ def run_reference(cfg: TrainConfig, data) -> list[float]:
     """Epochs of the PyTorch reference on the same windows; steady per-epoch seconds."""
     import numpy as np
     import torch
+
     from jazzgen import tokens as T
     torch.manual_seed(cfg.seed)
     net = torch_reference(cfg)
@@ -154,9 +157,10 @@ def main() -> None:
 
     import keras
     import torch
+    from trainbench import train_tokens
+
     from jazzgen.backend import device
     from jazzgen.train import load_data
-    from trainbench import train_tokens
 
     d = TrainConfig()
     ours = TrainConfig(data=a.data, epochs=a.epochs, patience=a.epochs + 1, max_songs=a.max_songs,

@@ -25,11 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from jazzgen import chord_infer  # noqa: E402
+from jazzgen.band import band_parts  # noqa: E402
 from jazzgen.chords import parse_chord  # noqa: E402
 from jazzgen.errors import JazzgenError  # noqa: E402
 from jazzgen.midi_io import read_midi  # noqa: E402
 from jazzgen.notes import GRID, NO_CHORD  # noqa: E402
-from jazzgen.band import band_parts  # noqa: E402
 
 FAMILY = {"maj": "maj", "maj7": "maj", "6": "maj", "aug": "maj",
           "min": "min", "min7": "min", "min6": "min", "minmaj7": "min",

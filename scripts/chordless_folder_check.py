@@ -207,13 +207,15 @@ def report_folders(files, band, blind, originals, work) -> None:
           + ", ".join(f"{k} {v}" for k, v in sources.most_common()) + "; melody "
           + ", ".join(f"{k} x{v}" for k, v in tracks.most_common()))
     print(f"notes under an inferred chord: {covered / max(notes, 1):.1%} of {notes}; "
-          f"root accuracy of the inferred chords per beat: {hits / max(n, 1):.1%} ({hits}/{n} beats with a marker chord)")
+          f"root accuracy of the inferred chords per beat: {hits / max(n, 1):.1%} "
+          f"({hits}/{n} beats with a marker chord)")
     bcorpus, bsources, _ = ingest(blind, work / "cache")
     same = all(np.array_equal(a.pitch, b.pitch) and np.array_equal(a.start, b.start)
                for a, b in zip(sorted(corpus.songs, key=lambda s: s.name), sorted(bcorpus.songs, key=lambda s: s.name)))
     print(f"melody-only folder: {len(bcorpus.songs)} kept; chord source "
           + ", ".join(f"{k} {v}" for k, v in bsources.most_common())
-          + f"; same notes as the band folder's melodies: {'yes' if same and len(bcorpus.songs) == len(corpus.songs) else 'NO'}")
+          + "; same notes as the band folder's melodies: "
+          + ("yes" if same and len(bcorpus.songs) == len(corpus.songs) else "NO"))
 
 
 def main(argv=None) -> int:

@@ -67,7 +67,8 @@ class Case:
     family: str                     # midi / flags / chart / model
     command: str                    # one of COMMANDS
     argv: list[str]
-    files: dict = field(default_factory=dict)   # scratch-relative path -> bytes | ("fifo",) | ("dir",) | ("link", target)
+    # scratch-relative path -> bytes | ("fifo",) | ("dir",) | ("link", target)
+    files: dict = field(default_factory=dict)
     keras: bool = False             # needs Keras (left out with --no-keras)
     timeout: float = 60.0            # seconds; generous: the machine is shared
     label: str = ""                 # what the input is, for the listing of failures
@@ -84,7 +85,7 @@ def small_solo(rng, bars: int = 8, name: str = "walk"):
     """A random-walk solo over a ii-V-I with chord markers, as a NoteSequence."""
     from jazzgen.notes import ChordChange, NoteSequence, Tempo, TimeSignature
     chords = [ChordChange(48 * b, ["Dm7", "G7", "Cmaj7", "A7b9"][b % 4]) for b in range(bars)]
-    starts, p, t = [], [], 0
+    starts, t = [], 0
     pitch = 64
     while t < 48 * bars - 6:
         d = int(choose(rng, [6, 6, 12, 12, 18]))
@@ -505,7 +506,8 @@ def broken_model(rng, m: Material) -> tuple[dict, str]:
         f["m/config.json"] = b"[1, 2]"
     elif kind == "config types":
         key = choose(rng, ["data", "val_fraction", "seed", "max_songs", "units", "augment"])
-        f["m/config.json"] = json.dumps({**m.config, key: choose(rng, ["x", 1.5, None, [], {}, True, -1, 1e308])}).encode()
+        odd = choose(rng, ["x", 1.5, None, [], {}, True, -1, 1e308])
+        f["m/config.json"] = json.dumps({**m.config, key: odd}).encode()
     elif kind == "config missing":
         c = dict(m.config)
         c.pop(choose(rng, ["data", "val_fraction", "seed", "max_songs"]))
@@ -659,7 +661,7 @@ def run_all(cases, work: Path, jobs: int, modules: dict, log) -> int:
             if got:
                 finished.append((p, status))
         now = time.monotonic()
-        for p, (i, case, scratch, deadline) in list(running.items()):
+        for p, (*_, deadline) in list(running.items()):
             if now > deadline and all(p != f for f, _ in finished):
                 try:
                     os.killpg(p, signal.SIGKILL)
@@ -701,14 +703,16 @@ def make_cases(n: int, seed: int, m: Material, keras: bool):
 
 
 def import_commands(keras: bool) -> dict:
-    from jazzgen import evaluate, generate, ingest, train
-    import jazzgen.render  # noqa: F401  (every child uses it: import once)
-    import symusic  # noqa: F401
-    import mido  # noqa: F401
     import matplotlib
+    import mido  # noqa: F401
+    import symusic  # noqa: F401
+
+    import jazzgen.render  # noqa: F401  (every child uses it: import once)
+    from jazzgen import evaluate, generate, ingest, train
     matplotlib.use("Agg")
     if keras:
         import keras as _  # noqa: F401
+
         import jazzgen.model  # noqa: F401
     return {"ingest": ingest, "generate": generate, "evaluate": evaluate, "train": train}
 

@@ -47,8 +47,9 @@ def say(msg: str) -> None:
 def shipped_stage(a) -> dict:
     """Run in a child whose KERAS_BACKEND is set: the shipped configuration for a few epochs."""
     import keras
-    from jazzgen.train import TrainConfig, train
     from trainbench import rate, train_tokens
+
+    from jazzgen.train import TrainConfig, train
     extra = SMOKE if a.cpu_smoke else {}
     with tempfile.TemporaryDirectory() as tmp:
         cfg = TrainConfig(data=a.data, out=tmp, name="shipped", epochs=a.epochs, patience=a.epochs + 1, **extra)

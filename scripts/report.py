@@ -49,8 +49,7 @@ def generate(model_dir: str, likes: list, seed: int, temperature: float, top_p: 
 
 
 def main(argv=None) -> int:
-    from jazzgen import evaluate as E
-    from jazzgen import tokens as T
+    from jazzgen import evaluate as E, tokens as T
     p = E._Parser(prog="python scripts/report.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default=E.DEFAULT_MODEL)
     p.add_argument("--data", default="midi/wjazzd", help="the model's training folder")

@@ -1,4 +1,6 @@
-"""Shared fixtures: subprocess environment, small synthetic MIDI files, a model to generate with.
+"""What every test file shares: the paths (from jazzgen.paths), the subprocess environment,
+the one MIDI builder (Track + midi_bytes / save_midi: every test that writes a MIDI file with
+mido writes it here), random-walk solos, a model to generate with.
 
 The generate tests use the shipped model (models/wjazzd/model.keras) when it exists,
 and otherwise a tiny model trained once per session on 12 WJazzD files (a few
@@ -7,12 +9,14 @@ tests another fully trained model folder as if it were the shipped one.
 """
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pytest
@@ -21,8 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-WJAZZD = ROOT / "midi" / "wjazzd"
-SHIPPED_MODEL = ROOT / "models" / "wjazzd"
+from jazzgen.paths import SHIPPED_MODEL, WJAZZD  # noqa: E402  (the checkout on sys.path first)
+
 TPQ = 480
 
 # ii-V-I in C, one chord a bar (4/4), then the tonic again
@@ -47,33 +51,98 @@ def run_module(module: str, args, cwd, timeout: float = 300, **env) -> subproces
                           capture_output=True, text=True, timeout=timeout)
 
 
-def write_solo_midi(path, notes, chords, qpm: float = 120.0, melody_name: str = "Melody") -> Path:
-    """A type-1 MIDI file: one melody track with chord markers.
+# ---------------------------------------------------------------------------- the one MIDI builder
 
-    notes: (pitch, start beat, length in beats); chords: (beat, symbol).  Times are in
-    beats (floats fine), written at 480 ticks per beat.
+@dataclass
+class Track:
+    """One MIDI track to build, times in beats (floats fine).
+
+    notes: (pitch, start, length[, velocity]); a length of None writes the note-on only (a note
+    that never ends).  tempo (qpm), meter ((num, den)) and key (mido's name, "Eb", "F#m") take
+    one value for beat 0 or a list of (beat, value...) changes; markers and texts are
+    (beat, text) marker / text meta events; events is (beat, mido message) for anything else
+    (an absurd tempo, a stray controller); end puts the end of the track at that beat.
+    """
+    notes: Sequence = ()
+    name: str | None = None
+    channel: int = 0
+    program: int | None = None
+    velocity: int = 90
+    tempo: float | Sequence | None = None
+    meter: tuple | list | None = None
+    key: str | Sequence | None = None
+    markers: Sequence = ()
+    texts: Sequence = ()
+    events: Sequence = ()
+    end: float | None = None
+
+
+def _changes(value, single) -> list[tuple]:
+    """A single value (at beat 0) or a list of (beat, value...) changes, as (beat, value...) tuples."""
+    if value is None:
+        return []
+    if single(value):
+        return [(0, *value)] if isinstance(value, tuple) else [(0, value)]
+    return [tuple(v) for v in value]
+
+
+def _track_events(track: Track) -> list[tuple[float, int, object]]:
+    """(beat, order, message): at one tick the data set's order, meta first, note-offs before note-ons."""
+    from mido import Message, MetaMessage
+    ev = [(0, 0, MetaMessage("track_name", name=track.name))] if track.name is not None else []
+    ev += [(b, 1, MetaMessage("time_signature", numerator=n, denominator=d))
+           for b, n, d in _changes(track.meter, lambda v: isinstance(v, tuple) and isinstance(v[0], int))]
+    ev += [(b, 2, MetaMessage("key_signature", key=k)) for b, k in _changes(track.key, lambda v: isinstance(v, str))]
+    ev += [(b, 3, MetaMessage("set_tempo", tempo=int(round(6e7 / q))))
+           for b, q in _changes(track.tempo, lambda v: isinstance(v, (int, float)))]
+    ev += [(b, 4, MetaMessage("marker", text=s)) for b, s in track.markers]
+    ev += [(b, 4, MetaMessage("text", text=s)) for b, s in track.texts]
+    if track.program is not None:
+        ev.append((0, 5, Message("program_change", channel=track.channel, program=track.program)))
+    ev += [(b, 5, m) for b, m in track.events]
+    for p, s, d, *v in track.notes:
+        vel = int(v[0]) if v else track.velocity
+        ev.append((s, 7, Message("note_on", channel=track.channel, note=int(p), velocity=vel)))
+        if d is not None:
+            ev.append((s + d, 6, Message("note_off", channel=track.channel, note=int(p), velocity=0)))
+    return ev
+
+
+def midi_bytes(*tracks: Track, tpq: int = TPQ, fmt: int = 1) -> bytes:
+    """A standard MIDI file (type fmt, tpq ticks per beat) of the tracks, built with mido.
+
+    Type 0 (fmt=0) merges the tracks into the one track such a file has, their channels kept.
     """
     import mido
-    mf = mido.MidiFile(type=1, ticks_per_beat=TPQ)
-    ev = [(0, 0, mido.MetaMessage("track_name", name=melody_name)),
-          (0, 1, mido.MetaMessage("time_signature", numerator=4, denominator=4)),
-          (0, 2, mido.MetaMessage("set_tempo", tempo=int(round(6e7 / qpm))))]
-    ev += [(int(round(b * TPQ)), 3, mido.MetaMessage("marker", text=s)) for b, s in chords]
-    for p, s, d in notes:
-        a, b = int(round(s * TPQ)), int(round((s + d) * TPQ))
-        ev.append((a, 5, mido.Message("note_on", note=int(p), velocity=90)))
-        ev.append((b, 4, mido.Message("note_off", note=int(p), velocity=0)))
-    tr = mido.MidiTrack()
-    now = 0
-    for t, _, msg in sorted(ev, key=lambda e: (e[0], e[1])):
-        tr.append(msg.copy(time=t - now))
-        now = t
-    tr.append(mido.MetaMessage("end_of_track", time=0))
-    mf.tracks.append(tr)
+    mf = mido.MidiFile(type=fmt, ticks_per_beat=tpq)
+    for group in ([tracks] if fmt == 0 else [[t] for t in tracks]):
+        tr, now = mido.MidiTrack(), 0
+        ticked = [(int(round(b * tpq)), o, m) for track in group for b, o, m in _track_events(track)]
+        for t, _, msg in sorted(ticked, key=lambda e: (e[0], e[1])):
+            tr.append(msg.copy(time=t - now))
+            now = t
+        end = max([now] + [int(round(t.end * tpq)) for t in group if t.end is not None])
+        tr.append(mido.MetaMessage("end_of_track", time=end - now))
+        mf.tracks.append(tr)
+    buf = io.BytesIO()
+    mf.save(file=buf)
+    return buf.getvalue()
+
+
+def save_midi(path, *tracks: Track, tpq: int = TPQ, fmt: int = 1) -> Path:
+    """midi_bytes written to path (its folder made)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    mf.save(str(path))
+    path.write_bytes(midi_bytes(*tracks, tpq=tpq, fmt=fmt))
     return path
+
+
+def write_solo_midi(path, notes, chords, qpm: float = 120.0, melody_name: str = "Melody") -> Path:
+    """A type-1 file like the WJazzD ones: one melody track in 4/4 with chord markers.
+
+    notes: (pitch, start beat, length in beats); chords: (beat, symbol).
+    """
+    return save_midi(path, Track(notes, name=melody_name, meter=(4, 4), tempo=qpm, markers=chords))
 
 
 def random_walk_solo(seed: int, bars: int = 16):
@@ -93,13 +162,19 @@ def random_walk_solo(seed: int, bars: int = 16):
     return notes, chords
 
 
+def write_walks(folder, n: int = 6, wjazzd: int = 0) -> Path:
+    """n random-walk solos walk0..walk{n-1}.mid in folder; the last `wjazzd` of them in a wjazzd/
+    subfolder (where the licence of the bundled corpus applies)."""
+    folder = Path(folder)
+    for i in range(n):
+        write_solo_midi(folder / ("wjazzd" if i >= n - wjazzd else "") / f"walk{i}.mid", *random_walk_solo(i))
+    return folder
+
+
 @pytest.fixture
 def solo_folder(tmp_path):
     """Six small ii-V-I random-walk solos as MIDI files in tmp_path/data."""
-    data = tmp_path / "data"
-    for i in range(6):
-        write_solo_midi(data / f"walk{i}.mid", *random_walk_solo(i))
-    return data
+    return write_walks(tmp_path / "data")
 
 
 # ---------------------------------------------------------------------------- a model to generate with
@@ -160,3 +235,10 @@ def blues_chart(qpm: float = 160.0, symbols=BLUES, end: int | None = None):
     return NoteSequence(pitch, start, dur, np.full(len(start), 90), chords=chords,
                         tempos=[Tempo(0, qpm)], time_signatures=[TimeSignature(0, 4, 4)],
                         end=end or len(symbols) * bar, name="blues")
+
+
+def wjazzd_file(name: str) -> Path:
+    """A file of the bundled corpus (midi/wjazzd), which the tests read and never write."""
+    path = WJAZZD / name
+    assert path.is_file(), f"bundled corpus file missing: {path}"
+    return path

@@ -14,7 +14,7 @@ def test_an_unknown_backend_is_a_usage_error():
 
 
 def test_the_running_backend_cannot_be_switched():
-    running = backend.choose(None)
+    running = backend.in_use()
     other = next(b for b in backend.BACKENDS if b != running)
     with pytest.raises(UsageError, match=f"already running on {running}"):
         backend.choose(other)
@@ -38,6 +38,7 @@ def test_backend_flag_is_checked_by_both_commands(module, tmp_path):
 def test_train_under_torch_says_so(tmp_path):
     """The torch backend trains too (the model is keras.ops only) and the device line names it."""
     import shutil
+
     from conftest import WJAZZD
     data = tmp_path / "d"
     data.mkdir()

@@ -12,11 +12,8 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import SHIPPED_MODEL, random_walk_solo, write_solo_midi
-from jazzgen import chart as C
-from jazzgen import evaluate as E
-from jazzgen import generate as jgen
-from jazzgen import ingest, paths
+from conftest import SHIPPED_MODEL, write_solo_midi, write_walks
+from jazzgen import chart as C, evaluate as E, generate as jgen, ingest, paths
 from jazzgen.errors import ModelError, UsageError
 from jazzgen.midi_io import read_midi, write_midi
 from jazzgen.notes import NoteSequence, Tempo, TimeSignature
@@ -194,7 +191,8 @@ def test_config_missing_keys(tmp_path):
 
 
 def test_config_out_of_range(tmp_path):
-    assert "val_fraction must be in [0, 1)" in config_error(tmp_path, json.dumps({**good_config(), "val_fraction": 2.0}))
+    bad = json.dumps({**good_config(), "val_fraction": 2.0})
+    assert "val_fraction must be in [0, 1)" in config_error(tmp_path, bad)
 
 
 def test_config_is_a_folder_or_fifo(tmp_path):
@@ -223,7 +221,7 @@ def test_evaluate_bad_config_is_one_line_exit_2(tmp_path, capsys):
     d.mkdir()
     (d / "config.json").write_text("{")
     data = tmp_path / "data"
-    write_solo_midi(data / "a.mid", *random_walk_solo(0))
+    write_walks(data, n=1)
     assert E.main(["--model", str(d), "--data", str(data), "--out", str(tmp_path / "o")]) == 2
     assert "config.json: not JSON" in one_line(capsys, "evaluate")
 
@@ -237,8 +235,7 @@ def test_evaluate_default_model_is_the_shipped_one(tmp_path, monkeypatch):
 def test_evaluate_reports_a_one_note_file(tmp_path, capsys):
     data = tmp_path / "data"
     write_solo_midi(data / "one.mid", [(60, 0, 1)], [(0, "C7")])
-    for i in range(2):
-        write_solo_midi(data / f"walk{i}.mid", *random_walk_solo(i))
+    write_walks(data, n=2)
     assert E.main(["--model", "none", "--data", str(data), "--out", str(tmp_path / "o"),
                    "--cache", str(tmp_path / "c")]) == 0
     err = capsys.readouterr().err
@@ -323,10 +320,7 @@ def test_too_many_bars_or_chords_in_a_bar():
 
 @pytest.fixture
 def data(tmp_path):
-    d = tmp_path / "data"
-    for i in range(2):
-        write_solo_midi(d / f"walk{i}.mid", *random_walk_solo(i))
-    return d
+    return write_walks(tmp_path / "data", n=2)
 
 
 def test_ingest_report_that_is_a_folder_is_refused_before_any_work(tmp_path, data, capsys):

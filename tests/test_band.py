@@ -3,9 +3,9 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from conftest import blues_chart as blues
 
-from jazzgen.band import (BASS_CHANNEL, HIHAT_PEDAL, PIANO_CHANNEL, RIDE, band_parts, beats, harmony, swing_for)
+from conftest import blues_chart as blues
+from jazzgen.band import BASS_CHANNEL, HIHAT_PEDAL, PIANO_CHANNEL, RIDE, band_parts, beats, harmony, swing_for
 from jazzgen.chords import chord_tones, parse_chord
 from jazzgen.midi_io import DRUM_CHANNEL
 from jazzgen.notes import GRID, TimeSignature
@@ -39,7 +39,6 @@ def test_piano_voicings_hold_third_and_seventh_in_range():
     assert piano.pitch.min() >= 48 and piano.pitch.max() <= 72
     onsets = np.unique(piano.start)
     assert 12 <= len(onsets) <= 12 * 4       # comps, not a chord on every beat
-    starts = [c.step for c in seq.chords]
     for s in onsets.tolist():
         pcs = set((piano.pitch[piano.start == s] % 12).tolist())
         # a hit on the off-beat just before a change anticipates the next chord

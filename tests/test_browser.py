@@ -60,12 +60,15 @@ def coloured_pixels(page, rgb) -> int:
         return n; }""", list(rgb))
 
 
+@pytest.mark.slow
 def test_generate_play_and_download_in_chromium(server, browser, tmp_path, capsys):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     problems = []
     page.on("pageerror", lambda e: problems.append(str(e)))
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" and "status of 400" not in m.text else None)
-    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 and r.status != 400 else None)
+    page.on("console",
+            lambda m: problems.append(m.text) if m.type == "error" and "status of 400" not in m.text else None)
+    page.on("response",
+            lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 and r.status != 400 else None)
     page.goto(server)
     page.wait_for_function("document.getElementById('form').options.length > 1", timeout=WAIT_MS)
 

@@ -189,8 +189,9 @@ def test_timeline_with_primer_keeps_its_tempo_map_meter_and_key():
 
 
 def test_a_primer_opens_the_take_and_the_band_plays_its_meter(shipped, tmp_path):
-    from jazzgen.chart import cut_primer
     import mido
+
+    from jazzgen.chart import cut_primer
     head = cut_primer(long_primer(), 4)
     chart = build_chart(primer=head)
     assert chart.meter == (3, 4) and chart.changes[0].symbol == "F7"

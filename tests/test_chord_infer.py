@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 from jazzgen import chord_infer
+from jazzgen.band import band_parts
 from jazzgen.chords import NAMES, parse_chord
 from jazzgen.notes import GRID, NO_CHORD, ChordChange, NoteSequence, TimeSignature
-from jazzgen.band import band_parts
 
 BAR = 4 * GRID
 

@@ -9,8 +9,7 @@ import mido
 import numpy as np
 import pytest
 
-from jazzgen import chart as C
-from jazzgen import generate as jgen
+from jazzgen import chart as C, generate as jgen
 from jazzgen.chords import parse_changes, parse_chord, transpose_symbol
 from jazzgen.midi_io import _meta, _to_track, read_midi, read_midi_bytes, write_midi
 from jazzgen.notes import ChordChange, NoteSequence, TimeSignature

@@ -8,21 +8,20 @@ checks the premise that script's training comparison rests on; no model is train
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 
 import mido
 
+from conftest import ROOT, WJAZZD
 from jazzgen.corpus import load_corpus
 from jazzgen.midi_io import read_midi
 
-ROOT = Path(__file__).resolve().parents[1]
-WJAZZD = ROOT / "midi" / "wjazzd"
 SOLOS = ["ArtPepper_Anthropology_FINAL.mid", "CliffordBrown_I'llRememberApril_FINAL.mid",
          "JohnColtrane_Mr.P.C._FINAL.mid"]
 
 
 def _check_script():
-    spec = importlib.util.spec_from_file_location("chordless_folder_check", ROOT / "scripts" / "chordless_folder_check.py")
+    path = ROOT / "scripts" / "chordless_folder_check.py"
+    spec = importlib.util.spec_from_file_location("chordless_folder_check", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod

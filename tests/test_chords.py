@@ -1,12 +1,20 @@
 import re
-from pathlib import Path
 
 import pytest
 
-from jazzgen.chords import (FORMS, QUALITIES, Chord, ChordError, chord_tones, form_changes,
-                            parse_changes, parse_chord, transpose_symbol)
+from conftest import wjazzd_file
+from jazzgen.chords import (
+    FORMS,
+    QUALITIES,
+    Chord,
+    ChordError,
+    chord_tones,
+    form_changes,
+    parse_changes,
+    parse_chord,
+    transpose_symbol,
+)
 
-README = Path(__file__).resolve().parents[1] / "midi/wjazzd/README.md"
 LETTER = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
 
@@ -16,8 +24,7 @@ def pc(name):
 
 def readme_labels():
     """(Jazzomat label, our symbol) rows of the README's big table; fails if the data is gone."""
-    assert README.is_file(), f"shared data README missing: {README}"
-    rows = re.findall(r"^\| `([^`]+)` \| `([^`]+)` \| \d+ \|$", README.read_text(), re.M)
+    rows = re.findall(r"^\| `([^`]+)` \| `([^`]+)` \| \d+ \|$", wjazzd_file("README.md").read_text(), re.M)
     assert len(rows) == 419, len(rows)
     return rows
 

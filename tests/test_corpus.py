@@ -1,58 +1,33 @@
 """The corpus: bad files skipped with reasons, the limits, the ingest CLI, the cache, the readers."""
-import io
 import json
-import os
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import mido
 import numpy as np
 import pytest
-from mido import Message, MetaMessage
 
-from jazzgen import corpus as C
-from jazzgen import midi_io
+from conftest import ROOT, Track, midi_bytes, run_module, subprocess_env, wjazzd_file
+from jazzgen import corpus as C, midi_io
 from jazzgen.corpus import ReadSettings, load_corpus
 from jazzgen.errors import DataError
 
-ROOT = Path(__file__).resolve().parents[1]
-MIDI = ROOT / "midi/wjazzd"
-SHARED = ["ArtPepper_Anthropology_FINAL.mid", "ChetBaker_LetsGetLost_FINAL.mid", "DavidMurray_BluesForTwo-1_FINAL.mid"]
+ARTPEPPER = "ArtPepper_Anthropology_FINAL.mid"
 
 
-def shared(name: str) -> Path:
-    p = MIDI / name
-    assert p.is_file(), f"shared data missing: {p}"
-    return p
+def smf(*notes, channel=0, markers=()) -> bytes:
+    """One track: chord markers (beat, symbol), then (pitch, start beat, beats) notes (beats None: never ended)."""
+    return midi_bytes(Track(notes, channel=channel, markers=markers))
 
 
-def smf(notes, tpq=480, channel=0, markers=(), offs=True) -> bytes:
-    """One track: chord markers, then (pitch, on tick, off tick) notes (offs=False: never ended)."""
-    ev = [(t, MetaMessage("marker", text=s)) for t, s in markers]
-    for p, a, b in notes:
-        ev.append((a, Message("note_on", note=p, velocity=80, channel=channel)))
-        if offs:
-            ev.append((b, Message("note_off", note=p, channel=channel)))
-    tr, now = mido.MidiTrack(), 0
-    for t, m in sorted(ev, key=lambda e: e[0]):
-        tr.append(m.copy(time=t - now))
-        now = t
-    mf = mido.MidiFile(type=1, ticks_per_beat=tpq)
-    mf.tracks.append(tr)
-    buf = io.BytesIO()
-    mf.save(file=buf)
-    return buf.getvalue()
-
-
-GOOD = smf([(60 + i, 240 * i, 240 * i + 200) for i in range(16)], markers=[(0, "Cmaj7"), (1920, "N.C.")])
+GOOD = smf(*[(60 + i, i / 2, 5 / 12) for i in range(16)], markers=[(0, "Cmaj7"), (4, "N.C.")])
 BAD = {"noise.mid": (b"\x00garbage" * 10, "not a MIDI file"),
        "empty.mid": (b"", "empty file"),
-       "drums.mid": (smf([(36, 0, 100), (38, 480, 580)], channel=9), "only drum notes"),
+       "drums.mid": (smf((36, 0, 0.2), (38, 1, 0.2), channel=9), "only drum notes"),
        "cut.mid": (GOOD[:40], "truncated"),
-       "endless.mid": (smf([(60, 0, 0), (62, 480, 0)], offs=False), "notes never end")}
+       "endless.mid": (smf((60, 0, None), (62, 1, None)), "notes never end")}
 
 
 @pytest.fixture
@@ -60,7 +35,7 @@ def folder(tmp_path) -> Path:
     d = tmp_path / "midi"
     (d / "sub").mkdir(parents=True)
     (d / "good.mid").write_bytes(GOOD)
-    shutil.copy(shared(SHARED[0]), d / "sub" / SHARED[0])
+    shutil.copy(wjazzd_file(ARTPEPPER), d / "sub" / ARTPEPPER)
     for name, (data, _) in BAD.items():
         (d / name).write_bytes(data)
     (d / "notes.txt").write_text("not MIDI, not looked at")
@@ -109,9 +84,7 @@ def test_summary_aggregates_reports():
 # ---------------------------------------------------------------------------- the CLI
 
 def ingest(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "jazzgen.ingest", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return run_module("jazzgen.ingest", args, cwd, timeout=120)
 
 
 def test_cli_exit_codes(folder, tmp_path):
@@ -169,7 +142,7 @@ def test_cache_serves_everything_then_rereads_only_a_changed_file(folder, tmp_pa
     same_songs(first, second)
     assert load_corpus(folder, None, progress=False).cached == 0
 
-    (folder / "good.mid").write_bytes(smf([(70, 0, 480)]))
+    (folder / "good.mid").write_bytes(smf((70, 0, 1)))
     third = load_corpus(folder, cache, progress=False)
     assert third.cached == 6
     assert next(s for s in third.songs if s.name == "good").pitch.tolist() == [70]
@@ -191,7 +164,7 @@ def test_cache_survives_a_corrupt_pack(folder, tmp_path):
 def test_parallel_read_matches_serial(tmp_path):
     files = [tmp_path / f"s{i:02d}.mid" for i in range(70)]
     for i, f in enumerate(files):
-        f.write_bytes(smf([(50 + (i + k) % 30, 240 * k, 240 * k + 120) for k in range(8)], markers=[(0, "F7")])
+        f.write_bytes(smf(*[(50 + (i + k) % 30, k / 2, 1 / 4) for k in range(8)], markers=[(0, "F7")])
                       if i % 9 else b"junk")
     serial = load_corpus(files, None, workers=1, progress=False)
     parallel = load_corpus(files, None, workers=2, progress=False)
@@ -202,7 +175,7 @@ def test_parallel_read_matches_serial(tmp_path):
 
 def test_file_over_the_note_limit_is_skipped_with_a_reason(tmp_path, monkeypatch):
     (tmp_path / "good.mid").write_bytes(GOOD)                                  # 16 notes
-    (tmp_path / "long.mid").write_bytes(smf([(60 + i % 12, 240 * i, 240 * i + 200) for i in range(17)]))
+    (tmp_path / "long.mid").write_bytes(smf(*[(60 + i % 12, i / 2, 5 / 12) for i in range(17)]))
     monkeypatch.setattr(midi_io, "MAX_NOTES", 16)
     corpus = load_corpus(tmp_path, tmp_path / "cache", progress=False)
     assert [s.name for s in corpus.songs] == ["good"]
@@ -220,7 +193,8 @@ def test_corpus_over_the_total_stops_with_one_line(tmp_path, monkeypatch, worker
     assert len(load_corpus(tmp_path, tmp_path / "cache", workers=workers, progress=False).songs) == 70
     monkeypatch.setattr(C, "MAX_CORPUS_NOTES", 16 * 70 - 1)
     for cache in (None, tmp_path / "cache"):                                   # read, or served by the cache
-        with pytest.raises(DataError, match=re.escape(f"corpus too large: more than 1,119 notes in 70 MIDI files under {tmp_path} (")) as e:
+        want = f"corpus too large: more than 1,119 notes in 70 MIDI files under {tmp_path} ("
+        with pytest.raises(DataError, match=re.escape(want)) as e:
             load_corpus(tmp_path, cache, workers=workers, progress=False)
         assert "\n" not in str(e.value)
 
@@ -242,7 +216,7 @@ def test_ingest_cli_reports_a_corpus_over_the_total_in_one_line(tmp_path):
     code = ("import sys; from jazzgen import corpus; corpus.MAX_CORPUS_NOTES = 10; "
             "from jazzgen.cli import run; from jazzgen.ingest import PROG, main; sys.exit(run(PROG, main))")
     r = subprocess.run([sys.executable, "-c", code, "--data", str(tmp_path), "--out", str(tmp_path / "c"), "--quiet"],
-                       cwd=ROOT, capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                       cwd=ROOT, capture_output=True, text=True, timeout=120, env=subprocess_env())
     assert r.returncode == 2
     assert r.stderr == ("jazzgen.ingest: error: corpus too large: more than 10 notes in 1 MIDI file "
                         "(the limit is jazzgen.corpus.MAX_CORPUS_NOTES); read fewer files\n")

@@ -10,43 +10,28 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import ROOT, SHIPPED_MODEL, WJAZZD, Track, run_module, save_midi, subprocess_env
 from jazzgen import dataset, evaluate as E, tokens as T
 from jazzgen.notes import ChordChange, NoteSequence, TimeSignature
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT / "midi" / "wjazzd"
 CHANGES = ["Cm7", "F7", "Bbmaj7", "Eb7", "Am7b5", "D7", "Gm7", "N.C."]
 
 
 def run_cli(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "jazzgen.evaluate", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=120)
+    return run_module("jazzgen.evaluate", args, cwd, timeout=120)
 
 
 def write_solo(path: Path, seed: int, bars: int = 6) -> None:
-    """A small beat-aligned solo with chord markers, written with mido like the shared files."""
-    import mido
+    """A small beat-aligned solo (eighths to quarters, 150 qpm) with a chord marker a bar."""
     rng = np.random.default_rng(seed)
-    tr = mido.MidiTrack([mido.MetaMessage("track_name", name="Melody", time=0),
-                         mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0),
-                         mido.MetaMessage("set_tempo", tempo=400000, time=0)])
-    events = [(b * 1920, 0, mido.MetaMessage("marker", text=CHANGES[(b + seed) % len(CHANGES)]))
-              for b in range(bars)]
-    t = 0
-    while t < bars * 1920 - 240:
+    markers = [(4 * b, CHANGES[(b + seed) % len(CHANGES)]) for b in range(bars)]
+    notes, t = [], 0
+    while t < bars * 1920 - 240:                      # in ticks at 480 a beat
         d = int(rng.choice([120, 240, 240, 480]))
         if rng.random() < 0.85:
-            p = int(rng.integers(58, 80))
-            events += [(t, 2, mido.Message("note_on", note=p, velocity=90)),
-                       (t + d, 1, mido.Message("note_off", note=p, velocity=0))]
+            notes.append((int(rng.integers(58, 80)), t / 480, d / 480))
         t += d
-    now = 0
-    for tick, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
-        tr.append(msg.copy(time=tick - now))
-        now = tick
-    mf = mido.MidiFile(type=1, ticks_per_beat=480)
-    mf.tracks.append(tr)
-    mf.save(path)
+    save_midi(path, Track(notes, name="Melody", meter=(4, 4), tempo=150, markers=markers))
 
 
 def song(name: str, pitches, durs, chords=(("C7", 0), ("F7", 48))) -> NoteSequence:
@@ -84,18 +69,19 @@ def test_more_errors_in_process(tmp_path, capsys):
     assert e.value.code == 2
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason="shared WJazzD data not present")
-def test_style_only_on_three_shared_files_without_keras(tmp_path):
+@pytest.mark.slow
+def test_style_only_on_three_corpus_files_without_keras(tmp_path):
     data = tmp_path / "three"
     data.mkdir()
-    for f in sorted(SHARED.glob("*.mid"))[:3]:
+    for f in sorted(WJAZZD.glob("*.mid"))[:3]:
         shutil.copy(f, data / f.name)
     out = tmp_path / "out"
     code = ("import sys; from jazzgen.evaluate import main; "
             f"rc = main(['--model', 'none', '--data', {str(data)!r}, '--train-data', {str(data)!r}, "
             f"'--compare', {str(data)!r}, '--out', {str(out)!r}, '--cache', {str(tmp_path / 'c')!r}]); "
             "assert 'keras' not in sys.modules and 'tensorflow' not in sys.modules; sys.exit(rc)")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                       env=subprocess_env())
     assert r.returncode == 0, r.stderr
     rep = json.loads((out / "report.json").read_text())
     assert rep["n_files"] == 3 and "likelihood" not in rep
@@ -184,7 +170,7 @@ def test_likelihood_on_a_tiny_untrained_model(tmp_path, capsys):
 
 
 def test_shipped_model_scores_a_folder_without_its_training_data(tmp_path, capsys):
-    model = ROOT / "models" / "wjazzd"
+    model = SHIPPED_MODEL
     if not (model / "model.keras").is_file():
         pytest.fail("the shipped model is missing")
     mdir = tmp_path / "model"      # the shipped model, its training folder nowhere to be found
@@ -214,7 +200,7 @@ def test_shipped_model_scores_a_folder_without_its_training_data(tmp_path, capsy
 
 def test_two_sample_section_has_the_real_vs_real_floor():
     from jazzgen.midi_io import read_midi
-    real = [read_midi(f)[0] for f in sorted(E.find_midi(SHARED))[:20]]
+    real = [read_midi(f)[0] for f in sorted(E.find_midi(WJAZZD))[:20]]
     flat = [NoteSequence(s.pitch, s.start, s.duration, np.full(len(s), 90), chords=s.chords, end=s.end,
                          name=s.name + "-flat") for s in real[10:]]     # the same notes, no dynamics
     ts = E.two_sample(flat, real[:10], [], [])

@@ -5,41 +5,33 @@ ones go to read_midi_bytes in this process: a crash or hang in the C++ parser wo
 take the test run down with it, which is the point.  (A wider fuzz run of 23,000
 files, each parse in a child process, found none in symusic 0.6.)
 """
-import io
-from pathlib import Path
+from hypothesis import HealthCheck, given, settings, strategies as st
 
-import mido
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from mido import Message, MetaMessage
-
+from conftest import Track, midi_bytes, wjazzd_file
 from jazzgen.midi_io import MidiError, read_midi_bytes
 from jazzgen.notes import NoteSequence
 
-MIDI = Path(__file__).resolve().parents[1] / "midi/wjazzd"
-SHARED = ["ArtPepper_Anthropology_FINAL.mid", "DavidMurray_BluesForTwo-1_FINAL.mid",
-          "FreddieHubbard_DolphinDance_FINAL.mid"]
+SEED_FILES = ["ArtPepper_Anthropology_FINAL.mid", "DavidMurray_BluesForTwo-1_FINAL.mid",
+              "FreddieHubbard_DolphinDance_FINAL.mid"]
 
 
 def small(n: int, drums: bool = False, text: bool = False, meta: bool = True) -> bytes:
     """A short two-track file with tempo, meter, key (unless not meta), chord markers or text, and n notes."""
-    meta = mido.MidiTrack([MetaMessage("set_tempo", tempo=500000), MetaMessage("time_signature"),
-                           MetaMessage("key_signature", key="Eb")] if meta else [])
-    tr = mido.MidiTrack([MetaMessage("track_name", name="Melody")])
+    conductor = Track(tempo=120, meter=(4, 4), key="Eb") if meta else Track()
+    notes, t = [], 0
     for i in range(n):
-        chord = MetaMessage("text" if text else "marker", text=["C7", "Fm7", "Bb7", "N.C."][i % 4])
-        tr += [chord, Message("note_on", channel=9 if drums else 0, note=60 + i % 12, velocity=90, time=0),
-               Message("note_off", channel=9 if drums else 0, note=60 + i % 12, time=120 + 40 * (i % 3))]
-    mf = mido.MidiFile(type=1, ticks_per_beat=480, tracks=[meta, tr])
-    buf = io.BytesIO()
-    mf.save(file=buf)
-    return buf.getvalue()
+        d = (120 + 40 * (i % 3)) / 480
+        notes.append((60 + i % 12, t, d))
+        t += d
+    chords = [(s, ["C7", "Fm7", "Bb7", "N.C."][i % 4]) for i, (_, s, _) in enumerate(notes)]
+    solo = Track(notes, name="Melody", channel=9 if drums else 0,
+                 **{"texts" if text else "markers": chords})
+    return midi_bytes(conductor, solo)
 
 
 def seeds() -> list[bytes]:
-    assert MIDI.is_dir(), f"shared data missing: {MIDI}"
-    return [(MIDI / n).read_bytes() for n in SHARED] + [small(12), small(3, drums=True), small(6, text=True),
-                                                small(5, meta=False)]
+    return [wjazzd_file(n).read_bytes() for n in SEED_FILES] + [small(12), small(3, drums=True), small(6, text=True),
+                                                                small(5, meta=False)]
 
 
 SEEDS = seeds()

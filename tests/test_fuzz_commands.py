@@ -5,14 +5,16 @@ server and the same seeded inputs, without the ones that need Keras.  A failure
 lists each input that broke the rule, with its command line.
 """
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+import pytest
+
+from conftest import ROOT
+
 sys.path.insert(0, str(ROOT / "scripts"))
+import fuzz  # noqa: E402  (scripts/ is no package)
 
-import fuzz  # noqa: E402
 
-
+@pytest.mark.slow
 def test_a_few_hundred_bad_inputs_give_only_ok_or_one_line_errors(gen_model, tmp_path):
     res = fuzz.fuzz(300, seed=0, jobs=1, keras=False, model=gen_model.path, work=tmp_path)
     c = res["counts"]

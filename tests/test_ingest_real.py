@@ -11,9 +11,8 @@ from pathlib import Path
 import mido
 import numpy as np
 import pytest
-from mido import Message, MetaMessage
 
-from conftest import run_module
+from conftest import ROOT, Track, midi_bytes, run_module
 from jazzgen import ingest
 from jazzgen.chords import parse_chord
 from jazzgen.corpus import ReadSettings, load_corpus
@@ -21,70 +20,34 @@ from jazzgen.errors import UsageError
 from jazzgen.midi_io import MidiError, read_midi, read_midi_bytes
 from jazzgen.notes import GRID
 
-ROOT = Path(__file__).resolve().parents[1]
-TPQ = 480
-BAR = 4 * TPQ
+BAR = 4                                  # beats in a bar of 4/4
 # ii-V-I in C, twice: (root pitch class, rootless piano voicing, bass root)
 CHANGES = [("Dm7", 2, (53, 57, 60, 64), 38), ("G7", 7, (53, 57, 59, 64), 43),
            ("Cmaj7", 0, (52, 55, 59, 62), 36), ("Cmaj7", 0, (52, 55, 59, 62), 36)] * 2
 
 
-def midi_bytes(*tracks, tpq=TPQ, fmt=1) -> bytes:
-    """A MIDI file from tracks given as lists of (absolute tick, order, mido message)."""
-    mf = mido.MidiFile(type=fmt, ticks_per_beat=tpq)
-    for events in tracks:
-        tr, now = mido.MidiTrack(), 0
-        for t, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
-            tr.append(msg.copy(time=t - now))
-            now = t
-        mf.tracks.append(tr)
-    buf = io.BytesIO()
-    mf.save(file=buf)
-    return buf.getvalue()
-
-
-def part(notes, channel=0, name=None, program=None, meta=()):
-    """Track events: name, program, meta (tick, message), then (pitch, on tick, off tick) notes."""
-    ev = [(0, 0, MetaMessage("track_name", name=name))] if name is not None else []
-    if program is not None:
-        ev.append((0, 1, Message("program_change", channel=channel, program=program)))
-    ev += [(t, 2, m) for t, m in meta]
-    for p, a, b in notes:
-        ev.append((a, 4, Message("note_on", note=p, velocity=80, channel=channel)))
-        ev.append((b, 3, Message("note_off", note=p, channel=channel)))
-    return ev
-
-
-def melody_notes(bars=len(CHANGES)):
+def melody_notes(bars: int | None = None):
     """A sax line: eighths up and down the chord tones, an octave above the comping."""
-    out = []
-    for b, (_, root, _, _) in enumerate(CHANGES[:bars]):
-        for i, step in enumerate([0, 4, 7, 11, 12, 11, 7, 4]):
-            t = b * BAR + i * TPQ // 2
-            out.append((60 + root + step, t, t + TPQ // 2))
-    return out
+    return [(60 + root + step, b * BAR + i / 2, 0.5)
+            for b, (_, root, _, _) in enumerate(CHANGES[:bars]) for i, step in enumerate([0, 4, 7, 11, 12, 11, 7, 4])]
 
 
 def comping():
     """Piano: the voicing on beats 1 and 3 of every bar, half notes."""
-    return [(p, b * BAR + beat * TPQ, b * BAR + (beat + 2) * TPQ)
-            for b, (_, _, voicing, _) in enumerate(CHANGES) for beat in (0, 2) for p in voicing]
+    return [(p, b * BAR + beat, 2) for b, (_, _, voicing, _) in enumerate(CHANGES) for beat in (0, 2) for p in voicing]
 
 
 def bass():
     """Root, fifth, root, fifth, in quarters."""
-    return [(r + (7 if k % 2 else 0), b * BAR + k * TPQ, b * BAR + (k + 1) * TPQ)
-            for b, (_, _, _, r) in enumerate(CHANGES) for k in range(4)]
+    return [(r + (7 if k % 2 else 0), b * BAR + k, 1) for b, (_, _, _, r) in enumerate(CHANGES) for k in range(4)]
 
 
 def band_file(markers=(), melody_name="Tenor Sax") -> bytes:
-    meta = [(0, MetaMessage("set_tempo", tempo=500000)), (0, MetaMessage("time_signature"))]
-    meta += [(t, MetaMessage("marker", text=s)) for t, s in markers]
-    return midi_bytes(part([], meta=meta),
-                      part(comping(), channel=1, name="Piano", program=0),
-                      part(melody_notes(), channel=2, name=melody_name, program=66),
-                      part(bass(), channel=3, name="Bass", program=32),
-                      part([(42, k * TPQ, k * TPQ + 60) for k in range(32)], channel=9, name="Drums"))
+    return midi_bytes(Track(tempo=120, meter=(4, 4), markers=markers),
+                      Track(comping(), channel=1, name="Piano", program=0),
+                      Track(melody_notes(), channel=2, name=melody_name, program=66),
+                      Track(bass(), channel=3, name="Bass", program=32),
+                      Track([(42, k, 0.125) for k in range(32)], channel=9, name="Drums"))
 
 
 def roots_per_bar(seq) -> list[int | None]:
@@ -117,11 +80,11 @@ def test_chord_markers_win_over_inference_and_marks_among_them_are_ignored():
 
 
 def test_text_events_count_only_when_they_read_as_chords():
-    lyrics = [(i * TPQ, MetaMessage("text", text=w)) for i, w in enumerate(["Fly", "me", "to", "the"])]
-    seq, rep = read_midi_bytes(midi_bytes(part([(60 + i, i * TPQ, (i + 1) * TPQ) for i in range(4)], meta=lyrics)))
+    scale = [(60 + i, i, 1) for i in range(4)]
+    lyrics = list(enumerate(["Fly", "me", "to", "the"]))
+    seq, rep = read_midi_bytes(midi_bytes(Track(scale, texts=lyrics)))
     assert rep.chord_source == "none" and seq.chords == [] and rep.ignored_markers == ["Fly", "me", "to", "the"]
-    chords = [(0, MetaMessage("text", text="Bb7")), (2 * TPQ, MetaMessage("text", text="Eb7"))]
-    seq, rep = read_midi_bytes(midi_bytes(part([(60 + i, i * TPQ, (i + 1) * TPQ) for i in range(4)], meta=chords)))
+    seq, rep = read_midi_bytes(midi_bytes(Track(scale, texts=[(0, "Bb7"), (2, "Eb7")])))
     assert rep.chord_source == "text" and [c.symbol for c in seq.chords] == ["Bb7", "Eb7"]
 
 
@@ -134,16 +97,15 @@ def two_hands() -> tuple[bytes, list[int]]:
     tune = []
     for bar in range(7):
         if bar % 2 == 0:        # eighths
-            tune += [(p, bar * 8 + i, bar * 8 + i + 1) for i, p in enumerate(run)]
+            tune += [(p, bar * BAR + i / 2, 0.5) for i, p in enumerate(run)]
         else:                   # a half note, then the tune rests over the left hand's chord
-            tune.append((76 + bar % 4 - 1, bar * 8, bar * 8 + 4))
-    notes = [(p, a * TPQ // 2, b * TPQ // 2) for p, a, b in tune]
+            tune.append((76 + bar % 4 - 1, bar * BAR, 2))
+    notes = list(tune)
     chords = [(48, 52, 55, 59), (50, 53, 57, 60), (48, 52, 55, 59), (47, 50, 53, 57)] * 2
     for bar, voicing in enumerate(chords[:7]):
         for beat in (0, 2):
-            t = bar * BAR + beat * TPQ
-            notes += [(p, t, t + TPQ) for p in voicing]
-    return midi_bytes(part(notes, name="Piano")), [p for p, _, _ in tune]
+            notes += [(p, bar * BAR + beat, 1) for p in voicing]
+    return midi_bytes(Track(notes, name="Piano")), [p for p, _, _ in tune]
 
 
 def test_two_hand_piano_part_gives_its_top_voice_and_chords_from_the_left_hand():
@@ -170,12 +132,12 @@ def test_highest_note_per_onset_would_have_zigzagged():
 
 
 def pad(name="Strings", channel=4):
-    return part([(p, b * 2 * BAR, (b + 1) * 2 * BAR) for b in range(4) for p in (60, 67)],
-                channel=channel, name=name, program=48)
+    return Track([(p, b * 2 * BAR, 2 * BAR) for b in range(4) for p in (60, 67)],
+                 channel=channel, name=name, program=48)
 
 
 def test_a_pad_is_skipped_with_its_reason_and_the_next_part_taken():
-    data = midi_bytes(pad(name="Melody"), part(melody_notes(), channel=2, name="Flute"))
+    data = midi_bytes(pad(name="Melody"), Track(melody_notes(), channel=2, name="Flute"))
     seq, rep = read_midi_bytes(data)
     assert rep.track == "Flute" and rep.skipped == [rep.skipped[0]]
     assert rep.skipped[0].startswith("Melody: sustained pad")
@@ -183,16 +145,15 @@ def test_a_pad_is_skipped_with_its_reason_and_the_next_part_taken():
 
 def test_a_file_of_pads_only_is_dropped_with_one_line():
     data = midi_bytes(pad(), pad(name="Choir", channel=5))
-    with pytest.raises(MidiError, match=r"^no melodic part \(Strings: sustained pad: median note 8.0 beats, 0.5 onsets per bar; Choir: ") as e:
+    want = r"^no melodic part \(Strings: sustained pad: median note 8.0 beats, 0.5 onsets per bar; Choir: "
+    with pytest.raises(MidiError, match=want) as e:
         read_midi_bytes(data)
     assert "\n" not in str(e.value)
 
 
 def type0_band() -> bytes:
-    ev = [(0, 0, MetaMessage("track_name", name="My Song"))]
-    ev += part(bass(), channel=0, program=32) + part(comping(), channel=1, program=0)
-    ev += part(melody_notes(), channel=2, program=65)
-    return midi_bytes(ev, fmt=0)
+    return midi_bytes(Track(name="My Song"), Track(bass(), channel=0, program=32),
+                      Track(comping(), channel=1, program=0), Track(melody_notes(), channel=2, program=65), fmt=0)
 
 
 def test_type0_channels_are_parts_named_by_channel_and_program():
@@ -206,8 +167,8 @@ def test_type0_channels_are_parts_named_by_channel_and_program():
 
 
 def test_track_by_exact_name_then_substring_with_nuls_and_spaces_stripped():
-    data = midi_bytes(part([(60, 0, TPQ)] * 1, name="Sax 2"), part([(62, 0, TPQ)], channel=1, name=" sax\x00\x00"),
-                      part([(40, 0, TPQ)], channel=2, name="Tenor Saxophone"))
+    data = midi_bytes(Track([(60, 0, 1)], name="Sax 2"), Track([(62, 0, 1)], channel=1, name=" sax\x00\x00"),
+                      Track([(40, 0, 1)], channel=2, name="Tenor Saxophone"))
     assert read_midi_bytes(data, track="SAX")[0].pitch.tolist() == [62]          # exact beats substring
     assert read_midi_bytes(data, track="tenor")[0].pitch.tolist() == [40]        # substring
     seq, rep = read_midi_bytes(data, track=2)
@@ -269,10 +230,10 @@ def test_ingest_reports_what_was_read_and_dumps_it(tmp_path):
 def test_dump_rereads_to_the_same_notes_and_chords_at_the_source_timing(tmp_path):
     from jazzgen.dump import dump_file, source_timing
     src = tmp_path / "band.mid"
-    meta = [(0, MetaMessage("set_tempo", tempo=600000)), (3 * BAR // 5, MetaMessage("set_tempo", tempo=450000))]
-    # a tempo change off the grid (tick 1152 = step 28.8): the dump keeps it at its tick
-    src.write_bytes(midi_bytes(part([], meta=meta), part(comping(), channel=1, name="Piano"),
-                               part(melody_notes(), channel=2, name="Sax"), tpq=TPQ))
+    # a tempo change off the grid (beat 2.4, tick 1152 = step 28.8): the dump keeps it at its tick
+    conductor = Track(tempo=[(0, 100), (2.4, 6e7 / 450000)])
+    src.write_bytes(midi_bytes(conductor, Track(comping(), channel=1, name="Piano"),
+                               Track(melody_notes(), channel=2, name="Sax")))
     seq, _ = read_midi(src)
     dest = dump_file(src, seq, tmp_path / "out" / "band.mid")
     back, rep = read_midi(dest)
@@ -284,11 +245,11 @@ def test_dump_rereads_to_the_same_notes_and_chords_at_the_source_timing(tmp_path
 
 
 def test_dump_keeps_a_coarse_source_resolution(tmp_path):
-    from jazzgen.dump import dump_file, source_timing
+    from jazzgen.dump import dump_file
     src = tmp_path / "coarse.mid"
     tpq = 96
-    notes = [(60 + i % 5, i * tpq // 2, (i + 1) * tpq // 2) for i in range(16)]
-    src.write_bytes(midi_bytes(part(notes, meta=[(0, MetaMessage("marker", text="F7"))]), tpq=tpq))
+    notes = [(60 + i % 5, i / 2, 0.5) for i in range(16)]
+    src.write_bytes(midi_bytes(Track(notes, markers=[(0, "F7")]), tpq=tpq))
     seq, _ = read_midi(src)
     dest = dump_file(src, seq, tmp_path / "d.mid")
     assert mido.MidiFile(dest).ticks_per_beat == 96

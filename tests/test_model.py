@@ -4,10 +4,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
-
-import keras
 
 from conftest import subprocess_env
 from jazzgen import dataset, tokens as T
@@ -64,6 +63,7 @@ def tiny(layers=1, units=16, seed=0):
                                                       emb_pitch=16, emb_dur=8, emb_cond=8))
 
 
+@pytest.mark.slow
 def test_loss_falls_and_learns_a_learnable_corpus():
     tr, va = corpus()
     assert len(tr) == 36 and len(va) == 4
@@ -99,6 +99,7 @@ def _scramble(model, rng, scale=0.3):
     model.set_weights([rng.normal(0, scale, w.shape).astype("float32") for w in model.get_weights()])
 
 
+@pytest.mark.slow
 def test_save_load_gives_identical_predictions(tmp_path):
     model = tiny(layers=2)
     _scramble(model, np.random.default_rng(0))
@@ -110,9 +111,10 @@ def test_save_load_gives_identical_predictions(tmp_path):
     for h in HEADS:
         assert a[h].std() > 0.1
         np.testing.assert_array_equal(a[h], b[h])
-    assert [l.name for l in loaded.layers] == [l.name for l in model.layers]
+    assert [layer.name for layer in loaded.layers] == [layer.name for layer in model.layers]
 
 
+@pytest.mark.slow
 def test_score_counts_every_target_once_and_matches_hand_nll():
     model = tiny()
     _scramble(model, np.random.default_rng(2))
@@ -174,6 +176,7 @@ np.savez(out, **pred, before=before, after=after, backend=keras.backend.backend(
 """
 
 
+@pytest.mark.slow
 def test_tensorflow_and_torch_backends_agree_and_train(tmp_path):
     tr, _ = corpus(seq_len=16)
     arrays = {k: v[:8] for k, v in tr.arrays.items()}

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import subprocess
-from dataclasses import replace
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -21,6 +21,7 @@ VOCAB = T.default_vocab(PERFORMERS, (6, 3))
 def random_model(layers=2, units=16, seed=0, scale=0.3):
     """A tiny model with random weights large enough that every input matters."""
     import keras
+
     from jazzgen.model import ModelConfig, build_model
     keras.utils.set_random_seed(seed)
     m = build_model(VOCAB, ModelConfig(layers=layers, units=units, dropout=0.5, emb_pitch=12, emb_dur=8,
@@ -57,7 +58,8 @@ def test_stepper_equals_keras_predict_every_head(model_folder, stepper):
     sizes = VOCAB.sizes
     rng = np.random.default_rng(7)
     B, L = 3, 9
-    x = {"prev_pitch": rng.integers(T.BOS, sizes["pitch"], (B, L)), "prev_dur": rng.integers(T.BOS, sizes["dur"], (B, L)),
+    x = {"prev_pitch": rng.integers(T.BOS, sizes["pitch"], (B, L)),
+         "prev_dur": rng.integers(T.BOS, sizes["dur"], (B, L)),
          "root": rng.integers(1, sizes["root"], (B, L)), "qual": rng.integers(1, sizes["qual"], (B, L)),
          "beat": rng.integers(1, sizes["beat"], (B, L)), "sub": rng.integers(1, sizes["sub"], (B, L)),
          "target_pitch": rng.integers(T.REST, sizes["pitch"], (B, L)),

@@ -1,4 +1,4 @@
-"""Tokens: lossless encode/decode (all 401 shared solos through a written MIDI file),
+"""Tokens: lossless encode/decode (all 401 bundled solos through a written MIDI file),
 articulation and velocity levels, long events, the vocabulary file, unknown chords,
 tempo and performer ids, transposition."""
 from dataclasses import replace
@@ -7,17 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import WJAZZD, Track, save_midi
 from jazzgen import tokens as T
 from jazzgen.errors import ModelError, UsageError
 from jazzgen.midi_io import read_midi, write_midi
 from jazzgen.notes import GRID, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature
 
-MIDI = Path(__file__).resolve().parents[1] / "midi/wjazzd"
 
-
-def shared_files() -> list[Path]:
-    assert MIDI.is_dir(), f"shared data missing: {MIDI}"
-    files = sorted(MIDI.glob("*.mid"))
+def corpus_files() -> list[Path]:
+    files = sorted(WJAZZD.glob("*.mid"))
     assert len(files) == 401, len(files)
     return files
 
@@ -26,14 +24,15 @@ def mspq(seq: NoteSequence) -> list[tuple[int, int]]:
     return [(t.step, round(6e7 / t.qpm)) for t in seq.tempos]
 
 
-def test_round_trip_through_midi_on_every_shared_file(tmp_path):
+@pytest.mark.slow
+def test_round_trip_through_midi_on_every_corpus_file(tmp_path):
     """decode(encode(x)) -> write_midi -> read_midi -> encode gives back every event
     exactly (pitch, onset, event length, articulation class, velocity level, chords,
     position, tempo bucket), the notes' pitches and onsets, the chord changes, the
     tempo map (to the microsecond), meter and key."""
     out = tmp_path / "back.mid"
     detached = notes = 0
-    for path in shared_files():
+    for path in corpus_files():
         seq, _ = read_midi(path)
         tok = T.encode(seq)
         assert len(tok) >= len(seq)
@@ -147,9 +146,9 @@ def test_unknown_chord_symbol_reads_as_no_chord():
     assert tok.root.tolist() == [2, T.ROOT_NONE] and tok.qual.tolist()[1] == none_qual
 
 
-def test_ids_stay_inside_the_vocabulary_on_shared_files():
+def test_ids_stay_inside_the_vocabulary_on_corpus_files():
     sizes = T.default_vocab().sizes
-    for path in shared_files()[::40]:
+    for path in corpus_files()[::40]:
         tok = T.encode(read_midi(path)[0])
         for f, a in tok.arrays().items():
             lowest = T.PAD if f in ("art", "vel") else 1            # PAD: rests and ties
@@ -175,24 +174,8 @@ def test_transposition_moves_notes_and_chords_together():
 # ---------------------------------------------------------------------------- any meter
 
 def meter_file(tmp_path, name, sigs, notes, chords=()):
-    """A mido file with time signatures [(beat, num, den)], notes [(pitch, beat, beats)], markers."""
-    import mido
-    tpq = 480
-    ev = [(int(b * tpq), 0, mido.MetaMessage("time_signature", numerator=n, denominator=d)) for b, n, d in sigs]
-    ev.append((0, 1, mido.MetaMessage("set_tempo", tempo=500000)))
-    ev += [(int(b * tpq), 2, mido.MetaMessage("marker", text=s)) for b, s in chords]
-    for p, s, d in notes:
-        ev += [(int(s * tpq), 4, mido.Message("note_on", note=p, velocity=90)),
-               (int((s + d) * tpq), 3, mido.Message("note_off", note=p, velocity=0))]
-    tr, now = mido.MidiTrack(), 0
-    for t, _, m in sorted(ev, key=lambda e: (e[0], e[1])):
-        tr.append(m.copy(time=t - now))
-        now = t
-    mf = mido.MidiFile(type=1, ticks_per_beat=tpq)
-    mf.tracks.append(tr)
-    path = tmp_path / name
-    mf.save(str(path))
-    return path
+    """A file with time signatures [(beat, num, den)], notes [(pitch, beat, beats)], chord markers, 120 qpm."""
+    return save_midi(tmp_path / name, Track(notes, meter=list(sigs), tempo=120, markers=chords))
 
 
 @pytest.mark.parametrize("meter, onsets, beat, sub", [

@@ -12,7 +12,7 @@ from dataclasses import asdict
 import numpy as np
 import pytest
 
-from conftest import SHIPPED_MODEL, random_walk_solo, run_module, subprocess_env, write_solo_midi
+from conftest import SHIPPED_MODEL, run_module, subprocess_env, write_walks
 from jazzgen import train as jtrain
 
 SMALL = ["--units", "16", "--layers", "1", "--seq-len", "16", "--batch-size", "8"]
@@ -33,15 +33,9 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def make_data(folder, n=6, wjazzd=0):
-    """n random-walk solos; the last `wjazzd` of them in a wjazzd/ subfolder (licensed as WJazzD)."""
-    for i in range(n):
-        write_solo_midi(folder / ("wjazzd" if i >= n - wjazzd else "") / f"walk{i}.mid", *random_walk_solo(i))
-    return folder
-
-
 def load(path):
     import keras
+
     import jazzgen.model  # noqa: F401  (registers the custom layers)
     return keras.saving.load_model(path, safe_mode=True)
 
@@ -55,7 +49,7 @@ def runs(tmp_path_factory):
     """In a folder with midi/ and no --data: run `a` straight for 2 epochs; run `b` (same flags)
     interrupted after epoch 1, then `--resume` with no other flag."""
     tmp = tmp_path_factory.mktemp("train")
-    make_data(tmp / "midi", wjazzd=2)
+    write_walks(tmp / "midi", wjazzd=2)
     (tmp / "interrupt.py").write_text(INTERRUPT)
     flags = ["--out", "models", *SMALL, "--epochs", "2"]
     r = {"a1": run_module("jazzgen.train", flags + ["--name", "a"], cwd=tmp)}
@@ -76,6 +70,7 @@ def ran(runs):
     return runs
 
 
+@pytest.mark.slow
 def test_interrupt_saves_the_epoch_and_prints_a_complete_resume_command(ran):
     a = ran["after_first"]
     assert a["state"]["epoch"] == 0 and len(a["state"]["log"]) == 1
@@ -87,14 +82,16 @@ def test_interrupt_saves_the_epoch_and_prints_a_complete_resume_command(ran):
     assert (ran["tmp"] / ".cache" / "corpus").is_dir()       # the cache went under cwd
 
 
+@pytest.mark.slow
 def test_artifacts_of_a_two_epoch_run(ran):
     out = ran["a"]
     for f in ARTIFACTS:
         assert (out / f).is_file() and (out / f).stat().st_size > 0, f
     assert not list(out.glob(".*tmp*")), "temporary files left behind"
     assert (out / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    from jazzgen.tokens import Vocab, default_vocab
     from dataclasses import replace
+
+    from jazzgen.tokens import Vocab, default_vocab
     vocab = Vocab.from_json((out / "vocab.json").read_text())   # this jazzgen's, with the training solos' performers
     assert replace(vocab, performers=(), performer_solos=()) == default_vocab()
     cfg = json.loads((out / "config.json").read_text())
@@ -114,6 +111,7 @@ def test_artifacts_of_a_two_epoch_run(ran):
         assert z["lstm_0_recurrent"].shape == (16, 64)
 
 
+@pytest.mark.slow
 def test_resume_continues_exactly(ran):
     a, b, second = ran["a"], ran["b"], ran["b2"]
     assert "resuming after epoch 0" in second.stdout
@@ -138,6 +136,7 @@ def test_resume_continues_exactly(ran):
 def test_lr_halves_on_a_stall_and_early_stopping_counts(tmp_path):
     """The Keras callbacks with the run's settings: one stall halves the step size, `patience` stop."""
     import keras
+
     from jazzgen import loop
     cbs = loop.callbacks(tmp_path, {}, {}, epochs=10, patience=2, seed=0, export=None, progress=False)
     reduce, stop = (next(c for c in cbs if isinstance(c, t))
@@ -163,7 +162,7 @@ def test_lr_halves_on_a_stall_and_early_stopping_counts(tmp_path):
 def test_keyed_windows_depend_only_on_the_epoch(tmp_path):
     from jazzgen import corpus, dataset, tokens
     from jazzgen.loop import KeyedWindows
-    songs = [tokens.encode(s) for s in corpus.load_corpus(make_data(tmp_path / "d", n=3), None, progress=False).songs]
+    songs = [tokens.encode(s) for s in corpus.load_corpus(write_walks(tmp_path / "d", n=3), None, progress=False).songs]
     w = dataset.make_windows(songs, 16, stride=16)
     lo, hi = dataset.pitch_range(songs)
     ds = KeyedWindows(w, lo, hi, batch_size=8, seed=3)
@@ -181,7 +180,8 @@ def test_keyed_windows_depend_only_on_the_epoch(tmp_path):
     e0 = np.concatenate([ds[b][1]["pitch"] for b in range(ds.steps)])
     e1 = np.concatenate([ds[ds.steps + b][1]["pitch"] for b in range(ds.steps)])
     assert not np.array_equal(e0, e1)
-    assert (e0[e0 >= tokens.PITCH0] - tokens.PITCH0).min() >= lo and (e0[e0 >= tokens.PITCH0] - tokens.PITCH0).max() <= hi
+    played = e0[e0 >= tokens.PITCH0] - tokens.PITCH0
+    assert played.min() >= lo and played.max() <= hi
 
 
 def test_licence_only_for_wjazzd_solos():
@@ -229,7 +229,7 @@ def test_unusable_data_folder_is_a_one_line_error(tmp_path, what, capsys):
     if what != "missing":
         data.mkdir()
     if what == "one file":
-        make_data(data, n=1)
+        write_walks(data, n=1)
     err = one_line_error(jtrain.main(["--data", str(data), "--out", str(tmp_path / "models"), "--cache",
                                       str(tmp_path / "cache"), "--epochs", "1", *SMALL]), capsys)
     assert ("no such data folder" if what == "missing" else "need at least 2") in err
@@ -290,9 +290,10 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow
 def test_distribute_over_two_cpu_devices(tmp_path):
     """`main([... "--distribute"])` in a child whose CPU is split into 2 logical devices first."""
-    make_data(tmp_path / "data")
+    write_walks(tmp_path / "data")
     (tmp_path / "dist.py").write_text(DISTRIBUTE)
     r = subprocess.run([sys.executable, "dist.py", "--data", "data", "--out", "models", "--name", "d", "--epochs", "1",
                         *SMALL, "--distribute"], cwd=tmp_path, env=subprocess_env(KERAS_BACKEND="tensorflow"),
