@@ -182,6 +182,7 @@ def mode_section(mode: str, solos: list, train: list, val: list, seconds: float)
     from jazzgen import evaluate as E
     st = E.style(solos, train, real=val)
     ts = E.two_sample(solos, val, train, val)
+    ts["generated_vs_real"]["what"] = f"{len(solos)} generated vs the {len(val)} real validation solos"
     spread_md, spread = spread_table(st["compare"])
     tempo_md, tempo = tempo_table(solos, val)
     what = {"random": "performer drawn at random per solo",
