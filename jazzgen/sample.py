@@ -338,10 +338,20 @@ def _sample_row(z, allowed, u: float, temperature: float, top_k: int, top_p: flo
 
 @dataclass(frozen=True)
 class Sampling:
-    """How to draw from the network's distributions (the same for both heads)."""
+    """How to draw from the network's distributions (the same for all four heads).
+
+    The defaults are plain ancestral sampling, chosen by ``scripts/sweep_sampling.py`` on
+    the 40 validation solos (temperature 0.9/1.0/1.1 x top-p 0.9/0.95/0.98/1.0, two seeds):
+    temperature 1.0 with top-p 1.0 was the hardest to tell from the real solos (two-sample
+    accuracy 0.575, against 0.697 for the former top-p 0.95) and the only setting with every
+    overlap (mean interval 0.92, detached share 0.83, rest share 0.87, velocity sd 0.64)
+    above 0.6: cutting the tail of the pitch distribution cut out the wider intervals.
+    Per-head settings were not tried (this one clears every overlap); its cost is an
+    occasional extreme note from the tail (pitch range 41 +- 17 semitones, real 28 +- 4).
+    """
     temperature: float = 1.0
     top_k: int = 0            # 0: off
-    top_p: float = 0.95       # nucleus mass; 1: off
+    top_p: float = 1.0        # nucleus mass; 1: off
 
     def __post_init__(self):
         if not self.temperature > 0:

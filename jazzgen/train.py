@@ -293,12 +293,19 @@ def _licence(cfg: TrainConfig, data: Data) -> str:
     return other
 
 
+HEAD_LABELS = {"pitch": "pitch", "dur": "duration", "art": "articulation", "vel": "velocity"}
+
+
 def write_card(cfg: TrainConfig, state: dict, data: Data, path: Path) -> None:
+    """MODEL_CARD.md: what the model is, how it was trained, and every head's validation scores."""
+    from .model import HEADS
     b = state["best"]
     lines = [
         f"# jazzgen model `{cfg.name}`", "",
-        "A 2-head LSTM that predicts the next note (pitch and duration) of a jazz solo, conditioned on "
-        "the chord in force and the metric position. Trained by `jazzgen.train`.", "",
+        f"A {len(HEADS)}-head LSTM that predicts the next note of a jazz solo "
+        f"({', '.join(HEAD_LABELS[h] for h in HEADS)}), "
+        "conditioned on the chord in force, the metric position, the solo's tempo bucket and its performer. "
+        "Trained by `jazzgen.train`.", "",
         f"- Command: `{state['command']}`",
         f"- Backend and device: {state['device']}; trained {state['train_seconds']:.0f} s over "
         f"{state['epoch'] + 1} epochs (best: epoch {b['epoch'] + 1})",
@@ -307,10 +314,11 @@ def write_card(cfg: TrainConfig, state: dict, data: Data, path: Path) -> None:
         f"`{cfg.data}` (split by file, seed {cfg.seed}); {data.dropped} files dropped; pitch range "
         f"{data.lo}-{data.hi}; 12-key transposition {'on' if cfg.augment else 'off'}",
         f"- Data licence: {_licence(cfg, data)}", "",
-        "## Validation (per note, held-out files, no augmentation)", "",
-        "| head | perplexity | NLL (nats) | top-1 accuracy |", "| --- | --- | --- | --- |",
-        f"| pitch | {b['val_pitch_ppl']:.2f} | {b['val_pitch_nll']:.3f} | {100 * b['val_pitch_acc']:.1f}% |",
-        f"| duration | {b['val_dur_ppl']:.2f} | {b['val_dur_nll']:.3f} | {100 * b['val_dur_acc']:.1f}% |", "",
+        "## Validation (held-out files, no augmentation)", "",
+        "Pitch and duration are scored on every event (note, rest or tie), articulation and velocity on notes.", "",
+        "| head | perplexity | NLL (nats) | top-1 accuracy | targets |", "| --- | --- | --- | --- | --- |",
+        *(f"| {HEAD_LABELS[h]} | {b[f'val_{h}_ppl']:.2f} | {b[f'val_{h}_nll']:.3f} | {100 * b[f'val_{h}_acc']:.1f}% "
+          f"| {b.get(f'val_{h}_n', '-')} |" for h in HEADS if f"val_{h}_ppl" in b), "",
         "## Config", "", "```json", json.dumps(asdict(cfg), indent=1), "```", "",
     ]
     atomic_write(path, lambda f: f.write("\n".join(lines).encode()))

@@ -9,10 +9,10 @@
     the same with --wav; one warm-up (disk cache), then the median of --cmd-runs.
 (c) the textbook way (deepjazz and most Keras tutorials): the same model loaded in
     Keras, and for every generated token `model.predict` on the whole sequence so far.
-    This two-head model needs two calls per event (the pitch, then the duration given
-    that pitch).  Timed over --tokens calls after one warm-up call, per token, and
-    extrapolated to the number of events (a); the extrapolation is a lower bound, as each
-    call there is made on a sequence at most --tokens/2 events long.
+    This model needs up to three calls per event (the pitch, then the duration given
+    that pitch, then a note's articulation and velocity given both).  Timed over --tokens
+    calls after one warm-up call, per token, and extrapolated to the number of events (a);
+    the extrapolation is a lower bound, as each call there is made on a sequence at most --tokens/2 events long.
 """
 from __future__ import annotations
 
@@ -96,33 +96,47 @@ def bench_predict(model: Path, seconds: float, tokens: int) -> float:
     steps = like.end
     cond = T.condition(like, np.arange(steps))
     rng = np.random.default_rng(0)
-    n_pitch, n_dur = T.default_vocab().sizes["pitch"], T.default_vocab().sizes["dur"]
-    p_ok = np.zeros((1, n_pitch), bool)
-    p_ok[0, T.REST] = True
-    p_ok[0, T.PITCH0:] = True
-    d_ok = np.zeros((1, n_dur), bool)
-    d_ok[0, T.DUR0 + 1:] = True
-    seq = {k: [] for k in ("prev_pitch", "prev_dur", "root", "qual", "beat", "sub", "target_pitch")}
-    prev_p, prev_d, t = T.BOS, T.BOS, 0
+    sizes = T.default_vocab().sizes
+    ok = {h: np.zeros((1, sizes[h]), bool) for h in ("pitch", "dur", "art", "vel")}
+    ok["pitch"][0, T.REST] = True
+    ok["pitch"][0, T.PITCH0:] = True
+    ok["dur"][0, T.DUR0 + 1:] = True
+    ok["art"][0, T.ART0:] = True
+    ok["vel"][0, T.VEL0:] = True
+    tempo = T.default_vocab().tempo_id(T.solo_bpm(like))
+    seq = {k: [] for k in ("prev_pitch", "prev_dur", "prev_art", "prev_vel", "root", "qual", "beat", "sub", "tempo",
+                           "performer", "target_pitch", "target_dur")}
+    prev, t = [T.BOS, T.BOS, T.PAD, T.PAD], 0
     calls, elapsed = 0, 0.0
+    x = lambda: {k: np.array([v], np.int32) for k, v in seq.items()}   # noqa: E731
     while calls < tokens + 1:
-        for k, v in (("prev_pitch", prev_p), ("prev_dur", prev_d), ("target_pitch", T.PAD)):
+        for k, v in zip(("prev_pitch", "prev_dur", "prev_art", "prev_vel"), prev):
+            seq[k].append(v)
+        for k, v in (("target_pitch", T.PAD), ("target_dur", T.PAD), ("tempo", tempo),
+                     ("performer", T.PERFORMER_UNKNOWN)):
             seq[k].append(v)
         for k in ("root", "qual", "beat", "sub"):
             seq[k].append(int(cond[k][min(t, steps - 1)]))
-        x = lambda: {k: np.array([v], np.int32) for k, v in seq.items()}   # noqa: E731
         t0 = time.perf_counter()
         out = m.predict(x(), verbose=0)                                # 1: the pitch
-        p = int(sample_ids(out["pitch"][:, -1], p_ok, rng)[0])
+        p = int(sample_ids(out["pitch"][:, -1], ok["pitch"], rng)[0])
         seq["target_pitch"][-1] = p
         t1 = time.perf_counter()
         out = m.predict(x(), verbose=0)                                # 2: its duration
-        d = int(sample_ids(out["dur"][:, -1], d_ok, rng)[0])
+        d = int(sample_ids(out["dur"][:, -1], ok["dur"], rng)[0])
+        seq["target_dur"][-1] = d
+        a = v = T.PAD
+        n = 2
+        if p >= T.PITCH0:                                              # 3: articulation and velocity of a note
+            out = m.predict(x(), verbose=0)
+            a = int(sample_ids(out["art"][:, -1], ok["art"], rng)[0])
+            v = int(sample_ids(out["vel"][:, -1], ok["vel"], rng)[0])
+            n = 3
         t2 = time.perf_counter()
         elapsed += (t2 - t1) + (t1 - t0 if calls else 0.0)             # the very first call warms up
-        calls += 2
-        prev_p, prev_d, t = p, d, t + d - T.DUR0
-    return elapsed / (calls - 1)
+        calls += n if calls else n - 1
+        prev, t = [p, d, a, v], t + d - T.DUR0
+    return elapsed / calls
 
 
 def main() -> None:
@@ -148,10 +162,10 @@ def main() -> None:
           flush=True)
     per_call = bench_predict(model, a.seconds, a.tokens)
     baseline = per_call * 2 * events
-    print(f"(c) model.predict on the sequence so far: {1000 * per_call:.1f} ms/token x 2 tokens x {events:.0f} events "
+    print(f"(c) model.predict on the sequence so far: {1000 * per_call:.1f} ms/call x 2 calls x {events:.0f} events "
           f"= {baseline:.1f} s", flush=True)
     print(f"sampling {a.seconds:g} s: {ms:.1f} ms (target <= 20 ms) | command: {cmd:.2f} s (<= 1 s), "
-          f"with --wav: {cmd_wav:.2f} s (<= 1.5 s) | model.predict per step: {1000 * per_call:.1f} ms/token "
+          f"with --wav: {cmd_wav:.2f} s (<= 1.5 s) | model.predict per step: {1000 * per_call:.1f} ms/call "
           f"-> baseline {baseline / (ms / 1000):.0f}x slower")
 
 
