@@ -326,6 +326,9 @@ def sample_ids(logits: np.ndarray, allowed: np.ndarray, rng: np.random.Generator
 def _sample_row(z, allowed, u: float, temperature: float, top_k: int, top_p: float) -> int:
     """Inverse-CDF draw `u` from the sorted, truncated distribution (per row: a batch is a few rows)."""
     z = np.where(allowed, z * (1.0 / max(temperature, 1e-6)), -np.inf)
+    if top_k <= 0 and top_p >= 1.0:   # nothing cut off: no need to sort (the fast default path)
+        c = np.cumsum(np.exp(z - z.max()))
+        return int(min(np.searchsorted(c, u * c[-1], side="right"), len(c) - 1))
     order = np.argsort(-z)
     p = np.exp(z[order] - z[order[0]])
     if top_k > 0:
