@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .midi_io import DRUM_CHANNEL, Part
-from .notes import GRID, NO_CHORD, NoteSequence
+from .notes import GRID, NoteSequence
 
 BANDS = ("none", "bass", "trio")   # solo only | + walking bass | + piano, bass and drums
 EIGHTH = GRID // 2                 # the off-beat eighth, straight; the writer swings it
@@ -76,14 +76,9 @@ class Harmony:
 @functools.lru_cache(maxsize=None)
 def harmony(symbol: str) -> Harmony | None:
     """Parse a chord symbol for the band; None for N.C. or a symbol nobody can read."""
-    from .chords import chord_tones, parse_chord
-    if symbol == NO_CHORD:
-        return None
-    try:
-        ch = parse_chord(symbol)
-    except Exception:      # an unreadable symbol: the band lays out rather than crash
-        return None
-    if ch.root is None:
+    from .chords import chord_or_none, chord_tones
+    ch = chord_or_none(symbol)     # an unreadable symbol: the band lays out rather than crash
+    if ch is None:
         return None
     root = ch.root
     tones = tuple(dict.fromkeys(int(t) % 12 for t in chord_tones(ch) if t is not None))

@@ -381,6 +381,19 @@ def is_rehearsal_mark(text: str) -> bool:
     return bool(words) and words[0].lower() in _SECTION_WORDS and len(words) > 1
 
 
+def chord_or_none(symbol: str) -> Chord | None:
+    """The chord a symbol names, or None for N.C. and for a symbol that does not parse.
+
+    The one fallback for every stage that must not stop on an odd symbol (a hand-built or
+    edited sequence: the reader itself drops unparsable markers): it reads as no chord.
+    """
+    try:
+        ch = parse_chord(str(symbol))
+    except ChordError:
+        return None
+    return ch if ch.root is not None else None
+
+
 def is_chord_symbol(text: str) -> bool:
     """True if ``text`` reads as a chord symbol (N.C. included) and is no rehearsal mark."""
     if is_rehearsal_mark(text):

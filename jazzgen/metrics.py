@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from .notes import NO_CHORD, NoteSequence
+from .notes import NoteSequence
 
 NAN = float("nan")
 
@@ -93,17 +93,9 @@ def grooving_similarity(seq: NoteSequence) -> float:
 @functools.lru_cache(maxsize=4096)
 def _chord_sets(symbol: str) -> tuple[frozenset, frozenset] | None:
     """(all chord pcs, chord tones root/3/5/7) of a symbol; None for N.C. or unparsable."""
-    from .chords import ChordError, chord_tones, parse_chord  # written concurrently
-
-    if symbol == NO_CHORD:
-        return None
-    try:
-        ch = parse_chord(symbol)
-    except ChordError:
-        return None
-    if ch.root is None:
-        return None
-    return frozenset(ch.pcs), frozenset(chord_tones(ch))
+    from .chords import chord_or_none, chord_tones
+    ch = chord_or_none(symbol)
+    return None if ch is None else (frozenset(ch.pcs), frozenset(chord_tones(ch)))
 
 
 def chord_tone_rates(seq: NoteSequence) -> tuple[float, float]:

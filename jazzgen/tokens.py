@@ -225,17 +225,14 @@ def chord_ids(seq: NoteSequence, steps: np.ndarray) -> tuple[np.ndarray, np.ndar
     A symbol that does not parse (a hand-built or edited sequence: the reader drops
     them) reads as no chord, like N.C., rather than stopping a whole corpus.
     """
-    from .chords import ChordError, parse_chord
+    from .chords import chord_or_none
     table_root = np.full(len(seq.chords) + 1, ROOT_NONE, np.int16)   # last slot: before any chord
     table_qual = np.ones(len(seq.chords) + 1, np.int16)              # 1 + index of "none"
     for i, ch in enumerate(seq.chords):
-        try:
-            c = parse_chord(ch.symbol)
-        except ChordError:
-            continue
-        if c.root is not None:
+        c = chord_or_none(ch.symbol)
+        if c is not None:
             table_root[i] = ROOT0 + c.root
-        table_qual[i] = 1 + c.quality_index
+            table_qual[i] = 1 + c.quality_index
     idx = seq.chord_at(steps)
     return table_root[idx], table_qual[idx]
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .chords import ChordError, parse_chord
+from .chords import chord_or_none
 from .metrics import DUR_BINS
 from .notes import GRID, NoteSequence
 
@@ -36,13 +36,8 @@ FEATURES = (
 
 def _chord_roots(seq: NoteSequence) -> np.ndarray:
     """Root pitch class of the chord at each note's onset, -1 where none is known."""
-    roots = []
-    for c in seq.chords:
-        try:
-            r = parse_chord(c.symbol).root
-        except ChordError:
-            r = None
-        roots.append(-1 if r is None else r)
+    chords = [chord_or_none(c.symbol) for c in seq.chords]
+    roots = [-1 if c is None else c.root for c in chords]
     table = np.array(roots + [-1], np.int64)        # index -1 (before any chord) -> -1
     return table[seq.chord_at(seq.start)] if len(seq) else np.zeros(0, np.int64)
 
