@@ -27,6 +27,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import multiprocessing
+import os
 import re
 import secrets
 import shutil
@@ -36,6 +38,7 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,16 +182,21 @@ class TakeStore:
         self._takes: OrderedDict[str, Entry] = OrderedDict()
         self._lock = threading.Lock()
 
-    def add(self, take: Take, summary: dict) -> Entry:
-        """Write the take's eager files and keep it; evicts the oldest beyond capacity."""
+    def new_folder(self) -> tuple[str, Path]:
+        """(a fresh take id, the empty folder its files go in)."""
         take_id = secrets.token_hex(8)
         folder = self.root / take_id
         folder.mkdir()
-        try:
-            write_take(take, folder, EAGER)
-        except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
+        return take_id, folder
+
+    def add(self, take: Take, summary: dict) -> Entry:
+        """Write the take's eager files and keep it (see ``keep``)."""
+        take_id, folder = self.new_folder()
+        write_eager(take, folder)
+        return self.keep(take_id, folder, take, summary)
+
+    def keep(self, take_id: str, folder: Path, take: Take, summary: dict) -> Entry:
+        """Keep a take whose eager files are in `folder`; evicts the oldest beyond capacity."""
         entry = Entry(take, folder, {"id": take_id, **summary}, roll(take))
         with self._lock:
             self._takes[take_id] = entry
@@ -268,18 +276,62 @@ def chart_label(req: dict) -> str:
     return f"{form} in {req.get('key', DEFAULT_KEY if form == DEFAULT_FORM else 'C')}"
 
 
-def make_take(stepper: Stepper, store: TakeStore, req: dict) -> Entry:
-    """The one generator, as the generate command runs it, and the take kept in the store."""
+def write_eager(take: Take, folder: Path) -> None:
+    """The files a take is answered with; none is left behind on failure."""
+    try:
+        write_take(take, folder, EAGER)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+# A take's CPU goes mostly to the synthesizer, which holds the GIL: in threads, concurrent
+# takes queue behind each other.  The command therefore makes takes in forked worker
+# processes, which inherit the loaded network (copy-on-write) from this module global.
+_STEPPER: Stepper | None = None
+
+
+def _remember(stepper: Stepper) -> None:
+    global _STEPPER
+    _STEPPER = stepper
+
+
+def _take_in_worker(chart, cfg: TakeConfig, folder: Path) -> Take:
+    take = make_takes(_STEPPER, chart, cfg)[0]
+    write_eager(take, folder)
+    return take
+
+
+def worker_pool(stepper: Stepper, workers: int) -> ProcessPoolExecutor:
+    """Forked processes that make takes with `stepper`, `workers` at a time."""
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_remember, initargs=(stepper,))
+
+
+def make_take(stepper: Stepper, store: TakeStore, req: dict, pool: ProcessPoolExecutor | None = None) -> Entry:
+    """The one generator, as the generate command runs it, and the take kept in the store.
+
+    With a pool, the take is made and its eager files written in a worker process.
+    """
     t0 = time.perf_counter()
     chart, cfg = chart_and_config(req)
-    take = make_takes(stepper, chart, cfg)[0]
+    if pool is None:
+        take = make_takes(stepper, chart, cfg)[0]
+        entry = None
+    else:
+        take_id, folder = store.new_folder()
+        try:
+            take = pool.submit(_take_in_worker, chart, cfg, folder).result()
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
     cfg = take.config                      # as played: the seed drawn, auto swing resolved
     summary = {"name": take.name, "seed": cfg.seed, "seconds": cfg.seconds, "bpm": chart.bpm,
                "chart": chart_label(req),
                "band": cfg.band, "instrument": cfg.instrument, "swing": cfg.swing,
                "temperature": cfg.sampling.temperature, "top_p": cfg.sampling.top_p,
                "top_k": cfg.sampling.top_k, "like": take.solo.performer, "notes": len(take.solo)}
-    entry = store.add(take, summary)
+    entry = store.add(take, summary) if pool is None else store.keep(take_id, folder, take, summary)
     entry.summary["ms"] = round(1000 * (time.perf_counter() - t0))
     return entry
 
@@ -289,9 +341,15 @@ def take_json(entry: Entry) -> dict:
     return {**entry.summary, "roll": entry.roll, "files": {f: f"/api/takes/{tid}/{f}" for f in FILES}}
 
 
-def create_app(stepper: Stepper, model_name: str = "model", store: TakeStore | None = None) -> Starlette:
-    """The page and its API over one loaded model; the store's folder goes when the app stops."""
+def create_app(stepper: Stepper, model_name: str = "model", store: TakeStore | None = None,
+               workers: int = 0) -> Starlette:
+    """The page and its API over one loaded model; the store's folder goes when the app stops.
+
+    `workers` > 0: takes are made in that many worker processes (the command uses one per
+    core); 0: in the server's thread pool (tests, and where fork is not available).
+    """
     store = store or TakeStore()
+    pool = worker_pool(stepper, workers) if workers > 0 else None
 
     async def index(request):
         return FileResponse(STATIC / "index.html")
@@ -309,7 +367,7 @@ def create_app(stepper: Stepper, model_name: str = "model", store: TakeStore | N
 
     async def generate(request):
         req = read_request(await read_body(request))
-        entry = await run_in_threadpool(make_take, stepper, store, req)
+        entry = await run_in_threadpool(make_take, stepper, store, req, pool)
         return JSONResponse(take_json(entry))
 
     async def takes(request):
@@ -347,6 +405,8 @@ def create_app(stepper: Stepper, model_name: str = "model", store: TakeStore | N
     @asynccontextmanager
     async def lifespan(app):
         yield
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
         store.close()
 
     app = Starlette(routes=[
@@ -368,6 +428,7 @@ def parser() -> cli.Parser:
     p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 = any free one)")
     p.add_argument("--model", default=str(paths.SHIPPED_MODEL),
                    help="model folder (default: the shipped models/wjazzd)")
+    p.add_argument("--workers", type=int, help="processes that make takes (default: one per core; 0: threads)")
     return p
 
 
@@ -400,13 +461,16 @@ def serve(app: Starlette, sock: socket.socket):
 
 def _main(argv) -> int:
     a = parser().parse_args(argv)
+    if a.workers is not None and not 0 <= a.workers <= 64:
+        raise UsageError(f"--workers must be in 0..64, not {a.workers}")
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     stepper = load_stepper(a.model)
     sock = listen(a.host, a.port)
     if a.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"{PROG}: warning: listening on {a.host}, reachable from other machines", file=sys.stderr)
     print(f"{PROG}: serving {Path(a.model).name} at {url_of(sock)}  (Ctrl-C stops)", flush=True)
-    serve(create_app(stepper, Path(a.model).name), sock)
+    workers = a.workers if a.workers is not None else (os.cpu_count() or 1)
+    serve(create_app(stepper, Path(a.model).name, workers=workers if sys.platform.startswith("linux") else 0), sock)
     return 0
 
 

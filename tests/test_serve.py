@@ -282,3 +282,18 @@ def test_play_like_a_performer_and_auto_swing(client):
     assert r.json()["swing"] == pytest.approx(swing_at_tempo(120)) and r.json()["like"] == "ChetBaker"
     bad = client.post("/api/generate", json={"form": "blues", "seconds": 4, "like": "Nobody"})
     assert bad.status_code == 400 and "Nobody" in bad.json()["error"]
+
+
+def test_takes_made_in_worker_processes_are_the_same_files(stepper, tmp_path):
+    """The command makes takes in forked workers (the synthesizer holds the GIL): same bytes."""
+    body = {"chords": CHART, "seconds": 4, "seed": 9, "swing": 0.5}
+    got = {}
+    for workers in (0, 2):
+        with TestClient(serve.create_app(stepper, workers=workers)) as c:
+            r = c.post("/api/generate", json=body)
+            assert r.status_code == 200, r.text
+            got[workers] = c.get(r.json()["files"]["mid"]).content, c.get(r.json()["files"]["wav"]).content
+            bad = c.post("/api/generate", json={**body, "like": "Nobody"})   # an error raised in the worker
+            assert bad.status_code == 400 and "Nobody" in bad.json()["error"]
+            assert len(c.get("/api/takes").json()["takes"]) == 1             # the failed one left nothing
+    assert got[0] == got[2]
