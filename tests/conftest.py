@@ -242,3 +242,19 @@ def wjazzd_file(name: str) -> Path:
     path = WJAZZD / name
     assert path.is_file(), f"bundled corpus file missing: {path}"
     return path
+
+
+@pytest.fixture
+def served(gen_model):
+    """`python -m jazzgen.serve --port 0` on the test model, as a user starts it; yields its URL."""
+    import re
+    p = subprocess.Popen([sys.executable, "-m", "jazzgen.serve", "--port", "0", "--model", str(gen_model.path)],
+                         cwd=ROOT, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = p.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line)
+        assert url, f"the server printed no URL: {line!r} {p.stderr.read() if p.poll() is not None else ''}"
+        yield url.group(0)
+    finally:
+        p.terminate()
+        p.wait(timeout=30)

@@ -10,32 +10,14 @@ this test: it does not skip.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-from conftest import ROOT, subprocess_env
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 WAIT_MS = 120_000    # a guard against hanging on a loaded machine, not a speed claim
-
-
-@pytest.fixture
-def server(gen_model):
-    p = subprocess.Popen([sys.executable, "-m", "jazzgen.serve", "--port", "0", "--model", str(gen_model.path)],
-                         cwd=ROOT, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        line = p.stdout.readline()
-        url = re.search(r"http://127\.0\.0\.1:\d+/", line)
-        assert url, f"the server printed no URL: {line!r} {p.stderr.read() if p.poll() is not None else ''}"
-        yield url.group(0)
-    finally:
-        p.terminate()
-        p.wait(timeout=30)
 
 
 @pytest.fixture
@@ -61,7 +43,7 @@ def coloured_pixels(page, rgb) -> int:
 
 
 @pytest.mark.slow
-def test_generate_play_and_download_in_chromium(server, browser, tmp_path, capsys):
+def test_generate_play_and_download_in_chromium(served, browser, tmp_path, capsys):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     problems = []
     page.on("pageerror", lambda e: problems.append(str(e)))
@@ -69,7 +51,7 @@ def test_generate_play_and_download_in_chromium(server, browser, tmp_path, capsy
             lambda m: problems.append(m.text) if m.type == "error" and "status of 400" not in m.text else None)
     page.on("response",
             lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 and r.status != 400 else None)
-    page.goto(server)
+    page.goto(served)
     page.wait_for_function("document.getElementById('form').options.length > 1", timeout=WAIT_MS)
 
     page.fill("#chart", "Dm7 G7 | Cmaj7 |")
@@ -83,7 +65,7 @@ def test_generate_play_and_download_in_chromium(server, browser, tmp_path, capsy
     take_id = re.fullmatch(r"/api/takes/([0-9a-f]{16})/mid", links["mid"]).group(1)
     assert links == {f: f"/api/takes/{take_id}/{f}" for f in links}
     for f, kind in (("mid", "audio/midi"), ("wav", "audio/wav"), ("musicxml", "musicxml")):
-        r = page.request.get(server.rstrip("/") + links[f])
+        r = page.request.get(served.rstrip("/") + links[f])
         assert r.status == 200 and kind in r.headers["content-type"], f
     with page.expect_download() as dl:
         page.click("#dl-mid")
@@ -114,7 +96,7 @@ def test_generate_play_and_download_in_chromium(server, browser, tmp_path, capsy
     assert not problems, problems
 
     other = browser.new_page()                                            # a reload keeps the session's takes
-    other.goto(server)
+    other.goto(served)
     other.wait_for_function("document.querySelectorAll('#takes li').length == 2", timeout=WAIT_MS)
     other.click("#takes li:last-child button")
     other.wait_for_function("document.getElementById('player').readyState >= 3", timeout=WAIT_MS)

@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import subprocess
-import sys
 import threading
 import wave
 from io import BytesIO
@@ -18,7 +16,7 @@ from io import BytesIO
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import ROOT, run_module, subprocess_env
+from conftest import ROOT, run_module
 from jazzgen import serve
 from jazzgen.takes import load_stepper
 
@@ -243,19 +241,10 @@ def test_a_real_bug_is_a_generic_500_logged_on_the_server(stepper, monkeypatch, 
     assert "RuntimeError: a bug" in caplog.text and "Traceback" in caplog.text
 
 
-def test_the_command_serves_on_loopback_and_prints_the_url(gen_model):
-    p = subprocess.Popen([sys.executable, "-m", "jazzgen.serve", "--port", "0", "--model", str(gen_model.path)],
-                         cwd=ROOT, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        line = p.stdout.readline()
-        url = re.search(r"http://127\.0\.0\.1:\d+/", line)
-        assert url, line + p.stderr.read() if p.poll() is not None else line
-        import urllib.request
-        with urllib.request.urlopen(url.group(0) + "api/forms", timeout=30) as r:
-            assert "blues" in json.load(r)["forms"]
-    finally:
-        p.terminate()
-        p.wait(timeout=30)
+def test_the_command_serves_on_loopback_and_prints_the_url(served):
+    import urllib.request
+    with urllib.request.urlopen(served + "api/forms", timeout=30) as r:
+        assert "blues" in json.load(r)["forms"]
 
 
 def test_command_line_errors_are_one_line(tmp_path):
