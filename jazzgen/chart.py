@@ -27,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .chords import FORMS, form_changes, form_meter, parse_changes
+from . import tokens as T
+from .chords import FORMS, clean, form_changes, form_meter, parse_changes
 from .errors import ChordError, UsageError
 from .notes import GRID, ChordChange, NoteSequence, Tempo, TimeSignature, parse_meter
 
@@ -36,7 +37,6 @@ DEFAULT_FORM, DEFAULT_KEY = "blues", "F"
 MIN_BPM, MAX_BPM = 20.0, 400.0
 MAX_SECONDS = 3600.0
 PRIMER_BARS = 4            # a primer longer than half of --seconds is cut to this many bars
-MIDI_DEFAULT_QPM = 120.0   # before a file's first tempo event, as the MIDI standard says
 _METER_LINE = re.compile(r"\s*(?:(?:meter|time)\s*:?\s*)?(\d{1,2}\s*/\s*\d{1,2})\s*", re.I)
 MAX_CHART_BYTES = 2**20       # a chart is a few hundred bytes
 
@@ -67,6 +67,11 @@ class Chart:
         seq.time_signatures = [TimeSignature(0, *self.meter)]
         seq.end = steps
         return seq
+
+
+def default_key(form: str) -> str | None:
+    """The key a form is played in when none is asked for: the blues in F, the others as written."""
+    return DEFAULT_KEY if form == DEFAULT_FORM else None
 
 
 def from_bars(bars: list[list[str]], bpm: float = DEFAULT_BPM, meter: tuple[int, int] = (4, 4)) -> Chart:
@@ -187,9 +192,11 @@ def build_chart(*, chords: str | None = None, chart_file: str | Path | None = No
     if primer is not None and primer.chords and form is None:
         chart = of_primer(primer, bpm)
         return chart if asked is None else replace(chart, meter=asked)
-    if form is not None and not form.strip():
-        raise ChordError("empty form name; known forms: " + ", ".join(FORMS))
-    bars = form_changes(form or DEFAULT_FORM, key or (DEFAULT_KEY if (form or DEFAULT_FORM) == DEFAULT_FORM else None))
+    if form is not None:
+        form = clean(form)
+        if not form:
+            raise ChordError("empty form name; known forms: " + ", ".join(FORMS))
+    bars = form_changes(form or DEFAULT_FORM, key or default_key(form or DEFAULT_FORM))
     own = form_meter(form) if form is not None else (primer_meter or form_meter(DEFAULT_FORM))
     return from_bars(bars, bpm, asked or own)
 
@@ -202,7 +209,7 @@ def seconds_of(seq: NoteSequence, steps: int) -> float:
     marks = [0] + [t.step for t in tempos if 0 < t.step < steps] + [steps]
     total = 0.0
     for a, b in zip(marks[:-1], marks[1:]):
-        qpm = next((t.qpm for t in reversed(tempos) if t.step <= a), MIDI_DEFAULT_QPM)
+        qpm = next((t.qpm for t in reversed(tempos) if t.step <= a), T.MIDI_DEFAULT_QPM)
         total += (b - a) / GRID * 60.0 / qpm
     return total
 

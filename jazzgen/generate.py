@@ -22,16 +22,15 @@ default the F blues), and the command says so on stderr.
 """
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import replace
 from pathlib import Path
 
 from . import cli, paths
-from .chart import build_chart, fit_primer
+from .chart import DEFAULT_FORM, build_chart, default_key, fit_primer
 from .chords import FORMS
 from .errors import MidiError, UsageError
-from .render import MAX_SWING, SOLO_PROGRAM
+from .render import MAX_SWING
 from .sample import Sampling
 from .takes import BANDS, TakeConfig, load_stepper, make_takes, write_take
 
@@ -42,7 +41,8 @@ def parser() -> cli.Parser:
     p = cli.Parser(prog="python -m jazzgen.generate", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default=str(paths.SHIPPED_MODEL),
                    help="model folder (default: the shipped models/wjazzd)")
-    p.add_argument("--seconds", type=float, default=30.0, help="length of the solo at --bpm (default 30)")
+    p.add_argument("--seconds", type=float, default=TakeConfig.seconds,
+                   help=f"length of the solo at --bpm (default {TakeConfig.seconds:g})")
     chart = p.add_mutually_exclusive_group()
     chart.add_argument("--chords", help='changes, bars separated by "|": "Dm7 G7 | Cmaj7 | %%"')
     chart.add_argument("--chart", help="a text file holding such changes; its first line may state the meter "
@@ -57,8 +57,8 @@ def parser() -> cli.Parser:
                    help=f"auto (default) = from the tempo, as rhythm sections swing (3:1 slow to 1:1 at 300 bpm); "
                         f"0 = straight eighths, 1 = triplet (2:1), up to {MAX_SWING:g} (3:1)")
     p.add_argument("--like", metavar="PERFORMER", help="play like this performer of the model (--like list: who)")
-    p.add_argument("--instrument", type=int, default=SOLO_PROGRAM,
-                   help=f"General MIDI program of the solo (default {SOLO_PROGRAM}, alto sax)")
+    p.add_argument("--instrument", type=int, default=TakeConfig.instrument,
+                   help=f"General MIDI program of the solo (default {TakeConfig.instrument}, alto sax)")
     p.add_argument("--temperature", type=float, default=Sampling.temperature)
     p.add_argument("--top-k", type=int, default=Sampling.top_k, help="sample from the k likeliest only (0 = off)")
     p.add_argument("--top-p", type=float, default=Sampling.top_p, help="nucleus sampling mass (1 = off)")
@@ -70,7 +70,7 @@ def parser() -> cli.Parser:
                         "when it lasts more than half of --seconds)")
     p.add_argument("--num", type=int, default=1, help="how many different solos")
     p.add_argument("--out", default=paths.OUT, help=f"output folder (default {paths.OUT}/)")
-    p.add_argument("--band", default="trio", choices=BANDS, help="rhythm section (default trio)")
+    p.add_argument("--band", default=TakeConfig.band, choices=BANDS, help=f"rhythm section (default {TakeConfig.band})")
     p.add_argument("--wav", action="store_true", help="also render audio with a General MIDI SoundFont")
     p.add_argument("--soundfont", help="SoundFont for --wav (default: TimGM6mb from the pretty_midi package)")
     p.add_argument("--png", action="store_true", help="also draw a piano roll")
@@ -114,20 +114,20 @@ def primer_for(primer, a, chart):
         print(f"{PROG}: note: {note}", file=sys.stderr)
     if not primer.chords and a.chords is None and a.chart is None and a.form is None:
         meter = "/".join(map(str, chart.meter))
-        print(f"{PROG}: note: the primer has no chord markers: improvising over the blues in {a.key or 'F'} "
+        key = a.key or default_key(DEFAULT_FORM)
+        print(f"{PROG}: note: the primer has no chord markers: improvising over the {DEFAULT_FORM} in {key} "
               f"in {meter} (--form, --chords or --chart to choose the changes)", file=sys.stderr)
     return primer
 
 
 def writable(folder: str) -> Path:
+    """The output folder, made; a file in the way or no write permission is one line first."""
+    cli.check_out_folder(folder, "--out")
     out = Path(folder)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        probe = out / f".probe-{os.getpid()}"
-        probe.touch()
-        probe.unlink()
     except OSError as e:
-        raise UsageError(f"cannot write to {out}: {e.strerror}") from None
+        raise UsageError(f"--out {out}: cannot write to it ({e.strerror or e})") from None
     return out
 
 

@@ -34,7 +34,6 @@ from .util import atomic_write
 
 SOLO_PROGRAM = 65          # GM alto sax
 SWING = 0.5                # off-beat eighths halfway from straight to triplet
-MAX_SWING = 1.5            # 3:1, the ride's ratio at slow tempos (swing_at_tempo)
 SWING_SLOW_BPM, SWING_SLOW_RATIO = 100.0, 3.0
 SWING_FAST_BPM = 300.0     # and above: even eighths (1:1)
 TAIL_SECONDS = 1.5         # let the last notes ring out
@@ -55,6 +54,10 @@ def swing_of_ratio(ratio: float) -> float:
     i.e. swing = 6 (r/(1+r) - 1/2).
     """
     return 6.0 * (ratio / (1.0 + ratio) - 0.5)
+
+
+MAX_SWING = swing_of_ratio(SWING_SLOW_RATIO)   # 1.5: 3:1, the ride's ratio at slow tempos
+
 
 
 def swing_at_tempo(bpm: float) -> float:

@@ -55,11 +55,10 @@ from starlette.staticfiles import StaticFiles
 
 from . import cli, paths
 from .band import swing_for
-from .chart import DEFAULT_BPM, DEFAULT_FORM, DEFAULT_KEY, build_chart
+from .chart import DEFAULT_BPM, DEFAULT_FORM, build_chart, default_key
 from .chords import FORMS
 from .errors import JazzgenError, UsageError
 from .midi_io import DRUM_CHANNEL, TPQ_OUT, swing_ticks
-from .notes import parse_meter
 from .sample import Sampling, Stepper
 from .takes import BANDS, Take, TakeConfig, load_stepper, make_takes, write_take
 
@@ -116,14 +115,11 @@ def chart_and_config(req: dict):
     """(Chart, TakeConfig) of a checked request, through the one chart builder."""
     if "chords" in req and "form" in req:
         raise UsageError("give chords or a form, not both")
-    seconds = float(req.get("seconds", 30.0))
+    seconds = float(req.get("seconds", TakeConfig.seconds))
     if not 0 < seconds <= MAX_SECONDS:
         raise UsageError(f"seconds must be in (0, {MAX_SECONDS:g}] here, not {seconds:g}")
-    try:
-        meter = parse_meter(req["meter"]) if req.get("meter") else None
-    except ValueError as e:
-        raise UsageError(str(e)) from None
-    chart = build_chart(chords=req.get("chords"), form=req.get("form"), key=req.get("key"), meter=meter,
+    chart = build_chart(chords=req.get("chords"), form=req.get("form"), key=req.get("key"),
+                        meter=req.get("meter") or None,
                         bpm=None if "bpm" not in req else float(req["bpm"]))
     d = Sampling()
     sampling = Sampling(float(req.get("temperature", d.temperature)), int(req.get("top_k", d.top_k)),
@@ -273,7 +269,7 @@ def chart_label(req: dict) -> str:
     if "chords" in req:
         return " ".join(req["chords"].split())[:200]
     form = req.get("form", DEFAULT_FORM)
-    return f"{form} in {req.get('key', DEFAULT_KEY if form == DEFAULT_FORM else 'C')}"
+    return f"{form} in {req.get('key') or default_key(form) or 'C'}"
 
 
 def write_eager(take: Take, folder: Path) -> None:
@@ -317,7 +313,6 @@ def make_take(stepper: Stepper, store: TakeStore, req: dict, pool: ProcessPoolEx
     chart, cfg = chart_and_config(req)
     if pool is None:
         take = make_takes(stepper, chart, cfg)[0]
-        entry = None
     else:
         take_id, folder = store.new_folder()
         try:

@@ -26,7 +26,7 @@ rest, so the note's *event* runs to that onset (the duration head predicts
 inter-onset times, as before) and ``art`` says how much of it sounds.  Longer
 silences are rest events, and the note before one sounds its whole event.
 
-Factoring pitch and duration into two heads of one event (as BebopNet and MINGUS do)
+Factoring each event into separate heads (pitch, duration, articulation, velocity) (as BebopNet and MINGUS do)
 keeps the sequence one event per note (half the length of interleaved pitch and
 duration tokens), and keeps pitch and duration perplexity per note directly
 measurable.  Chord and metric position are not predicted: they come from the chart
@@ -67,7 +67,7 @@ PREDATES_DYNAMICS = ("this model predates dynamics (articulation, velocity, temp
                      "and needs retraining with python -m jazzgen.train")
 FIELDS = ("pitch", "dur", "art", "vel", "root", "qual", "beat", "sub", "tempo", "performer")
 DEFAULT_VELOCITY = 90
-DEFAULT_BPM = 120.0        # the tempo of a sequence with no tempo map (the MIDI default)
+MIDI_DEFAULT_QPM = 120.0   # the tempo of a sequence with no tempo map (the MIDI standard's default)
 
 # Chosen from WJazzD (401 solos, 175,724 notes, read without closing gaps; see
 # scripts/corpus_dynamics.py).  Articulation = sounding length / event length:
@@ -188,7 +188,7 @@ def vocab_for(songs: list[NoteSequence]) -> Vocab:
 def solo_bpm(seq: NoteSequence) -> float:
     """The solo's tempo: the median of the tempo in force at its note onsets (at step 0 without notes)."""
     if not seq.tempos:
-        return DEFAULT_BPM
+        return MIDI_DEFAULT_QPM
     steps = np.array([t.step for t in seq.tempos])
     qpm = np.array([t.qpm for t in seq.tempos], np.float64)
     at = seq.start if len(seq) else np.zeros(1, np.int64)

@@ -274,7 +274,7 @@ def test_six_eight_chart_file_and_a_primer_in_its_own_meter(gen_model, tmp_path)
     (["--form", "bossa-nova-xyz"], "bossa-nova-xyz"),
     (["--model", "/nonexistent"], "/nonexistent"),
     (["--primer", "{junk}"], "not a MIDI file"),
-    (["--out", "{file}/sub"], "cannot write"),
+    (["--out", "{file}/sub"], "is a file, not a folder"),
     (["--soundfont", "/nonexistent", "--wav"], "/nonexistent"),
     (["--primer", "/nonexistent.mid"], "/nonexistent.mid"),
     (["--meter", "3/5"], "--meter"),
