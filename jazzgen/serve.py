@@ -336,13 +336,20 @@ def take_json(entry: Entry) -> dict:
     return {**entry.summary, "roll": entry.roll, "files": {f: f"/api/takes/{tid}/{f}" for f in FILES}}
 
 
+FORMS_JSON = {"forms": list(FORMS), "bands": list(BANDS), "max_seconds": MAX_SECONDS,
+              "defaults": {"seconds": TakeConfig.seconds, "bpm": DEFAULT_BPM, "swing": TakeConfig.swing,
+                           "band": TakeConfig.band, "instrument": TakeConfig.instrument,
+                           "temperature": Sampling.temperature, "top_p": Sampling.top_p}}
+
+
+def gone(store: TakeStore) -> JSONResponse:
+    return error(404, f"no such take (it may be older than the last {store.capacity})")
+
+
 def create_app(stepper: Stepper, model_name: str = "model", store: TakeStore | None = None,
                workers: int = 0) -> Starlette:
     """The page and its API over one loaded model; the store's folder goes when the app stops.
-
-    `workers` > 0: takes are made in that many worker processes (the command uses one per
-    core); 0: in the server's thread pool (tests, and where fork is not available).
-    """
+    Takes are made in `workers` forked processes (the command: one per core), or with 0 in threads."""
     store = store or TakeStore()
     pool = worker_pool(stepper, workers) if workers > 0 else None
 
@@ -350,11 +357,7 @@ def create_app(stepper: Stepper, model_name: str = "model", store: TakeStore | N
         return FileResponse(STATIC / "index.html")
 
     async def forms(request):
-        return JSONResponse({"forms": list(FORMS), "bands": list(BANDS), "max_seconds": MAX_SECONDS,
-                             "defaults": {"seconds": TakeConfig.seconds, "bpm": DEFAULT_BPM, "swing": TakeConfig.swing,
-                                          "band": TakeConfig.band,
-                                          "instrument": TakeConfig.instrument, "temperature": Sampling.temperature,
-                                          "top_p": Sampling.top_p}})
+        return JSONResponse(FORMS_JSON)
 
     async def models(request):
         return JSONResponse({"models": [{"name": model_name, "loaded": True,
@@ -371,7 +374,7 @@ def create_app(stepper: Stepper, model_name: str = "model", store: TakeStore | N
     async def one_take(request):
         entry = store.get(request.path_params["take_id"])
         if entry is None:
-            return error(404, "no such take (it may be older than the last 50)")
+            return gone(store)
         return JSONResponse(take_json(entry))
 
     async def take_file(request):
@@ -380,7 +383,7 @@ def create_app(stepper: Stepper, model_name: str = "model", store: TakeStore | N
             return error(404, f"no such file; a take has {', '.join(FILES)}")
         got = await run_in_threadpool(store.checkout, request.path_params["take_id"], fmt)
         if got is None:
-            return error(404, "no such take (it may be older than the last 50)")
+            return gone(store)
         entry, path = got
         return FileResponse(path, media_type=FILES[fmt], filename=path.name,
                             background=BackgroundTask(store.release, entry))
