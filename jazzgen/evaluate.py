@@ -57,10 +57,9 @@ from .corpus import find_midi, load_corpus
 from .errors import DataError, ModelError, UsageError
 from .notes import NoteSequence
 from .paths import CACHE
-from .util import atomic_write, regular_file
+from .util import atomic_json, atomic_write, regular_file
 
-HEADS = ("pitch", "dur", "art", "vel")
-EXPRESSION = ("art", "vel")             # scored on notes only (rests and ties carry PAD)
+HEADS, EXPRESSION = T.PREDICTED, T.EXPRESSION   # art and vel are scored on notes only
 KEYS = dataset.KEYS                     # transpositions, as train.py's augmentation draws them
 CONTEXT = {"pitch": "chord in force (root, quality)",
            "dur": "own pitch as rest/tie/note + onset step within the beat",
@@ -447,7 +446,7 @@ def write_report(rep: dict, out: str | Path, gen: list[dict] | None = None, real
     md = report_markdown(rep)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        atomic_write(out / "report.json", lambda f: f.write(json.dumps(_json_safe(rep), indent=1).encode()))
+        atomic_json(out / "report.json", _json_safe(rep))
         atomic_write(out / "report.md", lambda f: f.write(md.encode()))
         if gen is not None and real is not None:
             metrics.plot_histograms(gen, real, str(out / "histograms.png"))

@@ -12,14 +12,13 @@ folder holds no MIDI), 2 for a usage error, a missing path or a corpus over the 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 from . import cli, corpus as C, paths
 from .errors import DataError, UsageError
-from .util import atomic_write
+from .util import atomic_json
 
 PROG = "jazzgen.ingest"
 NO_USABLE = 1   # the run worked, but the folder holds nothing to learn from
@@ -161,7 +160,7 @@ def _main(argv) -> int:
                "files": [vars(r) for r in corpus.reports]}
         try:
             Path(args.report).parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(args.report, lambda f: f.write(json.dumps(doc, indent=1).encode()))
+            atomic_json(args.report, doc)
         except OSError as e:
             raise UsageError(f"--report {args.report}: cannot write it ({e.strerror or e})") from None
     if args.dump:

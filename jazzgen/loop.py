@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import os
 import time
@@ -20,7 +19,7 @@ import keras
 import numpy as np
 
 from .model import score, xy
-from .util import atomic_write
+from .util import atomic_json, atomic_write
 
 
 class KeyedWindows(keras.utils.PyDataset):
@@ -112,10 +111,6 @@ def snapshot(cb) -> dict:
 def f32(v) -> float:
     """A float32 variable's value as the shortest decimal that reads back to it (0.002, not 0.0020000000949949026)."""
     return float(str(np.float32(keras.ops.convert_to_numpy(v))))
-
-
-def atomic_json(path: Path, obj) -> None:
-    atomic_write(path, lambda f: f.write(json.dumps(obj, indent=1).encode()))
 
 
 def save_model(model, path: Path) -> None:

@@ -29,8 +29,7 @@ from . import tokens as T
 
 INPUTS = ("prev_pitch", "prev_dur", "prev_art", "prev_vel", "root", "qual", "beat", "sub", "tempo", "performer",
           "target_pitch", "target_dur")
-HEADS = ("pitch", "dur", "art", "vel")
-EXPRESSION = ("art", "vel")   # the heads that see the target pitch and duration
+HEADS, EXPRESSION = T.PREDICTED, T.EXPRESSION   # the expression heads see the target pitch and duration
 
 
 @dataclass

@@ -21,7 +21,7 @@ from .notes import NoteSequence
 
 FEATURES = ("prev_pitch", "prev_dur", "prev_art", "prev_vel", "tempo", "performer", "root", "qual", "beat", "sub",
             "prev_rel")  # model.py's concat order
-EXPRESSION = ("art", "vel")   # model.EXPRESSION: heads on (hidden, target pitch, target dur)
+EXPRESSION = T.EXPRESSION     # heads on (hidden, target pitch, target dur), as in model.py
 
 
 

@@ -63,6 +63,7 @@ PERFORMER_UNKNOWN = 1      # performer id of a solo whose performer is not in th
 PERFORMER0 = 2             # performer id of Vocab.performers[0]
 UNKNOWN_PERFORMER = "unknown"
 PREDICTED = ("pitch", "dur", "art", "vel")
+EXPRESSION = PREDICTED[2:]   # per note only (rests and ties carry PAD); see the target pitch and duration
 PREDATES_DYNAMICS = ("this model predates dynamics (articulation, velocity, tempo, performer) "
                      "and needs retraining with python -m jazzgen.train")
 FIELDS = ("pitch", "dur", "art", "vel", "root", "qual", "beat", "sub", "tempo", "performer")

@@ -24,7 +24,7 @@ from pathlib import Path
 from . import backend, cli, paths
 from .errors import DataError, ModelError, UsageError
 from .ingest import add_read_options, read_settings
-from .util import atomic_write
+from .util import atomic_json, atomic_write
 
 PROG = "jazzgen.train"
 DATA_LICENCE = ("Weimar Jazz Database (WJazzD), Jazzomat Research Project, HfM Franz Liszt Weimar; "
@@ -325,7 +325,6 @@ def write_card(cfg: TrainConfig, state: dict, data: Data, path: Path) -> None:
 
 
 def finish(cfg: TrainConfig, state: dict, data: Data) -> None:
-    from .loop import atomic_json
     out = cfg.model_dir
     atomic_json(out / "metrics.json", {"best": state["best"], "epochs_run": state["epoch"] + 1})
     plot_curves(state["log"], out / "curve.png")
@@ -398,7 +397,6 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: 
     Everything that can fail on the user's input (the run folder, the data) fails before
     the first file is written.
     """
-    from .loop import atomic_json
     state = None
     cli.check_out_folder(cfg.model_dir, "--out/--name")     # a file there: one line, before any work
     if resume:

@@ -7,6 +7,7 @@ imports them from here.
 from __future__ import annotations
 
 import gc
+import json
 import os
 import stat
 import tempfile
@@ -34,6 +35,11 @@ def atomic_write(path: str | os.PathLike, write) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def atomic_json(path: str | os.PathLike, obj) -> None:
+    """`obj` as indented JSON, written whole or not at all."""
+    atomic_write(path, lambda f: f.write(json.dumps(obj, indent=1).encode()))
 
 
 @contextmanager
