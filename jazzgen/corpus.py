@@ -32,7 +32,8 @@ from .notes import GRID, NO_CHORD, ChordChange, KeySignature, NoteSequence, Temp
 from .tokens import UNKNOWN_PERFORMER
 from .util import atomic_write, file_kind, named_tuples, no_gc
 
-CACHE_VERSION = 4   # 3: reports name the melody part and the chord source; 4: notes keep their performed lengths
+CACHE_VERSION = 5   # 3: reports name the melody part and the chord source; 4: notes keep their performed lengths;
+                    # 5: velocity dropouts filled
 MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar")
 MAX_PACKS = 8        # packs kept per cache folder (newest used first)
 ERR_BINS = 480       # quantization error histogram: bins of 1/480 beat (one tick at 480 tpq)
@@ -85,6 +86,7 @@ class FileReport:
     chord_source: str = "none"   # "markers", "text", "inferred" or "none"
     polyphony_dropped: int = 0
     overlaps_trimmed: int = 0
+    velocity_dropouts: int = 0
     ignored_markers: int = 0
     onset_err_mean: float = 0.0  # beats
     onset_err_max: float = 0.0
@@ -100,6 +102,7 @@ class FileReport:
             return f"dropped  {self.path}: {self.reason}"
         extra = [f"{self.polyphony_dropped} polyphonic notes dropped" if self.polyphony_dropped else "",
                  f"{self.overlaps_trimmed} overlaps trimmed" if self.overlaps_trimmed else "",
+                 f"{self.velocity_dropouts} velocity dropouts filled" if self.velocity_dropouts else "",
                  f"{self.ignored_markers} non-chord markers ignored" if self.ignored_markers else ""]
         return (f"kept     {self.path}: {self.notes} notes, {self.bars} bars, {self.events} events, chords on "
                 f"{100 * self.chord_coverage:.0f}% of notes, onset error mean {self.onset_err_mean:.3f} beat"
@@ -166,7 +169,8 @@ def read_file(path: str, data: bytes, settings: ReadSettings) -> tuple[NoteSeque
     return seq, FileReport(path, True, events=events, polyphony_dropped=rep.polyphony_dropped,
                            track=rep.track, track_reason=rep.track_reason, top_voice=rep.top_voice,
                            skipped=rep.skipped, chord_source=rep.chord_source,
-                           overlaps_trimmed=rep.overlaps_trimmed, ignored_markers=len(rep.ignored_markers),
+                           overlaps_trimmed=rep.overlaps_trimmed, velocity_dropouts=rep.velocity_dropouts,
+                           ignored_markers=len(rep.ignored_markers),
                            onset_err_mean=err(rep.onset_error, np.mean), onset_err_max=err(rep.onset_error, np.max),
                            offset_err_mean=err(rep.offset_error, np.mean), offset_err_max=err(rep.offset_error, np.max),
                            onset_err_hist=_hist(rep.onset_error), offset_err_hist=_hist(rep.offset_error),
@@ -205,6 +209,7 @@ def summarize(reports: list[FileReport]) -> dict:
             "notes": notes, "bars": total("bars"), "events": total("events"),
             "chord_coverage": sum(r.chord_coverage * r.notes for r in kept) / notes if notes else 0.0,
             "polyphony_dropped": total("polyphony_dropped"), "overlaps_trimmed": total("overlaps_trimmed"),
+            "velocity_dropouts": total("velocity_dropouts"),
             "ignored_markers": total("ignored_markers"),
             "chord_sources": _count(r.chord_source for r in kept),
             "melody_reasons": _count(r.track_reason + (", top voice" if r.top_voice else "") for r in kept),

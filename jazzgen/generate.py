@@ -62,6 +62,8 @@ def parser() -> cli.Parser:
     p.add_argument("--temperature", type=float, default=Sampling.temperature)
     p.add_argument("--top-k", type=int, default=Sampling.top_k, help="sample from the k likeliest only (0 = off)")
     p.add_argument("--top-p", type=float, default=Sampling.top_p, help="nucleus sampling mass (1 = off)")
+    p.add_argument("--min-p", type=float, default=Sampling.min_p,
+                   help=f"drop notes less likely than this times the likeliest (default {Sampling.min_p:g}; 0 = off)")
     p.add_argument("--seed", type=int, help="same seed and arguments give byte-identical files")
     p.add_argument("--primer", help="a MIDI file whose melody the solo continues (with its tempo map, meter and "
                    "key; its chord markers, if any, are the changes)")
@@ -140,7 +142,7 @@ def generate(a) -> list[Path]:
                         meter=a.meter)
     if primer is not None:
         primer = primer_for(primer, a, chart)
-    cfg = TakeConfig(seconds=a.seconds, sampling=Sampling(a.temperature, a.top_k, a.top_p), seed=a.seed,
+    cfg = TakeConfig(seconds=a.seconds, sampling=Sampling(a.temperature, a.top_k, a.top_p, a.min_p), seed=a.seed,
                      num=a.num, band=a.band, instrument=a.instrument, swing=a.swing, like=a.like)
     stepper = load_stepper(a.model)
     if a.like is not None:

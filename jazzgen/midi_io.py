@@ -60,6 +60,7 @@ class ReadReport:
     notes_in: int = 0             # notes in the chosen track before reduction
     polyphony_dropped: int = 0    # notes removed to make the line monophonic
     overlaps_trimmed: int = 0     # notes cut short at the next onset
+    velocity_dropouts: int = 0    # notes whose velocity was a dropout (quantize.fill_velocity_dropouts)
     onset_error: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))   # beats
     offset_error: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # beats
     ignored_markers: list[str] = field(default_factory=list)  # marker/text events that are no chord
@@ -537,7 +538,7 @@ def read_midi_bytes(data: bytes, track: int | str | None = None, name: str = "")
     on, off, pitch, vel = line.on, line.off, line.pitch, line.velocity
     rep.onset_error, rep.offset_error = line.onset_error, line.offset_error
     rep.polyphony_dropped = line.polyphony_dropped + int((~keep).sum())
-    rep.overlaps_trimmed = line.overlaps_trimmed
+    rep.overlaps_trimmed, rep.velocity_dropouts = line.overlaps_trimmed, line.velocity_dropouts
     if on.size and on[0] < 0:
         raise MidiError("notes before time 0")
 

@@ -28,6 +28,15 @@ class Line:
     offset_error: np.ndarray      # float32 beats, of every note of the track (before reduction)
     polyphony_dropped: int = 0    # notes removed to make the line monophonic
     overlaps_trimmed: int = 0     # notes cut short at the next onset (counted in the file's ticks)
+    velocity_dropouts: int = 0    # notes whose velocity was a dropout, filled from their neighbours
+
+
+# A note this soft in a part whose typical note is far louder is a measurement dropout, not
+# a ghost note: the WJazzD export writes 9 or 10 where its loudness estimate failed, in runs
+# (a whole chorus of Bob Berg's "You and the Night and the Music" at 9 between notes at 90-116).
+# Learned as dynamics, it would teach the model to play stretches of a solo inaudibly.
+DROPOUT_VELOCITY = 10
+DROPOUT_PART_MEDIAN = 40       # the median of the part's other notes must be above this
 
 
 def to_grid(ticks: np.ndarray, to_step: float) -> np.ndarray:
@@ -98,4 +107,21 @@ def quantize(on_t: np.ndarray, dur_t: np.ndarray, pitch: np.ndarray, vel: np.nda
     offset_error = rounding_error(off_t, off, to_step)
     on, off, pitch, vel, onset_error, dropped, trimmed = monophonic(on, off, pitch, vel, on_t, off_t, to_step)
     off = np.maximum(off, on + 1)   # a note shorter than half a step still sounds one step
-    return Line(on, off, pitch, vel, onset_error, offset_error, dropped, trimmed)
+    vel, dropouts = fill_velocity_dropouts(vel)
+    return Line(on, off, pitch, vel, onset_error, offset_error, dropped, trimmed, dropouts)
+
+
+def fill_velocity_dropouts(vel: np.ndarray) -> tuple[np.ndarray, int]:
+    """Velocities with dropouts (see DROPOUT_VELOCITY) interpolated between the nearest
+    real ones, by note order (before the first real note and after the last: the real
+    notes' median, not an edge note held for a chorus); and how many there were.  A part that is soft throughout
+    (its other notes' median at most DROPOUT_PART_MEDIAN) is left as it is."""
+    vel = np.asarray(vel)
+    bad = vel <= DROPOUT_VELOCITY
+    if not bad.any() or bad.all() or np.median(vel[~bad]) <= DROPOUT_PART_MEDIAN:
+        return vel, 0
+    i = np.arange(len(vel))
+    filled = vel.copy()
+    mid = float(np.median(vel[~bad]))
+    filled[bad] = np.rint(np.interp(i[bad], i[~bad], vel[~bad], left=mid, right=mid)).astype(vel.dtype)
+    return filled, int(bad.sum())

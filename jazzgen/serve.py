@@ -78,7 +78,8 @@ FIELDS = {
     "bpm": ((int, float), "a number"), "seconds": ((int, float), "a number"),
     "swing": ((int, float), "a number"), "band": ((str,), "a string"),
     "instrument": ((int,), "an integer"), "temperature": ((int, float), "a number"),
-    "top_k": ((int,), "an integer"), "top_p": ((int, float), "a number"), "seed": ((int,), "an integer"),
+    "top_k": ((int,), "an integer"), "top_p": ((int, float), "a number"),
+    "min_p": ((int, float), "a number"), "seed": ((int,), "an integer"),
 }
 
 log = logging.getLogger(PROG)
@@ -123,7 +124,7 @@ def chart_and_config(req: dict):
                         bpm=None if "bpm" not in req else float(req["bpm"]))
     d = Sampling()
     sampling = Sampling(float(req.get("temperature", d.temperature)), int(req.get("top_k", d.top_k)),
-                        float(req.get("top_p", d.top_p)))
+                        float(req.get("top_p", d.top_p)), float(req.get("min_p", d.min_p)))
     t = TakeConfig()
     cfg = TakeConfig(seconds=seconds, sampling=sampling, seed=req.get("seed"), num=1,
                      band=req.get("band", t.band), instrument=req.get("instrument", t.instrument),
@@ -325,7 +326,7 @@ def make_take(stepper: Stepper, store: TakeStore, req: dict, pool: ProcessPoolEx
                "chart": chart_label(req),
                "band": cfg.band, "instrument": cfg.instrument, "swing": cfg.swing,
                "temperature": cfg.sampling.temperature, "top_p": cfg.sampling.top_p,
-               "top_k": cfg.sampling.top_k, "like": take.solo.performer, "notes": len(take.solo)}
+               "top_k": cfg.sampling.top_k, "min_p": cfg.sampling.min_p, "like": take.solo.performer, "notes": len(take.solo)}
     entry = store.add(take, summary) if pool is None else store.keep(take_id, folder, take, summary)
     entry.summary["ms"] = round(1000 * (time.perf_counter() - t0))
     return entry
@@ -339,7 +340,8 @@ def take_json(entry: Entry) -> dict:
 FORMS_JSON = {"forms": list(FORMS), "bands": list(BANDS), "max_seconds": MAX_SECONDS,
               "defaults": {"seconds": TakeConfig.seconds, "bpm": DEFAULT_BPM, "swing": TakeConfig.swing,
                            "band": TakeConfig.band, "instrument": TakeConfig.instrument,
-                           "temperature": Sampling.temperature, "top_p": Sampling.top_p}}
+                           "temperature": Sampling.temperature, "top_p": Sampling.top_p,
+                           "min_p": Sampling.min_p}}
 
 
 def gone(store: TakeStore) -> JSONResponse:

@@ -78,10 +78,13 @@ MIDI_DEFAULT_QPM = 120.0   # the tempo of a sequence with no tempo map (the MIDI
 # makes common, so a class is one thing a listener hears, not a rounding accident.
 ART_EDGES = (0.9, 0.7, 0.5)                  # class k: ratio >= ART_EDGES[k] (last class: below all)
 ART_VALUES = (1.0, 0.833, 0.667, 0.333)      # each class's median ratio in the corpus
-# Velocity: 8 levels at the corpus's octiles (values 9..127, median 108); each level
-# decodes to the median velocity of its bin.
-VEL_EDGES = (95, 101, 105, 108, 111, 114, 117)   # level k: VEL_EDGES[k-1] <= v < VEL_EDGES[k]
-VEL_VALUES = (89, 98, 103, 106, 109, 112, 115, 119)
+# Velocity: 11 levels, the corpus's octiles (95..117) plus three for the soft tail and one
+# for the loud one, so that a soft solo stays soft and a wide one wide (the octiles alone
+# kept 0.73 of the real spread of per-solo velocity sd, these 0.90); each level decodes to
+# the median velocity of its bin (WJazzD after its velocity dropouts are filled: values
+# 11..127, median 108; fewest notes in a level: 1,285 below 80).
+VEL_EDGES = (80, 90, 95, 101, 105, 108, 111, 114, 117, 121)   # level k: VEL_EDGES[k-1] <= v < VEL_EDGES[k]
+VEL_VALUES = (75, 85, 92, 98, 103, 106, 109, 112, 115, 118, 122)
 # Tempo: 8 buckets, log-spaced between 60 and 300 bpm (WJazzD's solo medians run
 # 36-362, 10th-90th percentile 86-272; solos per bucket 4/31/18/70/97/82/86/13).
 TEMPO_EDGES = tuple(round(60.0 * 5.0 ** (k / 6), 1) for k in range(7))

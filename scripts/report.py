@@ -206,6 +206,7 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--temperature", type=float, default=sample.Sampling().temperature)
     p.add_argument("--top-p", type=float, default=sample.Sampling().top_p)
+    p.add_argument("--min-p", type=float, default=sample.Sampling().min_p)
     p.add_argument("--ngram-max", type=int, default=5)
     p.add_argument("--max-files", type=int, default=0, help="only the first N validation files (smoke tests)")
     p.add_argument("--no-likelihood", action="store_true", help="skip (a)")
@@ -214,7 +215,7 @@ def main(argv=None) -> int:
     out = Path(a.out)
     t0 = time.time()
     try:
-        sampling = sample.Sampling(temperature=a.temperature, top_p=a.top_p)
+        sampling = sample.Sampling(temperature=a.temperature, top_p=a.top_p, min_p=a.min_p)
         train, val, stepper = load(a.model, a.data, a.cache, a.max_files)
         vocab = stepper.vocab
         lik = None
@@ -236,7 +237,7 @@ def main(argv=None) -> int:
                 rep = {"command": "python scripts/report.py " + " ".join(sys.argv[1:] if argv is None else argv),
                        "data": str(out / mode), "model": a.model,
                        "split": f"one solo per validation file of the model's split, over its changes "
-                                f"(seed {a.seed}, temperature {a.temperature}, top-p {a.top_p}, random performer)",
+                                f"(seed {a.seed}, temperature {a.temperature}, top-p {a.top_p}, min-p {a.min_p}, random performer)",
                        "n_files": len(solos), "files": [s.name for s in solos], "warnings": [],
                        "likelihood_on": f"the {len(val)} real validation files", "train_data": a.data,
                        "n_train_files": len(train), "compare": "the real validation solos", "n_real_files": len(val),
@@ -248,7 +249,7 @@ def main(argv=None) -> int:
         print(f"report: error: {e}", file=sys.stderr)
         return 2
     head = [f"# jazzgen report: `{a.model}` on its {len(val)} validation solos", "",
-            f"Sampling: temperature {a.temperature}, top-p {a.top_p}, seed {a.seed}; baselines and novelty on "
+            f"Sampling: temperature {a.temperature}, top-p {a.top_p}, min-p {a.min_p}, seed {a.seed}; baselines and novelty on "
             f"{len(train)} training solos; {known} of the {len(val)} validation performers are known to the model.",
             "", "Two-sample features (per 4-bar window): " + ", ".join(_feature_groups(twosample.FEATURES)) + ".", ""]
     if lik is not None:

@@ -84,9 +84,9 @@ def shipped():
 
 def golden_take(stepper, name: str, folder: Path) -> Path:
     run = GOLDEN_RUNS[name]
-    # the sampling the files were made with (top-p 0.95, the default then): the test is of the
-    # code path, not of the defaults
-    cfg = TakeConfig(**run["take"], like="ArtPepper", sampling=Sampling(top_p=0.95))
+    # the sampling the files were made with (top-p 0.95, no min-p: the defaults then): the test
+    # is of the code path, not of the defaults
+    cfg = TakeConfig(**run["take"], like="ArtPepper", sampling=Sampling(top_p=0.95, min_p=0.0))
     [take] = make_takes(stepper, build_chart(**run["chart"]), cfg)
     [midi] = write_take(take, folder)
     return midi

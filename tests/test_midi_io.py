@@ -126,6 +126,16 @@ def test_overlapping_notes_are_trimmed_and_reported():
     assert rep.overlaps_trimmed == 1
 
 
+def test_velocity_dropouts_are_filled_and_reported():
+    # a run of 9s (a failed loudness measurement) between real velocities
+    data = midi_bytes(Track([(60, 0, 1, 100), (62, 1, 1, 9), (64, 2, 1, 9), (65, 3, 1, 70), (67, 4, 1, 96)]))
+    seq, rep = read_midi_bytes(data)
+    assert seq.velocity.tolist() == [100, 90, 80, 70, 96] and rep.velocity_dropouts == 2
+    solo = wjazzd_file("BobBerg_YouAndTheNightAndTheMusic_FINAL.mid")
+    seq, rep = read_midi(solo)
+    assert rep.velocity_dropouts == 363 and seq.velocity.min() > 10
+
+
 def test_onsets_finer_than_the_grid_are_spread_not_dropped():
     # five notes within one beat (quintuplet-ish, 1/48 apart at the end): all kept, in order
     ticks = [0, 96, 192, 200, 208, 480]

@@ -2,6 +2,7 @@
 import numpy as np
 
 from jazzgen.notes import GRID
+from jazzgen import quantize as Q
 from jazzgen.quantize import quantize, unstack
 
 TPQ = 480          # 40 ticks a grid step
@@ -33,3 +34,23 @@ def test_notes_keep_their_performed_lengths():
     """Short silences are articulation: the reader keeps them (tokens.CLOSE_GAPS tells them from rests)."""
     line = quantize(np.array([0, 480, 1200]), np.array([400, 320, 240]), np.array([60, 62, 64]), np.full(3, 90), TPQ)
     assert line.on.tolist() == [0, 12, 30] and line.off.tolist() == [10, 20, 36]   # gap 2 and gap 10 both kept
+
+
+def test_velocity_dropouts_are_filled_from_their_neighbours():
+    vel = np.array([9, 100, 9, 9, 110, 90, 10, 80, 9], np.int64)
+    filled, n = Q.fill_velocity_dropouts(vel)
+    assert n == 5
+    assert filled.tolist() == [95, 100, 103, 107, 110, 90, 85, 80, 95]     # the ends: the median, 95
+    assert vel.tolist()[2] == 9            # the input is not changed
+
+
+def test_a_part_soft_throughout_keeps_its_velocities():
+    for vel in ([9, 9, 9], [30, 9, 35, 8, 20], [100, 101, 99]):
+        filled, n = Q.fill_velocity_dropouts(np.array(vel))
+        assert n == 0 and filled.tolist() == vel
+
+
+def test_quantize_reports_the_dropouts_it_filled():
+    line = Q.quantize(np.array([0, 480, 960]), np.array([400, 400, 400]), np.array([60, 62, 64]),
+                      np.array([100, 9, 96]), 480)
+    assert line.velocity.tolist() == [100, 98, 96] and line.velocity_dropouts == 1

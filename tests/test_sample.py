@@ -11,7 +11,7 @@ import pytest
 from conftest import subprocess_env
 from jazzgen import tokens as T
 from jazzgen.notes import GRID, ChordChange, NoteSequence, Tempo, TimeSignature
-from jazzgen.sample import Stepper, export_weights, improvise, load_weights, sample_ids
+from jazzgen.sample import Sampling, Stepper, export_weights, improvise, load_weights, sample_ids
 
 FIELDS = ("prev_pitch", "prev_dur", "prev_art", "prev_vel", "tempo", "performer", "root", "qual", "beat", "sub")
 PERFORMERS = ("ArtPepper", "Chet Baker")
@@ -144,6 +144,17 @@ def test_top_p_keeps_the_smallest_nucleus():
     assert abs((got == 1).mean() - 0.625) < 0.04
 
 
+def test_min_p_drops_what_is_far_less_likely_than_the_likeliest():
+    p = np.array([0.005, 0.5, 0.015, 0.48])
+    logits = np.tile(np.log(p), (4000, 1))
+    allowed = np.ones_like(logits, bool)
+    rng = np.random.default_rng(4)
+    assert set(sample_ids(logits, allowed, rng).tolist()) == {0, 1, 2, 3}
+    assert set(sample_ids(logits, allowed, rng, min_p=0.02).tolist()) == {1, 2, 3}     # cut below 0.01
+    assert set(sample_ids(logits, allowed, rng, min_p=0.5).tolist()) == {1, 3}
+    assert set(sample_ids(logits, allowed, rng, min_p=0.02, temperature=1e-4).tolist()) == {1}
+
+
 def test_disallowed_ids_are_never_drawn():
     rng = np.random.default_rng(2)
     logits = rng.normal(0, 1, (3000, 12))
@@ -236,6 +247,24 @@ def test_improvise_opens_with_the_primer(stepper):
         np.testing.assert_array_equal(solo.start[:4], primer.start)
         np.testing.assert_array_equal(solo.duration[:3], primer.duration[:3])
         assert solo.pitch[3] == 65 and solo.duration[3] >= 6   # a sampled tie may lengthen the last one
+
+
+def test_min_p_cuts_the_pitch_head_only(stepper, monkeypatch):
+    import jazzgen.sample as S
+    calls, draw = [], S._sample_row
+
+    def spy(z, allowed, u, *args):
+        got = draw(z, allowed, u, *args)
+        calls.append((np.where(allowed, z, -np.inf), got, args[3] if len(args) > 3 else 0.0))
+        return got
+    monkeypatch.setattr(S, "_sample_row", spy)
+    like = chart(bars=16)
+    [solo] = improvise(stepper, like, seed=5, sampling=Sampling(min_p=0.3))
+    check_solo(solo, like.end)
+    cut = [(z, got) for z, got, m in calls if m == 0.3]
+    assert len(cut) == sum(1 for z, _, _ in calls if z.shape[0] == stepper.n_pitch) > 10   # every pitch draw
+    assert all(z[got] >= z.max() + np.log(0.3) - 1e-9 for z, got in cut)
+    assert all(m == 0.0 for z, _, m in calls if z.shape[0] != stepper.n_pitch)
 
 
 def test_solos_have_dynamics_articulation_and_a_performer(stepper):

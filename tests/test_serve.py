@@ -126,6 +126,7 @@ BAD = [
     (b'{"temperature": 0}', 400, "--temperature"),
     (b'{"top_p": 0}', 400, "--top-p"),
     (b'{"top_k": -1}', 400, "--top-k"),
+    (b'{"min_p": 1}', 400, "--min-p"),
     (b'{"band": "quartet"}', 400, "--band"),
     (b'{"instrument": 200}', 400, "--instrument"),
     (b'{"seed": -1}', 400, "--seed"),

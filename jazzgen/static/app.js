@@ -48,6 +48,7 @@ function request() {
     bpm: num("bpm"), seconds: num("seconds"), swing: $("swing-auto").checked ? null : num("swing"), band: $("band").value,
     instrument: num("instrument"), temperature: num("temperature"), top_p: num("top_p"), seed: num("seed"),
   };
+  if ($("min_p").value !== "") req.min_p = num("min_p");
   if ($("meter").value.trim()) req.meter = $("meter").value.trim();
   if ($("like").value) req.like = $("like").value;
   if ($("form").value) {
@@ -97,7 +98,7 @@ function addToList(take) {
   const meta = document.createElement("span");
   meta.className = "meta";
   meta.textContent = ` ${take.chart} · ${take.bpm} bpm · ${take.seconds} s · ${take.band} · T ${take.temperature}` +
-    ` · top-p ${take.top_p} · seed ${take.seed}`;
+    ` · top-p ${take.top_p} · min-p ${take.min_p} · seed ${take.seed}`;
   li.append(b, meta);
   $("takes").prepend(li);
 }
