@@ -326,7 +326,8 @@ def make_take(stepper: Stepper, store: TakeStore, req: dict, pool: ProcessPoolEx
                "chart": chart_label(req),
                "band": cfg.band, "instrument": cfg.instrument, "swing": cfg.swing,
                "temperature": cfg.sampling.temperature, "top_p": cfg.sampling.top_p,
-               "top_k": cfg.sampling.top_k, "min_p": cfg.sampling.min_p, "like": take.solo.performer, "notes": len(take.solo)}
+               "top_k": cfg.sampling.top_k, "min_p": cfg.sampling.min_p, "like": take.solo.performer,
+               "notes": len(take.solo)}
     entry = store.add(take, summary) if pool is None else store.keep(take_id, folder, take, summary)
     entry.summary["ms"] = round(1000 * (time.perf_counter() - t0))
     return entry

@@ -237,7 +237,8 @@ def main(argv=None) -> int:
                 rep = {"command": "python scripts/report.py " + " ".join(sys.argv[1:] if argv is None else argv),
                        "data": str(out / mode), "model": a.model,
                        "split": f"one solo per validation file of the model's split, over its changes "
-                                f"(seed {a.seed}, temperature {a.temperature}, top-p {a.top_p}, min-p {a.min_p}, random performer)",
+                                f"(seed {a.seed}, temperature {a.temperature}, top-p {a.top_p}, min-p {a.min_p}, "
+                                f"random performer)",
                        "n_files": len(solos), "files": [s.name for s in solos], "warnings": [],
                        "likelihood_on": f"the {len(val)} real validation files", "train_data": a.data,
                        "n_train_files": len(train), "compare": "the real validation solos", "n_real_files": len(val),
@@ -249,7 +250,8 @@ def main(argv=None) -> int:
         print(f"report: error: {e}", file=sys.stderr)
         return 2
     head = [f"# jazzgen report: `{a.model}` on its {len(val)} validation solos", "",
-            f"Sampling: temperature {a.temperature}, top-p {a.top_p}, min-p {a.min_p}, seed {a.seed}; baselines and novelty on "
+            f"Sampling: temperature {a.temperature}, top-p {a.top_p}, min-p {a.min_p}, seed {a.seed}; "
+            f"baselines and novelty on "
             f"{len(train)} training solos; {known} of the {len(val)} validation performers are known to the model.",
             "", "Two-sample features (per 4-bar window): " + ", ".join(_feature_groups(twosample.FEATURES)) + ".", ""]
     if lik is not None:

@@ -84,7 +84,8 @@ def main(argv=None) -> int:
             r = score_setting(stepper, train, val, real_per, sample.Sampling(temperature=t, top_p=top_p, min_p=min_p),
                               range(a.seeds))
             rows.append(((t, top_p, min_p), r))
-            print(f"T={t} top-p={top_p} min-p={min_p}: acc {r['acc']:.3f}, score {r['score']:.3f} ({time.time() - t0:.0f} s)",
+            print(f"T={t} top-p={top_p} min-p={min_p}: acc {r['acc']:.3f}, score {r['score']:.3f} "
+                  f"({time.time() - t0:.0f} s)",
                   file=sys.stderr, flush=True)
     except (JazzgenError, ValueError) as e:
         print(f"sweep_sampling: error: {e}", file=sys.stderr)
@@ -98,7 +99,8 @@ def main(argv=None) -> int:
     for (t, top_p, min_p), r in rows:
         mark = " (default)" if (t, top_p, min_p) == (default.temperature, default.top_p, default.min_p) else ""
         print(f"| {t}{mark} | {top_p} | {min_p} | {r['acc']:.3f} ± {r['acc_sd']:.3f} | "
-              + " | ".join(f"{r[k]:.3f}" for k in OVERLAP_METRICS) + f" | {r['spread']:.2f} (min {r['spread_min']:.2f}) | {r['score']:.3f} |")
+              + " | ".join(f"{r[k]:.3f}" for k in OVERLAP_METRICS)
+              + f" | {r['spread']:.2f} (min {r['spread_min']:.2f}) | {r['score']:.3f} |")
     (bt, bp, bm), br = min(rows, key=lambda kv: (kv[1]["spread_min"] < 0.5, kv[1]["score"]))
     print(f"\nBest: temperature {bt}, top-p {bp}, min-p {bm} (score {br['score']:.3f}, two-sample accuracy "
           f"{br['acc']:.3f}); today's default: temperature {default.temperature}, top-p {default.top_p}, "

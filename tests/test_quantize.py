@@ -1,8 +1,8 @@
 """Quantization as pure array functions: rounding and its error, spreading, monophony, gaps."""
 import numpy as np
 
-from jazzgen.notes import GRID
 from jazzgen import quantize as Q
+from jazzgen.notes import GRID
 from jazzgen.quantize import quantize, unstack
 
 TPQ = 480          # 40 ticks a grid step
