@@ -47,7 +47,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from dataclasses import MISSING, fields, replace
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 import numpy as np
@@ -145,7 +145,11 @@ def model_split(cfg, folder: str | Path | None = None, cache: str | None = CACHE
 # ---------------------------------------------------------------------------- the model
 
 def load_model(model_dir: str | Path):
-    """The model of a run folder, after checking its vocabulary is this jazzgen's."""
+    """The model of a run folder, after checking its vocabulary means what this jazzgen's does.
+
+    Its levels (articulation, velocity, tempo) and performers are its own: the scored
+    files are encoded with them (``model_vocab``).
+    """
     from .sample import _check_zip, model_file
     model_dir = Path(model_dir)
     vocab_path = model_dir / "vocab.json"
@@ -156,7 +160,8 @@ def load_model(model_dir: str | Path):
         except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as e:
             why = str(e).splitlines()[0] if str(e) else type(e).__name__
             raise ModelError(f"model vocabulary {vocab_path}: unreadable ({why})") from None
-        if replace(vocab, performers=(), performer_solos=()) != T.default_vocab():
+        here = T.default_vocab()
+        if any(getattr(vocab, f) != getattr(here, f) for f in ("grid", "max_dur", "max_beat", "qualities")):
             raise ModelError(f"model vocabulary {vocab_path}: differs from this jazzgen's")
     path = model_file(model_dir)
     _check_zip(path)
@@ -244,9 +249,13 @@ def streams(toks: list[T.Tokens], head: str, augment: bool = True) -> tuple[list
     return seqs, conds
 
 
-def fit_baselines(train_toks: list[T.Tokens], ngram_max: int = 5, augment: bool = True) -> dict:
-    """{head: {name: (model, uses context)}}: unigram and KN-2..ngram_max, without and with context."""
-    sizes = T.default_vocab().sizes
+def fit_baselines(train_toks: list[T.Tokens], ngram_max: int = 5, augment: bool = True,
+                  vocab: T.Vocab | None = None) -> dict:
+    """{head: {name: (model, uses context)}}: unigram and KN-2..ngram_max, without and with context.
+
+    vocab: the one the tokens were encoded with (None: this jazzgen's default).
+    """
+    sizes = (vocab or T.default_vocab()).sizes
     out = {}
     for h in HEADS:
         seqs, conds = streams(train_toks, h, augment)
@@ -278,14 +287,14 @@ def _order(name: str) -> tuple:
 
 
 def likelihood(toks: list[T.Tokens], model=None, train_toks: list[T.Tokens] | None = None,
-               ngram_max: int = 5) -> dict:
+               ngram_max: int = 5, vocab: T.Vocab | None = None) -> dict:
     """The likelihood section: the model's scores, the baselines', and the model's gain."""
     out: dict = {"events": int(sum(len(t) for t in toks)), "context": CONTEXT,
                  "notes": int(sum((t.pitch >= T.PITCH0).sum() for t in toks))}
     if model is not None:
         out["model"] = score_model(model, toks)
     if train_toks:
-        out["baselines"] = score_baselines(fit_baselines(train_toks, ngram_max), toks)
+        out["baselines"] = score_baselines(fit_baselines(train_toks, ngram_max, vocab=vocab), toks)
         out["best_baseline"] = {h: min(b.items(), key=lambda kv: kv[1]["ppl"])[0]
                                 for h, b in out["baselines"].items()}
         if model is not None:  # % perplexity below the best baseline's (negative: worse)
@@ -536,7 +545,7 @@ def evaluate(data: str, model: str | None = DEFAULT_MODEL, train_data: str | Non
         _log(f"scoring {len(toks)} files ({sum(map(len, toks))} events)"
              + (f"; fitting baselines on {len(train_songs)} training files" if baselines and train_songs else ""))
         rep["likelihood"] = likelihood(toks, net, [T.encode(s, vocab) for s in train_songs] if baselines else None,
-                                       ngram_max)
+                                       ngram_max, vocab)
     real = None
     if compare is not None:
         real = usable_songs(compare, cache)

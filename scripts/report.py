@@ -224,7 +224,7 @@ def main(argv=None) -> int:
             print(f"(a) likelihood: {len(val)} validation files, baselines on {len(train)} training files",
                   file=sys.stderr)
             lik = E.likelihood([T.encode(s, vocab) for s in val], net, [T.encode(s, vocab) for s in train],
-                               a.ngram_max)
+                               a.ngram_max, vocab)
         known = sum(own_performer(stepper, r) is not None for r in val)
         sections, figures = [], {}
         for mode in MODES:

@@ -169,6 +169,21 @@ def test_likelihood_on_a_tiny_untrained_model(tmp_path, capsys):
     assert any("training files" in w for w in rep["warnings"])
 
 
+def test_a_model_with_its_own_velocity_levels_is_scored_in_them(tmp_path):
+    """The golden model predates the 11 velocity levels: its 8 are used, for it and its baselines."""
+    golden = ROOT / "tests" / "data" / "golden" / "model"
+    vocab = E.model_vocab(golden)
+    assert len(vocab.vel_values) == 8 != len(T.default_vocab().vel_values)
+    data = tmp_path / "midi"
+    data.mkdir()
+    for i in range(4):
+        write_solo(data / f"s{i}.mid", i)
+    toks = [T.encode(s, vocab) for s in E.usable_songs(data, tmp_path / "c")]
+    lik = E.likelihood(toks[2:], E.load_model(golden), toks[:2], ngram_max=2, vocab=vocab)
+    assert E.fit_baselines(toks[:2], 2, vocab=vocab)["vel"]["unigram"][0].dist().shape == (9,)   # pad + 8
+    assert 1 < lik["model"]["vel"]["ppl"] < 50 and math.isfinite(lik["gain_pct"]["vel"])
+
+
 def test_shipped_model_scores_a_folder_without_its_training_data(tmp_path, capsys):
     model = SHIPPED_MODEL
     if not (model / "model.keras").is_file():
