@@ -114,8 +114,9 @@ def quantize(on_t: np.ndarray, dur_t: np.ndarray, pitch: np.ndarray, vel: np.nda
 def fill_velocity_dropouts(vel: np.ndarray) -> tuple[np.ndarray, int]:
     """Velocities with dropouts (see DROPOUT_VELOCITY) interpolated between the nearest
     real ones, by note order (before the first real note and after the last: the real
-    notes' median, not an edge note held for a chorus); and how many there were.  A part that is soft throughout
-    (its other notes' median at most DROPOUT_PART_MEDIAN) is left as it is."""
+    notes' median, not an edge note held for a chorus); and how many there were.  A part
+    that is soft throughout (its other notes' median at most DROPOUT_PART_MEDIAN) is left
+    as it is."""
     vel = np.asarray(vel)
     bad = vel <= DROPOUT_VELOCITY
     if not bad.any() or bad.all() or np.median(vel[~bad]) <= DROPOUT_PART_MEDIAN:
