@@ -4,9 +4,10 @@
 
 The articulation head beats its best n-gram baseline (context: the note's event length) by
 less than the 10 % the other heads reach.  This asks how much any input could give: for
-each set of features, p(articulation | event length, features) is counted on nine tenths
-of the solos (every tenth solo held out) and smoothed toward p(articulation | event length)
-with 4 pseudo-counts, then scored on the held-out notes.  Features: the onset step in
+each set of features, p(articulation | event length, features) is counted on the shipped
+model's 361 training solos and smoothed toward p(articulation | event length) with 4
+pseudo-counts, then scored on its 40 validation solos (the split training and
+``scripts/report.py`` use, so the figures sit beside the model's and the baselines').  Features: the onset step in
 the beat, the solo's tempo bucket, the previous note's articulation, the interval from
 the previous note, the velocity level, the performer, and whether a rest follows (the
 next event: a note before a rest sounds its whole event by construction).
@@ -24,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from jazzgen import tokens as T  # noqa: E402
 from jazzgen.corpus import load_corpus  # noqa: E402
+from jazzgen.dataset import split_by_file  # noqa: E402
 from jazzgen.paths import CACHE  # noqa: E402
 
 SETS = (("event length alone", ()), ("+ onset step", ("sub",)), ("+ tempo bucket", ("tempo",)),
@@ -76,7 +78,8 @@ def main(argv=None) -> int:
     performers: dict = {}
     parts = [note_rows(s, i, performers) for i, s in enumerate(songs)]
     rows = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    held = rows["solo"] % 10 == 0
+    _, val = split_by_file([s.name for s in songs], 0.1, 0)
+    held = np.isin(rows["solo"], val)
     print(f"{len(songs)} solos, {int(held.sum())} held-out notes of {len(held)}; "
           f"notes before a rest: {rows['rest_next'].mean():.1%}\n")
     print("| p(articulation \\| event length, ...) | held-out perplexity |\n|---|---|")
