@@ -8,12 +8,16 @@ are skipped.  Quality is compared by family:
     maj = maj, maj7, 6, aug     min = min, min7, min6, minmaj7     dom = dom7, aug7, alt
     hdim = m7b5                 dim = dim, dim7                    sus = sus4, 7sus4
 
-    python scripts/chord_accuracy.py [--data midi/wjazzd] [--limit N] [--per beat|half-bar]
+    python scripts/chord_accuracy.py [--data midi/wjazzd] [--limit N] [--every K] [--per beat|half-bar]
         [--solo]   (also feed the solo line to the inference, as a real band file would)
+        [--set NAME=VALUE ...]   (override a constant of chord_infer: how sensitive is it?)
+
+e.g. ``--every 2 --set BASS_ROOT_FIRST=1.3`` or ``--set "CHANGE_COST={0: 0.8, 1: 1.2, 2: 2.0}"``.
 """
 from __future__ import annotations
 
 import argparse
+import ast
 import sys
 import time
 from collections import Counter
@@ -96,8 +100,16 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--per", default="beat", choices=("beat", "half-bar"))
     ap.add_argument("--solo", action="store_true")
+    ap.add_argument("--every", type=int, default=1, help="every K-th file only")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     args = ap.parse_args(argv)
-    files = sorted(Path(args.data).glob("*.mid"))
+    for item in args.set:
+        name, _, value = item.partition("=")
+        if not hasattr(chord_infer, name) or not name.isupper():
+            ap.error(f"--set: chord_infer has no constant {name!r}")
+        setattr(chord_infer, name, ast.literal_eval(value))
+        print(f"chord_infer.{name} = {getattr(chord_infer, name)!r}")
+    files = sorted(Path(args.data).glob("*.mid"))[::args.every]
     if args.limit:
         files = files[:args.limit]
     tot = Counter()
