@@ -249,6 +249,15 @@ def error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+def in_api_terms(message: str) -> str:
+    """A shared error message with the command's flags named as this API's fields
+    ("--top-p must be in (0, 1]" -> "top_p must be in (0, 1]"): the page has no flags."""
+    def field(m: re.Match) -> str:
+        name = m.group(1).replace("-", "_")
+        return name if name in FIELDS else m.group(0)
+    return re.sub(r"--([a-z][a-z-]*)", field, message)
+
+
 async def read_body(request: Request) -> bytes:
     """The body, refused past MAX_BODY bytes whatever Content-Length claims."""
     try:
@@ -392,7 +401,7 @@ def create_app(stepper: Stepper, model_name: str = "model", store: TakeStore | N
                             background=BackgroundTask(store.release, entry))
 
     async def user_error(request, exc: JazzgenError):
-        msg = (str(exc).splitlines() or [type(exc).__name__])[0].replace(str(store.root) + "/", "")
+        msg = in_api_terms((str(exc).splitlines() or [type(exc).__name__])[0].replace(str(store.root) + "/", ""))
         return JSONResponse({"error": msg, "kind": type(exc).__name__}, status_code=400)   # no server paths
 
     async def http_error(request, exc: HTTPException):
