@@ -39,7 +39,7 @@ def _groups(start: np.ndarray) -> list[np.ndarray]:
     return np.split(np.arange(len(start)), cuts)
 
 
-def top_voice(pitch, start, end, velocity=None) -> np.ndarray:
+def top_voice(pitch, start, end) -> np.ndarray:
     """Indices (into the input arrays, ascending by start) of the notes of the top voice.
 
     The arrays are one polyphonic part in grid steps (any order).  The result is
@@ -88,7 +88,7 @@ def skyline(pitch, start) -> np.ndarray:
     return order[[g[0] for g in _groups(start[order])]]
 
 
-def melodic_reason(pitch, start, end, velocity=None, bar_steps: int = 4 * GRID) -> str | None:
+def melodic_reason(pitch, start, end, bar_steps: int = 4 * GRID) -> str | None:
     """Why this part has no melodic line (a one-line skip reason), or None if it has one."""
     pitch = np.asarray(pitch, np.int64)
     start = np.asarray(start, np.int64)
@@ -107,6 +107,6 @@ def melodic_reason(pitch, start, end, velocity=None, bar_steps: int = 4 * GRID) 
     return None
 
 
-def is_melodic(pitch, start, end, velocity=None, bar_steps: int = 4 * GRID) -> bool:
+def is_melodic(pitch, start, end, bar_steps: int = 4 * GRID) -> bool:
     """True if the part has a melodic line (see ``melodic_reason``)."""
-    return melodic_reason(pitch, start, end, velocity, bar_steps) is None
+    return melodic_reason(pitch, start, end, bar_steps) is None

@@ -25,12 +25,12 @@ def two_hands():
         for q in chord:
             p.append(q), s.append(a), e.append(b), is_mel.append(False)
     p, s, e = map(np.array, (p, s, e))
-    return p, s, e, np.full(len(p), 80), np.flatnonzero(is_mel)
+    return p, s, e, np.flatnonzero(is_mel)
 
 
 def test_top_voice_follows_the_right_hand_and_skips_the_left_in_its_rests():
-    p, s, e, v, want = two_hands()
-    assert melody.top_voice(p, s, e, v).tolist() == want.tolist()
+    p, s, e, want = two_hands()
+    assert melody.top_voice(p, s, e).tolist() == want.tolist()
     sky = melody.skyline(p, s)
     assert set(sky.tolist()) - set(want.tolist())      # the plain skyline borrows the left hand
     iv = np.abs(np.diff(p[sky]))
@@ -38,9 +38,9 @@ def test_top_voice_follows_the_right_hand_and_skips_the_left_in_its_rests():
 
 
 def test_top_voice_does_not_depend_on_the_input_order():
-    p, s, e, v, want = two_hands()
+    p, s, e, want = two_hands()
     perm = np.random.default_rng(0).permutation(len(p))
-    got = melody.top_voice(p[perm], s[perm], e[perm], v[perm])
+    got = melody.top_voice(p[perm], s[perm], e[perm])
     assert sorted(perm[got].tolist()) == want.tolist()
 
 
