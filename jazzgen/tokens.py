@@ -79,8 +79,8 @@ MIDI_DEFAULT_QPM = 120.0   # the tempo of a sequence with no tempo map (the MIDI
 ART_EDGES = (0.9, 0.7, 0.5)                  # class k: ratio >= ART_EDGES[k] (last class: below all)
 ART_VALUES = (1.0, 0.833, 0.667, 0.333)      # each class's median ratio in the corpus
 # Velocity: 11 levels, the corpus's octiles (95..117) plus three for the soft tail and one
-# for the loud one, so that a soft solo stays soft and a wide one wide (the octiles alone
-# kept 0.73 of the real spread of per-solo velocity sd, these 0.90); each level decodes to
+# for the loud one, so that a soft solo stays soft and a wide one wide (they keep 0.90 of
+# the real spread of per-solo velocity sd: scripts/corpus_dynamics.py); each level decodes to
 # the median velocity of its bin (WJazzD after its velocity dropouts are filled: values
 # 11..127, median 108; fewest notes in a level: 1,285 below 80).
 VEL_EDGES = (80, 90, 95, 101, 105, 108, 111, 114, 117, 121)   # level k: VEL_EDGES[k-1] <= v < VEL_EDGES[k]

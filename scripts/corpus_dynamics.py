@@ -5,7 +5,9 @@
 Prints, over every note of the folder (read as the tokens read it: performed lengths,
 silences of up to tokens.CLOSE_GAPS steps joined to the note's event), the share of
 notes at or above each articulation ratio, the velocity octiles with each bin's median,
-and the solos per tempo bucket.
+how much of the real spread of per-solo velocity sd survives the velocity levels (sd across
+solos of each solo's velocity sd, decoded levels over real velocities), and the solos per
+tempo bucket.
 """
 from __future__ import annotations
 
@@ -39,6 +41,10 @@ def main(folder: str = "midi/wjazzd") -> None:
     lv = vc.vel_ids(v) - T.VEL0
     print("velocity octiles", edges.round(1).tolist(), "; bins of", list(vc.vel_edges), "medians",
           [int(np.median(v[lv == k])) for k in range(len(vc.vel_values))], "counts", np.bincount(lv).tolist())
+    real_sd = np.array([x.std() for x in vel])
+    level_sd = np.array([vc.velocities(vc.vel_ids(x)).std() for x in vel])
+    print(f"per-solo velocity sd: spread across solos {real_sd.std():.3f} real, {level_sd.std():.3f} through the "
+          f"{len(vc.vel_values)} levels ({level_sd.std() / real_sd.std():.2f} kept)")
     tb = np.array([vc.tempo_id(b) for b in bpm]) - T.TEMPO0
     print("tempo edges", list(vc.tempo_edges), "solos per bucket", np.bincount(tb, minlength=8).tolist())
 
