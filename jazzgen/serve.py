@@ -250,12 +250,9 @@ def error(status: int, message: str) -> JSONResponse:
 
 
 def in_api_terms(message: str) -> str:
-    """A shared error message with the command's flags named as this API's fields
-    ("--top-p must be in (0, 1]" -> "top_p must be in (0, 1]"): the page has no flags."""
-    def field(m: re.Match) -> str:
-        name = m.group(1).replace("-", "_")
-        return name if name in FIELDS else m.group(0)
-    return re.sub(r"--([a-z][a-z-]*)", field, message)
+    """A shared error message with the command's flags named the way this API names its
+    fields ("--top-p must be in (0, 1]" -> "top_p must be in (0, 1]"): the page has no flags."""
+    return re.sub(r"--([a-z][a-z-]*)", lambda m: m.group(1).replace("-", "_"), message)
 
 
 async def read_body(request: Request) -> bytes:

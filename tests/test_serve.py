@@ -143,6 +143,7 @@ def test_bad_input_is_a_one_line_4xx(client, body, status, needle):
     assert r.status_code == status, r.text
     msg = r.json()["error"]
     assert needle in msg and "\n" not in msg and "Traceback" not in msg
+    assert not re.search(r"--[a-z]", msg), msg                                  # fields, not the command's flags
     assert client.get("/api/takes").json()["takes"] == before                  # nothing else changed
     assert client.app.state.internal_errors == 0
 
