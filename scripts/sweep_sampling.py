@@ -1,7 +1,7 @@
 """Choose the sampling defaults by measurement: temperature x top-p x min-p on the validation split.
 
     python scripts/sweep_sampling.py [--model models/wjazzd] [--seeds 2] [--temperatures 0.9,1.0,1.1]
-        [--top-ps 0.9,0.95,0.98,1.0] [--min-ps 0]
+        [--top-ps 0.9,0.95,0.98,1.0] [--min-ps 0,0.005,...]
 
 For every setting, one solo per validation file of the model's split is improvised
 over that file's own changes, tempo map and length (performer drawn at random, as
@@ -67,7 +67,8 @@ def main(argv=None) -> int:
     p.add_argument("--data", default="midi/wjazzd")
     p.add_argument("--temperatures", default="0.9,1.0,1.1")
     p.add_argument("--top-ps", default="0.9,0.95,0.98,1.0")
-    p.add_argument("--min-ps", default="0", help="min-p values of the pitch head (0 = off)")
+    p.add_argument("--min-ps", default=str(sample.Sampling().min_p),
+                   help="min-p values of the pitch head (0 = off; default: today's)")
     p.add_argument("--seeds", type=int, default=2, help="seeds per setting (0..N-1)")
     p.add_argument("--max-files", type=int, default=0)
     p.add_argument("--cache", default=CACHE)
