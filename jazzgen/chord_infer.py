@@ -9,7 +9,12 @@ How, in the manner of Magenta note_seq's ``chord_inference``:
 1. **Frames.** One per beat (or half bar), cut along the bar lines of the time signatures.
 2. **Chroma.** Each note adds ``overlap / frame length * velocity`` to its pitch class,
    an onset inside the frame counting extra (an attack is heard more than a held tail).
-   The lowest sounding notes of a frame also go to a separate bass chroma.
+   The lowest sounding notes of a frame also go to a separate bass chroma, and count
+   only 0.3 in the chord chroma: a walking bass passes through notes that are no tone
+   of the chord (the chromatic A that leads Fm7 into Bb7 is Fm7's major third), and
+   heard at full weight they turned minor sevenths into dominants (3 points of
+   quality-family accuracy, ``scripts/chord_accuracy.py``).  The root the bass states
+   still counts through the bass terms below.
 3. **Templates.** Every (root, quality) scores ``chroma . template``: chord tones +1,
    the quality's usual tensions (9, 11, 13, b9...) a little, other pitch classes minus, and
    a cost for absent guide tones (3rd, 7th/6th).  The bass adds a bonus when it plays
@@ -65,8 +70,11 @@ _VOCAB = (
 )
 QUALITY_NAMES = tuple(v[0] for v in _VOCAB)
 SUFFIX = {v[0]: v[3] for v in _VOCAB}
-TONE_WEIGHT = (0.6, 1.0, 0.5, 1.0)  # root, 3rd, 5th, 7th/6th: comping voicings leave out
-                                    # root and 5th (the bass has the root), never 3rd and 7th
+TONE_WEIGHT = (0.4, 1.0, 0.6, 1.0)  # root, 3rd, 5th, 7th/6th: comping voicings leave out
+                                    # root and 5th (the bass has the root), never 3rd and 7th.
+# The root weighs least: a rootless Dm7 (F C E A) spells Fmaj7, whose root F the piano then
+# seems to play; the bass, not the piano's lowest note, says which it is (root 0.6 and 5th
+# 0.5 read long Dm7 vamps as Fmaj7: 2.5 points of root accuracy, scripts/chord_accuracy.py).
 TENSION, OTHER = 0.5, -0.8          # the quality's usual tensions; anything else
 GUIDE_MISSING = 0.1      # cost (in chroma units) for each absent 3rd / 7th-or-6th
 BASS_ROOT_FIRST = 0.9    # bass plays the root on the chord's first frame
@@ -79,6 +87,7 @@ ONSET_BONUS = 0.5
 ANTICIPATION = True
 NOVELTY_COST = 0.3       # extra change cost where the upper notes did not change
 FULL_FRAME = 1.5        # a frame with less energy than this x the median weighs less
+BASS_IN_CHROMA = 0.3     # weight of each frame's lowest note in the chord chroma (see 2.)
 PRESENT = 0.03           # chroma share below which a guide tone counts as absent
 
 
@@ -176,6 +185,7 @@ def chroma(pitch, start, end, velocity, fstart: np.ndarray, total: int
 def emissions(C: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(score on a chord's first frame, score on a later frame), each (frames, states);
     the last state is N.C."""
+    C = C - (1.0 - BASS_IN_CHROMA) * B
     tot = C.sum(1, keepdims=True)
     full = np.median(tot[tot > 0]) if np.any(tot > 0) else 1.0
     c = C / np.maximum(tot, max(FULL_FRAME * full, 1e-9))     # a thin frame is weak evidence

@@ -107,3 +107,25 @@ def test_the_trio_rootless_comping_and_walking_bass_give_the_roots_back():
     got = [parse_chord(x).root for x in chord_infer.chord_per_frame(changes, beats)]
     want = [parse_chord(bars[b // 4]).root for b in range(len(beats))]
     assert np.mean(np.array(got) == np.array(want)) >= 0.85
+
+
+def test_a_walking_bass_approach_note_does_not_make_a_minor_chord_dominant():
+    """Fm7 Bb7 | Ebmaj7, the bass walking F A | Bb E | Eb G Bb G: the A (a chromatic
+    approach into Bb, and Fm7's major third) must not turn Fm7 into F7 (it did while the
+    bass counted fully in the chord chroma).  Rootless voicings, as comping plays them."""
+    piano = [(56, 63, 67, 72), (62, 68, 72, 79), (55, 62, 65, 70), (55, 62, 65, 70)]
+    p, s, e, v = notes(piano, per_bar=2, rhythm="quarters")     # Fm7, Bb7, Ebmaj7 (x2)
+    bass = np.array([41, 45, 46, 40, 39, 43, 46, 43])
+    starts = np.arange(8) * GRID
+    p, s, e, v = (np.concatenate([a, b]) for a, b in
+                  ((p, bass), (s, starts), (e, starts + GRID - 1), (v, np.full(8, 80))))
+    changes = chord_infer.infer_chords(p, s, e, v, [TimeSignature(0, 4, 4)], total=2 * BAR)
+    assert roots_and_qualities(changes) == [(5, "min7"), (10, "dom7"), (3, "maj7")]
+
+
+def test_a_root_position_triad_is_the_triad_not_the_seventh_chord_a_third_below():
+    """A folk accompaniment (Nottingham's chord tracks): G-B-D then D-F#-A, root in the
+    bass, held two bars each.  G B D is also Em7 without its root; it must read as G."""
+    changes = chord_infer.infer_chords(*notes([(43, 47, 50)] * 2 + [(38, 42, 45)] * 2, rhythm="quarters"),
+                                       [TimeSignature(0, 4, 4)])
+    assert roots_and_qualities(changes) == [(7, "maj"), (2, "maj")]
