@@ -11,6 +11,8 @@ are skipped.  Quality is compared by family:
     python scripts/chord_accuracy.py [--data midi/wjazzd] [--limit N] [--every K] [--per beat|half-bar]
         [--solo]   (also feed the solo line to the inference, as a real band file would)
         [--set NAME=VALUE ...]   (override a constant of chord_infer: how sensitive is it?)
+        [--triads DIR]   (real files instead: where the accompaniment plays plain triads, is
+                          the inferred root the triad's?  e.g. Nottingham's chord tracks)
 
 e.g. ``--every 2 --set BASS_ROOT_FIRST=1.3`` or ``--set "CHANGE_COST={0: 0.8, 1: 1.2, 2: 2.0}"``.
 """
@@ -94,6 +96,59 @@ def score_file(path, per: str, with_solo: bool, seed: int = 0):
     return n, root, full, spent, conf
 
 
+TRIADS = {frozenset({0, 4, 7}), frozenset({0, 3, 7})}
+
+
+def triad_root(pcs: set[int]) -> int | None:
+    """The root of a plain major or minor triad (any inversion); None for anything else."""
+    for r in pcs:
+        if frozenset((p - r) % 12 for p in pcs) in TRIADS:
+            return r
+    return None
+
+
+def accompaniment_notes(path: Path, melody) -> list[tuple[float, float, int]]:
+    """(start beat, end beat, pitch) of every note of the file (mido) but the melody's
+    (a note at the step and pitch of one of `melody`'s, the NoteSequence jazzgen read)."""
+    import mido
+    mf = mido.MidiFile(path)
+    tpq = mf.ticks_per_beat
+    sung = set(zip(melody.start.tolist(), melody.pitch.tolist()))
+    out = []
+    for tr in mf.tracks:
+        t, on = 0, {}
+        for m in tr:
+            t += m.time
+            if m.type == "note_on" and m.velocity > 0:
+                on[(m.channel, m.note)] = t
+            elif m.type in ("note_on", "note_off") and (m.channel, m.note) in on:
+                t0 = on.pop((m.channel, m.note))
+                if (round(t0 / tpq * GRID), m.note) not in sung:
+                    out.append((t0 / tpq, t / tpq, m.note))
+    return out
+
+
+def triad_roots(folder: Path) -> tuple[int, int]:
+    """Real files whose changes are known where they are plain: read each (chords inferred,
+    as ingest does), and on every beat where the other tracks sound exactly a major or
+    minor triad (mido, mid-beat), compare its root with the inferred chord's.  E.g. the
+    Nottingham folk tunes, whose chord track plays the tune's triads.  (beats, hits)."""
+    n = hits = 0
+    for f in sorted(folder.glob("*.mid")):
+        seq, rep = read_midi(f)
+        if rep.chord_source != "inferred":
+            continue
+        notes = accompaniment_notes(f, seq)
+        for b in range(int(seq.end // GRID)):
+            root = triad_root({p % 12 for s, e, p in notes if s <= b + 0.5 < e})
+            i = int(seq.chord_at(np.array([b * GRID]))[0])
+            if root is None or i < 0:
+                continue
+            n += 1
+            hits += _root_family(seq.chords[i].symbol) is not None and _root_family(seq.chords[i].symbol)[0] == root
+    return n, hits
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=str(ROOT / "midi" / "wjazzd"))
@@ -102,6 +157,7 @@ def main(argv=None) -> int:
     ap.add_argument("--solo", action="store_true")
     ap.add_argument("--every", type=int, default=1, help="every K-th file only")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    ap.add_argument("--triads", metavar="DIR", help="score real files instead: see triad_roots")
     args = ap.parse_args(argv)
     for item in args.set:
         name, _, value = item.partition("=")
@@ -109,6 +165,14 @@ def main(argv=None) -> int:
             ap.error(f"--set: chord_infer has no constant {name!r}")
         setattr(chord_infer, name, ast.literal_eval(value))
         print(f"chord_infer.{name} = {getattr(chord_infer, name)!r}")
+    if args.set:   # the templates and prior are built from the constants at import
+        chord_infer._T, chord_infer._GUIDE, chord_infer._TONES = chord_infer._templates()
+        chord_infer._PRIOR = np.repeat([v[4] for v in chord_infer._VOCAB], 12) * chord_infer.PRIOR_SCALE
+    if args.triads:
+        n, hits = triad_roots(Path(args.triads))
+        print(f"{args.triads}: {n} beats whose accompaniment sounds a plain major or minor triad; "
+              f"inferred root = the triad's on {hits / max(n, 1):.1%}")
+        return 0
     files = sorted(Path(args.data).glob("*.mid"))[::args.every]
     if args.limit:
         files = files[:args.limit]

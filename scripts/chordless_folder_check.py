@@ -13,13 +13,14 @@ model (chord-tone rate about chance).  This script checks, in one run:
    from, the share of notes under an inferred chord and the per-beat root accuracy of the
    inferred chords against the original markers;
 3. it trains the same small model on each folder (``train.train``);
-4. it improvises K solos with each model, and with the shipped model, over typed changes
+4. it improvises K solos per sampling seed with each model, and with the shipped model, over typed changes
    (blues in F, rhythm changes in Bb, the ii-V-I form) and prints each solo's chord-tone
    rate (``metrics.chord_tone_rates``) with the chance level (random notes: the share of
    the 12 pitch classes that are the chord's, averaged over the chart's time).
 
     python scripts/chordless_folder_check.py [--n 150] [--epochs 10] [--layers 1] [--units 128]
-        [--k 8] [--seconds 30] [--work DIR] [--markers]   (--markers: also a model on the markers)
+        [--k 16] [--seeds 3] [--seconds 30] [--work DIR] [--markers] [--reuse]
+        (--markers: also a model on the markers; --reuse: the models in --work DIR, untrained again)
 
 The defaults fit a shared 2-core CPU: writing and reading the folders takes about a minute,
 each small model about 100 s (10 epochs over 150 solos), five minutes in all.
@@ -158,6 +159,9 @@ def train_small(name: str, folder: Path, work: Path, args) -> tuple[Path, dict, 
                       epochs=args.epochs, layers=args.layers, units=args.units, max_songs=args.n,
                       patience=args.epochs, seed=args.seed)
     t = time.perf_counter()
+    if args.reuse and (cfg.model_dir / "state.json").exists():
+        import json
+        return cfg.model_dir, json.loads((cfg.model_dir / "state.json").read_text()), 0.0
     with open(work / f"{name}.log", "w") as log, contextlib.redirect_stdout(log):
         state = train(cfg, progress=False)
     return cfg.model_dir, state, time.perf_counter() - t
@@ -185,11 +189,14 @@ def parse_args(argv=None):
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--layers", type=int, default=1)
     ap.add_argument("--units", type=int, default=128)
-    ap.add_argument("--k", type=int, default=8, help="solos per chart and model")
+    ap.add_argument("--k", type=int, default=16, help="solos per chart, model and seed")
+    ap.add_argument("--seeds", type=int, default=3, help="sampling seeds (the spread between them is the noise)")
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--work", help="folder for the MIDI, cache and models (default: a temporary one)")
     ap.add_argument("--markers", action="store_true", help="also train the small model on the original markers")
+    ap.add_argument("--reuse", action="store_true",
+                    help="use the models a run left in --work DIR instead of training them again")
     return ap.parse_args(argv)
 
 
@@ -243,18 +250,23 @@ def main(argv=None) -> int:
         charts = [(label, build_chart(**kw)) for label, kw in CHARTS]
         table = {m: [] for m in models}
         chance = []
+        seeds = range(args.seed, args.seed + args.seeds)
         for label, chart in charts:
             chance.append(chance_level(chart))
             print(f"{label}: chance {chance[-1]:.3f}")
             for m, d in models.items():
-                r = rates(d, chart, args.k, args.seconds, args.seed)
-                table[m] += r
-                print(f"  {m:32s} " + " ".join(f"{x:.3f}" for x in r) + f"   mean {np.mean(r):.3f}")
+                r = [rates(d, chart, args.k, args.seconds, s) for s in seeds]
+                table[m].append([np.mean(x) for x in r])
+                print(f"  {m:32s} mean over {args.k} solos, per seed: " + " ".join(f"{np.mean(x):.3f}" for x in r)
+                      + f"   all {np.mean(r):.3f}")
         print(f"settings: N={len(files)} solos, {args.layers} x {args.units} LSTM, {args.epochs} epochs, "
-              f"K={args.k} solos of {args.seconds:g} s per chart, seed {args.seed}; "
+              f"K={args.k} solos of {args.seconds:g} s per chart and seed, seeds {seeds.start}-{seeds.stop - 1}; "
               f"total {time.perf_counter() - t0:.0f} s")
-        means = {m: float(np.mean(v)) for m, v in table.items()}
+        per_seed = {m: np.mean(v, axis=0) for m, v in table.items()}     # (seeds,): mean over the charts
+        means = {m: float(v.mean()) for m, v in per_seed.items()}
         band_rate = means["band, chords inferred"]
+        print("per seed (all charts): "
+              + "; ".join(f"{m} " + " ".join(f"{x:.3f}" for x in v) for m, v in per_seed.items()))
         print("summary: chord-tone rate over typed changes: "
               + ", ".join(f"{m} {v:.3f}" for m, v in means.items())
               + f", chance {np.mean(chance):.3f}; aim >= 0.50 for the band-trained model: "
