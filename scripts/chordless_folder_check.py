@@ -19,7 +19,7 @@ model (chord-tone rate about chance).  This script checks, in one run:
    the 12 pitch classes that are the chord's, averaged over the chart's time).
 
     python scripts/chordless_folder_check.py [--n 150] [--epochs 10] [--layers 1] [--units 128]
-        [--k 16] [--seeds 3] [--seconds 30] [--work DIR] [--markers] [--reuse]
+        [--k 16] [--seeds 3] [--seconds 30] [--top-p P] [--min-p P] [--work DIR] [--markers] [--reuse]
         (--markers: also a model on the markers; --reuse: the models in --work DIR, untrained again)
 
 The defaults fit a shared 2-core CPU: writing and reading the folders takes about a minute,
@@ -152,7 +152,7 @@ def ingest(folder: Path, cache: Path):
 
 # ---------------------------------------------------------------------------- training and playing
 
-def train_small(name: str, folder: Path, work: Path, args) -> tuple[Path, dict, float]:
+def train_small(name: str, folder: Path, work: Path, args) -> tuple[Path, dict, float | None]:
     """The same small model on `folder`; training's own lines go to work/NAME.log."""
     from jazzgen.train import TrainConfig, train
     cfg = TrainConfig(data=str(folder), out=str(work / "models"), name=name, cache=str(work / "cache"),
@@ -161,7 +161,7 @@ def train_small(name: str, folder: Path, work: Path, args) -> tuple[Path, dict, 
     t = time.perf_counter()
     if args.reuse and (cfg.model_dir / "state.json").exists():
         import json
-        return cfg.model_dir, json.loads((cfg.model_dir / "state.json").read_text()), 0.0
+        return cfg.model_dir, json.loads((cfg.model_dir / "state.json").read_text()), None
     with open(work / f"{name}.log", "w") as log, contextlib.redirect_stdout(log):
         state = train(cfg, progress=False)
     return cfg.model_dir, state, time.perf_counter() - t
@@ -174,10 +174,12 @@ def chance_level(chart) -> float:
     return float(np.average(share, weights=np.diff(steps)))
 
 
-def rates(model_dir: Path, chart, k: int, seconds: float, seed: int) -> list[float]:
+def rates(model_dir: Path, chart, k: int, seconds: float, seed: int, sampling=None) -> list[float]:
     from jazzgen.metrics import chord_tone_rates
+    from jazzgen.sample import Sampling
     from jazzgen.takes import TakeConfig, load_stepper, make_takes
-    takes = make_takes(load_stepper(model_dir), chart, TakeConfig(seconds=seconds, seed=seed, num=k, band="none"))
+    cfg = TakeConfig(seconds=seconds, seed=seed, num=k, band="none", sampling=sampling or Sampling())
+    takes = make_takes(load_stepper(model_dir), chart, cfg)
     return [chord_tone_rates(t.solo)[0] for t in takes]
 
 
@@ -192,6 +194,9 @@ def parse_args(argv=None):
     ap.add_argument("--k", type=int, default=16, help="solos per chart, model and seed")
     ap.add_argument("--seeds", type=int, default=3, help="sampling seeds (the spread between them is the noise)")
     ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--top-p", type=float, help="sampling top-p (default: generate's); the issue's 0.53 for the "
+                    "shipped model was measured with top-p 0.95 and no min-p")
+    ap.add_argument("--min-p", type=float, help="sampling min-p (default: generate's)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--work", help="folder for the MIDI, cache and models (default: a temporary one)")
     ap.add_argument("--markers", action="store_true", help="also train the small model on the original markers")
@@ -243,7 +248,8 @@ def main(argv=None) -> int:
         for label, name, folder in runs:
             d, state, sec = train_small(name, folder, work, args)
             b = state["best"]
-            print(f"trained {label}: {args.layers} x {args.units} LSTM, {state['epoch'] + 1} epochs in {sec:.0f} s; "
+            took = "reused from --work" if sec is None else f"in {sec:.0f} s"
+            print(f"trained {label}: {args.layers} x {args.units} LSTM, {state['epoch'] + 1} epochs {took}; "
                   f"best validation pitch ppl {b['val_pitch_ppl']:.2f}, dur ppl {b['val_dur_ppl']:.2f}")
             models[label] = d
         models["shipped model (WJazzD markers)"] = SHIPPED
@@ -251,11 +257,14 @@ def main(argv=None) -> int:
         table = {m: [] for m in models}
         chance = []
         seeds = range(args.seed, args.seed + args.seeds)
+        from jazzgen.sample import Sampling
+        sampling = Sampling(**{k: v for k, v in (("top_p", args.top_p), ("min_p", args.min_p)) if v is not None})
+        print(f"sampling: {sampling}")
         for label, chart in charts:
             chance.append(chance_level(chart))
             print(f"{label}: chance {chance[-1]:.3f}")
             for m, d in models.items():
-                r = [rates(d, chart, args.k, args.seconds, s) for s in seeds]
+                r = [rates(d, chart, args.k, args.seconds, s, sampling) for s in seeds]
                 table[m].append([np.mean(x) for x in r])
                 print(f"  {m:32s} mean over {args.k} solos, per seed: " + " ".join(f"{np.mean(x):.3f}" for x in r)
                       + f"   all {np.mean(r):.3f}")
@@ -271,6 +280,10 @@ def main(argv=None) -> int:
               + ", ".join(f"{m} {v:.3f}" for m, v in means.items())
               + f", chance {np.mean(chance):.3f}; aim >= 0.50 for the band-trained model: "
               + ("met" if band_rate >= 0.50 else "not met"))
+        shipped, base = means["shipped model (WJazzD markers)"], float(np.mean(chance))
+        print(f"the band-trained model plays {(band_rate - base) / (shipped - base):.0%} of the shipped model's "
+              f"margin over chance (the issue's aim, 0.50 against the shipped model's 0.53: "
+              f"{(0.50 - base) / (0.53 - base):.0%})")
     return 0
 
 
