@@ -20,7 +20,11 @@ How, in the manner of Magenta note_seq's ``chord_inference``:
    a cost for absent guide tones (3rd, 7th/6th).  The bass adds a bonus when it plays
    the root, most on a chord's first frame (walking bass and comping left hands state the
    root where the chord changes: that is what separates Dm7 from the Fmaj7 that its
-   rootless voicing F-A-C-E also spells) and a smaller one for any chord tone.
+   rootless voicing F-A-C-E also spells) and a smaller one for any chord tone.  A chord
+   whose first frame sounds its root nowhere (bass or not) pays ROOT_MISSING: else a bare
+   triad reads as the seventh chord a third below it (C/G as Am7, G-B-D as Em7), whose
+   3rd, 5th and 7th it is, while its root A sounds nowhere.  Later frames need no root:
+   a walking bass leaves it.
    A prior favours the common jazz qualities (7, m7, maj7 over aug or sus).
 4. **Smoothing.** Viterbi over (chord, just-changed?) states: a change costs a penalty
    that is low on a downbeat, higher on the bar's middle beat, highest elsewhere (the
@@ -77,6 +81,7 @@ TONE_WEIGHT = (0.4, 1.0, 0.6, 1.0)  # root, 3rd, 5th, 7th/6th: comping voicings 
 # 0.5 read long Dm7 vamps as Fmaj7: 2.5 points of root accuracy, scripts/chord_accuracy.py).
 TENSION, OTHER = 0.5, -0.8          # the quality's usual tensions; anything else
 GUIDE_MISSING = 0.1      # cost (in chroma units) for each absent 3rd / 7th-or-6th
+ROOT_MISSING = 1.0       # cost for a chord whose first frame nothing sounds the root in
 BASS_ROOT_FIRST = 0.9    # bass plays the root on the chord's first frame
 BASS_ROOT = 0.2          # ... on a later frame
 BASS_TONE = 0.15         # bass plays another chord tone
@@ -194,7 +199,8 @@ def emissions(C: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     base = c @ _T.T - GUIDE_MISSING * ((1 - present) @ _GUIDE.T) + _PRIOR
     root_b = b @ _ROOT_MASK.T
     tone_b = b @ _TONES.T - root_b
-    first = base + BASS_ROOT_FIRST * root_b + BASS_TONE * tone_b
+    root_missing = (1 - present) @ _ROOT_MASK.T
+    first = base + BASS_ROOT_FIRST * root_b + BASS_TONE * tone_b - ROOT_MISSING * root_missing
     later = base + BASS_ROOT * root_b + BASS_TONE * tone_b
     silent = tot[:, 0] <= 1e-9
     first[silent] = 0.0

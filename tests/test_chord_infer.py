@@ -129,3 +129,14 @@ def test_a_root_position_triad_is_the_triad_not_the_seventh_chord_a_third_below(
     changes = chord_infer.infer_chords(*notes([(43, 47, 50)] * 2 + [(38, 42, 45)] * 2, rhythm="quarters"),
                                        [TimeSignature(0, 4, 4)])
     assert roots_and_qualities(changes) == [(7, "maj"), (2, "maj")]
+
+
+def test_a_chord_starts_where_its_root_sounds():
+    """D7 | G | G | G in 6/8, voicings held a bar (a Nottingham chord track): G-B-D is Em7
+    without its root, and read so before a chord's first frame had to sound its root."""
+    bar = 3 * GRID
+    held = [(38, 42, 45, 48)] + [(43, 47, 50)] * 3
+    p = np.array([q for v in held for q in v])
+    s = np.array([k * bar for k, v in enumerate(held) for _ in v])
+    changes = chord_infer.infer_chords(p, s, s + bar, np.full(len(p), 80), [TimeSignature(0, 6, 8)])
+    assert [c.symbol for c in changes] == ["D7", "G"]

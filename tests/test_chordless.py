@@ -65,3 +65,36 @@ def test_melody_only_files_have_no_chords_at_all(tmp_path):
     got, rep = read_midi(tmp_path / "solo.mid")
     assert rep.chord_source == "none" and got.chords == []
     assert (got.pitch == seq.pitch).all() and rep.track == "Sax"
+
+
+def _accuracy_script():
+    path = ROOT / "scripts" / "chord_accuracy.py"
+    spec = importlib.util.spec_from_file_location("chord_accuracy", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_the_triad_check_scores_a_chord_track_of_triads(tmp_path):
+    """scripts/chord_accuracy.py --triads: a tune (no markers) over a chord track of plain
+    triads, G - C - D7 (not a triad: not scored) - G; every scored beat's
+    inferred root must be the triad's, and the melody's notes must not count as chord."""
+    import numpy as np
+
+    from jazzgen.midi_io import Part, write_midi
+    from jazzgen.notes import GRID, NoteSequence, TimeSignature
+    acc = _accuracy_script()
+    assert acc.triad_root({7, 11, 2}) == 7 and acc.triad_root({7, 0, 4}) == 0 and acc.triad_root({2, 6, 9, 0}) is None
+    bar = 4 * GRID
+    tune = np.array([67, 71, 74, 72, 76, 79, 74, 78, 72, 71, 74, 79, 67, 71, 74, 79])
+    start = np.arange(16) * GRID
+    seq = NoteSequence(tune, start, np.full(16, GRID), np.full(16, 90),
+                       time_signatures=[TimeSignature(0, 4, 4)], end=4 * bar)
+    voicings = [(43, 47, 50), (48, 52, 55), (38, 42, 45, 48), (43, 47, 50)]
+    p, s = zip(*[(q, k * bar + b * GRID) for k, v in enumerate(voicings) for b in range(4) for q in v])
+    chords = Part("Chords", 0, 1, np.array(p), np.array(s), np.full(len(p), GRID), np.full(len(p), 70))
+    folder = tmp_path / "folk"
+    folder.mkdir()
+    write_midi(folder / "tune.mid", seq, [chords])
+    n, hits = acc.triad_roots(folder)
+    assert n == 12 and hits == 12
