@@ -119,11 +119,27 @@ def meter_of(value, what: str = "--meter") -> tuple[int, int]:
         raise UsageError(f"{what}: {e}") from None
 
 
-def of_primer(primer: NoteSequence, bpm: float) -> Chart:
-    """The primer's own changes, a whole number of bars long."""
-    ts = primer.time_signature_at(0)
-    return Chart(tuple(primer.chords), max(1, -(-primer.end // ts.bar_steps)) * ts.bar_steps, float(bpm),
-                 (ts.numerator, ts.denominator))
+def of_primer(primer: NoteSequence, bpm: float, meter: tuple[int, int]) -> Chart:
+    """The primer's own changes bar by bar, in `meter`: a change a third of the way into the
+    primer's bar k is a third of the way into the chart's bar k, whatever meters the primer
+    went through (a 4/4 bar before a tune in 5/4 is still one bar)."""
+    bars = primer.bars(primer_end(primer))
+    starts = np.array([b[0] for b in bars])
+    per = TimeSignature(0, *meter).bar_steps
+    changes = []
+    for c in primer.chords:
+        k = max(0, int(np.searchsorted(starts, c.step, side="right")) - 1)
+        changes.append(ChordChange(k * per + (c.step - bars[k][0]) * per // bars[k][1], c.symbol))
+    return Chart(tuple(changes), len(bars) * per, float(bpm), tuple(meter))
+
+
+def primer_tempo_and_meter(primer: NoteSequence, at: int) -> tuple[float | None, tuple[int, int]]:
+    """The primer's tempo (None without a tempo map) and meter in force just before step
+    `at`, where the solo takes over from it: a primer whose first bar is in 4/4 and the
+    rest in 5/4 is continued in 5/4, at the tempo it has reached."""
+    before = [t for t in sorted(primer.tempos, key=lambda t: t.step) if t.step < max(at, 1)]
+    ts = primer.time_signature_at(max(at, 1) - 1)
+    return (float(before[-1].qpm) if before else None), (ts.numerator, ts.denominator)
 
 
 def read_chart_file(path: str | Path) -> str:
@@ -166,13 +182,15 @@ def check_primer(primer: NoteSequence, bpm: float | None = None) -> None:
 
 def build_chart(*, chords: str | None = None, chart_file: str | Path | None = None, form: str | None = None,
                 key: str | None = None, bpm: float | None = None, primer: NoteSequence | None = None,
-                meter: tuple[int, int] | str | None = None) -> Chart:
+                meter: tuple[int, int] | str | None = None, primer_until: int | None = None) -> Chart:
     """The one chart builder: typed changes, a chart file, the primer's changes, or a form.
 
     Precedence: `chords`, then `chart_file`, then the primer's own changes (when it has
     some and no form is asked for), then `form` (default: a blues in F; a primer without
     chords gets it too).  The tempo is `bpm`, else the primer's, else 160.  The meter is
-    `meter`, else the chart file's, else the form's, else the primer's, else 4/4.
+    `meter`, else the chart file's, else the form's, else the primer's, else 4/4.  The
+    primer's tempo and meter are those in force where the solo takes over: at
+    `primer_until` (the end of the bars kept, ``fit_primer``), else at the primer's end.
     """
     if key is not None and (chords is not None or chart_file is not None):
         raise UsageError("--key transposes a --form, not --chords or --chart")
@@ -180,18 +198,19 @@ def build_chart(*, chords: str | None = None, chart_file: str | Path | None = No
         raise UsageError(f"--bpm must be in [{MIN_BPM:g}, {MAX_BPM:g}], not {bpm:g}")
     if primer is not None:
         check_primer(primer, bpm)
-    bpm = bpm if bpm is not None else (primer.tempos[0].qpm if primer is not None and primer.tempos else DEFAULT_BPM)
+    primer_bpm, primer_meter = None, None
+    if primer is not None:
+        primer_bpm, primer_meter = primer_tempo_and_meter(
+            primer, primer_until if primer_until is not None else primer_end(primer))
+    bpm = bpm if bpm is not None else (primer_bpm or DEFAULT_BPM)
     asked = meter_of(meter) if meter is not None else None
-    ts0 = primer.time_signature_at(0) if primer is not None else None
-    primer_meter = (ts0.numerator, ts0.denominator) if ts0 is not None else None
     if chords is not None:
         return from_bars(parse_changes(chords), bpm, asked or primer_meter or (4, 4))
     if chart_file is not None:
         own, text = split_meter(read_chart_file(chart_file))
         return from_bars(parse_changes(text), bpm, asked or own or primer_meter or (4, 4))
     if primer is not None and primer.chords and form is None:
-        chart = of_primer(primer, bpm)
-        return chart if asked is None else replace(chart, meter=asked)
+        return of_primer(primer, bpm, asked or primer_meter)
     if form is not None:
         form = clean(form)
         if not form:

@@ -27,7 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import cli, paths
-from .chart import DEFAULT_FORM, build_chart, default_key, fit_primer
+from .chart import DEFAULT_FORM, build_chart, check_primer, default_key, fit_primer, primer_end
 from .chords import FORMS
 from .errors import MidiError, UsageError
 from .render import MAX_SWING
@@ -109,17 +109,22 @@ def read_primer(path: str | None):
     return replace(seq, name=str(path))        # errors about it name the file
 
 
-def primer_for(primer, a, chart):
-    """The primer cut to what the solo continues, with a note on stderr for what was decided."""
-    primer, note = fit_primer(primer, a.seconds, a.primer_bars)
+def primer_for(primer, a):
+    """The primer cut to what the solo continues, with a note on stderr if it was cut by default."""
+    check_primer(primer, a.bpm)          # its tempo, meter and length first: a corrupt one is one line
+    head, note = fit_primer(primer, a.seconds, a.primer_bars)
     if note:
         print(f"{PROG}: note: {note}", file=sys.stderr)
+    return head
+
+
+def note_default_changes(primer, a, chart) -> None:
+    """Say so when a primer without chord markers gets the default form's changes."""
     if not primer.chords and a.chords is None and a.chart is None and a.form is None:
         meter = "/".join(map(str, chart.meter))
         key = a.key or default_key(DEFAULT_FORM)
         print(f"{PROG}: note: the primer has no chord markers: improvising over the {DEFAULT_FORM} in {key} "
               f"in {meter} (--form, --chords or --chart to choose the changes)", file=sys.stderr)
-    return primer
 
 
 def writable(folder: str) -> Path:
@@ -138,10 +143,12 @@ def generate(a) -> list[Path]:
     primer = read_primer(a.primer)
     if a.primer_bars is not None and primer is None:
         raise UsageError("--primer-bars needs a --primer")
+    head = primer_for(primer, a) if primer is not None else None
     chart = build_chart(chords=a.chords, chart_file=a.chart, form=a.form, key=a.key, bpm=a.bpm, primer=primer,
-                        meter=a.meter)
+                        meter=a.meter, primer_until=None if head is None else primer_end(head))
     if primer is not None:
-        primer = primer_for(primer, a, chart)
+        note_default_changes(primer, a, chart)
+        primer = head
     cfg = TakeConfig(seconds=a.seconds, sampling=Sampling(a.temperature, a.top_k, a.top_p, a.min_p), seed=a.seed,
                      num=a.num, band=a.band, instrument=a.instrument, swing=a.swing, like=a.like)
     stepper = load_stepper(a.model)

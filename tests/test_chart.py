@@ -206,7 +206,7 @@ def test_a_primer_opens_the_take_and_the_band_plays_its_meter(shipped, tmp_path)
     assert [(m.numerator, m.denominator) for m in metas if m.type == "time_signature"] == [(3, 4)]
     assert [m.key for m in metas if m.type == "key_signature"] == ["Bb"]
     tempos = [round(mido.tempo2bpm(m.tempo), 3) for m in metas if m.type == "set_tempo"]
-    assert tempos == [150.0 + i for i in range(12)] + [150.0]    # the primer's map, then the chart's bpm
+    assert tempos == [150.0 + i for i in range(12)]    # the primer's map; the solo goes on at the tempo it reached
 
 def test_auto_swing_follows_the_tempo(shipped):
     from jazzgen.render import swing_at_tempo as swing_for, swing_of_ratio
@@ -227,3 +227,41 @@ if __name__ == "__main__" and sys.argv[1:] == ["--regenerate"]:
         for name in GOLDEN_RUNS:
             (GOLDEN / name).write_bytes(golden_take(load_stepper(GOLDEN_MODEL), name, Path(d)).read_bytes())
             print("wrote", GOLDEN / name)
+
+
+def _four_then_five(bars_45=6):
+    """One bar of 4/4 at 100 bpm, then `bars_45` bars of 5/4 at 140, a chord on each bar
+    (C7 on the 4/4 bar, then F7 / Bb7 alternating, Bb7 on its third beat in the last)."""
+    from jazzgen.notes import ChordChange, NoteSequence, Tempo, TimeSignature
+    five = 5 * GRID
+    starts = [0] + [4 * GRID + k * five for k in range(bars_45)]
+    n = 4 + 5 * bars_45
+    seq = NoteSequence(60 + np.arange(n) % 5, np.arange(n) * GRID, np.full(n, 10), np.full(n, 90), name="take5ish",
+                       tempos=[Tempo(0, 100.0), Tempo(4 * GRID, 140.0)],
+                       time_signatures=[TimeSignature(0, 4, 4), TimeSignature(4 * GRID, 5, 4)],
+                       chords=[ChordChange(0, "C7")] + [ChordChange(s, "F7" if k % 2 else "Bb7")
+                                                       for k, s in enumerate(starts[1:])]
+                       + [ChordChange(starts[-1] + 2 * GRID, "Bb7")])
+    seq.end = n * GRID
+    return seq
+
+
+def test_the_solo_goes_on_in_the_meter_and_tempo_the_primer_reached():
+    """A primer whose first bar is 4/4 and the rest 5/4 (Take Five's count-in) is continued
+    in 5/4 at its last tempo, not in the meter and tempo of its first bar."""
+    from jazzgen.chart import cut_primer, primer_end, timeline_with_primer
+    p = _four_then_five()
+    for until in (None, primer_end(cut_primer(p, 3))):
+        chart = build_chart(primer=p, primer_until=until)
+        assert chart.meter == (5, 4) and chart.bpm == 140.0
+    t = timeline_with_primer(build_chart(primer=p), 30.0, cut_primer(p, 3))
+    assert [(s.step, s.numerator) for s in t.time_signatures] == [(0, 4), (4 * GRID, 5)]
+
+
+def test_a_primers_changes_keep_their_bars_through_its_meter_change():
+    p = _four_then_five()
+    chart = build_chart(primer=p)
+    five = 5 * GRID
+    assert chart.chorus == 7 * five                       # 7 bars, each one chart bar of 5/4
+    assert [(c.step, c.symbol) for c in chart.changes[:3]] == [(0, "C7"), (five, "Bb7"), (2 * five, "F7")]
+    assert chart.changes[-1] == (6 * five + 2 * GRID, "Bb7")   # the third beat of the last bar

@@ -260,6 +260,16 @@ def test_six_eight_chart_file_and_a_primer_in_its_own_meter(gen_model, tmp_path)
     notes, markers = solo_track(Path(r.stdout.split()[0]))
     assert notes[:16] == [(i * TPQ, 60 + i % 7) for i in range(16)] and notes[16][0] >= 16 * TPQ
     assert markers[0] == (0, "F7")
+    # its changes start in bar 3: the bars kept have none, but the primer's changes are the chart
+    primer = write_solo_midi(tmp_path / "p2.mid", [(60 + i % 7, i, 1) for i in range(40)],
+                             [(8 + 4 * k, ("Dm7", "G7")[k % 2]) for k in range(8)], qpm=120)
+    args = ["--primer", primer, "--primer-bars", "2", "--seconds", "16", "--seed", "5"]
+    r = run_module("jazzgen.generate", ["--model", gen_model.path, "--out", tmp_path / "o3", *args],
+                   cwd=tmp_path, timeout=180)
+    assert r.returncode == 0, r.stderr
+    assert "no chord markers" not in r.stderr
+    _, markers = solo_track(Path(r.stdout.split()[0]))
+    assert markers[:2] == [(8 * TPQ, "Dm7"), (12 * TPQ, "G7")]
 
 
 # ---------------------------------------------------------------------------- errors
