@@ -44,6 +44,7 @@ DRUM_CHANNEL = 9
 POLYPHONIC_SHARE = 0.1   # onsets with 2+ notes: above this share a part is polyphonic (top voice)
 SPARSE_SHARE = 0.25      # a monophonic part with fewer notes than this x the busiest one's is tried after it
 BASS_PITCH = 52          # mean pitch (E3) below which a monophonic part is a bass line, tried last
+PERCUSSIVE_PROGRAM = 112  # General MIDI programs from here on are percussion (112-119) and sound effects
 # GM program families (program // 8), to name a type-0 file's channels
 _FAMILIES = ("Piano", "Chromatic Percussion", "Organ", "Guitar", "Bass", "Strings", "Ensemble", "Brass",
              "Reed", "Pipe", "Synth Lead", "Synth Pad", "Synth Effects", "Ethnic", "Percussive", "Sound Effects")
@@ -330,13 +331,15 @@ def _candidates(parts: list[_Source], tpq: int) -> list[tuple[_Source, str]]:
     A part named melody/solo/lead first; then monophonic parts, highest first (a band's
     horn over the comping; parts with few notes, such as stabs and fills, after the busy
     lines); then polyphonic ones, highest first (a piano's right hand, read
-    by its top voice); bass-register lines last.
+    by its top voice); bass-register lines last, and after them percussion on a pitched
+    channel (General MIDI's taiko, synth drum, woodblock... and sound effects).
     """
     notes = [p for p in parts if not p.is_drum and len(p.pitch)]
     if len(notes) == 1:
         return [(notes[0], "only non-drum track")]
     named = [p for p in notes if any(n in p.label.lower() for n in MELODY_NAMES)]
-    rest = [p for p in notes if p not in named]
+    hits = [p for p in notes if p not in named and _percussive(p)]
+    rest = [p for p in notes if p not in named and p not in hits]
     high = lambda p: -float(np.mean(p.pitch))
     bass = lambda p: 32 <= p.program < 40 or -high(p) < BASS_PITCH
     poly = {id(p): _polyphony(p, tpq) > POLYPHONIC_SHARE for p in rest}
@@ -347,7 +350,14 @@ def _candidates(parts: list[_Source], tpq: int) -> list[tuple[_Source, str]]:
     chordal = sorted((p for p in rest if poly[id(p)]), key=high)
     low = sorted((p for p in rest if not poly[id(p)] and bass(p)), key=high)
     return ([(p, f"named {p.label!r}") for p in named] + [(p, "highest monophonic part") for p in mono]
-            + [(p, "highest polyphonic part") for p in chordal] + [(p, "highest remaining part") for p in low])
+            + [(p, "highest polyphonic part") for p in chordal] + [(p, "highest remaining part") for p in low]
+            + [(p, "percussive part, tried last") for p in hits])
+
+
+def _percussive(p: _Source) -> bool:
+    """A part whose General MIDI program is percussion or a sound effect (112-127): pitched
+    channels play taiko and synth drums too, and their "notes" are no line and no harmony."""
+    return p.program >= PERCUSSIVE_PROGRAM
 
 
 def _pick_track(score, parts: list[_Source], track: int | str | None, data: bytes, bar_steps: int,
@@ -386,10 +396,11 @@ def _melody_notes(p: _Source, tpq: int) -> np.ndarray:
 
 
 def _accompaniment(parts: list[_Source], melody: _Source, keep: np.ndarray, to_step: float):
-    """(pitch, start, end, velocity) in steps of every non-drum note that is not the melody."""
+    """(pitch, start, end, velocity) in steps of every note that is not the melody, of drums or
+    of other percussion (``_percussive``)."""
     cols = []
     for p in parts:
-        if p.is_drum:
+        if p.is_drum or _percussive(p) and p is not melody:
             continue
         m = ~keep if p is melody else np.ones(len(p.pitch), bool)
         t = p.time[m].astype(np.int64)

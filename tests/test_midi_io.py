@@ -361,6 +361,19 @@ def test_key_signatures_are_written_as_mido_wrote_them(tmp_path):
             assert (tmp_path / "k.mid").read_bytes() == _mido_reference(seq, (), None, 0.0), (sharps, minor)
 
 
+def test_percussion_on_a_pitched_channel_is_no_melody_and_no_harmony():
+    """A taiko part (GM 116) on channel 11, busier and higher than the synth lead: the lead is
+    the melody, and the taiko's "notes" stay out of the chords inferred from the pad."""
+    taiko = [(72 + i % 12, i / 4, 0.25) for i in range(64)]           # wild leaps, sixteenths
+    lead = [(60 + i % 5, i, 1) for i in range(16)]
+    pad = [(p, 4 * b, 4) for b in range(4) for p in (48, 52, 55)]      # C major
+    data = midi_bytes(Track(taiko, channel=10, program=116, name="Taiko"), Track(lead, channel=3, program=81),
+                      Track(pad, channel=4, program=89, name="Pad"))
+    seq, rep = read_midi_bytes(data)
+    assert rep.track == "track 2" and rep.track_reason == "highest monophonic part" and len(seq) == 16
+    assert rep.chord_source == "inferred" and {c.symbol for c in seq.chords} == {"C"}
+
+
 def test_a_busy_line_beats_a_higher_sparse_part_and_bass_lines_come_last():
     stabs = [(84, 4 * i, 0.5) for i in range(3)]              # three horn stabs, high
     line = [(60 + i % 7, i / 2, 0.5) for i in range(32)]      # the tune, eighths
