@@ -68,7 +68,8 @@ def check_args(args) -> None:
 def add_read_options(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add --track and --track-map (the options in ``corpus.ReadSettings``) to a parser."""
     p.add_argument("--track", metavar="N_OR_NAME",
-                   help="melody track of every file: an index among its tracks (from 0; the channels of a "
+                   help="melody track of every file: an index among its parts (from 0: its tracks, a track that "
+                        "plays on several channels once per channel, named 'NAME (channel K)'; the channels of a "
                         "type-0 file), or a name, case-insensitive, exact or else a substring; default: a track "
                         "named melody/solo/lead, else the highest monophonic part, else the top voice of the "
                         "highest polyphonic one")

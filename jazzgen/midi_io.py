@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 import struct
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -257,45 +258,73 @@ def _note_channels(data: bytes) -> dict[int, set[tuple[int, int]]]:
     return out
 
 
+def _channel_of(c: dict[str, np.ndarray], chans: dict[int, set[tuple[int, int]]]) -> int | None:
+    """The channel whose note-ons hold all of a piece's notes (None: none does)."""
+    notes = set(zip(c["time"].tolist(), c["pitch"].tolist()))
+    return next((k for k in sorted(chans) if notes <= chans[k]), None)
+
+
+def _merged(tracks, cols, idx: list[int], name: str, label: str) -> _Source:
+    """Pieces `idx` of symusic's tracks as one part, notes in time order; the program of the
+    piece with the most notes."""
+    c = {k: np.concatenate([cols[i][k] for i in idx]) for k in cols[idx[0]]}
+    order = np.argsort(c["time"], kind="stable")
+    c = {k: v[order] for k, v in c.items()}
+    main = tracks[max(idx, key=lambda i: len(cols[i]["pitch"]))]
+    return _Source(name, label, main.is_drum, main.program, c["time"], c["duration"], c["pitch"], c["velocity"])
+
+
 def _channel_parts(tracks, cols, data: bytes) -> list[_Source]:
     """A type-0 file's parts, one per channel: symusic splits its one track by (channel, program)
     and names every piece after the track; each piece goes to the channel that holds its notes."""
     chans = _note_channels(data)
     groups: dict = {}
     for i, c in enumerate(cols):
-        notes = set(zip(c["time"].tolist(), c["pitch"].tolist()))
-        ch = next((k for k in sorted(chans) if notes <= chans[k]), None)
+        ch = _channel_of(c, chans)
         groups.setdefault(ch if ch is not None else (99, i), []).append(i)
     parts = []
     for key in sorted(groups, key=lambda k: k if isinstance(k, tuple) else (k, 0)):
-        idx = groups[key]
-        t = tracks[idx[0]]
-        c = {k: np.concatenate([cols[i][k] for i in idx]) for k in cols[idx[0]]}
-        order = np.argsort(c["time"], kind="stable")
-        c = {k: v[order] for k, v in c.items()}
+        t = tracks[groups[key][0]]
         if isinstance(key, int):
             name = f"channel {key + 1} ({'Drums' if t.is_drum else _FAMILIES[t.program // 8]})"
         else:
-            name = _clean(t.name) or f"track {idx[0] + 1}"
-        parts.append(_Source(name, "", t.is_drum, t.program, c["time"], c["duration"], c["pitch"], c["velocity"]))
+            name = _clean(t.name) or f"track {groups[key][0] + 1}"
+        parts.append(_merged(tracks, cols, groups[key], name, ""))
     return parts
 
 
+def _track_parts(tracks, cols, data: bytes) -> list[_Source]:
+    """A type-1 file's parts, one per track.  symusic splits a track by (channel, program), so
+    a track that changes program midway (arco to pizzicato, a piccolo doubling) came back in
+    pieces under one name, and --track could reach only one of them: pieces of one name on
+    one channel are one part again, and a name on several channels is named per channel."""
+    names = [_clean(t.name) or f"track {i + 1}" for i, t in enumerate(tracks)]
+    dup = {n for n in names if names.count(n) > 1}
+    chans = _note_channels(data) if dup else {}
+    groups: dict[tuple[str, int | None], list[int]] = {}
+    for i, n in enumerate(names):
+        groups.setdefault((n, _channel_of(cols[i], chans) if n in dup else None), []).append(i)
+    per_name = Counter(n for n, _ in groups)
+    return [_merged(tracks, cols, idx, n if per_name[n] == 1 or ch is None else f"{n} (channel {ch + 1})",
+                    _clean(tracks[idx[0]].name)) for (n, ch), idx in groups.items()]
+
+
 def _parts(score, data: bytes) -> list[_Source]:
-    """Every track of the file (symusic's order), or every channel of a type-0 file."""
+    """Every track of the file (see _track_parts), or every channel of a type-0 file."""
     tracks = list(score.tracks)
     cols = _columns(tracks)
     if int.from_bytes(data[8:10], "big") == 0 and len(tracks) > 1:
         return _channel_parts(tracks, cols, data)
-    return [_Source(_clean(t.name) or f"track {i + 1}", _clean(t.name), t.is_drum, t.program,
-                    c["time"], c["duration"], c["pitch"], c["velocity"]) for i, (t, c) in enumerate(zip(tracks, cols))]
+    return _track_parts(tracks, cols, data)
 
 
 def _match_track(parts: list[_Source], track: int | str) -> _Source:
     """--track: an index into the parts, else a name, case-insensitively: exact, then a substring."""
     if isinstance(track, int):
         if not 0 <= track < len(parts):
-            raise MidiError(f"no track {track} (the file has {len(parts)}, from 0)")
+            listed = ", ".join(f"{i} {p.name!r}" for i, p in enumerate(parts[:12]))
+            listed += ", ..." if len(parts) > 12 else ""
+            raise MidiError(f"no track {track} (the file has {len(parts)} parts: {listed or 'none'})")
         p = parts[track]
     else:
         want = _clean(track).lower()

@@ -374,6 +374,43 @@ def test_percussion_on_a_pitched_channel_is_no_melody_and_no_harmony():
     assert rep.chord_source == "inferred" and {c.symbol for c in seq.chords} == {"C"}
 
 
+def _one_track_file(notes_by_channel, name="Violini I", program_change_at=None) -> bytes:
+    """A type-1 file whose one named track plays (channel, pitches) in turn, a beat each
+    (mido), with a program change on channel 0 at beat `program_change_at`."""
+    import io
+    tpq = 480
+    mf = mido.MidiFile(type=1, ticks_per_beat=tpq)
+    tr = mido.MidiTrack([MetaMessage("track_name", name=name), mido.Message("program_change", program=48)])
+    beat = 0
+    for ch, pitches in notes_by_channel:
+        for p in pitches:
+            if beat == program_change_at:
+                tr.append(mido.Message("program_change", program=45, channel=0))
+            tr += [mido.Message("note_on", note=p, velocity=90, channel=ch),
+                   mido.Message("note_off", note=p, velocity=0, channel=ch, time=tpq)]
+            beat += 1
+    mf.tracks.append(tr)
+    buf = io.BytesIO()
+    mf.save(file=buf)
+    return buf.getvalue()
+
+
+def test_a_track_that_changes_program_midway_is_one_part():
+    """Arco, then pizzicato: symusic splits the track by program; it is read whole."""
+    data = _one_track_file([(0, [60 + i % 7 for i in range(32)])], program_change_at=16)
+    seq, rep = read_midi_bytes(data)
+    assert rep.track == "Violini I" and len(seq) == 32
+    assert read_midi_bytes(data, track="violini")[0].pitch.tolist() == seq.pitch.tolist()
+
+
+def test_one_track_on_two_channels_names_a_part_per_channel():
+    data = _one_track_file([(0, [72 + i % 5 for i in range(16)]), (1, [60 + i % 5 for i in range(16)])])
+    seq, rep = read_midi_bytes(data)
+    assert rep.track == "Violini I (channel 1)" and len(seq) == 16 and seq.pitch.min() >= 72
+    low, _ = read_midi_bytes(data, track="violini i (channel 2)")
+    assert low.pitch.max() < 72 and len(low) == 16
+
+
 def test_a_busy_line_beats_a_higher_sparse_part_and_bass_lines_come_last():
     stabs = [(84, 4 * i, 0.5) for i in range(3)]              # three horn stabs, high
     line = [(60 + i % 7, i / 2, 0.5) for i in range(32)]      # the tune, eighths
