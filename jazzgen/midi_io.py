@@ -45,6 +45,8 @@ DRUM_CHANNEL = 9
 POLYPHONIC_SHARE = 0.1   # onsets with 2+ notes: above this share a part is polyphonic (top voice)
 SPARSE_SHARE = 0.25      # a monophonic part with fewer notes than this x the busiest one's is tried after it
 BASS_PITCH = 52          # mean pitch (E3) below which a monophonic part is a bass line, tried last
+MIN_SYLLABLES = 16       # lyric events a karaoke file needs before they choose its melody
+SUNG_SHARE = 0.5         # ... and how well the chosen part must follow them (_sung_share)
 PERCUSSIVE_PROGRAM = 112  # General MIDI programs from here on are percussion (112-119) and sound effects
 # GM program families (program // 8), to name a type-0 file's channels
 _FAMILIES = ("Piano", "Chromatic Percussion", "Organ", "Guitar", "Bass", "Strings", "Ensemble", "Brass",
@@ -354,23 +356,72 @@ def _polyphony(p: _Source, tpq: int) -> float:
     return float(np.mean(start < sounding - tpq // 4))
 
 
-def _candidates(parts: list[_Source], tpq: int) -> list[tuple[_Source, str]]:
+def _lyric_ticks(data: bytes) -> np.ndarray:
+    """Ticks of a karaoke file's syllables (mido): its lyric events, else (the .kar
+    convention) its text events but the '@' headers; empty if it has too few to go by."""
+    if b"\xff\x05" not in data and b"\xff\x01" not in data:
+        return np.zeros(0, np.int64)
+    import io
+
+    import mido
+    try:
+        mf = mido.MidiFile(file=io.BytesIO(data), clip=True)
+    except Exception:
+        return np.zeros(0, np.int64)
+    found: dict[str, list[int]] = {"lyrics": [], "text": []}
+    for tr in mf.tracks:
+        tick = 0
+        for msg in tr:
+            tick += msg.time
+            if msg.type in found and msg.text.strip() and not msg.text.startswith("@"):
+                found[msg.type].append(tick)
+    ticks = found["lyrics"] if len(found["lyrics"]) >= MIN_SYLLABLES else found["text"]
+    return np.unique(ticks) if len(ticks) >= MIN_SYLLABLES else np.zeros(0, np.int64)
+
+
+def _near(a: np.ndarray, b: np.ndarray, tol: int) -> np.ndarray:
+    """For each of the ticks `a`, whether one of the sorted ticks `b` is within `tol`."""
+    if not len(b):
+        return np.zeros(len(a), bool)
+    i = np.searchsorted(b, a)
+    dist = np.minimum(np.abs(b[np.minimum(i, len(b) - 1)] - a), np.abs(b[np.maximum(i - 1, 0)] - a))
+    return dist <= tol
+
+
+def _sung_share(p: _Source, syllables: np.ndarray, tpq: int) -> float:
+    """How well a part follows the lyrics: the harmonic mean of the share of syllables on its
+    onsets and the share of its onsets under a syllable (within a 32nd note), so that a busy
+    guitar or a chord on every beat, which catch most syllables, do not beat the voice."""
+    on = np.unique(p.time.astype(np.int64))
+    sung, carried = _near(syllables, on, tpq // 8).mean(), _near(on, syllables, tpq // 8).mean()
+    return float(2 * sung * carried / (sung + carried)) if sung + carried else 0.0
+
+
+def _candidates(parts: list[_Source], tpq: int, syllables: np.ndarray | None = None) -> list[tuple[_Source, str]]:
     """Non-drum parts with notes in the order they are tried as the melody, each with why.
 
-    A part named melody/solo/lead first; then monophonic parts, highest first (a band's
-    horn over the comping; parts with few notes, such as stabs and fills, after the busy
-    lines); then polyphonic ones, highest first (a piano's right hand, read
+    In a karaoke file, the part that sings the lyrics first (most of its syllables on the
+    part's onsets: a vocal line on a channel that also plays a few chords, or a track called
+    "Lead Guitar" beside the "vocals"); then a part named melody/solo/lead; then monophonic
+    parts, highest first (a band's horn over the comping; parts with few notes, such as stabs
+    and fills, after the busy lines); then polyphonic ones, highest first (a piano's right hand, read
     by its top voice); bass-register lines last, and after them percussion on a pitched
     channel (General MIDI's taiko, synth drum, woodblock... and sound effects).
     """
     notes = [p for p in parts if not p.is_drum and len(p.pitch)]
     if len(notes) == 1:
         return [(notes[0], "only non-drum track")]
-    named = [p for p in notes if any(n in p.label.lower() for n in MELODY_NAMES)]
-    hits = [p for p in notes if p not in named and _percussive(p)]
-    rest = [p for p in notes if p not in named and p not in hits]
     high = lambda p: -float(np.mean(p.pitch))
     bass = lambda p: 32 <= p.program < 40 or -high(p) < BASS_PITCH
+    sung = []
+    if syllables is not None and len(syllables):
+        share = {id(p): _sung_share(p, syllables, tpq) for p in notes if not _percussive(p) and not bass(p)}
+        best = max((p for p in notes if id(p) in share), key=lambda p: share[id(p)], default=None)
+        if best is not None and share[id(best)] >= SUNG_SHARE:
+            sung = [best]
+    named = [p for p in notes if p not in sung and any(n in p.label.lower() for n in MELODY_NAMES)]
+    hits = [p for p in notes if p not in named and p not in sung and _percussive(p)]
+    rest = [p for p in notes if p not in named and p not in sung and p not in hits]
     poly = {id(p): _polyphony(p, tpq) > POLYPHONIC_SHARE for p in rest}
     mono = [p for p in rest if not poly[id(p)] and not bass(p)]
     busiest = max((len(p.pitch) for p in mono), default=0)
@@ -378,7 +429,8 @@ def _candidates(parts: list[_Source], tpq: int) -> list[tuple[_Source, str]]:
     mono = sorted(mono, key=lambda p: (sparse(p), high(p)))
     chordal = sorted((p for p in rest if poly[id(p)]), key=high)
     low = sorted((p for p in rest if not poly[id(p)] and bass(p)), key=high)
-    return ([(p, f"named {p.label!r}") for p in named] + [(p, "highest monophonic part") for p in mono]
+    return ([(p, f"sings the lyrics (onsets and syllables agree: {share[id(p)]:.0%})") for p in sung]
+            + [(p, f"named {p.label!r}") for p in named] + [(p, "highest monophonic part") for p in mono]
             + [(p, "highest polyphonic part") for p in chordal] + [(p, "highest remaining part") for p in low]
             + [(p, "percussive part, tried last") for p in hits])
 
@@ -396,7 +448,7 @@ def _pick_track(score, parts: list[_Source], track: int | str | None, data: byte
     if track is not None:
         rep.track_reason = "--track"
         return _match_track(parts, track)
-    cands = _candidates(parts, tpq)
+    cands = _candidates(parts, tpq, _lyric_ticks(data))
     if not cands:
         raise _no_notes(score, data)
     to_step = GRID / tpq

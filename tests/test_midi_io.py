@@ -411,6 +411,22 @@ def test_one_track_on_two_channels_names_a_part_per_channel():
     assert low.pitch.max() < 72 and len(low) == 16
 
 
+@pytest.mark.parametrize("lyric_type", ["lyrics", "text"])
+def test_a_karaoke_file_sings_its_melody(lyric_type):
+    """The syllables fall on the voice's notes: it is the melody, not the higher, busier
+    "Lead Guitar" (named like a melody) nor the chords struck on every beat.  .kar files
+    carry their syllables as text events after '@' headers; others as lyric events."""
+    guitar = [(76 + i % 7, i / 2, 0.5) for i in range(64)]
+    voice = [(64 + (i * 3) % 7, 2 * i, 1.5) for i in range(16)]
+    chords = [(p, b, 1) for b in range(32) for p in (48, 52, 55)]
+    words = [(0, MetaMessage("text", text="@KMIDI KARAOKE FILE"))] + [
+        (2 * i, MetaMessage(lyric_type, text=f"la{i} ")) for i in range(16)]
+    data = midi_bytes(Track(guitar, name="Lead Guitar", channel=1), Track(chords, name="Chords", channel=2),
+                      Track(voice, name="Voice", channel=3), Track(name="Words", events=words))
+    seq, rep = read_midi_bytes(data)
+    assert rep.track == "Voice" and rep.track_reason.startswith("sings the lyrics") and len(seq) == 16
+
+
 def test_a_busy_line_beats_a_higher_sparse_part_and_bass_lines_come_last():
     stabs = [(84, 4 * i, 0.5) for i in range(3)]              # three horn stabs, high
     line = [(60 + i % 7, i / 2, 0.5) for i in range(32)]      # the tune, eighths
