@@ -16,6 +16,7 @@ Putting the notes on the grid (and measuring how far that moved them) is
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import struct
@@ -189,14 +190,23 @@ def _parse(data: bytes):
         raise MidiError(f"corrupt MIDI data{f' in track {where}' if where else ''} ({_plain(msg)})") from None
 
 
-def _note_ons(data: bytes) -> tuple[int, int]:
-    """(note-ons, note-offs) counted with mido: only to explain a file that reads as empty."""
+@functools.lru_cache(maxsize=1)
+def _mido(data: bytes):
+    """The file parsed by mido (None if it cannot be), once per file: what symusic does not
+    keep (channels, plain text events, lyrics of .kar files) is read from it."""
     import io
 
     import mido
     try:
-        mf = mido.MidiFile(file=io.BytesIO(data), clip=True)
+        return mido.MidiFile(file=io.BytesIO(data), clip=True)
     except Exception:
+        return None
+
+
+def _note_ons(data: bytes) -> tuple[int, int]:
+    """(note-ons, note-offs) counted with mido: only to explain a file that reads as empty."""
+    mf = _mido(data)
+    if mf is None:
         return 0, 0
     ons = offs = 0
     for tr in mf.tracks:
@@ -243,12 +253,8 @@ def _columns(tracks) -> list[dict[str, np.ndarray]]:
 
 def _note_channels(data: bytes) -> dict[int, set[tuple[int, int]]]:
     """{channel: {(tick, pitch) of its note-ons}}, read with mido: symusic keeps no channel."""
-    import io
-
-    import mido
-    try:
-        mf = mido.MidiFile(file=io.BytesIO(data), clip=True)
-    except Exception:
+    mf = _mido(data)
+    if mf is None:
         return {}
     out: dict[int, set[tuple[int, int]]] = {}
     for tr in mf.tracks:
@@ -359,14 +365,10 @@ def _polyphony(p: _Source, tpq: int) -> float:
 def _lyric_ticks(data: bytes) -> np.ndarray:
     """Ticks of a karaoke file's syllables (mido): its lyric events, else (the .kar
     convention) its text events but the '@' headers; empty if it has too few to go by."""
-    if b"\xff\x05" not in data and b"\xff\x01" not in data:
+    if data.count(b"\xff\x05") + data.count(b"\xff\x01") < MIN_SYLLABLES:   # no parse for a few texts
         return np.zeros(0, np.int64)
-    import io
-
-    import mido
-    try:
-        mf = mido.MidiFile(file=io.BytesIO(data), clip=True)
-    except Exception:
+    mf = _mido(data)
+    if mf is None:
         return np.zeros(0, np.int64)
     found: dict[str, list[int]] = {"lyrics": [], "text": []}
     for tr in mf.tracks:
@@ -546,12 +548,8 @@ def _decode_text(s: str) -> str:
 def _text_events(data: bytes, kind: str = "text") -> list[tuple[int, str]]:
     """Text (FF 01) or marker events, read with mido: symusic keeps markers but not plain text,
     and reads every text as UTF-8 (a latin-1 marker comes back with U+FFFD in it)."""
-    import io
-
-    import mido
-    try:
-        mf = mido.MidiFile(file=io.BytesIO(data), clip=True)
-    except Exception:
+    mf = _mido(data)
+    if mf is None:
         return []
     out = []
     for tr in mf.tracks:
