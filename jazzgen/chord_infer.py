@@ -78,7 +78,8 @@ TONE_WEIGHT = (0.4, 1.0, 0.6, 1.0)  # root, 3rd, 5th, 7th/6th: comping voicings 
                                     # root and 5th (the bass has the root), never 3rd and 7th.
 # The root weighs least: a rootless Dm7 (F C E A) spells Fmaj7, whose root F the piano then
 # seems to play; the bass, not the piano's lowest note, says which it is (root 0.6 and 5th
-# 0.5 read long Dm7 vamps as Fmaj7: 2.5 points of root accuracy, scripts/chord_accuracy.py).
+# 0.5 read long Dm7 vamps as Fmaj7: 1.5 points of root accuracy on every other file,
+# scripts/chord_accuracy.py --every 2).
 TENSION, OTHER = 0.5, -0.8          # the quality's usual tensions; anything else
 GUIDE_MISSING = 0.1      # cost (in chroma units) for each absent 3rd / 7th-or-6th
 ROOT_MISSING = 1.0       # cost for a chord whose first frame nothing sounds the root in
