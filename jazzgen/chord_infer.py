@@ -119,10 +119,19 @@ def _templates() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return T, guide, tones
 
 
-_T, _GUIDE, _TONES = _templates()
 _ROOTS = np.tile(np.arange(12), len(_VOCAB))
 _ROOT_MASK = np.eye(12)[_ROOTS]                      # (states, 12): the root's pitch class
-_PRIOR = np.repeat([v[4] for v in _VOCAB], 12) * PRIOR_SCALE
+
+
+def build_tables() -> None:
+    """(Re)build the templates and the prior from the constants above: at import, and after a
+    constant is changed (scripts/chord_accuracy.py --set)."""
+    global _T, _GUIDE, _TONES, _PRIOR
+    _T, _GUIDE, _TONES = _templates()
+    _PRIOR = np.repeat([v[4] for v in _VOCAB], 12) * PRIOR_SCALE
+
+
+build_tables()
 
 
 def frames(time_signatures: Sequence[TimeSignature], end: int, per: str = "beat"

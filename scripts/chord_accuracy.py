@@ -144,8 +144,9 @@ def triad_roots(folder: Path) -> tuple[int, int]:
             i = int(seq.chord_at(np.array([b * GRID]))[0])
             if root is None or i < 0:
                 continue
+            got = _root_family(seq.chords[i].symbol)
             n += 1
-            hits += _root_family(seq.chords[i].symbol) is not None and _root_family(seq.chords[i].symbol)[0] == root
+            hits += got is not None and got[0] == root
     return n, hits
 
 
@@ -165,9 +166,7 @@ def main(argv=None) -> int:
             ap.error(f"--set: chord_infer has no constant {name!r}")
         setattr(chord_infer, name, ast.literal_eval(value))
         print(f"chord_infer.{name} = {getattr(chord_infer, name)!r}")
-    if args.set:   # the templates and prior are built from the constants at import
-        chord_infer._T, chord_infer._GUIDE, chord_infer._TONES = chord_infer._templates()
-        chord_infer._PRIOR = np.repeat([v[4] for v in chord_infer._VOCAB], 12) * chord_infer.PRIOR_SCALE
+    chord_infer.build_tables()   # from the constants as --set left them
     if args.triads:
         n, hits = triad_roots(Path(args.triads))
         print(f"{args.triads}: {n} beats whose accompaniment sounds a plain major or minor triad; "

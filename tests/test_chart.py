@@ -221,14 +221,6 @@ def test_auto_swing_follows_the_tempo(shipped):
         TakeConfig(swing=1.6)
 
 
-if __name__ == "__main__" and sys.argv[1:] == ["--regenerate"]:
-    import tempfile
-    with tempfile.TemporaryDirectory() as d:
-        for name in GOLDEN_RUNS:
-            (GOLDEN / name).write_bytes(golden_take(load_stepper(GOLDEN_MODEL), name, Path(d)).read_bytes())
-            print("wrote", GOLDEN / name)
-
-
 def _four_then_five(bars_45=6):
     """One bar of 4/4 at 100 bpm, then `bars_45` bars of 5/4 at 140, a chord on each bar
     (C7 on the 4/4 bar, then F7 / Bb7 alternating, Bb7 on its third beat in the last)."""
@@ -265,3 +257,11 @@ def test_a_primers_changes_keep_their_bars_through_its_meter_change():
     assert chart.chorus == 7 * five                       # 7 bars, each one chart bar of 5/4
     assert [(c.step, c.symbol) for c in chart.changes[:3]] == [(0, "C7"), (five, "Bb7"), (2 * five, "F7")]
     assert chart.changes[-1] == (6 * five + 2 * GRID, "Bb7")   # the third beat of the last bar
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--regenerate"]:
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        for name in GOLDEN_RUNS:
+            (GOLDEN / name).write_bytes(golden_take(load_stepper(GOLDEN_MODEL), name, Path(d)).read_bytes())
+            print("wrote", GOLDEN / name)
