@@ -123,6 +123,20 @@ def test_a_walking_bass_approach_note_does_not_make_a_minor_chord_dominant():
     assert roots_and_qualities(changes) == [(5, "min7"), (10, "dom7"), (3, "maj7")]
 
 
+def test_a_half_bar_takes_its_bass_from_its_first_beat():
+    """Eb7 | Bb7 per half bar, the bass walking Eb C | Bb D under rootless voicings
+    (Db F G Bb, then Ab C D F): the C on beat 2, the half bar's lowest note, must not
+    make the first chord Cm (it did while the bass was the lowest note of the frame)."""
+    piano = [(61, 65, 67, 70), (56, 60, 62, 65)]
+    p, s, e, v = notes(piano, per_bar=2, rhythm="quarters")
+    bass = np.array([39, 36, 34, 38])
+    starts = np.arange(4) * GRID
+    p, s, e, v = (np.concatenate([a, b]) for a, b in
+                  ((p, bass), (s, starts), (e, starts + GRID - 1), (v, np.full(4, 80))))
+    changes = chord_infer.infer_chords(p, s, e, v, [TimeSignature(0, 4, 4)], total=BAR, per="half-bar")
+    assert roots_and_qualities(changes) == [(3, "dom7"), (10, "dom7")]
+
+
 def test_a_root_position_triad_is_the_triad_not_the_seventh_chord_a_third_below():
     """A folk accompaniment (Nottingham's chord tracks): G-B-D then D-F#-A, root in the
     bass, held two bars each.  G B D is also Em7 without its root; it must read as G."""
