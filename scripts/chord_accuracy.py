@@ -150,6 +150,51 @@ def triad_roots(folder: Path) -> tuple[int, int]:
     return n, hits
 
 
+# POP909 chord_midi.txt qualities (Harte-style "root:quality[/bass]") -> family; others skipped
+POP909_FAMILY = {"maj": "maj", "maj7": "maj", "maj6": "maj", "aug": "maj", "min": "min", "min7": "min",
+                 "min6": "min", "minmaj7": "min", "7": "dom", "hdim7": "hdim", "dim": "dim", "dim7": "dim",
+                 "sus2": "sus", "sus4": "sus", "sus4(b7)": "sus"}
+
+
+def pop909_labels(path: Path) -> list[tuple[float, float, int | None, str | None]]:
+    """(start s, end s, root pitch class or None for N, family or None) of each chord_midi.txt line."""
+    out = []
+    for line in path.read_text().splitlines():
+        start, end, label = line.split("\t")
+        root, _, quality = label.partition(":")
+        r = _root_family(root) if root != "N" else None
+        out.append((float(start), float(end), r[0] if r else None, POP909_FAMILY.get(quality.split("/")[0])))
+    return out
+
+
+def pop909(folder: Path) -> tuple[int, int, int, int]:
+    """POP909 songs (DIR/NNN/NNN.mid + chord_midi.txt): read each as ingest does (its MELODY
+    track the melody, chords inferred from BRIDGE and PIANO) and compare, in the middle of
+    every beat, the inferred chord with the dataset's MIDI chord labels (themselves
+    extracted by an algorithm, Jiang et al. 2019, not transcribed by hand).  N beats are
+    skipped.  (beats, root hits, beats with a known family, root + family hits)."""
+    from jazzgen.chart import seconds_of
+    n = hits = fam_n = fam_hits = 0
+    for d in sorted(p for p in folder.iterdir() if (p / "chord_midi.txt").exists()):
+        seq, rep = read_midi(d / f"{d.name}.mid")
+        labels = pop909_labels(d / "chord_midi.txt")
+        for b in range(int(seq.end // GRID)):
+            mid = b * GRID + GRID // 2
+            t = seconds_of(seq, mid)
+            want = next((x for x in labels if x[0] <= t < x[1]), None)
+            i = int(seq.chord_at(np.array([mid]))[0])
+            if want is None or want[2] is None:
+                continue
+            got = _root_family(seq.chords[i].symbol) if i >= 0 else None
+            n += 1
+            ok = got is not None and got[0] == want[2]
+            hits += ok
+            if want[3] is not None:
+                fam_n += 1
+                fam_hits += ok and got[1] == want[3]
+    return n, hits, fam_n, fam_hits
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=str(ROOT / "midi" / "wjazzd"))
@@ -159,6 +204,7 @@ def main(argv=None) -> int:
     ap.add_argument("--every", type=int, default=1, help="every K-th file only")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     ap.add_argument("--triads", metavar="DIR", help="score real files instead: see triad_roots")
+    ap.add_argument("--pop909", metavar="DIR", help="score POP909 songs against their chord labels: see pop909")
     args = ap.parse_args(argv)
     for item in args.set:
         name, _, value = item.partition("=")
@@ -167,6 +213,11 @@ def main(argv=None) -> int:
         setattr(chord_infer, name, ast.literal_eval(value))
         print(f"chord_infer.{name} = {getattr(chord_infer, name)!r}")
     chord_infer.build_tables()   # from the constants as --set left them
+    if args.pop909:
+        n, hits, fam_n, fam_hits = pop909(Path(args.pop909))
+        print(f"{args.pop909}: {n} beats with a chord label; inferred root right on {hits / max(n, 1):.1%}; "
+              f"root + quality family on {fam_hits / max(fam_n, 1):.1%} of the {fam_n} with a known family")
+        return 0
     if args.triads:
         n, hits = triad_roots(Path(args.triads))
         print(f"{args.triads}: {n} beats whose accompaniment sounds a plain major or minor triad; "

@@ -34,6 +34,15 @@ II_V_I = ["Dm7", "G7", "Cmaj7", "Cmaj7"]
 C_MAJOR = np.array([0, 2, 4, 5, 7, 9, 11])
 
 
+def load_script(name: str):
+    """scripts/NAME.py as a module (scripts/ is no package)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def subprocess_env(**extra) -> dict:
     """The environment for `python -m jazzgen.*` children: the checkout importable, TF quiet."""
     env = dict(os.environ)

@@ -7,11 +7,9 @@ checks the premise that script's training comparison rests on; no model is train
 """
 from __future__ import annotations
 
-import importlib.util
-
 import mido
 
-from conftest import ROOT, WJAZZD
+from conftest import WJAZZD, load_script
 from jazzgen.corpus import load_corpus
 from jazzgen.midi_io import read_midi
 
@@ -19,16 +17,8 @@ SOLOS = ["ArtPepper_Anthropology_FINAL.mid", "CliffordBrown_I'llRememberApril_FI
          "JohnColtrane_Mr.P.C._FINAL.mid"]
 
 
-def _script(name: str):
-    """scripts/NAME.py as a module (scripts/ is no package)."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_band_files_without_symbols_get_the_markers_roots_inferred(tmp_path):
-    check = _script("chordless_folder_check")
+    check = load_script("chordless_folder_check")
     folder = tmp_path / "band"
     folder.mkdir()
     originals = {}
@@ -58,7 +48,7 @@ def test_band_files_without_symbols_get_the_markers_roots_inferred(tmp_path):
 
 
 def test_melody_only_files_have_no_chords_at_all(tmp_path):
-    check = _script("chordless_folder_check")
+    check = load_script("chordless_folder_check")
     seq, _ = read_midi(WJAZZD / SOLOS[0])
     check.write_arrangement(tmp_path / "solo.mid", seq, "none")
     assert check.symbol_events(tmp_path / "solo.mid") == []
@@ -75,7 +65,7 @@ def test_the_triad_check_scores_a_chord_track_of_triads(tmp_path):
 
     from jazzgen.midi_io import Part, write_midi
     from jazzgen.notes import GRID, NoteSequence, TimeSignature
-    acc = _script("chord_accuracy")
+    acc = load_script("chord_accuracy")
     assert acc.triad_root({7, 11, 2}) == 7 and acc.triad_root({7, 0, 4}) == 0 and acc.triad_root({2, 6, 9, 0}) is None
     bar = 4 * GRID
     tune = np.array([67, 71, 74, 72, 76, 79, 74, 78, 72, 71, 74, 79, 67, 71, 74, 79])
