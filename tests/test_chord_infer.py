@@ -4,8 +4,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import load_script
 
+from conftest import load_script
 from jazzgen import chord_infer
 from jazzgen.band import band_parts
 from jazzgen.chords import NAMES, parse_chord
