@@ -43,7 +43,8 @@ How, in the manner of Magenta note_seq's ``chord_inference``:
    ``max`` per frame: linear in frames x states (see the timing in chord_accuracy.py).
    The penalties follow the file's bar lines, which may sit off its music (a pickup
    written as a whole bar, a 4/4 song written in 2/4 or 1/4): each phase of the bar is
-   tried, and another than the file's own wins by a margin (``smooth``).
+   tried (one Viterbi pass each), and another than the file's own wins by a margin
+   (``smooth``).
 
 Why our own and not a library (searched: note-seq, chorder, chord-extractor, music21):
 note-seq's ``infer_chords_for_sequence`` (0.0.5, 2022) knows only 8 kinds (no 6, m6,
@@ -226,7 +227,7 @@ def frame_chroma(pitch, start, end, velocity, time_signatures: Sequence[TimeSign
     taken beat by beat.  In a frame longer than a beat (a half bar) the lowest note over
     all of it is often a walking bass's passing note (Eb-C under Eb7 named the chord Cm:
     51.7 % of roots right on the trio); the bass where the frame starts states the root
-    (90.6 %; 90.2 % per beat: ``scripts/chord_accuracy.py --per half-bar``)."""
+    (90.5 %; 90.1 % per beat: ``scripts/chord_accuracy.py --per half-bar``)."""
     bstart, _ = frames(time_signatures, total, "beat")
     C, B = chroma(pitch, start, end, velocity, bstart, total)
     if len(bstart) == len(fstart):

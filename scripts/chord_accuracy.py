@@ -13,6 +13,7 @@ are skipped.  Quality is compared by family:
         [--set NAME=VALUE ...]   (override a constant of chord_infer: how sensitive is it?)
         [--triads DIR]   (real files instead: where the accompaniment plays plain triads, is
                           the inferred root the triad's?  e.g. Nottingham's chord tracks)
+        [--pop909 DIR]   (POP909's songs against its chord labels: see pop909)
 
 e.g. ``--every 2 --set BASS_ROOT_FIRST=1.3`` or ``--set "CHANGE_COST={0: 0.8, 1: 1.2, 2: 2.0}"``.
 """
@@ -168,11 +169,11 @@ def pop909_labels(path: Path) -> list[tuple[float, float, int | None, str | None
 
 
 def pop909(folder: Path) -> tuple[int, int, int, int]:
-    """POP909 songs (DIR/NNN/NNN.mid + chord_midi.txt): read each as ingest does (its MELODY
+    """POP909 songs (DIR/NNN/NNN.mid + chord_midi.txt, github.com/music-x-lab/POP909-Dataset): read each as ingest does (its MELODY
     track the melody, chords inferred from BRIDGE and PIANO) and compare, in the middle of
     every beat, the inferred chord with the dataset's MIDI chord labels (themselves
-    extracted by an algorithm, Jiang et al. 2019, not transcribed by hand).  N beats are
-    skipped.  (beats, root hits, beats with a known family, root + family hits)."""
+    extracted from the MIDI by its authors' algorithm, not transcribed by hand).  N beats
+    are skipped.  (beats, root hits, beats with a known family, root + family hits)."""
     from jazzgen.chart import seconds_of
     n = hits = fam_n = fam_hits = 0
     for d in sorted(p for p in folder.iterdir() if (p / "chord_midi.txt").exists()):
