@@ -169,8 +169,9 @@ def pop909_labels(path: Path) -> list[tuple[float, float, int | None, str | None
 
 
 def pop909(folder: Path) -> tuple[int, int, int, int]:
-    """POP909 songs (DIR/NNN/NNN.mid + chord_midi.txt, github.com/music-x-lab/POP909-Dataset): read each as ingest does (its MELODY
-    track the melody, chords inferred from BRIDGE and PIANO) and compare, in the middle of
+    """POP909 songs (DIR/NNN/NNN.mid + chord_midi.txt, github.com/music-x-lab/POP909-Dataset):
+    read each as ingest does (its MELODY track the melody, chords inferred from BRIDGE and
+    PIANO) and compare, in the middle of
     every beat, the inferred chord with the dataset's MIDI chord labels (themselves
     extracted from the MIDI by its authors' algorithm, not transcribed by hand).  N beats
     are skipped.  (beats, root hits, beats with a known family, root + family hits)."""
