@@ -32,9 +32,12 @@ How, in the manner of Magenta note_seq's ``chord_inference``:
    doubles the bass in root-position triads, where those weights read a C triad as the
    Am7 whose 3rd, 5th and 7th it is as soon as an A passes by.  ``rooted_share``
    measures how often the upper notes double the bass and moves the weights toward
-   ROOTED_WEIGHT (equal): on the 909 POP909 piano arrangements, roots right went from 54.7 %
-   to 78.0 % of beats (80.2 % with the bar phases of 4.), jazzgen's trio unchanged
-   (``scripts/chord_accuracy.py --pop909 DIR``).
+   ROOTED_WEIGHT (equal), and the bass root's bonus on a chord's later frames toward
+   BASS_ROOT_ROOTED (a rooted bass holds the root: a bare fifth C#-G# over C# is C#, not
+   the Amaj7 whose 3rd and 7th it is).  On the 909 POP909 piano arrangements, roots right
+   went from 54.7 % to 78.0 % of beats with the weights, 80.2 % with the bar phases of 4.
+   and 82.2 % with the bass, jazzgen's trio unchanged (``scripts/chord_accuracy.py
+   --pop909 DIR``).
 4. **Smoothing.** Viterbi over (chord, just-changed?) states: a change costs a penalty
    that is low on a downbeat, higher on the bar's middle beat, highest elsewhere (the
    harmonic rhythm of lead sheets), so a passing bass note or comping colour does not
@@ -104,7 +107,8 @@ TENSION, OTHER = 0.5, -0.8          # the quality's usual tensions; anything els
 GUIDE_MISSING = 0.1      # cost (in chroma units) for each absent 3rd / 7th-or-6th
 ROOT_MISSING = 1.0       # cost for a chord whose first frame nothing sounds the root in
 BASS_ROOT_FIRST = 0.9    # bass plays the root on the chord's first frame
-BASS_ROOT = 0.2          # ... on a later frame
+BASS_ROOT = 0.2          # ... on a later frame (a walking bass leaves the root)
+BASS_ROOT_ROOTED = 0.5   # ... where the voicings are rooted (rooted_share): the bass holds it
 BASS_TONE = 0.15         # bass plays another chord tone
 PRIOR_SCALE = 0.12
 CHANGE_COST = {0: 0.5, 1: 0.9, 2: 1.6}      # downbeat, middle of the bar, any other beat
@@ -275,7 +279,7 @@ def emissions(C: np.ndarray, B: np.ndarray, bass: np.ndarray) -> tuple[np.ndarra
     tone_b = b @ _TONES.T - root_b
     root_missing = (1 - np.maximum(present, b > PRESENT)) @ _ROOT_MASK.T   # the bass sounds it too
     first = base + BASS_ROOT_FIRST * root_b + BASS_TONE * tone_b - ROOT_MISSING * root_missing
-    later = base + BASS_ROOT * root_b + BASS_TONE * tone_b
+    later = base + ((1 - a) * BASS_ROOT + a * BASS_ROOT_ROOTED) * root_b + BASS_TONE * tone_b
     silent = tot[:, 0] <= 1e-9
     first[silent] = 0.0
     later[silent] = 0.0

@@ -71,8 +71,8 @@ def add_read_options(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="melody track of every file: an index among its parts (from 0: its tracks, a track that "
                         "plays on several channels once per channel, named 'NAME (channel K)'; the channels of a "
                         "type-0 file), or a name, case-insensitive, exact or else a substring; default: a track "
-                        "named melody/solo/lead, else the highest monophonic part, else the top voice of the "
-                        "highest polyphonic one")
+                        "named melody/vocal(s)/voice/solo/lead..., else the highest monophonic part, else the top "
+                        "voice of the highest polyphonic one")
     p.add_argument("--track-map", metavar="FILE.tsv",
                    help="per-file melody tracks: lines 'FILE_NAME_OR_GLOB<TAB>TRACK' (# comments), "
                         "overriding --track for the files they match")

@@ -41,7 +41,10 @@ MAX_BEATS = 100_000           # ~8 hours at 200 qpm: longer is a corrupt delta t
 # WJazzD solo holds 4,954 notes; 100,000 is 20x that (over an hour of nonstop sixteenths at
 # 200 qpm), a few MB in memory; past it a file is a dump, not a solo.
 MAX_NOTES = 100_000
-MELODY_NAMES = ("melody", "solo", "lead")
+# Track names that say "the melody", most certain first: a "Rhythm and Lead Guitar" loses to
+# the "Vocals" of the same song (Guitar Pro exports name their tracks so).
+MELODY_NAMES = ("melody", "melodie", "vocal", "voice", "vox", "voz", "chant", "canto", "gesang", "singer",
+                "solo", "lead")
 DRUM_CHANNEL = 9
 POLYPHONIC_SHARE = 0.1   # onsets with 2+ notes: above this share a part is polyphonic (top voice)
 SPARSE_SHARE = 0.25      # a monophonic part with fewer notes than this x the busiest one's is tried after it
@@ -303,18 +306,36 @@ def _channel_parts(tracks, cols, data: bytes) -> list[_Source]:
 
 def _track_parts(tracks, cols, data: bytes) -> list[_Source]:
     """A type-1 file's parts, one per track.  symusic splits a track by (channel, program), so
-    a track that changes program midway (arco to pizzicato, a piccolo doubling) came back in
-    pieces under one name, and --track could reach only one of them: pieces of one name on
-    one channel are one part again, and a name on several channels is named per channel."""
+    a track came back in pieces under one name, and --track could reach only one of them.
+    Pieces of one name are one part again where they share a channel (a program change
+    midway: arco to pizzicato, a piccolo doubling) or an instrument (a guitar's bends on
+    channels of their own, as Guitar Pro writes them, or one channel per string); pieces
+    of other instruments on other channels stay parts of their own, named per channel."""
     names = [_clean(t.name) or f"track {i + 1}" for i, t in enumerate(tracks)]
     dup = {n for n in names if names.count(n) > 1}
     chans = _note_channels(data) if dup else {}
-    groups: dict[tuple[str, int | None], list[int]] = {}
+    group = list(range(len(tracks)))                 # union-find over the pieces of one name
+    find = lambda i: i if group[i] == i else find(group[i])
+    seen: dict = {}
     for i, n in enumerate(names):
-        groups.setdefault((n, _channel_of(cols[i], chans) if n in dup else None), []).append(i)
-    per_name = Counter(n for n, _ in groups)
-    return [_merged(tracks, cols, idx, n if per_name[n] == 1 or ch is None else f"{n} (channel {ch + 1})",
-                    _clean(tracks[idx[0]].name)) for (n, ch), idx in groups.items()]
+        if n not in dup:
+            continue
+        ch, t = _channel_of(cols[i], chans), tracks[i]
+        for key in (("channel", n, ch), ("instrument", n, t.is_drum, t.program)):
+            if key[2] is None:
+                continue
+            j = seen.setdefault(key, i)
+            group[find(i)] = find(j)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(tracks)):
+        groups.setdefault(find(i), []).append(i)
+    per_name = Counter(names[g] for g in groups)
+    out = []
+    for g, idx in groups.items():
+        n, ch = names[g], _channel_of(cols[g], chans) if names[g] in dup else None
+        label = n if per_name[n] == 1 or ch is None else f"{n} (channel {ch + 1})"
+        out.append(_merged(tracks, cols, idx, label, _clean(tracks[idx[0]].name)))
+    return out
 
 
 def _parts(score, data: bytes) -> list[_Source]:
@@ -404,10 +425,11 @@ def _candidates(parts: list[_Source], tpq: int, syllables: np.ndarray | None = N
 
     In a karaoke file, the part that sings the lyrics first (most of its syllables on the
     part's onsets: a vocal line on a channel that also plays a few chords, or a track called
-    "Lead Guitar" beside the "vocals"); then a part named melody/solo/lead; then monophonic
-    parts, highest first (a band's horn over the comping; parts with few notes, such as stabs
-    and fills, after the busy lines); then polyphonic ones, highest first (a piano's right hand, read
-    by its top voice); bass-register lines last, and after them percussion on a pitched
+    "Lead Guitar" beside the "vocals"); then a part named melody, vocal(s), voice, solo,
+    lead... (MELODY_NAMES, most certain first); then monophonic parts, highest first (a
+    band's horn over the comping; parts with few notes, such as stabs and fills, after the
+    busy lines); then polyphonic ones, highest first (a piano's right hand, read by its top
+    voice); bass-register lines last, and after them percussion on a pitched
     channel (General MIDI's taiko, synth drum, woodblock... and sound effects).
     """
     notes = [p for p in parts if not p.is_drum and len(p.pitch)]
@@ -421,7 +443,8 @@ def _candidates(parts: list[_Source], tpq: int, syllables: np.ndarray | None = N
         best = max((p for p in notes if id(p) in share), key=lambda p: share[id(p)], default=None)
         if best is not None and share[id(best)] >= SUNG_SHARE:
             sung = [best]
-    named = [p for p in notes if p not in sung and any(n in p.label.lower() for n in MELODY_NAMES)]
+    rank = lambda p: next((k for k, n in enumerate(MELODY_NAMES) if n in p.label.lower()), None)
+    named = sorted((p for p in notes if p not in sung and rank(p) is not None), key=rank)
     hits = [p for p in notes if p not in named and p not in sung and _percussive(p)]
     rest = [p for p in notes if p not in named and p not in sung and p not in hits]
     poly = {id(p): _polyphony(p, tpq) > POLYPHONIC_SHARE for p in rest}

@@ -160,6 +160,23 @@ def test_a_chord_starts_where_its_root_sounds():
     assert [c.symbol for c in changes] == ["D7", "G"]
 
 
+def test_a_power_chord_in_a_rooted_arrangement_is_its_root():
+    """A | C#5 | F#m | E, a rock part: the bass and a root-position shape struck on every
+    beat, bar 2 a bare fifth.  C# and G# are also Amaj7's 3rd and 7th: A and C#5 read as
+    two bars of Amaj7 while a bass holding the root under rooted voicings counted as little
+    as a walking bass passing it."""
+    shapes = [(45, (57, 61, 64)), (49, (61, 68)), (42, (54, 57, 61)), (40, (52, 56, 59))]
+    p, s = [], []
+    for k, (bass, upper) in enumerate(shapes):
+        for beat in range(4):
+            p += [bass, *upper]
+            s += [k * BAR + beat * GRID] * (1 + len(upper))
+    p, s = np.array(p), np.array(s)
+    changes = chord_infer.infer_chords(p, s, s + GRID - 1, np.full(len(p), 80), [TimeSignature(0, 4, 4)])
+    assert [c.step for c in changes] == [0, BAR, 2 * BAR, 3 * BAR]
+    assert [r for r, _ in roots_and_qualities(changes)] == [9, 1, 6, 4]
+
+
 @pytest.mark.parametrize("song", ["334", "550"])
 def test_pop909_songs_get_their_labelled_roots(song, tmp_path):
     """Two real pop arrangements (POP909, MIT: tests/data/pop909/README.md), read as ingest

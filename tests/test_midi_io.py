@@ -374,13 +374,15 @@ def test_percussion_on_a_pitched_channel_is_no_melody_and_no_harmony():
     assert rep.chord_source == "inferred" and {c.symbol for c in seq.chords} == {"C"}
 
 
-def _one_track_file(notes_by_channel, name="Violini I", program_change_at=None) -> bytes:
+def _one_track_file(notes_by_channel, name="Violini I", program_change_at=None, programs=(48,)) -> bytes:
     """A type-1 file whose one named track plays (channel, pitches) in turn, a beat each
-    (mido), with a program change on channel 0 at beat `program_change_at`."""
+    (mido), with a program change on channel 0 at beat `program_change_at`; `programs`: the
+    program set on channels 0, 1, ... at the start."""
     import io
     tpq = 480
     mf = mido.MidiFile(type=1, ticks_per_beat=tpq)
-    tr = mido.MidiTrack([MetaMessage("track_name", name=name), mido.Message("program_change", program=48)])
+    tr = mido.MidiTrack([MetaMessage("track_name", name=name)]
+                        + [mido.Message("program_change", program=p, channel=c) for c, p in enumerate(programs)])
     beat = 0
     for ch, pitches in notes_by_channel:
         for p in pitches:
@@ -409,6 +411,26 @@ def test_one_track_on_two_channels_names_a_part_per_channel():
     assert rep.track == "Violini I (channel 1)" and len(seq) == 16 and seq.pitch.min() >= 72
     low, _ = read_midi_bytes(data, track="violini i (channel 2)")
     assert low.pitch.max() < 72 and len(low) == 16
+
+
+def test_one_instrument_on_two_channels_is_one_part():
+    """Guitar Pro writes a guitar's bent notes on a channel of their own, same program: the
+    track is one part (it was two, and its 4-note bend channel could become the melody)."""
+    line = [(0, [64 + i % 5 for i in range(12)]), (1, [69, 71, 69, 71]), (0, [64 + i % 5 for i in range(12)])]
+    data = _one_track_file(line, name="Guitar", programs=(29, 29))
+    seq, rep = read_midi_bytes(data)
+    assert rep.track == "Guitar" and len(seq) == 28
+
+
+def test_a_vocal_track_is_the_melody_before_a_lead_guitar():
+    """Named parts go by how surely the name says "melody": "Vocals" before "Rhythm and
+    Lead Guitar", whatever the track order (a Guitar Pro export of a rock song)."""
+    guitar = [(76 + i % 7, i / 2, 0.5) for i in range(64)]
+    voice = [(64 + (i * 3) % 7, 2 * i, 1.5) for i in range(16)]
+    data = midi_bytes(Track(name="Rhythm and Lead Guitar", notes=guitar, program=29),
+                      Track(name="Vocals - Eric", notes=voice, channel=1, program=54))
+    seq, rep = read_midi_bytes(data)
+    assert rep.track == "Vocals - Eric" and rep.track_reason == "named 'Vocals - Eric'" and len(seq) == 16
 
 
 @pytest.mark.parametrize("lyric_type", ["lyrics", "text"])
