@@ -46,6 +46,10 @@ MAX_NOTES = 100_000
 MELODY_NAMES = ("melody", "melodie", "vocal", "voice", "vox", "voz", "chant", "canto", "gesang", "singer",
                 "solo", "lead")
 DRUM_CHANNEL = 9
+# A track named so is drums on any channel (files that put the kit on channel 1 or 2)
+DRUM_NAMES = re.compile(r"\b(drums?|drum ?kit|percussion|perc)\b", re.IGNORECASE)
+# Parts named as a piano's left hand: accompaniment, tried with the bass lines
+LEFT_HAND_NAMES = re.compile(r"\b(left hand|l\.? ?h\.?|lh|links)\b", re.IGNORECASE)
 POLYPHONIC_SHARE = 0.1   # onsets with 2+ notes: above this share a part is polyphonic (top voice)
 SPARSE_SHARE = 0.25      # a monophonic part with fewer notes than this x the busiest one's is tried after it
 BASS_PITCH = 52          # mean pitch (E3) below which a monophonic part is a bass line, tried last
@@ -282,7 +286,8 @@ def _merged(tracks, cols, idx: list[int], name: str, label: str) -> _Source:
     order = np.argsort(c["time"], kind="stable")
     c = {k: v[order] for k, v in c.items()}
     main = tracks[max(idx, key=lambda i: len(cols[i]["pitch"]))]
-    return _Source(name, label, main.is_drum, main.program, c["time"], c["duration"], c["pitch"], c["velocity"])
+    drums = main.is_drum or bool(DRUM_NAMES.search(label or name))
+    return _Source(name, label, drums, main.program, c["time"], c["duration"], c["pitch"], c["velocity"])
 
 
 def _channel_parts(tracks, cols, data: bytes) -> list[_Source]:
@@ -436,7 +441,7 @@ def _candidates(parts: list[_Source], tpq: int, syllables: np.ndarray | None = N
     if len(notes) == 1:
         return [(notes[0], "only non-drum track")]
     high = lambda p: -float(np.mean(p.pitch))
-    bass = lambda p: 32 <= p.program < 40 or -high(p) < BASS_PITCH
+    bass = lambda p: _is_bass(p) or -high(p) < BASS_PITCH or bool(LEFT_HAND_NAMES.search(p.label))
     sung = []
     if syllables is not None and len(syllables):
         share = {id(p): _sung_share(p, syllables, tpq) for p in notes if not _percussive(p) and not bass(p)}
@@ -460,6 +465,11 @@ def _candidates(parts: list[_Source], tpq: int, syllables: np.ndarray | None = N
             + [(p, "percussive part, tried last") for p in hits])
 
 
+def _is_bass(p: _Source) -> bool:
+    """A part on a General MIDI bass program (33-40): a band's bass line, never its melody."""
+    return 32 <= p.program < 40
+
+
 def _percussive(p: _Source) -> bool:
     """A part whose General MIDI program is percussion or a sound effect (112-127): pitched
     channels play taiko and synth drums too, and their "notes" are no line and no harmony."""
@@ -478,6 +488,9 @@ def _pick_track(score, parts: list[_Source], track: int | str | None, data: byte
         raise _no_notes(score, data)
     to_step = GRID / tpq
     for p, why in cands:
+        if len(cands) > 1 and _is_bass(p):
+            rep.skipped.append(f"{p.name}: a bass line (General MIDI program {p.program + 1})")
+            continue
         on = to_grid(p.time.astype(np.int64), to_step)
         off = np.maximum(to_grid((p.time + p.duration).astype(np.int64), to_step), on + 1)
         reason = melodic_reason(p.pitch, on, off, bar_steps=bar_steps)

@@ -433,6 +433,36 @@ def test_a_vocal_track_is_the_melody_before_a_lead_guitar():
     assert rep.track == "Vocals - Eric" and rep.track_reason == "named 'Vocals - Eric'" and len(seq) == 16
 
 
+def test_a_track_named_drums_is_drums_on_any_channel():
+    """A kit on channel 2 (not 10) lends no "notes" to the harmony: C major comping under
+    a melody, and kick/snare/hat numbers that would read as other chords."""
+    melody = [(72 + i % 5, i, 1) for i in range(16)]
+    comp = [(p, 4 * b, 4) for b in range(4) for p in (48, 52, 55)]
+    kit = [(p, i / 2, 0.25) for i in range(32) for p in ((37, 42) if i % 2 else (35, 46))]
+    data = midi_bytes(Track(melody, name="Melody"), Track(comp, name="Piano", channel=1),
+                      Track(kit, name="Drums", channel=2))
+    seq, rep = read_midi_bytes(data)
+    assert rep.chord_source == "inferred" and {c.symbol for c in seq.chords} == {"C"}
+
+
+def test_a_bass_line_is_never_a_band_files_melody():
+    """Block-chord guitar and a bass guitar (General MIDI 34): no melody, and the reason names both."""
+    chords = [(p, b, 1) for b in range(16) for p in (52, 55, 59)]
+    bass = [(40 + b % 5, b, 1) for b in range(16)]
+    data = midi_bytes(Track(chords, name="Rhythm Gtr", program=29),
+                      Track(bass, name="Bass", channel=1, program=33))
+    with pytest.raises(MidiError, match=r"no melodic part .*block chords.*Bass: a bass line \(General MIDI program 34\)"):
+        read_midi_bytes(data)
+
+
+def test_a_piano_right_hand_is_the_melody_not_its_monophonic_left_hand():
+    """MuseScore's "R.H." (chords under the tune) and "L.H." (a single line, above the bass register)."""
+    rh = [(p, b, 1) for b in range(16) for p in ((72 + b % 5, 64) if b % 2 else (74 + b % 5,))]
+    lh = [(55 + b % 3, b, 1) for b in range(16)]
+    seq, rep = read_midi_bytes(midi_bytes(Track(rh, name="R.H."), Track(lh, name="L.H.", channel=1)))
+    assert rep.track == "R.H." and seq.pitch.min() >= 72
+
+
 @pytest.mark.parametrize("lyric_type", ["lyrics", "text"])
 def test_a_karaoke_file_sings_its_melody(lyric_type):
     """The syllables fall on the voice's notes: it is the melody, not the higher, busier
