@@ -451,7 +451,7 @@ def test_a_bass_line_is_never_a_band_files_melody():
     bass = [(40 + b % 5, b, 1) for b in range(16)]
     data = midi_bytes(Track(chords, name="Rhythm Gtr", program=29),
                       Track(bass, name="Bass", channel=1, program=33))
-    with pytest.raises(MidiError, match=r"no melodic part .*block chords.*Bass: a bass line \(General MIDI program 34\)"):
+    with pytest.raises(MidiError, match=r"no melodic part .*block chords.*Bass: a bass line \(General MIDI program 34"):
         read_midi_bytes(data)
 
 
