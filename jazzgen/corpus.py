@@ -91,6 +91,7 @@ class FileReport:
     overlaps_trimmed: int = 0
     velocity_dropouts: int = 0
     ignored_markers: int = 0
+    values_clipped: bool = False  # controller values above 127 clipped to read it
     onset_err_mean: float = 0.0  # beats
     onset_err_max: float = 0.0
     offset_err_mean: float = 0.0
@@ -106,7 +107,8 @@ class FileReport:
         extra = [f"{self.polyphony_dropped} polyphonic notes dropped" if self.polyphony_dropped else "",
                  f"{self.overlaps_trimmed} overlaps trimmed" if self.overlaps_trimmed else "",
                  f"{self.velocity_dropouts} velocity dropouts filled" if self.velocity_dropouts else "",
-                 f"{self.ignored_markers} non-chord markers ignored" if self.ignored_markers else ""]
+                 f"{self.ignored_markers} non-chord markers ignored" if self.ignored_markers else "",
+                 "controller values above 127 clipped" if self.values_clipped else ""]
         return (f"kept     {self.path}: {self.notes} notes, {self.bars} bars, {self.events} events, chords on "
                 f"{100 * self.chord_coverage:.0f}% of notes, onset error mean {self.onset_err_mean:.3f} beat"
                 + "".join(f", {e}" for e in extra if e) + f"; {self.reading()}")
@@ -173,7 +175,7 @@ def read_file(path: str, data: bytes, settings: ReadSettings) -> tuple[NoteSeque
                            track=rep.track, track_reason=rep.track_reason, top_voice=rep.top_voice,
                            skipped=rep.skipped, chord_source=rep.chord_source,
                            overlaps_trimmed=rep.overlaps_trimmed, velocity_dropouts=rep.velocity_dropouts,
-                           ignored_markers=len(rep.ignored_markers),
+                           ignored_markers=len(rep.ignored_markers), values_clipped=rep.values_clipped,
                            onset_err_mean=err(rep.onset_error, np.mean), onset_err_max=err(rep.onset_error, np.max),
                            offset_err_mean=err(rep.offset_error, np.mean), offset_err_max=err(rep.offset_error, np.max),
                            onset_err_hist=_hist(rep.onset_error), offset_err_hist=_hist(rep.offset_error),
@@ -212,7 +214,7 @@ def summarize(reports: list[FileReport]) -> dict:
             "notes": notes, "bars": total("bars"), "events": total("events"),
             "chord_coverage": sum(r.chord_coverage * r.notes for r in kept) / notes if notes else 0.0,
             "polyphony_dropped": total("polyphony_dropped"), "overlaps_trimmed": total("overlaps_trimmed"),
-            "velocity_dropouts": total("velocity_dropouts"),
+            "velocity_dropouts": total("velocity_dropouts"), "values_clipped": total("values_clipped"),
             "ignored_markers": total("ignored_markers"),
             "chord_sources": _count(r.chord_source for r in kept),
             "melody_reasons": _count(r.track_reason + (", top voice" if r.top_voice else "") for r in kept),

@@ -135,7 +135,8 @@ def totals(s: dict, seconds: float, cached: int) -> list[str]:
         f"chords   on {100 * s['chord_coverage']:.1f}% of notes; {s['ignored_markers']} non-chord markers ignored",
         f"sources  chords: {_counts(s.get('chord_sources', {}))}; melody: {_counts(s.get('melody_reasons', {}))}",
         f"repairs  {s['polyphony_dropped']} polyphonic notes dropped, {s['overlaps_trimmed']} overlaps trimmed, "
-        f"{s['velocity_dropouts']} velocity dropouts filled",
+        f"{s['velocity_dropouts']} velocity dropouts filled, {s.get('values_clipped', 0)} files with controller "
+        "values above 127 clipped",
         f"onset    |quantization error| in beats: {_err(s['onset_error'])}",
         f"offset   |quantization error| in beats: {_err(s['offset_error'])}",
         f"time     {seconds:.2f} s, {cached} of {s['files']} files from the cache",

@@ -76,6 +76,7 @@ class ReadReport:
     onset_error: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))   # beats
     offset_error: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # beats
     ignored_markers: list[str] = field(default_factory=list)  # marker/text events that are no chord
+    values_clipped: bool = False  # controller values above 127 were clipped to read the file (_clipped)
 
 
 @dataclass
@@ -195,6 +196,35 @@ def _parse(data: bytes):
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         where = _bad_track(data)
         raise MidiError(f"corrupt MIDI data{f' in track {where}' if where else ''} ({_plain(msg)})") from None
+
+
+def _clipped(data: bytes) -> bytes | None:
+    """The file rewritten with its data values above 127 clipped to 127 (mido's clip), or None
+    when that does not read either.  Some real files carry a stray controller value (168 in a
+    track whose notes are fine: Rush's "Closer to the Heart" in mido's test files), and symusic
+    refuses the whole file for it.  Only for controllers: a note or program byte above 127
+    is a corrupt note, and clipping would make it a wrong one."""
+    import io
+
+    import mido
+    try:
+        mf = mido.MidiFile(file=io.BytesIO(data), clip=True)
+        out = io.BytesIO()
+        mf.save(file=out)
+        return out.getvalue()
+    except Exception:
+        return None
+
+
+def _parse_or_clip(data: bytes) -> tuple[object, bytes, bool]:
+    """(score, the bytes it was read from, whether data values had to be clipped)."""
+    try:
+        return _parse(data), data, False
+    except MidiError as e:
+        fixed = _clipped(data) if "a controller" in str(e) else None   # notes and programs stay errors
+        if fixed is None:
+            raise
+        return _parse(fixed), fixed, True
 
 
 @functools.lru_cache(maxsize=1)
@@ -644,14 +674,14 @@ def read_midi(path: str | os.PathLike, track: int | str | None = None) -> tuple[
 def read_midi_bytes(data: bytes, track: int | str | None = None, name: str = "") -> tuple[NoteSequence, ReadReport]:
     """Like read_midi, from bytes: a NoteSequence or a MidiError, never another exception."""
     _check_header(data)
-    score = _parse(data)
+    score, data, clipped = _parse_or_clip(data)
     notes = sum(t.note_num() for t in score.tracks)
     if notes > MAX_NOTES:
         raise MidiError(f"too many notes for a solo ({notes:,} in all tracks > {MAX_NOTES:,})")
     tpq = score.ticks_per_quarter
     if score.start() < 0 or score.end() > MAX_BEATS * tpq:
         raise MidiError(f"absurd length ({score.end() / tpq:.0f} beats): corrupt delta times")
-    rep = ReadReport()
+    rep = ReadReport(values_clipped=clipped)
     to_step = GRID / tpq
     sigs, keys = _signatures(score, to_step)
     parts = _parts(score, data)

@@ -214,7 +214,6 @@ PLAIN = {
     "velocity": (raw_smf(NOTE + EOT, b"\x00\x90\x3c\x90" + EOT), "in track 2 (a note velocity of 144, above 127)"),
     "pitch": (raw_smf(b"\x00\x90\xc8\x40" + EOT), "in track 1 (a note pitch of 200, above 127)"),
     "program": (raw_smf(NOTE + b"\x00\xc0\x82" + EOT), "(a program number of 130, above 127)"),
-    "controller": (raw_smf(NOTE + b"\x00\xb0\x07\xff" + EOT), "(a controller value of 255, above 127)"),
     "running status": (raw_smf(b"\x00\x3c\x40" + EOT), "(data bytes with no status byte before them)"),
     "status byte": (raw_smf(NOTE + b"\x00\xf9" + EOT), "(unknown status byte 0xF9)"),
     "meta past the end": (raw_smf(NOTE + b"\x00\xff\x01\x40abc"), "(a meta event runs past the end of the track)"),
@@ -229,6 +228,12 @@ def test_parser_errors_are_plain_english(case):
     msg = str(e.value)
     assert msg.startswith("corrupt MIDI data") and msg.endswith(words), msg
     assert "Get " not in msg and "MiniMidi" not in msg and "iostream" not in msg
+
+
+def test_a_stray_controller_value_is_clipped_and_the_file_read():
+    """A controller value of 255 (symusic refuses the file): clipped to 127, notes kept, reported."""
+    seq, rep = read_midi_bytes(raw_smf(NOTE + b"\x00\xb0\x07\xff" + NOTE + EOT))
+    assert len(seq) == 2 and rep.values_clipped
 
 
 def test_note_limit_is_configurable(monkeypatch):
