@@ -198,6 +198,20 @@ def _parse(data: bytes):
         raise MidiError(f"corrupt MIDI data{f' in track {where}' if where else ''} ({_plain(msg)})") from None
 
 
+# Rock Band / Clone Hero / Rocksmith charts: tracks named "PART GUITAR", "PART REAL_BASS"...
+_GAME_TRACK = re.compile(r"PART (GUITAR|BASS|DRUMS|VOCALS|KEYS|RHYTHM|REAL_[A-Z_]+)( [A-Z_]+)*")
+
+
+def _refuse_game_chart(data: bytes) -> None:
+    """A rhythm-game chart is a MIDI file whose notes are buttons (pitches 96-100 are the
+    lanes of one difficulty): no music to learn from, and no part of it is a melody."""
+    names = {data[m.end():m.end() + m.group(1)[0]].decode("latin-1")
+             for m in re.finditer(rb"\xff\x03([\x01-\x7f])", data)}
+    names = sorted(n for n in names if _GAME_TRACK.fullmatch(n))
+    if names:
+        raise MidiError(f"a rhythm-game chart (tracks {', '.join(names)}): its notes are buttons, not music")
+
+
 def _clipped(data: bytes) -> bytes | None:
     """The file rewritten with its data values above 127 clipped to 127 (mido's clip), or None
     when that does not read either.  Some real files carry a stray controller value (168 in a
@@ -674,6 +688,7 @@ def read_midi(path: str | os.PathLike, track: int | str | None = None) -> tuple[
 def read_midi_bytes(data: bytes, track: int | str | None = None, name: str = "") -> tuple[NoteSequence, ReadReport]:
     """Like read_midi, from bytes: a NoteSequence or a MidiError, never another exception."""
     _check_header(data)
+    _refuse_game_chart(data)
     score, data, clipped = _parse_or_clip(data)
     notes = sum(t.note_num() for t in score.tracks)
     if notes > MAX_NOTES:

@@ -236,6 +236,15 @@ def test_a_stray_controller_value_is_clipped_and_the_file_read():
     assert len(seq) == 2 and rep.values_clipped
 
 
+def test_a_rhythm_game_chart_is_refused_with_its_reason():
+    """Rock Band / Clone Hero charts: "PART GUITAR" holds the buttons of each difficulty (96-100)."""
+    gems = [(96 + i % 5, i / 2, 0.25) for i in range(64)]
+    data = midi_bytes(Track(gems, name="PART GUITAR"), Track(scale(48, 16), name="PART BASS", channel=1))
+    with pytest.raises(MidiError, match=r"^a rhythm-game chart \(tracks PART BASS, PART GUITAR\): its notes"):
+        read_midi_bytes(data)
+    assert read_midi_bytes(midi_bytes(Track(scale(60, 8), name="PARTY GUITAR")))[1].track == "PARTY GUITAR"
+
+
 def test_note_limit_is_configurable(monkeypatch):
     data = midi_bytes(Track(scale(60, 8)))
     assert len(read_midi_bytes(data)[0]) == 8
