@@ -32,11 +32,11 @@ from .notes import GRID, NO_CHORD, ChordChange, KeySignature, NoteSequence, Temp
 from .tokens import UNKNOWN_PERFORMER
 from .util import atomic_write, file_kind, named_tuples, no_gc
 
-CACHE_VERSION = 10  # 3: reports name the melody part and the chord source; 4: notes keep their performed lengths;
+CACHE_VERSION = 11  # 3: reports name the melody part and the chord source; 4: notes keep their performed lengths;
                     # 5: velocity dropouts filled; 6: chord inference retuned, percussion no melody;
                     # 7: karaoke melodies, a track split by program one part; 8: a bass root counts as sounded;
                     # 9: chord weights follow the voicings (rooted_share), bar phases tried;
-                    # 10: vocal track names, one instrument over channels one part
+                    # 10: vocal track names, one instrument over channels one part; 11: MAX_SPREAD
 MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar")
 MAX_PACKS = 8        # packs kept per cache folder (newest used first)
 ERR_BINS = 480       # quantization error histogram: bins of 1/480 beat (one tick at 480 tpq)

@@ -35,6 +35,7 @@ class Line:
 # a ghost note: the WJazzD export writes 9 or 10 where its loudness estimate failed, in runs
 # (a whole chorus of Bob Berg's "You and the Night and the Music" at 9 between notes at 90-116).
 # Learned as dynamics, it would teach the model to play stretches of a solo inaudibly.
+MAX_SPREAD = GRID              # steps (a beat) unstack may move a note; farther, it is dropped
 DROPOUT_VELOCITY = 10
 DROPOUT_PART_MEDIAN = 40       # the median of the part's other notes must be above this
 
@@ -76,6 +77,21 @@ def unstack(on: np.ndarray, on_t: np.ndarray) -> np.ndarray:
     return (z + np.arange(len(ticks)))[inverse.reshape(-1)].astype(on.dtype)
 
 
+def _spread(on: np.ndarray, on_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """unstack(), dropping the notes it would move more than MAX_SPREAD steps from where
+    they were played (a tremolo or trill written out at two notes a tick: spread, it started
+    2.5 beats early and moved notes by 7 beats) until the rest fit.  (steps, kept mask)."""
+    kept = np.ones(len(on), bool)
+    out = on.copy()
+    for _ in range(32):
+        out[kept] = unstack(on[kept], on_t[kept])
+        far = kept & (np.abs(out - on) > MAX_SPREAD)
+        if not far.any():
+            break
+        kept &= ~far
+    return out, kept
+
+
 def monophonic(on, off, pitch, vel, on_t, off_t, to_step: float):
     """Highest note wins at one onset; a note still sounding at the next onset is cut there.
 
@@ -85,12 +101,15 @@ def monophonic(on, off, pitch, vel, on_t, off_t, to_step: float):
     """
     order = np.lexsort((-pitch.astype(np.int64), on_t))
     on, off, pitch, vel, on_t, off_t = on[order], off[order], pitch[order], vel[order], on_t[order], off_t[order]
+    too_fast = 0
     if np.any(np.diff(on) <= 0):
-        on = unstack(on, on_t)
+        on, kept = _spread(on, on_t)
+        off, pitch, vel, on_t, off_t = off[kept], pitch[kept], vel[kept], on_t[kept], off_t[kept]
+        on, too_fast = on[kept], int((~kept).sum())
         off = np.maximum(off, on + 1)
     first = np.ones(len(on), bool)
     first[1:] = on[1:] != on[:-1]
-    dropped = int((~first).sum())
+    dropped = int((~first).sum()) + too_fast
     on, off, pitch, vel, on_t, off_t = on[first], off[first], pitch[first], vel[first], on_t[first], off_t[first]
     onset_error = rounding_error(on_t, on, to_step)
     trimmed = int((off_t[:-1] > on_t[1:]).sum())

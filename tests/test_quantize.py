@@ -30,6 +30,17 @@ def test_colliding_onsets_are_spread_around_where_they_were_played():
     assert (line.off <= np.append(line.on[1:], 99)).all()
 
 
+def test_a_written_out_tremolo_is_thinned_not_spread_over_bars():
+    """96 notes in one beat, two a tick-pair apart (a 64th-note tremolo in a score export):
+    spread over free steps they reached 4 beats early and 4 late.  No note moves more than
+    a beat (MAX_SPREAD); those that would are dropped, and counted."""
+    on_t = np.repeat(np.arange(48) * 10, 2) + np.tile([0, 1], 48) + 4 * TPQ      # beats 4-5
+    line = quantize(on_t, np.full(96, 5), np.tile([72, 76], 48), np.full(96, 90), TPQ)
+    assert np.abs(line.onset_error).max() <= (Q.MAX_SPREAD + 0.5) / GRID     # + the rounding
+    assert len(line.on) + line.polyphony_dropped == 96 and len(line.on) >= GRID
+    assert (np.diff(line.on) > 0).all()
+
+
 def test_notes_keep_their_performed_lengths():
     """Short silences are articulation: the reader keeps them (tokens.CLOSE_GAPS tells them from rests)."""
     line = quantize(np.array([0, 480, 1200]), np.array([400, 320, 240]), np.array([60, 62, 64]), np.full(3, 90), TPQ)
