@@ -370,9 +370,7 @@ def _track_parts(tracks, cols, data: bytes) -> list[_Source]:
         if n not in dup:
             continue
         ch, t = _channel_of(cols[i], chans), tracks[i]
-        for key in (("channel", n, ch), ("instrument", n, t.is_drum, t.program)):
-            if key[2] is None:
-                continue
+        for key in [("instrument", n, t.is_drum, t.program)] + ([("channel", n, ch)] if ch is not None else []):
             j = seen.setdefault(key, i)
             group[find(i)] = find(j)
     groups: dict[int, list[int]] = {}
