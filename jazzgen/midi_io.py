@@ -212,6 +212,15 @@ def _refuse_game_chart(data: bytes) -> None:
         raise MidiError(f"a rhythm-game chart (tracks {', '.join(names)}): its notes are buttons, not music")
 
 
+def _refuse_style_file(score) -> None:
+    """A Yamaha keyboard style (SFF1/SFF2: markers "SInt", "Main A", "Fill In AA"...) holds
+    the accompaniment patterns an arranger keyboard loops: no melody, whichever part wins."""
+    marks = {m.text.strip() for m in score.markers}
+    if marks & {"SFF1", "SFF2"} and "SInt" in marks:
+        kind = sorted(marks & {"SFF1", "SFF2"})[0]
+        raise MidiError(f"a Yamaha style file ({kind}: accompaniment patterns such as 'Main A'), no melody")
+
+
 def _clipped(data: bytes) -> bytes | None:
     """The file rewritten with its data values above 127 clipped to 127 (mido's clip), or None
     when that does not read either.  Some real files carry a stray controller value (168 in a
@@ -688,6 +697,7 @@ def read_midi_bytes(data: bytes, track: int | str | None = None, name: str = "")
     _check_header(data)
     _refuse_game_chart(data)
     score, data, clipped = _parse_or_clip(data)
+    _refuse_style_file(score)
     notes = sum(t.note_num() for t in score.tracks)
     if notes > MAX_NOTES:
         raise MidiError(f"too many notes for a solo ({notes:,} in all tracks > {MAX_NOTES:,})")

@@ -245,6 +245,13 @@ def test_a_rhythm_game_chart_is_refused_with_its_reason():
     assert read_midi_bytes(midi_bytes(Track(scale(60, 8), name="PARTY GUITAR")))[1].track == "PARTY GUITAR"
 
 
+def test_a_yamaha_style_file_is_refused_with_its_reason():
+    """Arranger-keyboard styles carry their patterns between SFF1 / SInt / Main A markers."""
+    data = midi_bytes(Track(scale(60, 16), name="8BeatPop", markers=[(0, "SFF1"), (0, "SInt"), (1, "Main A")]))
+    with pytest.raises(MidiError, match=r"^a Yamaha style file \(SFF1: accompaniment patterns"):
+        read_midi_bytes(data)
+
+
 def test_note_limit_is_configurable(monkeypatch):
     data = midi_bytes(Track(scale(60, 8)))
     assert len(read_midi_bytes(data)[0]) == 8
