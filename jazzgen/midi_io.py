@@ -45,12 +45,15 @@ MAX_NOTES = 100_000
 # the "Vocals" of the same song (Guitar Pro exports name their tracks so).
 MELODY_NAMES = ("melody", "melodie", "vocal", "voice", "vox", "voz", "chant", "canto", "gesang", "singer",
                 "solo", "lead")
+# ... but General MIDI's choir and synth-voice pads ("Voice Oohs", a track named after its sound)
+NOT_MELODY_NAMES = re.compile(r"oohs|aahs|synth ?voice|choir", re.IGNORECASE)
 DRUM_CHANNEL = 9
 # A track named so is drums on any channel (files that put the kit on channel 1 or 2)
 DRUM_NAMES = re.compile(r"\b(drums?|drum ?kit|percussion|perc)\b", re.IGNORECASE)
 # Parts named as a piano's left hand: accompaniment, tried with the bass lines
 LEFT_HAND_NAMES = re.compile(r"\b(left hand|l\.? ?h\.?|lh|links)\b", re.IGNORECASE)
 POLYPHONIC_SHARE = 0.1   # onsets with 2+ notes: above this share a part is polyphonic (top voice)
+FRAGMENT_SHARE = 0.02    # a part with fewer notes than this x the file's busiest part's is a fragment
 SPARSE_SHARE = 0.25      # a monophonic part with fewer notes than this x the busiest one's is tried after it
 BASS_PITCH = 52          # mean pitch (E3) below which a monophonic part is a bass line, tried last
 MIN_SYLLABLES = 16       # lyric events a karaoke file needs before they choose its melody
@@ -339,7 +342,7 @@ def _merged(tracks, cols, idx: list[int], name: str, label: str) -> _Source:
     order = np.argsort(c["time"], kind="stable")
     c = {k: v[order] for k, v in c.items()}
     main = tracks[max(idx, key=lambda i: len(cols[i]["pitch"]))]
-    drums = main.is_drum or bool(DRUM_NAMES.search(label or name))
+    drums = main.is_drum or bool(DRUM_NAMES.search(label))     # the file's own name, not ours
     return _Source(name, label, drums, main.program, c["time"], c["duration"], c["pitch"], c["velocity"])
 
 
@@ -499,10 +502,14 @@ def _candidates(parts: list[_Source], tpq: int, syllables: np.ndarray | None = N
         best = max((p for p in notes if id(p) in share), key=lambda p: share[id(p)], default=None)
         if best is not None and share[id(best)] >= SUNG_SHARE:
             sung = [best]
-    rank = lambda p: next((k for k, n in enumerate(MELODY_NAMES) if n in p.label.lower()), None)
+    rank = lambda p: (None if NOT_MELODY_NAMES.search(p.label) else
+                      next((k for k, n in enumerate(MELODY_NAMES) if n in p.label.lower()), None))
     named = sorted((p for p in notes if p not in sung and rank(p) is not None), key=rank)
     hits = [p for p in notes if p not in named and p not in sung and _percussive(p)]
-    rest = [p for p in notes if p not in named and p not in sung and p not in hits]
+    most = max((len(p.pitch) for p in notes), default=0)
+    scraps = [p for p in notes if p not in named and p not in sung and p not in hits
+              and len(p.pitch) < FRAGMENT_SHARE * most]       # a channel's stray note or two: last
+    rest = [p for p in notes if p not in named and p not in sung and p not in hits and p not in scraps]
     poly = {id(p): _polyphony(p, tpq) > POLYPHONIC_SHARE for p in rest}
     mono = [p for p in rest if not poly[id(p)] and not bass(p)]
     busiest = max((len(p.pitch) for p in mono), default=0)
@@ -513,7 +520,7 @@ def _candidates(parts: list[_Source], tpq: int, syllables: np.ndarray | None = N
     return ([(p, f"sings the lyrics (onsets and syllables agree: {share[id(p)]:.0%})") for p in sung]
             + [(p, f"named {p.label!r}") for p in named] + [(p, "highest monophonic part") for p in mono]
             + [(p, "highest polyphonic part") for p in chordal] + [(p, "highest remaining part") for p in low]
-            + [(p, "percussive part, tried last") for p in hits])
+            + [(p, "a fragment, tried last") for p in scraps] + [(p, "percussive part, tried last") for p in hits])
 
 
 def _is_bass(p: _Source) -> bool:

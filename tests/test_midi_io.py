@@ -443,6 +443,22 @@ def test_one_instrument_on_two_channels_is_one_part():
     assert rep.track == "Guitar" and len(seq) == 28
 
 
+def test_a_stray_note_on_a_track_of_its_own_is_no_melody():
+    """A two-hand piano part and one note on another channel (a type-0 file's leftover): the
+    piano's top voice is the melody; the "monophonic" one-note part is a fragment, tried last."""
+    piano = [(p, b / 2, 0.5) for b in range(64) for p in ((72 + b % 5, 60, 55) if b % 4 == 0 else (72 + b % 5,))]
+    seq, rep = read_midi_bytes(midi_bytes(Track(piano, name="Piano"), Track([(84, 3, 1)], name="Clav", channel=1)))
+    assert rep.track == "Piano" and len(seq) == 64
+
+
+def test_a_choir_pad_named_voice_oohs_is_no_vocal():
+    """General MIDI's "Voice Oohs" is a pad's sound, not a singer: the trumpet line wins."""
+    pad = [(60 + b % 3, 2 * b, 2) for b in range(24)]        # a backing "ooh" line in half notes
+    trumpet = [(70 + i % 7, i / 2, 0.5) for i in range(96)]
+    data = midi_bytes(Track(pad, name="Voice Oohs", program=53), Track(trumpet, name="Trumpet", channel=1, program=56))
+    assert read_midi_bytes(data)[1].track == "Trumpet"
+
+
 def test_a_vocal_track_is_the_melody_before_a_lead_guitar():
     """Named parts go by how surely the name says "melody": "Vocals" before "Rhythm and
     Lead Guitar", whatever the track order (a Guitar Pro export of a rock song)."""
