@@ -314,23 +314,25 @@ def _columns(tracks) -> list[dict[str, np.ndarray]]:
             for t in tracks]
 
 
-def _note_channels(data: bytes) -> dict[int, set[tuple[int, int]]]:
-    """{channel: {(tick, pitch) of its note-ons}}, read with mido: symusic keeps no channel."""
+def _note_channels(data: bytes, by: str = "channel") -> dict[int, set[tuple[int, int]]]:
+    """{channel (or with by="track", the file's track index): {(tick, pitch) of its note-ons}},
+    read with mido: symusic keeps neither."""
     mf = _mido(data)
     if mf is None:
         return {}
     out: dict[int, set[tuple[int, int]]] = {}
-    for tr in mf.tracks:
+    for k, tr in enumerate(mf.tracks):
         tick = 0
         for msg in tr:
             tick += msg.time
             if msg.type == "note_on" and msg.velocity > 0:
-                out.setdefault(msg.channel, set()).add((tick, msg.note))
+                out.setdefault(msg.channel if by == "channel" else k, set()).add((tick, msg.note))
     return out
 
 
 def _channel_of(c: dict[str, np.ndarray], chans: dict[int, set[tuple[int, int]]]) -> int | None:
-    """The channel whose note-ons hold all of a piece's notes (None: none does)."""
+    """The channel (or track, see _note_channels) whose note-ons hold all of a piece's notes
+    (None: none does)."""
     notes = set(zip(c["time"].tolist(), c["pitch"].tolist()))
     return next((k for k in sorted(chans) if notes <= chans[k]), None)
 
@@ -375,14 +377,18 @@ def _track_parts(tracks, cols, data: bytes) -> list[_Source]:
     names = [_clean(t.name) or f"track {i + 1}" for i, t in enumerate(tracks)]
     dup = {n for n in names if names.count(n) > 1}
     chans = _note_channels(data) if dup else {}
+    owners = _note_channels(data, by="track") if dup else {}
     group = list(range(len(tracks)))                 # union-find over the pieces of one name
     find = lambda i: i if group[i] == i else find(group[i])
     seen: dict = {}
     for i, n in enumerate(names):
         if n not in dup:
             continue
-        ch, t = _channel_of(cols[i], chans), tracks[i]
-        for key in [("instrument", n, t.is_drum, t.program)] + ([("channel", n, ch)] if ch is not None else []):
+        ch, own, t = _channel_of(cols[i], chans), _channel_of(cols[i], owners), tracks[i]
+        keys = [("channel", n, ch)] if ch is not None else []
+        if own is not None:        # one of the file's tracks, not three tracks of one name
+            keys.append(("instrument", own, t.is_drum, t.program))
+        for key in keys:
             j = seen.setdefault(key, i)
             group[find(i)] = find(j)
     groups: dict[int, list[int]] = {}

@@ -443,6 +443,17 @@ def test_one_instrument_on_two_channels_is_one_part():
     assert rep.track == "Guitar" and len(seq) == 28
 
 
+def test_tracks_of_one_name_and_instrument_stay_apart():
+    """Impro-Visor writes comping and melody as separate tracks all named "Rhodes" (program 4):
+    each stays a part (per channel), and the melody is not mixed with the chords."""
+    comp = [(p, 2 * b, 2) for b in range(16) for p in (53, 57, 60, 64)]
+    melody = [(74 + i % 5, i, 1) for i in range(32)]
+    data = midi_bytes(Track(comp, name="Rhodes", channel=2, program=4),
+                      Track(melody, name="Rhodes", channel=7, program=4))
+    seq, rep = read_midi_bytes(data)
+    assert rep.track == "Rhodes (channel 8)" and len(seq) == 32 and seq.pitch.min() >= 74
+
+
 def test_a_stray_note_on_a_track_of_its_own_is_no_melody():
     """A two-hand piano part and one note on another channel (a type-0 file's leftover): the
     piano's top voice is the melody; the "monophonic" one-note part is a fragment, tried last."""
