@@ -314,24 +314,24 @@ def _columns(tracks) -> list[dict[str, np.ndarray]]:
             for t in tracks]
 
 
-def _note_channels(data: bytes, by: str = "channel") -> dict[int, set[tuple[int, int]]]:
-    """{channel (or with by="track", the file's track index): {(tick, pitch) of its note-ons}},
-    read with mido: symusic keeps neither."""
+def _note_sets(data: bytes) -> tuple[dict[int, set[tuple[int, int]]], dict[int, set[tuple[int, int]]]]:
+    """({channel: {(tick, pitch) of its note-ons}}, the same per track of the file), read in
+    one pass with mido: symusic keeps neither."""
     mf = _mido(data)
-    if mf is None:
-        return {}
-    out: dict[int, set[tuple[int, int]]] = {}
-    for k, tr in enumerate(mf.tracks):
+    by_channel: dict[int, set[tuple[int, int]]] = {}
+    by_track: dict[int, set[tuple[int, int]]] = {}
+    for k, tr in enumerate(mf.tracks if mf is not None else ()):
         tick = 0
         for msg in tr:
             tick += msg.time
             if msg.type == "note_on" and msg.velocity > 0:
-                out.setdefault(msg.channel if by == "channel" else k, set()).add((tick, msg.note))
-    return out
+                by_channel.setdefault(msg.channel, set()).add((tick, msg.note))
+                by_track.setdefault(k, set()).add((tick, msg.note))
+    return by_channel, by_track
 
 
 def _channel_of(c: dict[str, np.ndarray], chans: dict[int, set[tuple[int, int]]]) -> int | None:
-    """The channel (or track, see _note_channels) whose note-ons hold all of a piece's notes
+    """The channel (or track, see _note_sets) whose note-ons hold all of a piece's notes
     (None: none does)."""
     notes = set(zip(c["time"].tolist(), c["pitch"].tolist()))
     return next((k for k in sorted(chans) if notes <= chans[k]), None)
@@ -351,7 +351,7 @@ def _merged(tracks, cols, idx: list[int], name: str, label: str) -> _Source:
 def _channel_parts(tracks, cols, data: bytes) -> list[_Source]:
     """A type-0 file's parts, one per channel: symusic splits its one track by (channel, program)
     and names every piece after the track; each piece goes to the channel that holds its notes."""
-    chans = _note_channels(data)
+    chans, _ = _note_sets(data)
     groups: dict = {}
     for i, c in enumerate(cols):
         ch = _channel_of(c, chans)
@@ -376,8 +376,7 @@ def _track_parts(tracks, cols, data: bytes) -> list[_Source]:
     of other instruments on other channels stay parts of their own, named per channel."""
     names = [_clean(t.name) or f"track {i + 1}" for i, t in enumerate(tracks)]
     dup = {n for n in names if names.count(n) > 1}
-    chans = _note_channels(data) if dup else {}
-    owners = _note_channels(data, by="track") if dup else {}
+    chans, owners = _note_sets(data) if dup else ({}, {})
     group = list(range(len(tracks)))                 # union-find over the pieces of one name
     find = lambda i: i if group[i] == i else find(group[i])
     seen: dict = {}
