@@ -12,7 +12,9 @@ Two sections in one report (``report.json``, ``report.md``, printed too):
    score exactly the same targets (BOS-padded at each song's start):
 
    * unigram and Kneser-Ney n = 2..--ngram-max, each without and with context;
-   * pitch context = the chord in force (root id x quality id).  The pitch counts are
+   * pitch context = the chord in force (root id x quality id) x whether the event comes
+     straight after a note released into a rest (that note's articulation, which the
+     model sees, says the event is a rest: the baseline knows it too).  The pitch counts are
      taken over the 12 transpositions (-5..+6 semitones) the model also trained on, so
      every chord is seen in every key and the absolute-chord condition carries the same
      statistics as a chord-relative one, while keeping the targets absolute pitches;
@@ -61,7 +63,7 @@ from .util import atomic_json, atomic_write, regular_file
 
 HEADS, EXPRESSION = T.PREDICTED, T.EXPRESSION   # art and vel are scored on notes only
 KEYS = dataset.KEYS                     # transpositions, as train.py's augmentation draws them
-CONTEXT = {"pitch": "chord in force (root, quality)",
+CONTEXT = {"pitch": "chord in force (root, quality) + whether the last note was released into a rest",
            "dur": "own pitch as rest/tie/note + onset step within the beat",
            "art": "the note's event length (dur id)",
            "vel": "onset step within the beat"}
@@ -209,10 +211,11 @@ def score_model(model, toks: list[T.Tokens], batch_size: int = 16) -> dict:
 
 # ---------------------------------------------------------------------------- baselines
 
-def context(head: str, pitch, root, qual, sub, vocab: T.Vocab | None = None, dur=None) -> np.ndarray:
+def context(head: str, pitch, root, qual, sub, vocab: T.Vocab | None = None, dur=None, art=None) -> np.ndarray:
     """The condition of each event for the `head` baselines with context (see the docstring).
 
     vocab: the sizes of the chord and position ids (None: this jazzgen's default vocabulary).
+    art: the events' articulation ids, for the pitch context (None: no note was released).
     """
     vocab = vocab or T.default_vocab()
     pitch = np.asarray(pitch, np.int64)
@@ -221,7 +224,8 @@ def context(head: str, pitch, root, qual, sub, vocab: T.Vocab | None = None, dur
     if head == "vel":
         return np.asarray(sub, np.int64)
     if head == "pitch":
-        return np.asarray(root, np.int64) * vocab.sizes["qual"] + qual
+        released = np.zeros(len(pitch), bool) if art is None else T.follows_release(pitch, art, vocab)
+        return (np.asarray(root, np.int64) * vocab.sizes["qual"] + qual) * 2 + released
     kind = np.where(pitch == T.REST, 0, np.where(pitch == T.TIE, 1, 2))
     return kind * vocab.sizes["sub"] + sub
 
@@ -245,7 +249,7 @@ def streams(toks: list[T.Tokens], head: str, augment: bool = True) -> tuple[list
             if notes.size and (notes.min() < 0 or notes.max() > 127):
                 continue
             seqs.append((p if head == "pitch" else t.dur).astype(np.int64))
-            conds.append(context(head, p, r, t.qual, t.sub))
+            conds.append(context(head, p, r, t.qual, t.sub, art=t.art))
     return seqs, conds
 
 

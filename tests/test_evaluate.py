@@ -4,7 +4,7 @@ import math
 import shutil
 import subprocess
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -122,6 +122,22 @@ def test_duration_context_tells_rest_tie_and_note_apart():
     kinds = c // T.default_vocab().sizes["sub"]
     assert kinds.tolist() == [0, 2, 2, 1]
     assert np.array_equal(c % T.default_vocab().sizes["sub"], t.sub)
+
+
+def test_pitch_context_knows_the_rest_a_released_note_announces():
+    """The model sees the last note's articulation, so the pitch baselines get its phrase-end bit too."""
+    # a lead-in rest, a note released into a rest, the rest, a long note (tied) released into one, ...
+    seq = NoteSequence([60, 62, 64], [6, 24, 2 * T.MAX_DUR], [6, T.MAX_DUR + 2, 6], [90] * 3,
+                       chords=[ChordChange(0, "C7")], time_signatures=[TimeSignature(0, 4, 4)])
+    t = T.encode(seq)
+    assert t.pitch.tolist() == [T.REST, T.PITCH0 + 60, T.REST, T.PITCH0 + 62, T.TIE, T.REST, T.PITCH0 + 64]
+    released = T.follows_release(t.pitch, t.art, T.default_vocab())
+    assert released.tolist() == [False, False, True, False, True, True, False]    # the tie: rest or tie next
+    c = E.context("pitch", t.pitch, t.root, t.qual, t.sub, art=t.art)
+    assert np.array_equal(c % 2, released) and len(set((c // 2).tolist())) == 1       # one chord throughout
+    assert not (E.context("pitch", t.pitch, t.root, t.qual, t.sub) % 2).any()        # without art: no bit
+    old = T.encode(seq, replace(T.default_vocab(), art_rest=False))                 # a model from before the class
+    assert not T.follows_release(old.pitch, old.art, T.default_vocab()).any()
 
 
 # ---------------------------------------------------------------------------- the likelihood path

@@ -226,6 +226,31 @@ def test_improvise_lasts_exactly_steps_without_overlaps(stepper, steps, monkeypa
         assert all(len(s) > 0 for s in solos)
 
 
+def test_a_rest_follows_exactly_the_notes_released_into_one(stepper, monkeypatch):
+    """The sampled articulation decides the phrase end, and the next event obeys it."""
+    events = []
+    real = T.decode_events
+
+    def spy(pitch_ids, dur_ids, *a, **k):
+        events.append((np.asarray(pitch_ids), k["art_ids"]))
+        return real(pitch_ids, dur_ids, *a, **k)
+    monkeypatch.setattr(T, "decode_events", spy)
+    solos = improvise(stepper, chart(bars=16), seed=2, num=4)
+    into_rest = then_rest = 0
+    for solo, (pid, art) in zip(solos, events):
+        head = np.flatnonzero(pid >= T.PITCH0)
+        nxt = np.array([next((j for j in range(i + 1, len(pid)) if pid[j] != T.TIE), -1) for i in head])
+        has_next = nxt >= 0
+        released = art[head] == VOCAB.art_rest_id
+        assert np.array_equal(released[has_next], pid[nxt[has_next]] == T.REST)
+        into_rest += int(released.sum())
+        then_rest += int((pid == T.REST).sum())
+        tok = T.encode(solo, VOCAB)                                # the phrase ends survive a re-encoding
+        again = tok.art[tok.pitch >= T.PITCH0]
+        assert np.array_equal((again == VOCAB.art_rest_id)[has_next], released[has_next])
+    assert into_rest > 0 and then_rest > 0
+
+
 def test_improvise_is_deterministic_per_seed_and_differs_across_seeds(stepper):
     like = chart()
     [a] = improvise(stepper, like, seed=11)

@@ -55,18 +55,31 @@ def test_round_trip_through_midi_on_every_corpus_file(tmp_path):
 
 
 def test_articulation_and_velocity_sit_on_note_heads():
+    v = T.default_vocab()
     # an eighth sounding 4 of 6 steps (a 2-step silence: articulation), a quarter cut to 1 step
     # (a 23-step silence: a rest), a long note tied over
     seq = NoteSequence([60, 62, 64], [0, 6, 30], [4, 1, T.MAX_DUR + 2], [50, 115, 127])
     tok = T.encode(seq)
     assert tok.pitch.tolist() == [T.PITCH0 + 60, T.PITCH0 + 62, T.REST, T.PITCH0 + 64, T.TIE]
     assert T.durations_steps(tok.dur).tolist() == [6, 1, 23, T.MAX_DUR, 2]
-    v = T.default_vocab()
-    assert tok.art.tolist() == [T.ART0 + 2, T.ART0, T.PAD, T.ART0, T.PAD]      # 4/6 = 0.67; alone: legato
+    # 4/6 = 0.67; released into the rest; the last note, alone: legato
+    assert tok.art.tolist() == [T.ART0 + 2, v.art_rest_id, T.PAD, T.ART0, T.PAD]
     assert tok.vel.tolist() == [T.VEL0, T.VEL0 + 8, T.PAD, T.VEL0 + 10, T.PAD]   # < 80, 114-116, >= 121
     back = T.decode(tok)
     assert back.duration.tolist() == [4, 1, T.MAX_DUR + 2] and back.start.tolist() == seq.start.tolist()
     assert back.velocity.tolist() == [v.vel_values[0], v.vel_values[8], v.vel_values[10]]
+
+
+def test_a_tied_note_released_into_a_rest_carries_the_class_on_its_head():
+    seq = NoteSequence([60, 62], [0, T.MAX_DUR + 20], [T.MAX_DUR + 4, 6], [90, 90])
+    v = T.default_vocab()
+    tok = T.encode(seq, v)
+    assert tok.pitch.tolist() == [T.PITCH0 + 60, T.TIE, T.REST, T.PITCH0 + 62]
+    assert tok.art.tolist() == [v.art_rest_id, T.PAD, T.PAD, T.ART0]
+    assert T.decode(tok, v).duration.tolist() == [T.MAX_DUR + 4, 6]
+    old = replace(v, art_rest=False)                                  # a vocabulary from before the class
+    assert T.encode(seq, old).art.tolist() == [T.ART0, T.PAD, T.PAD, T.ART0]
+    assert old.sizes["art"] == v.sizes["art"] - 1 and T.Vocab.from_json(old.to_json()) == old
 
 
 def test_a_sampled_class_a_note_cannot_have_still_decodes_to_one_event():
