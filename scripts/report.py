@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -196,6 +197,16 @@ def mode_section(mode: str, solos: list, train: list, val: list, seconds: float)
     return md, {"style": st, "two_sample": ts, "spread": spread, "tempo": tempo}
 
 
+def unknown_line(lik: dict) -> str:
+    """The same solos scored as by players the model never saw (the hidden performers' case)."""
+    heads = [h for h in lik["best_baseline"] if h in lik["unknown_performer"]]
+    best = {h: lik["baselines"][h][lik["best_baseline"][h]]["ppl"] for h in heads}
+    got = lik["unknown_performer"]
+    return ("Scored as by a player the model never saw (every performer unknown): " + ", ".join(
+        f"{h} {got[h]['ppl']:.2f} ({100 * (1 - got[h]['ppl'] / best[h]):.1f}% below its best baseline)"
+        for h in heads) + ".")
+
+
 def main(argv=None) -> int:
     from jazzgen import cli, evaluate as E, sample, tokens as T, twosample
     from jazzgen.errors import JazzgenError
@@ -225,6 +236,8 @@ def main(argv=None) -> int:
                   file=sys.stderr)
             lik = E.likelihood([T.encode(s, vocab) for s in val], net, [T.encode(s, vocab) for s in train],
                                a.ngram_max, vocab)
+            lik["unknown_performer"] = E.score_model(net, [T.encode(replace(s, performer=T.UNKNOWN_PERFORMER), vocab)
+                                                          for s in val])
         known = sum(own_performer(stepper, r) is not None for r in val)
         sections, figures = [], {}
         for mode in MODES:
@@ -255,7 +268,7 @@ def main(argv=None) -> int:
             f"{len(train)} training solos; {known} of the {len(val)} validation performers are known to the model.",
             "", "Two-sample features (per 4-bar window): " + ", ".join(_feature_groups(twosample.FEATURES)) + ".", ""]
     if lik is not None:
-        head += ["## Likelihood (real validation solos)", "", E.likelihood_markdown(lik)]
+        head += ["## Likelihood (real validation solos)", "", E.likelihood_markdown(lik), "", unknown_line(lik)]
     checks = {m: targets(lik, figures[m]["two_sample"], figures[m]["style"], figures[m]["spread"],
                          figures[m]["tempo"]) for m in MODES}
     tail = []
