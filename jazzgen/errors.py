@@ -1,7 +1,7 @@
 """The typed family of errors a user can cause, one line each.
 
 Every command catches ``JazzgenError`` at its edge and prints it as
-``jazzgen.<command>: error: <message>`` with exit code 2 (see ``cli.py``); a corpus
+``jazzgen.<command>: error: <message>`` with exit code 2 (see ``commands/cli.py``); a corpus
 run records a ``MidiError`` as the file's skip reason and goes on.  Anything else
 that escapes is a bug in jazzgen, reported as one line plus a traceback file.
 """

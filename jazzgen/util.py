@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from itertools import repeat
 from pathlib import Path
 
+from jazzgen.errors import UsageError
+
 
 def atomic_write(path: str | os.PathLike, write) -> None:
     """Call write(binary file) on a temporary file beside `path`, then rename it into place.
@@ -97,3 +99,24 @@ def file_kind(path: str | os.PathLike) -> str:
     except ValueError as e:
         return str(e).rsplit(": ", 1)[1]
     return ""
+
+
+def check_out_folder(path, flag: str, _shown=None) -> None:
+    """Refuse, before any work, an output folder that is a file or lies under one."""
+    for q in [Path(path), *Path(path).parents]:
+        if q.exists():
+            if not q.is_dir():
+                raise UsageError(f"{flag} {_shown or path}: {q} is a file, not a folder")
+            if not os.access(q, os.W_OK | os.X_OK):
+                raise UsageError(f"{flag} {_shown or path}: cannot write in {q}")
+            return
+
+
+def check_out_file(path, flag: str) -> None:
+    """Refuse, before any work, an output file that is a folder or cannot be created."""
+    p = Path(path)
+    if p.is_dir():
+        raise UsageError(f"{flag} {path}: a folder, not a file")
+    if p.exists() and not p.is_file():
+        raise UsageError(f"{flag} {path}: not a regular file")
+    check_out_folder(p.parent, flag, path)

@@ -25,9 +25,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from jazzgen import tokens as T  # noqa: E402
-from jazzgen.corpus import load_corpus  # noqa: E402
-from jazzgen.dataset import split_by_file  # noqa: E402
+from jazzgen.data import tokens as T  # noqa: E402
+from jazzgen.data.corpus import load_corpus  # noqa: E402
+from jazzgen.data.dataset import split_by_file  # noqa: E402
 from jazzgen.paths import CACHE  # noqa: E402
 
 SETS = (("event length alone", ()), ("+ onset step", ("sub",)), ("+ tempo bucket", ("tempo",)),

@@ -27,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from jazzgen.train import TrainConfig  # noqa: E402
+from jazzgen.model.training import TrainConfig  # noqa: E402
 
 BASE_BATCH, BASE_LR = 24, 2e-3
 
@@ -97,7 +97,7 @@ def main() -> None:
     a = p.parse_args()
     import keras
 
-    from jazzgen import train as jtrain
+    from jazzgen.model import training
 
     ship = shipped_log()
     rows = []
@@ -108,7 +108,7 @@ def main() -> None:
                               patience=a.epochs + 1, max_songs=a.max_songs)
             undo = with_callback(warmup_callback(w))
             try:
-                state = jtrain.train(cfg, progress=False)
+                state = training.train(cfg, progress=False)
             finally:
                 undo()
                 keras.backend.clear_session()

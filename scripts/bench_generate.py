@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 def timeline(seconds: float):
     """The generate command's default chart (a blues in F at 160 bpm), `seconds` long."""
-    from jazzgen.chart import build_chart
+    from jazzgen.music.chart import build_chart
     c = build_chart()
     return c.timeline(c.steps(seconds))
 
@@ -40,7 +40,7 @@ def bench_sampling(model: Path, seconds: float, runs: int):
     """(median ms, events per solo, notes per solo) of improvise alone."""
     import numpy as np
 
-    from jazzgen.sample import Stepper, improvise, load_weights
+    from jazzgen.generation.sample import Stepper, improvise, load_weights
     stepper = Stepper(load_weights(model))
     like = timeline(seconds)
     improvise(stepper, like, seed=999)                                # warm-up
@@ -86,11 +86,9 @@ def bench_predict(model: Path, seconds: float, tokens: int) -> float:
     import keras
     import numpy as np
 
-    from jazzgen import (
-        model as _,  # noqa: F401  (registers the custom layers)
-        tokens as T,
-    )
-    from jazzgen.sample import sample_ids
+    from jazzgen.data import tokens as T
+    from jazzgen.generation.sample import sample_ids
+    from jazzgen.model import network as _  # noqa: F401  (registers the custom layers)
     m = keras.saving.load_model(model / "model.keras" if model.is_dir() else model, safe_mode=True)
     like = timeline(seconds)
     steps = like.end

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from jazzgen import corpus  # noqa: E402
+from jazzgen.data import corpus  # noqa: E402
 
 
 def cpu_seconds() -> float:

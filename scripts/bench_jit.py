@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from jazzgen.train import TrainConfig  # noqa: E402
+from jazzgen.model.training import TrainConfig  # noqa: E402
 
 
 def main() -> None:
@@ -29,10 +29,10 @@ def main() -> None:
     a = p.parse_args()
     import keras
 
-    from jazzgen import tokens as T
-    from jazzgen.backend import device
-    from jazzgen.model import ModelConfig, build_model, compile_model, xy
-    from jazzgen.train import load_data
+    from jazzgen.data import tokens as T
+    from jazzgen.model.backend import device
+    from jazzgen.model.network import ModelConfig, build_model, compile_model, xy
+    from jazzgen.model.training import load_data
 
     cfg = TrainConfig(data=a.data, max_songs=a.max_songs)
     with contextlib.redirect_stdout(sys.stderr):

@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
-from jazzgen.train import TrainConfig  # noqa: E402  (no Keras import yet)
+from jazzgen.model.training import TrainConfig  # noqa: E402  (no Keras import yet)
 
 PREVIOUS_BATCH = 24
 
@@ -47,7 +47,7 @@ def run_loop(cfg: TrainConfig) -> list[float]:
     import keras
     from trainbench import steady_seconds
 
-    from jazzgen.train import train
+    from jazzgen.model.training import train
     with tempfile.TemporaryDirectory() as tmp:
         cfg = TrainConfig(**{**cfg.__dict__, "out": tmp, "name": "bench"})
         with contextlib.redirect_stdout(sys.stderr):   # its chatter is not the result
@@ -63,8 +63,8 @@ def torch_reference(cfg: TrainConfig):
     import torch
     from torch import nn
 
-    from jazzgen import tokens as T
-    from jazzgen.model import ModelConfig
+    from jazzgen.data import tokens as T
+    from jazzgen.model.network import ModelConfig
     m = ModelConfig(layers=cfg.layers, units=cfg.units, dropout=cfg.dropout)
     sizes = T.default_vocab().sizes
     tops = types.SimpleNamespace(logical_and=torch.logical_and, mod=torch.remainder, where=torch.where,
@@ -109,7 +109,7 @@ def run_reference(cfg: TrainConfig, data) -> list[float]:
     import numpy as np
     import torch
 
-    from jazzgen import tokens as T
+    from jazzgen.data import tokens as T
     torch.manual_seed(cfg.seed)
     net = torch_reference(cfg)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, eps=1e-7)
@@ -159,8 +159,8 @@ def main() -> None:
     import torch
     from trainbench import train_tokens
 
-    from jazzgen.backend import device
-    from jazzgen.train import load_data
+    from jazzgen.model.backend import device
+    from jazzgen.model.training import load_data
 
     d = TrainConfig()
     ours = TrainConfig(data=a.data, epochs=a.epochs, patience=a.epochs + 1, max_songs=a.max_songs,

@@ -31,12 +31,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from jazzgen import chord_infer  # noqa: E402
-from jazzgen.band import band_parts  # noqa: E402
-from jazzgen.chords import parse_chord  # noqa: E402
 from jazzgen.errors import JazzgenError  # noqa: E402
-from jazzgen.midi_io import read_midi  # noqa: E402
-from jazzgen.notes import GRID, NO_CHORD  # noqa: E402
+from jazzgen.generation.band import band_parts  # noqa: E402
+from jazzgen.music import chord_infer  # noqa: E402
+from jazzgen.music.chords import parse_chord  # noqa: E402
+from jazzgen.music.midi_io import read_midi  # noqa: E402
+from jazzgen.music.notes import GRID, NO_CHORD  # noqa: E402
 
 FAMILY = {"maj": "maj", "maj7": "maj", "6": "maj", "aug": "maj",
           "min": "min", "min7": "min", "min6": "min", "minmaj7": "min",
@@ -175,7 +175,7 @@ def pop909(folder: Path) -> tuple[int, int, int, int]:
     every beat, the inferred chord with the dataset's MIDI chord labels (themselves
     extracted from the MIDI by its authors' algorithm, not transcribed by hand).  N beats
     are skipped.  (beats, root hits, beats with a known family, root + family hits)."""
-    from jazzgen.chart import seconds_of
+    from jazzgen.music.chart import seconds_of
     n = hits = fam_n = fam_hits = 0
     for d in sorted(p for p in folder.iterdir() if (p / "chord_midi.txt").exists()):
         seq, rep = read_midi(d / f"{d.name}.mid")

@@ -45,11 +45,11 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from jazzgen.band import band_parts  # noqa: E402
-from jazzgen.chords import parse_chord  # noqa: E402
 from jazzgen.errors import JazzgenError  # noqa: E402
-from jazzgen.midi_io import Part, read_midi, write_midi  # noqa: E402
-from jazzgen.notes import GRID, NoteSequence  # noqa: E402
+from jazzgen.generation.band import band_parts  # noqa: E402
+from jazzgen.music.chords import parse_chord  # noqa: E402
+from jazzgen.music.midi_io import Part, read_midi, write_midi  # noqa: E402
+from jazzgen.music.notes import GRID, NoteSequence  # noqa: E402
 from jazzgen.util import atomic_write  # noqa: E402
 
 WJAZZD = ROOT / "midi" / "wjazzd"
@@ -143,7 +143,7 @@ def root_accuracy(songs: list[NoteSequence], originals: dict[str, NoteSequence])
 
 
 def ingest(folder: Path, cache: Path):
-    from jazzgen.corpus import load_corpus
+    from jazzgen.data.corpus import load_corpus
     corpus = load_corpus(folder, cache, progress=False)
     sources = Counter(r.chord_source for r in corpus.reports if r.kept)
     tracks = Counter(f"{r.track} ({r.track_reason})" for r in corpus.reports if r.kept)
@@ -154,7 +154,7 @@ def ingest(folder: Path, cache: Path):
 
 def train_small(name: str, folder: Path, work: Path, args) -> tuple[Path, dict, float | None]:
     """The same small model on `folder`; training's own lines go to work/NAME.log."""
-    from jazzgen.train import TrainConfig, train
+    from jazzgen.model.training import TrainConfig, train
     cfg = TrainConfig(data=str(folder), out=str(work / "models"), name=name, cache=str(work / "cache"),
                       epochs=args.epochs, layers=args.layers, units=args.units, max_songs=args.n,
                       patience=args.epochs, seed=args.seed)
@@ -175,9 +175,9 @@ def chance_level(chart) -> float:
 
 
 def rates(model_dir: Path, chart, k: int, seconds: float, seed: int, sampling=None) -> list[float]:
-    from jazzgen.metrics import chord_tone_rates
-    from jazzgen.sample import Sampling
-    from jazzgen.takes import TakeConfig, load_stepper, make_takes
+    from jazzgen.evaluation.metrics import chord_tone_rates
+    from jazzgen.generation.sample import Sampling
+    from jazzgen.generation.takes import TakeConfig, load_stepper, make_takes
     cfg = TakeConfig(seconds=seconds, seed=seed, num=k, band="none", sampling=sampling or Sampling())
     takes = make_takes(load_stepper(model_dir), chart, cfg)
     return [chord_tone_rates(t.solo)[0] for t in takes]
@@ -232,7 +232,7 @@ def report_folders(files, band, blind, originals, work) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from jazzgen.chart import build_chart
+    from jazzgen.music.chart import build_chart
     with contextlib.ExitStack() as stack:
         work = Path(args.work) if args.work else Path(stack.enter_context(tempfile.TemporaryDirectory()))
         work.mkdir(parents=True, exist_ok=True)
@@ -257,7 +257,7 @@ def main(argv=None) -> int:
         table = {m: [] for m in models}
         chance = []
         seeds = range(args.seed, args.seed + args.seeds)
-        from jazzgen.sample import Sampling
+        from jazzgen.generation.sample import Sampling
         sampling = Sampling(**{k: v for k, v in (("top_p", args.top_p), ("min_p", args.min_p)) if v is not None})
         print(f"sampling: {sampling}")
         for label, chart in charts:

@@ -15,8 +15,8 @@ import sys
 
 import numpy as np
 
-from jazzgen import tokens as T
-from jazzgen.corpus import load_corpus
+from jazzgen.data import tokens as T
+from jazzgen.data.corpus import load_corpus
 
 
 def main(folder: str = "midi/wjazzd") -> None:

@@ -56,7 +56,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-from jazzgen.midi_io import vlq  # noqa: E402  (MIDI's variable-length numbers, as the writer makes them)
+from jazzgen.music.midi_io import vlq  # noqa: E402  (MIDI's variable-length numbers, as the writer makes them)
 
 KINDS = ("ok", "clean error", "messy", "traceback", "crash", "hang")
 COMMANDS = ("ingest", "generate", "evaluate", "train")
@@ -83,7 +83,7 @@ def choose(rng, xs):
 
 def small_solo(rng, bars: int = 8, name: str = "walk"):
     """A random-walk solo over a ii-V-I with chord markers, as a NoteSequence."""
-    from jazzgen.notes import ChordChange, NoteSequence, Tempo, TimeSignature
+    from jazzgen.music.notes import ChordChange, NoteSequence, Tempo, TimeSignature
     chords = [ChordChange(48 * b, ["Dm7", "G7", "Cmaj7", "A7b9"][b % 4]) for b in range(bars)]
     starts, t = [], 0
     pitch = 64
@@ -100,7 +100,7 @@ def small_solo(rng, bars: int = 8, name: str = "walk"):
 
 
 def midi_bytes(seq) -> bytes:
-    from jazzgen.midi_io import write_midi
+    from jazzgen.music.midi_io import write_midi
     with tempfile.TemporaryDirectory() as d:
         write_midi(Path(d) / "x.mid", seq)
         return (Path(d) / "x.mid").read_bytes()
@@ -707,13 +707,14 @@ def import_commands(keras: bool) -> dict:
     import mido  # noqa: F401
     import symusic  # noqa: F401
 
-    import jazzgen.render  # noqa: F401  (every child uses it: import once)
-    from jazzgen import evaluate, generate, ingest, train
+    import jazzgen.generation.render  # noqa: F401  (every child uses it: import once)
+    from jazzgen.commands import evaluate, generate, ingest, train
+
     matplotlib.use("Agg")
     if keras:
         import keras as _  # noqa: F401
 
-        import jazzgen.model  # noqa: F401
+        import jazzgen.model.network  # noqa: F401
     return {"ingest": ingest, "generate": generate, "evaluate": evaluate, "train": train}
 
 

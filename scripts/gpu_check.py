@@ -49,7 +49,7 @@ def shipped_stage(a) -> dict:
     import keras
     from trainbench import rate, train_tokens
 
-    from jazzgen.train import TrainConfig, train
+    from jazzgen.model.training import TrainConfig, train
     extra = SMOKE if a.cpu_smoke else {}
     with tempfile.TemporaryDirectory() as tmp:
         cfg = TrainConfig(data=a.data, out=tmp, name="shipped", epochs=a.epochs, patience=a.epochs + 1, **extra)

@@ -136,8 +136,8 @@ def pct(xs, q):
 
 def baseline(model: str, seconds: float, n: int = 5) -> float:
     """Median seconds of the same kind of take made in this process, without HTTP."""
-    from jazzgen.chart import build_chart
-    from jazzgen.takes import TakeConfig, load_stepper, make_takes, write_take
+    from jazzgen.generation.takes import TakeConfig, load_stepper, make_takes, write_take
+    from jazzgen.music.chart import build_chart
     stepper = load_stepper(model)
     times = []
     with tempfile.TemporaryDirectory() as d:

@@ -23,9 +23,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from jazzgen import melody  # noqa: E402
-from jazzgen.band import band_parts  # noqa: E402
-from jazzgen.midi_io import read_midi  # noqa: E402
+from jazzgen.generation.band import band_parts  # noqa: E402
+from jazzgen.music import melody  # noqa: E402
+from jazzgen.music.midi_io import read_midi  # noqa: E402
 
 
 def texture(path, up: int, with_bass: bool, seed: int = 0):

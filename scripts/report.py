@@ -51,8 +51,8 @@ def own_performer(stepper, real) -> str | None:
 
 def generate(stepper, likes: list, seed: int, sampling, mode: str = "random", out: Path | None = None) -> list:
     """One solo per real piece, over its changes, at its tempo map and length (MIDI in `out` if given)."""
-    from jazzgen import sample
-    from jazzgen.midi_io import write_midi
+    from jazzgen.generation import sample
+    from jazzgen.music.midi_io import write_midi
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
     solos = []
@@ -69,13 +69,13 @@ def generate(stepper, likes: list, seed: int, sampling, mode: str = "random", ou
 
 def notes_per_beat(seq) -> float:
     """Notes per beat over the solo's whole length (a generated solo has its real one's length)."""
-    from jazzgen.notes import GRID
+    from jazzgen.music.notes import GRID
     return len(seq) / max(seq.end / GRID, 1e-9)
 
 
 def tempo_table(gen: list, real: list) -> tuple[str, dict]:
     """Notes per beat by tempo band (the real solo's tempo, which its generated twin shares)."""
-    from jazzgen.tokens import solo_bpm
+    from jazzgen.data.tokens import solo_bpm
     bpm = np.array([solo_bpm(r) for r in real])
     g = np.array([notes_per_beat(s) for s in gen])
     r = np.array([notes_per_beat(s) for s in real])
@@ -156,7 +156,7 @@ def targets_markdown(rows) -> str:
 
 def style_rows(compare: dict) -> str:
     """The style table (metrics.metrics_table_markdown) of the metrics worth a row here."""
-    from jazzgen import metrics
+    from jazzgen.evaluation import metrics
     return metrics.metrics_table_markdown({k: v for k, v in compare.items()})
 
 
@@ -164,33 +164,33 @@ def style_rows(compare: dict) -> str:
 
 def load(model: str, data: str, cache: str, max_files: int = 0):
     """(train songs, validation songs, stepper) of the model's split over `data`."""
-    from jazzgen import evaluate as E
-    from jazzgen.takes import load_stepper
+    from jazzgen.evaluation import likelihood as L, report as R
+    from jazzgen.generation.takes import load_stepper
     if not Path(model).is_dir():
-        raise E.EvalError(f"no such model folder: {model}")
-    cfg = E.read_config(model)
-    if not E._same(data, cfg.data):
+        raise L.EvalError(f"no such model folder: {model}")
+    cfg = L.read_config(model)
+    if not R._same(data, cfg.data):
         print(f"report: note: --data {data} is not the model's config data {cfg.data}; "
               "its split is taken over --data", file=sys.stderr)
-    train, val = E.model_split(cfg, data, cache)
+    train, val = L.model_split(cfg, data, cache)
     val = val[: max_files or None]
     if not val:
-        raise E.EvalError(f"{data}: the model's split has no validation files")
+        raise L.EvalError(f"{data}: the model's split has no validation files")
     return train, val, load_stepper(model)
 
 
 def mode_section(mode: str, solos: list, train: list, val: list, seconds: float) -> tuple[str, dict]:
     """Markdown and figures of one performer mode: two-sample, style, spread, tempo, targets."""
-    from jazzgen import evaluate as E
-    st = E.style(solos, train, real=val)
-    ts = E.two_sample(solos, val, train, val)
+    from jazzgen.evaluation import report as R
+    st = R.style(solos, train, real=val)
+    ts = R.two_sample(solos, val, train, val)
     ts["generated_vs_real"]["what"] = f"{len(solos)} generated vs the {len(val)} real validation solos"
     spread_md, spread = spread_table(st["compare"])
     tempo_md, tempo = tempo_table(solos, val)
     what = {"random": "performer drawn at random per solo",
             "own": "the real solo's performer where the model knows them, else random"}[mode]
     md = "\n".join([f"## Generated solos, {mode} performer ({what}; {len(solos)} solos, {seconds:.1f} s)", "",
-                    "### Two-sample test", "", E.two_sample_markdown(ts), "",
+                    "### Two-sample test", "", R.two_sample_markdown(ts), "",
                     "### Style metrics, generated vs real", "", style_rows(st["compare"]),
                     "### Per-solo spread (sd across solos)", "", spread_md,
                     "### Notes per beat by tempo", "", tempo_md])
@@ -208,10 +208,13 @@ def unknown_line(lik: dict) -> str:
 
 
 def main(argv=None) -> int:
-    from jazzgen import cli, evaluate as E, sample, tokens as T, twosample
+    from jazzgen.commands import cli
+    from jazzgen.data import tokens as T
     from jazzgen.errors import JazzgenError
+    from jazzgen.evaluation import likelihood as L, report as R, twosample
+    from jazzgen.generation import sample
     p = cli.Parser(prog="python scripts/report.py", description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", default=E.DEFAULT_MODEL)
+    p.add_argument("--model", default=R.DEFAULT_MODEL)
     p.add_argument("--data", default="midi/wjazzd", help="the model's training folder")
     p.add_argument("--out", default="eval/report")
     p.add_argument("--seed", type=int, default=0)
@@ -231,12 +234,12 @@ def main(argv=None) -> int:
         vocab = stepper.vocab
         lik = None
         if not a.no_likelihood:
-            net = E.load_model(a.model)
+            net = L.load_model(a.model)
             print(f"(a) likelihood: {len(val)} validation files, baselines on {len(train)} training files",
                   file=sys.stderr)
-            lik = E.likelihood([T.encode(s, vocab) for s in val], net, [T.encode(s, vocab) for s in train],
+            lik = L.likelihood([T.encode(s, vocab) for s in val], net, [T.encode(s, vocab) for s in train],
                                a.ngram_max, vocab)
-            lik["unknown_performer"] = E.score_model(net, [T.encode(replace(s, performer=T.UNKNOWN_PERFORMER), vocab)
+            lik["unknown_performer"] = L.score_model(net, [T.encode(replace(s, performer=T.UNKNOWN_PERFORMER), vocab)
                                                           for s in val])
         known = sum(own_performer(stepper, r) is not None for r in val)
         sections, figures = [], {}
@@ -258,7 +261,7 @@ def main(argv=None) -> int:
                        "style": figures[mode]["style"], "two_sample": figures[mode]["two_sample"]}
                 if lik is not None:
                     rep["likelihood"] = lik
-                E.write_report(rep, out, rep["style"]["per_file"], rep["style"]["real_per_file"])
+                R.write_report(rep, out, rep["style"]["per_file"], rep["style"]["real_per_file"])
     except JazzgenError as e:
         print(f"report: error: {e}", file=sys.stderr)
         return 2
@@ -268,7 +271,7 @@ def main(argv=None) -> int:
             f"{len(train)} training solos; {known} of the {len(val)} validation performers are known to the model.",
             "", "Two-sample features (per 4-bar window): " + ", ".join(_feature_groups(twosample.FEATURES)) + ".", ""]
     if lik is not None:
-        head += ["## Likelihood (real validation solos)", "", E.likelihood_markdown(lik), "", unknown_line(lik)]
+        head += ["## Likelihood (real validation solos)", "", R.likelihood_markdown(lik), "", unknown_line(lik)]
     checks = {m: targets(lik, figures[m]["two_sample"], figures[m]["style"], figures[m]["spread"],
                          figures[m]["tempo"]) for m in MODES}
     tail = []
@@ -279,7 +282,7 @@ def main(argv=None) -> int:
     atomic_write(out / "summary.md", lambda f: f.write(md.encode()))
     summary = {m: {"two_sample": figures[m]["two_sample"], "spread": figures[m]["spread"],
                    "tempo": figures[m]["tempo"], "targets": [list(t) for t in checks[m]]} for m in MODES}
-    atomic_write(out / "summary.json", lambda f: f.write(json.dumps(E._json_safe(summary), indent=1).encode()))
+    atomic_write(out / "summary.json", lambda f: f.write(json.dumps(R._json_safe(summary), indent=1).encode()))
     print(f"wrote {out}/summary.md, report.md, report.json, histograms.png and MIDI in {out}/{{random,own}} "
           f"({time.time() - t0:.0f} s)", file=sys.stderr)
     print(md)

@@ -29,7 +29,7 @@ def main() -> None:
     p.add_argument("--common", default="", help="flags for every run")
     p.add_argument("configs", nargs="+")
     a = p.parse_args()
-    from jazzgen.train import main as train_main
+    from jazzgen.commands.train import main as train_main
 
     t0, rows = time.time(), []
     for i, flags in enumerate(a.configs):

@@ -42,8 +42,8 @@ OVERLAP_METRICS = ("mean_abs_interval", "detached_share", "rest_share", "velocit
 
 def score_setting(stepper, train, val, real_per, sampling, seeds) -> dict:
     """Two-sample accuracy and the four overlaps of one setting, per seed and averaged."""
-    from jazzgen import metrics
-    from jazzgen.twosample import two_sample_test
+    from jazzgen.evaluation import metrics
+    from jazzgen.evaluation.twosample import two_sample_test
     runs = []
     for seed in seeds:
         solos = generate(stepper, val, seed, sampling)
@@ -60,8 +60,10 @@ def score_setting(stepper, train, val, real_per, sampling, seeds) -> dict:
 
 
 def main(argv=None) -> int:
-    from jazzgen import cli, metrics, sample
+    from jazzgen.commands import cli
     from jazzgen.errors import JazzgenError
+    from jazzgen.evaluation import metrics
+    from jazzgen.generation import sample
     p = cli.Parser(prog="python scripts/sweep_sampling.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="models/wjazzd")
     p.add_argument("--data", default="midi/wjazzd")

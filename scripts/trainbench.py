@@ -16,8 +16,8 @@ if str(ROOT) not in sys.path:
 
 def train_tokens(cfg) -> int:
     """Non-padding targets in one epoch of the training windows `cfg` gives."""
-    from jazzgen import tokens
-    from jazzgen.train import load_data
+    from jazzgen.data import tokens
+    from jazzgen.model.training import load_data
     return int((load_data(cfg).train.arrays["pitch"] != tokens.PAD).sum())
 
 

@@ -195,7 +195,7 @@ class GenModel:
 
 
 def _tiny_model(base: Path) -> Path:
-    from jazzgen.train import TrainConfig, train
+    from jazzgen.model.training import TrainConfig, train
     files = sorted(WJAZZD.glob("*.mid"))
     assert len(files) >= 12, f"WJazzD MIDI files not found under {WJAZZD}"
     data = base / "wjazzd12"
@@ -211,7 +211,7 @@ def _tiny_model(base: Path) -> Path:
 def _usable(model_dir: Path) -> bool:
     """False for a shipped model this jazzgen cannot run (one from before dynamics, awaiting its retrain)."""
     from jazzgen.errors import ModelError
-    from jazzgen.sample import load_vocab
+    from jazzgen.generation.sample import load_vocab
     try:
         return load_vocab(model_dir) is not None
     except ModelError:
@@ -235,7 +235,7 @@ BLUES = ["Bb7", "Eb7", "Bb7", "Fm7/Bb", "Eb7", "Edim7", "Bb7", "G7alt", "Cm7", "
 
 def blues_chart(qpm: float = 160.0, symbols=BLUES, end: int | None = None):
     """A chord a bar in 4/4 and a few solo notes, as a NoteSequence."""
-    from jazzgen.notes import GRID, ChordChange, NoteSequence, Tempo, TimeSignature
+    from jazzgen.music.notes import GRID, ChordChange, NoteSequence, Tempo, TimeSignature
     bar = 4 * GRID
     chords = [ChordChange(i * bar, s) for i, s in enumerate(symbols)]
     start = np.array([0, 12, 18, 30, 48, 96, 150, 200, 300, 420, 500])

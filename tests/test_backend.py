@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from conftest import run_module
-from jazzgen import backend
 from jazzgen.errors import UsageError
+from jazzgen.model import backend
 
 
 def test_an_unknown_backend_is_a_usage_error():

@@ -13,11 +13,14 @@ import numpy as np
 import pytest
 
 from conftest import SHIPPED_MODEL, write_solo_midi, write_walks
-from jazzgen import chart as C, evaluate as E, generate as jgen, ingest, paths
+from jazzgen import paths
+from jazzgen.commands import evaluate as evaluate_cmd, generate as jgen, ingest
 from jazzgen.errors import ModelError, UsageError
-from jazzgen.midi_io import read_midi, write_midi
-from jazzgen.notes import NoteSequence, Tempo, TimeSignature
-from jazzgen.sample import load_weights
+from jazzgen.evaluation import likelihood as L
+from jazzgen.generation.sample import load_weights
+from jazzgen.music import chart as C
+from jazzgen.music.midi_io import read_midi, write_midi
+from jazzgen.music.notes import NoteSequence, Tempo, TimeSignature
 
 
 def one_line(capsys, prog: str) -> str:
@@ -160,7 +163,7 @@ def config_error(tmp_path, text) -> str:
     d.mkdir(exist_ok=True)
     (d / "config.json").write_text(text) if isinstance(text, str) else None
     with pytest.raises(ModelError) as e:
-        E.read_config(d)
+        L.read_config(d)
     assert "\n" not in str(e.value)
     return str(e.value)
 
@@ -202,18 +205,18 @@ def test_config_is_a_folder_or_fifo(tmp_path):
     (tmp_path / "m2").mkdir()
     os.replace(tmp_path / "fifo_m_config", tmp_path / "m2" / "config.json")
     with pytest.raises(ModelError, match="not a regular file"):
-        E.read_config(tmp_path / "m2")
+        L.read_config(tmp_path / "m2")
 
 
 def test_evaluate_load_model_errors(tmp_path):
     with pytest.raises(ModelError, match="no model.keras in it"):
-        E.load_model(tmp_path)
+        L.load_model(tmp_path)
     (tmp_path / "model.keras").write_bytes((SHIPPED_MODEL / "model.keras").read_bytes()[:5000])
     with pytest.raises(ModelError, match="not a Keras model file"):
-        E.load_model(tmp_path)
+        L.load_model(tmp_path)
     (tmp_path / "vocab.json").write_text("{")
     with pytest.raises(ModelError, match="vocab.json: unreadable"):
-        E.load_model(tmp_path)
+        L.load_model(tmp_path)
 
 
 def test_evaluate_bad_config_is_one_line_exit_2(tmp_path, capsys):
@@ -222,13 +225,13 @@ def test_evaluate_bad_config_is_one_line_exit_2(tmp_path, capsys):
     (d / "config.json").write_text("{")
     data = tmp_path / "data"
     write_walks(data, n=1)
-    assert E.main(["--model", str(d), "--data", str(data), "--out", str(tmp_path / "o")]) == 2
+    assert evaluate_cmd.main(["--model", str(d), "--data", str(data), "--out", str(tmp_path / "o")]) == 2
     assert "config.json: not JSON" in one_line(capsys, "evaluate")
 
 
 def test_evaluate_default_model_is_the_shipped_one(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)      # not relative to the current folder
-    a = E.parse_args(["--data", "x"])
+    a = evaluate_cmd.parse_args(["--data", "x"])
     assert a.model == str(paths.SHIPPED_MODEL) and os.path.isabs(a.model)
 
 
@@ -236,7 +239,7 @@ def test_evaluate_reports_a_one_note_file(tmp_path, capsys):
     data = tmp_path / "data"
     write_solo_midi(data / "one.mid", [(60, 0, 1)], [(0, "C7")])
     write_walks(data, n=2)
-    assert E.main(["--model", "none", "--data", str(data), "--out", str(tmp_path / "o"),
+    assert evaluate_cmd.main(["--model", "none", "--data", str(data), "--out", str(tmp_path / "o"),
                    "--cache", str(tmp_path / "c")]) == 0
     err = capsys.readouterr().err
     assert f"dropped  {data / 'one.mid'}: only 1 note (scoring needs 2 or more)" in err
@@ -244,14 +247,14 @@ def test_evaluate_reports_a_one_note_file(tmp_path, capsys):
 
 def test_evaluate_out_that_is_a_file_is_refused_first(tmp_path, capsys):
     (tmp_path / "f").write_text("x")
-    assert E.main(["--model", "none", "--data", str(tmp_path), "--out", str(tmp_path / "f" / "sub"),
+    assert evaluate_cmd.main(["--model", "none", "--data", str(tmp_path), "--out", str(tmp_path / "f" / "sub"),
                    "--cache", str(tmp_path / "c")]) == 2
     assert "is a file, not a folder" in one_line(capsys, "evaluate")
     assert not (tmp_path / "c").exists()
 
 
 def test_evaluate_bad_flag_is_one_line_exit_2(capsys):
-    assert call(E.main, ["--data", "x", "--ngram-max", "abc"]) == 2
+    assert call(evaluate_cmd.main, ["--data", "x", "--ngram-max", "abc"]) == 2
     assert "--ngram-max" in one_line(capsys, "evaluate")
 
 
@@ -309,7 +312,7 @@ def test_chart_that_is_a_fifo_or_huge(tmp_path):
 
 
 def test_too_many_bars_or_chords_in_a_bar():
-    from jazzgen.chords import ChordError, parse_changes
+    from jazzgen.music.chords import ChordError, parse_changes
     with pytest.raises(ChordError, match="more than 1024 bars"):
         parse_changes("C7 | " * 1025)
     with pytest.raises(ChordError, match="bar 1: 17 chords, at most 16"):
@@ -363,15 +366,15 @@ def test_broken_link_and_fifo_in_a_data_folder_get_a_report_line(tmp_path, data,
 # ---------------------------------------------------------------------------- internal errors
 
 @pytest.mark.parametrize("module, argv", [(ingest, ["--data", "{data}", "--out", "{tmp}/c"]),
-                                          (E, ["--model", "none", "--data", "{data}", "--out", "{tmp}/o",
+                                          (evaluate_cmd, ["--model", "none", "--data", "{data}", "--out", "{tmp}/o",
                                                "--cache", "{tmp}/c"])])
 def test_internal_error_is_one_line_with_a_traceback_file(tmp_path, data, capsys, monkeypatch, module, argv):
-    from jazzgen import corpus
+    from jazzgen.data import corpus
 
     def boom(*a, **k):
         raise RuntimeError("a bug")
     monkeypatch.setattr(corpus, "load_corpus", boom)
-    monkeypatch.setattr(E, "load_corpus", boom)
+    monkeypatch.setattr(L, "load_corpus", boom)
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     assert module.main([a.format(data=data, tmp=tmp_path) for a in argv]) == 3
     msg = one_line(capsys, module.PROG.split(".")[1])

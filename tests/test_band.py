@@ -5,10 +5,19 @@ import numpy as np
 import pytest
 
 from conftest import blues_chart as blues
-from jazzgen.band import BASS_CHANNEL, HIHAT_PEDAL, PIANO_CHANNEL, RIDE, band_parts, beats, harmony, swing_for
-from jazzgen.chords import chord_tones, parse_chord
-from jazzgen.midi_io import DRUM_CHANNEL
-from jazzgen.notes import GRID, TimeSignature
+from jazzgen.generation.band import (
+    BASS_CHANNEL,
+    HIHAT_PEDAL,
+    PIANO_CHANNEL,
+    RIDE,
+    band_parts,
+    beats,
+    harmony,
+    swing_for,
+)
+from jazzgen.music.chords import chord_tones, parse_chord
+from jazzgen.music.midi_io import DRUM_CHANNEL
+from jazzgen.music.notes import GRID, TimeSignature
 
 BAR = 4 * GRID
 
@@ -117,7 +126,7 @@ def test_harmony_of_symbols():
 
 def in_meter(num, den, bars=8, symbols=("Dm7", "G7", "Cmaj7", "A7")):
     """A chart of one chord a bar in num/den (no solo notes)."""
-    from jazzgen.notes import ChordChange, NoteSequence, Tempo
+    from jazzgen.music.notes import ChordChange, NoteSequence, Tempo
     bar = TimeSignature(0, num, den).bar_steps
     seq = NoteSequence.empty("m")
     seq.chords = [ChordChange(i * bar, symbols[i % len(symbols)]) for i in range(bars)]

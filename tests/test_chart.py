@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jazzgen.chart import build_chart, from_bars
 from jazzgen.errors import ChordError, UsageError
-from jazzgen.notes import GRID
-from jazzgen.sample import Sampling
-from jazzgen.takes import TakeConfig, load_stepper, make_takes, write_take
+from jazzgen.generation.sample import Sampling
+from jazzgen.generation.takes import TakeConfig, load_stepper, make_takes, write_take
+from jazzgen.music.chart import build_chart, from_bars
+from jazzgen.music.notes import GRID
 
 GOLDEN = Path(__file__).resolve().parent / "data" / "golden"
 GOLDEN_MODEL = GOLDEN / "model"
@@ -116,7 +116,7 @@ def test_num_takes_are_different_solos(shipped):
 # ---------------------------------------------------------------------------- meter
 
 def test_meter_from_the_argument_the_form_the_chart_file_and_the_primer(tmp_path):
-    from jazzgen.notes import NoteSequence, TimeSignature
+    from jazzgen.music.notes import NoteSequence, TimeSignature
     c = build_chart(meter=(3, 4))
     assert c.meter == (3, 4) and c.bar_steps == 36 and c.chorus == 12 * 36
     assert [x.step for x in c.changes[:5]] == [0, 36, 72, 108, 132]     # Cm7 F7 in bar 4: beats 1-2, 3
@@ -153,7 +153,7 @@ def test_timeline_carries_the_meter():
 
 def long_primer(bars=20, meter=(3, 4)):
     """A primer of `bars` bars in `meter`, a note a beat, its tempo rising a bpm a beat, in Bb."""
-    from jazzgen.notes import KeySignature, NoteSequence, Tempo, TimeSignature
+    from jazzgen.music.notes import KeySignature, NoteSequence, Tempo, TimeSignature
     bar = TimeSignature(0, *meter).bar_steps
     n = bars * bar // GRID
     seq = NoteSequence(60 + np.arange(n) % 12, np.arange(n) * GRID, np.full(n, 10), np.full(n, 90), name="p",
@@ -164,7 +164,7 @@ def long_primer(bars=20, meter=(3, 4)):
 
 
 def test_primer_bars_default_and_chosen():
-    from jazzgen.chart import fit_primer, seconds_of
+    from jazzgen.music.chart import fit_primer, seconds_of
     p = long_primer()
     assert seconds_of(p, p.end) > 15
     head, note = fit_primer(p, 20.0)
@@ -179,7 +179,7 @@ def test_primer_bars_default_and_chosen():
 
 
 def test_timeline_with_primer_keeps_its_tempo_map_meter_and_key():
-    from jazzgen.chart import cut_primer, seconds_of, timeline_with_primer
+    from jazzgen.music.chart import cut_primer, seconds_of, timeline_with_primer
     head = cut_primer(long_primer(), 4)
     chart = build_chart(bpm=140)                       # a 4/4 blues after a 3/4 primer
     t = timeline_with_primer(chart, 20.0, head)
@@ -194,7 +194,7 @@ def test_timeline_with_primer_keeps_its_tempo_map_meter_and_key():
 def test_a_primer_opens_the_take_and_the_band_plays_its_meter(shipped, tmp_path):
     import mido
 
-    from jazzgen.chart import cut_primer
+    from jazzgen.music.chart import cut_primer
     head = cut_primer(long_primer(), 4)
     chart = build_chart(primer=head)
     assert chart.meter == (3, 4) and chart.changes[0].symbol == "F7"
@@ -209,7 +209,7 @@ def test_a_primer_opens_the_take_and_the_band_plays_its_meter(shipped, tmp_path)
     assert tempos == [150.0 + i for i in range(12)]    # the primer's map; the solo goes on at the tempo it reached
 
 def test_auto_swing_follows_the_tempo(shipped):
-    from jazzgen.render import swing_at_tempo as swing_for, swing_of_ratio
+    from jazzgen.generation.render import swing_at_tempo as swing_for, swing_of_ratio
     assert swing_of_ratio(1.0) == 0.0 and swing_of_ratio(2.0) == pytest.approx(1.0)   # 2:1 is the triplet
     assert swing_for(60) == swing_for(100) == pytest.approx(1.5)                      # 3:1 slow
     assert swing_for(300) == swing_for(360) == pytest.approx(0.0)                     # even near 300
@@ -224,7 +224,7 @@ def test_auto_swing_follows_the_tempo(shipped):
 def _four_then_five(bars_45=6):
     """One bar of 4/4 at 100 bpm, then `bars_45` bars of 5/4 at 140, a chord on each bar
     (C7 on the 4/4 bar, then F7 / Bb7 alternating, Bb7 on its third beat in the last)."""
-    from jazzgen.notes import ChordChange, NoteSequence, Tempo, TimeSignature
+    from jazzgen.music.notes import ChordChange, NoteSequence, Tempo, TimeSignature
     five = 5 * GRID
     starts = [0] + [4 * GRID + k * five for k in range(bars_45)]
     n = 4 + 5 * bars_45
@@ -241,7 +241,7 @@ def _four_then_five(bars_45=6):
 def test_the_solo_goes_on_in_the_meter_and_tempo_the_primer_reached():
     """A primer whose first bar is 4/4 and the rest 5/4 (Take Five's count-in) is continued
     in 5/4 at its last tempo, not in the meter and tempo of its first bar."""
-    from jazzgen.chart import cut_primer, primer_end, timeline_with_primer
+    from jazzgen.music.chart import cut_primer, primer_end, timeline_with_primer
     p = _four_then_five()
     for until in (None, primer_end(cut_primer(p, 3))):
         chart = build_chart(primer=p, primer_until=until)

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from conftest import load_script
-from jazzgen import chord_infer
-from jazzgen.band import band_parts
-from jazzgen.chords import NAMES, parse_chord
-from jazzgen.notes import GRID, NO_CHORD, ChordChange, NoteSequence, TimeSignature
+from jazzgen.generation.band import band_parts
+from jazzgen.music import chord_infer
+from jazzgen.music.chords import NAMES, parse_chord
+from jazzgen.music.notes import GRID, NO_CHORD, ChordChange, NoteSequence, TimeSignature
 
 BAR = 4 * GRID
 

@@ -9,10 +9,11 @@ import mido
 import numpy as np
 import pytest
 
-from jazzgen import chart as C, generate as jgen
-from jazzgen.chords import parse_changes, parse_chord, transpose_symbol
-from jazzgen.midi_io import _meta, _to_track, read_midi, read_midi_bytes, write_midi
-from jazzgen.notes import ChordChange, NoteSequence, TimeSignature
+from jazzgen.commands import generate as jgen
+from jazzgen.music import chart as C
+from jazzgen.music.chords import parse_changes, parse_chord, transpose_symbol
+from jazzgen.music.midi_io import _meta, _to_track, read_midi, read_midi_bytes, write_midi
+from jazzgen.music.notes import ChordChange, NoteSequence, TimeSignature
 
 # (as typed, an ASCII spelling of the same chord)
 SPELLINGS = [
@@ -107,6 +108,6 @@ def test_generate_writes_markers_as_typed(gen_model, tmp_path):
 
 
 def test_form_and_key_as_typed():
-    from jazzgen.chords import form_changes
+    from jazzgen.music.chords import form_changes
     assert form_changes("\ufeffblues", "B♭")[0] == ["Bb7"]
     assert form_changes("minor-blues", "Ｃ−")[0] == ["Cm7"]

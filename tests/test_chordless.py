@@ -10,8 +10,8 @@ from __future__ import annotations
 import mido
 
 from conftest import WJAZZD, load_script
-from jazzgen.corpus import load_corpus
-from jazzgen.midi_io import read_midi
+from jazzgen.data.corpus import load_corpus
+from jazzgen.music.midi_io import read_midi
 
 SOLOS = ["ArtPepper_Anthropology_FINAL.mid", "CliffordBrown_I'llRememberApril_FINAL.mid",
          "JohnColtrane_Mr.P.C._FINAL.mid"]
@@ -63,8 +63,8 @@ def test_the_triad_check_scores_a_chord_track_of_triads(tmp_path):
     inferred root must be the triad's, and the melody's notes must not count as chord."""
     import numpy as np
 
-    from jazzgen.midi_io import Part, write_midi
-    from jazzgen.notes import GRID, NoteSequence, TimeSignature
+    from jazzgen.music.midi_io import Part, write_midi
+    from jazzgen.music.notes import GRID, NoteSequence, TimeSignature
     acc = load_script("chord_accuracy")
     assert acc.triad_root({7, 11, 2}) == 7 and acc.triad_root({7, 0, 4}) == 0 and acc.triad_root({2, 6, 9, 0}) is None
     bar = 4 * GRID

@@ -3,7 +3,7 @@ import re
 import pytest
 
 from conftest import wjazzd_file
-from jazzgen.chords import (
+from jazzgen.music.chords import (
     FORMS,
     QUALITIES,
     Chord,
@@ -195,7 +195,7 @@ def test_form_errors():
 
 # ---------------------------------------------------------------------------- markers
 
-from jazzgen.chords import is_chord_symbol, is_rehearsal_mark, marker_is_chord  # noqa: E402
+from jazzgen.music.chords import is_chord_symbol, is_rehearsal_mark, marker_is_chord  # noqa: E402
 
 
 @pytest.mark.parametrize("text", ["A2", "B'", "Intro", "Verse", "Chorus", "Coda", "Guit. solo",

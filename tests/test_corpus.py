@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, Track, midi_bytes, run_module, subprocess_env, wjazzd_file
-from jazzgen import corpus as C, midi_io
-from jazzgen.corpus import ReadSettings, load_corpus
+from jazzgen.data import corpus as C
+from jazzgen.data.corpus import ReadSettings, load_corpus
 from jazzgen.errors import DataError
+from jazzgen.music import midi_io
 
 ARTPEPPER = "ArtPepper_Anthropology_FINAL.mid"
 
@@ -213,13 +214,13 @@ def test_reading_stops_as_soon_as_the_total_is_passed(tmp_path, monkeypatch):
 
 def test_ingest_cli_reports_a_corpus_over_the_total_in_one_line(tmp_path):
     (tmp_path / "a.mid").write_bytes(GOOD)
-    code = ("import sys; from jazzgen import corpus; corpus.MAX_CORPUS_NOTES = 10; "
-            "from jazzgen.cli import run; from jazzgen.ingest import PROG, main; sys.exit(run(PROG, main))")
+    code = ("import sys; from jazzgen.data import corpus; corpus.MAX_CORPUS_NOTES = 10; "
+            "from jazzgen.commands.cli import run; from jazzgen.commands.ingest import PROG, main; sys.exit(run(PROG, main))")
     r = subprocess.run([sys.executable, "-c", code, "--data", str(tmp_path), "--out", str(tmp_path / "c"), "--quiet"],
                        cwd=ROOT, capture_output=True, text=True, timeout=120, env=subprocess_env())
     assert r.returncode == 2
     assert r.stderr == ("jazzgen.ingest: error: corpus too large: more than 10 notes in 1 MIDI file "
-                        "(the limit is jazzgen.corpus.MAX_CORPUS_NOTES); read fewer files\n")
+                        "(the limit is jazzgen.data.corpus.MAX_CORPUS_NOTES); read fewer files\n")
 
 
 def test_reports_say_which_part_is_the_melody_and_where_the_chords_came_from(solo_folder, tmp_path):

@@ -3,9 +3,10 @@ import random
 
 import numpy as np
 
-from jazzgen import evaluate, tokens as T
-from jazzgen.dataset import KEYS, make_windows, pitch_range, split_by_file
-from jazzgen.notes import ChordChange, NoteSequence
+from jazzgen.data import tokens as T
+from jazzgen.data.dataset import KEYS, make_windows, pitch_range, split_by_file
+from jazzgen.evaluation import likelihood as L
+from jazzgen.music.notes import ChordChange, NoteSequence
 
 # ---------------------------------------------------------------------------- split
 
@@ -69,7 +70,7 @@ def test_transposed_windows_stay_in_range_and_move_roots_with_pitches():
 
 
 def test_one_set_of_keys_for_training_and_evaluation():
-    assert list(KEYS) == list(range(-5, 7)) and evaluate.KEYS is KEYS
+    assert list(KEYS) == list(range(-5, 7)) and L.KEYS is KEYS
     toks = songs()
     w = make_windows(toks, length=8, stride=2)
     seen = set()

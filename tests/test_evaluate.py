@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, SHIPPED_MODEL, WJAZZD, Track, run_module, save_midi, subprocess_env
-from jazzgen import dataset, evaluate as E, tokens as T
-from jazzgen.notes import ChordChange, NoteSequence, TimeSignature
+from jazzgen.commands import evaluate as evaluate_cmd
+from jazzgen.data import dataset, tokens as T
+from jazzgen.evaluation import likelihood as L, report as R
+from jazzgen.music.notes import ChordChange, NoteSequence, TimeSignature
 
 CHANGES = ["Cm7", "F7", "Bbmaj7", "Eb7", "Am7b5", "D7", "Gm7", "N.C."]
 
@@ -59,13 +61,13 @@ def test_cli_errors_are_one_line_exit_2(tmp_path):
 
 def test_more_errors_in_process(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
-    assert E.main(["--model", "none", "--data", str(tmp_path / "empty"), "--out", str(tmp_path / "o")]) == 2
+    assert evaluate_cmd.main(["--model", "none", "--data", str(tmp_path / "empty"), "--out", str(tmp_path / "o")]) == 2
     (tmp_path / "m").mkdir()  # a folder without config.json
-    assert E.main(["--model", str(tmp_path / "m"), "--data", str(tmp_path / "empty")]) == 2
+    assert evaluate_cmd.main(["--model", str(tmp_path / "m"), "--data", str(tmp_path / "empty")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert [e.startswith("jazzgen.evaluate: error: ") for e in err] == [True, True]
     with pytest.raises(SystemExit) as e:
-        E.parse_args(["--data", "x", "--ngram-max", "9"])
+        evaluate_cmd.parse_args(["--data", "x", "--ngram-max", "9"])
     assert e.value.code == 2
 
 
@@ -102,23 +104,23 @@ def test_baselines_score_exactly_the_model_targets():
              for i, n in enumerate((5, 17, 30))]
     toks = [T.encode(s) for s in songs]
     w = dataset.make_windows(toks, length=max(len(t) for t in toks))
-    for h in E.HEADS:
-        seqs, _ = E.streams(toks, h, augment=False)
+    for h in L.HEADS:
+        seqs, _ = L.streams(toks, h, augment=False)
         mask = w.arrays[h] != T.PAD                                      # art, vel: notes only
         assert np.array_equal(np.concatenate(seqs), w.arrays[h][mask])  # same targets, same order
-    scored = E.score_baselines(E.fit_baselines(toks, ngram_max=3), toks)
-    for h in E.HEADS:
+    scored = L.score_baselines(L.fit_baselines(toks, ngram_max=3), toks)
+    for h in L.HEADS:
         assert set(scored[h]) == {"unigram", "unigram+ctx", "kn2", "kn2+ctx", "kn3", "kn3+ctx"}
         n = (w.arrays[h] != T.PAD).sum()
         assert all(r["events"] == n and r["ppl"] > 1 for r in scored[h].values())
     assert (w.arrays["art"] != T.PAD).sum() < (w.arrays["pitch"] != T.PAD).sum()   # the rests are not scored
     # pitch counts cover 12 keys; durations are key-free, counted once
-    assert len(E.streams(toks, "pitch")[0]) == 12 * len(toks) and len(E.streams(toks, "dur")[0]) == len(toks)
+    assert len(L.streams(toks, "pitch")[0]) == 12 * len(toks) and len(L.streams(toks, "dur")[0]) == len(toks)
 
 
 def test_duration_context_tells_rest_tie_and_note_apart():
     t = T.encode(song("x", [60, 62], [6, 120]))  # rest, note, note, tie
-    c = E.context("dur", t.pitch, t.root, t.qual, t.sub)
+    c = L.context("dur", t.pitch, t.root, t.qual, t.sub)
     kinds = c // T.default_vocab().sizes["sub"]
     assert kinds.tolist() == [0, 2, 2, 1]
     assert np.array_equal(c % T.default_vocab().sizes["sub"], t.sub)
@@ -133,9 +135,9 @@ def test_pitch_context_knows_the_rest_a_released_note_announces():
     assert t.pitch.tolist() == [T.REST, T.PITCH0 + 60, T.REST, T.PITCH0 + 62, T.TIE, T.REST, T.PITCH0 + 64]
     released = T.follows_release(t.pitch, t.art, T.default_vocab())
     assert released.tolist() == [False, False, True, False, True, True, False]    # the tie: rest or tie next
-    c = E.context("pitch", t.pitch, t.root, t.qual, t.sub, art=t.art)
+    c = L.context("pitch", t.pitch, t.root, t.qual, t.sub, art=t.art)
     assert np.array_equal(c % 2, released) and len(set((c // 2).tolist())) == 1       # one chord throughout
-    assert not (E.context("pitch", t.pitch, t.root, t.qual, t.sub) % 2).any()        # without art: no bit
+    assert not (L.context("pitch", t.pitch, t.root, t.qual, t.sub) % 2).any()        # without art: no bit
     old = T.encode(seq, replace(T.default_vocab(), art_rest=False))                 # a model from before the class
     assert not T.follows_release(old.pitch, old.art, T.default_vocab()).any()
 
@@ -143,8 +145,8 @@ def test_pitch_context_knows_the_rest_a_released_note_announces():
 # ---------------------------------------------------------------------------- the likelihood path
 
 def test_likelihood_on_a_tiny_untrained_model(tmp_path, capsys):
-    from jazzgen.model import ModelConfig, build_model, score
-    from jazzgen.train import TrainConfig
+    from jazzgen.model.network import ModelConfig, build_model, score
+    from jazzgen.model.training import TrainConfig
     data = tmp_path / "midi"
     data.mkdir()
     for i in range(4):
@@ -158,28 +160,28 @@ def test_likelihood_on_a_tiny_untrained_model(tmp_path, capsys):
     out = tmp_path / "out"
     argv = ["--model", str(mdir), "--data", str(data), "--out", str(out), "--cache", str(tmp_path / "c"),
             "--ngram-max", "3"]
-    assert E.main(argv) == 0
+    assert evaluate_cmd.main(argv) == 0
     rep = json.loads((out / "report.json").read_text())
     assert rep["split"] == "val" and rep["n_files"] == 1 and rep["n_train_files"] == 3 and rep["warnings"]
     lik = rep["likelihood"]
-    for h in E.HEADS:
+    for h in L.HEADS:
         assert 1 < lik["model"][h]["ppl"] < math.inf and 0 <= lik["model"][h]["acc"] <= 1
-        n = lik["notes"] if h in E.EXPRESSION else lik["events"]
+        n = lik["notes"] if h in L.EXPRESSION else lik["events"]
         assert lik["model"][h]["targets"] == n
         assert all(1 < b["ppl"] < math.inf and b["events"] == n for b in lik["baselines"][h].values())
         assert h in lik["gain_pct"]
     # the length-batched scoring equals one model.score over all songs in one window each
-    _, val = E.model_split(E.read_config(mdir), cache=str(tmp_path / "c"))
+    _, val = L.model_split(L.read_config(mdir), cache=str(tmp_path / "c"))
     assert [s.name for s in val] == rep["files"]
     toks = [T.encode(s) for s in val]
-    ref = score(E.load_model(mdir), dataset.make_windows(toks, max(map(len, toks))).arrays)
+    ref = score(L.load_model(mdir), dataset.make_windows(toks, max(map(len, toks))).arrays)
     assert lik["events"] == ref["notes"]
     assert lik["model"]["pitch"]["nll"] == pytest.approx(ref["pitch_nll"], rel=1e-5)
     md = (out / "report.md").read_text()
     assert "| **jazzgen model** |" in md and "| KN-3 + context |" in md and "best baseline" in md
     assert md.strip() in capsys.readouterr().out
     # --split all over training files: scored, with a warning that they were trained on
-    assert E.main(argv + ["--split", "all", "--no-baselines"]) == 0
+    assert evaluate_cmd.main(argv + ["--split", "all", "--no-baselines"]) == 0
     rep = json.loads((out / "report.json").read_text())
     assert rep["n_files"] == 4 and "baselines" not in rep["likelihood"]
     assert any("training files" in w for w in rep["warnings"])
@@ -188,15 +190,15 @@ def test_likelihood_on_a_tiny_untrained_model(tmp_path, capsys):
 def test_a_model_with_its_own_velocity_levels_is_scored_in_them(tmp_path):
     """The golden model predates the 11 velocity levels: its 8 are used, for it and its baselines."""
     golden = ROOT / "tests" / "data" / "golden" / "model"
-    vocab = E.model_vocab(golden)
+    vocab = L.model_vocab(golden)
     assert len(vocab.vel_values) == 8 != len(T.default_vocab().vel_values)
     data = tmp_path / "midi"
     data.mkdir()
     for i in range(4):
         write_solo(data / f"s{i}.mid", i)
-    toks = [T.encode(s, vocab) for s in E.usable_songs(data, tmp_path / "c")]
-    lik = E.likelihood(toks[2:], E.load_model(golden), toks[:2], ngram_max=2, vocab=vocab)
-    assert E.fit_baselines(toks[:2], 2, vocab=vocab)["vel"]["unigram"][0].dist().shape == (9,)   # pad + 8
+    toks = [T.encode(s, vocab) for s in L.usable_songs(data, tmp_path / "c")]
+    lik = L.likelihood(toks[2:], L.load_model(golden), toks[:2], ngram_max=2, vocab=vocab)
+    assert L.fit_baselines(toks[:2], 2, vocab=vocab)["vel"]["unigram"][0].dist().shape == (9,)   # pad + 8
     assert 1 < lik["model"]["vel"]["ppl"] < 50 and math.isfinite(lik["gain_pct"]["vel"])
 
 
@@ -216,29 +218,29 @@ def test_shipped_model_scores_a_folder_without_its_training_data(tmp_path, capsy
     for i in range(3):
         write_solo(data / f"s{i}.mid", i)
     base = ["--model", str(mdir), "--data", str(data), "--cache", str(tmp_path / "c"), "--out", str(tmp_path / "o")]
-    assert E.main(base + ["--no-baselines"]) == 0
+    assert evaluate_cmd.main(base + ["--no-baselines"]) == 0
     rep = json.loads((tmp_path / "o" / "report.json").read_text())
     assert rep["n_files"] == 3 and rep["split"] == "all" and rep["train_data"] is None
     assert 1 < rep["likelihood"]["model"]["pitch"]["ppl"] < 200 and "baselines" not in rep["likelihood"]
     assert len(rep["warnings"]) == 1 and "gone" in rep["warnings"][0] and "baselines" not in rep["warnings"][0]
     capsys.readouterr()
-    assert E.main(base) == 0                          # baselines asked for: one line says they need it
+    assert evaluate_cmd.main(base) == 0                          # baselines asked for: one line says they need it
     err = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
     assert len(err) == 1 and "baselines need it" in err[0] and "--train-data" in err[0]
-    assert E.main(base + ["--split", "val"]) == 2     # the split lives with the training folder
+    assert evaluate_cmd.main(base + ["--split", "val"]) == 2     # the split lives with the training folder
     assert "--split val needs the model's training folder" in capsys.readouterr().err
 
 
 def test_two_sample_section_has_the_real_vs_real_floor():
-    from jazzgen.midi_io import read_midi
-    real = [read_midi(f)[0] for f in sorted(E.find_midi(WJAZZD))[:20]]
+    from jazzgen.music.midi_io import read_midi
+    real = [read_midi(f)[0] for f in sorted(L.find_midi(WJAZZD))[:20]]
     flat = [NoteSequence(s.pitch, s.start, s.duration, np.full(len(s), 90), chords=s.chords, end=s.end,
                          name=s.name + "-flat") for s in real[10:]]     # the same notes, no dynamics
-    ts = E.two_sample(flat, real[:10], [], [])
+    ts = R.two_sample(flat, real[:10], [], [])
     assert ts["generated_vs_real"]["accuracy"] > 0.9               # constant velocity gives them away
     assert 0.0 <= ts["real_vs_real"]["accuracy"] < ts["generated_vs_real"]["accuracy"]
-    assert "real vs real (floor)" in E.two_sample_markdown(ts)
-    m = E.metrics.expression_stats(NoteSequence([60, 62, 64], [0, 6, 30], [4, 6, 6], [80, 100, 120]))
+    assert "real vs real (floor)" in R.two_sample_markdown(ts)
+    m = R.metrics.expression_stats(NoteSequence([60, 62, 64], [0, 6, 30], [4, 6, 6], [80, 100, 120]))
     assert m["velocity_mean"] == 100 and m["detached_share"] == 1.0 and m["rest_share"] == pytest.approx(18 / 36)
 
 

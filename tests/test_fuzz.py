@@ -8,8 +8,8 @@ files, each parse in a child process, found none in symusic 0.6.)
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conftest import Track, midi_bytes, wjazzd_file
-from jazzgen.midi_io import MidiError, read_midi_bytes
-from jazzgen.notes import NoteSequence
+from jazzgen.music.midi_io import MidiError, read_midi_bytes
+from jazzgen.music.notes import NoteSequence
 
 SEED_FILES = ["ArtPepper_Anthropology_FINAL.mid", "DavidMurray_BluesForTwo-1_FINAL.mid",
               "FreddieHubbard_DolphinDance_FINAL.mid"]

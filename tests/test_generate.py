@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from conftest import TPQ, run_module, write_solo_midi
-from jazzgen import generate as jgen
-from jazzgen.chords import parse_chord
+from jazzgen.commands import generate as jgen
+from jazzgen.music.chords import parse_chord
 
 
 def gen(model, out, *args, timeout=180):

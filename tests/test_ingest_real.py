@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, Track, midi_bytes, run_module
-from jazzgen import ingest
-from jazzgen.chords import parse_chord
-from jazzgen.corpus import ReadSettings, load_corpus
+from jazzgen.commands import ingest
+from jazzgen.data.corpus import ReadSettings, load_corpus, read_settings
 from jazzgen.errors import UsageError
-from jazzgen.midi_io import MidiError, read_midi, read_midi_bytes
-from jazzgen.notes import GRID
+from jazzgen.music.chords import parse_chord
+from jazzgen.music.midi_io import MidiError, read_midi, read_midi_bytes
+from jazzgen.music.notes import GRID
 
 BAR = 4                                  # beats in a bar of 4/4
 # ii-V-I in C, twice: (root pitch class, rootless piano voicing, bass root)
@@ -118,7 +118,7 @@ def test_two_hand_piano_part_gives_its_top_voice_and_chords_from_the_left_hand()
 
 
 def test_highest_note_per_onset_would_have_zigzagged():
-    from jazzgen.melody import skyline
+    from jazzgen.music.melody import skyline
     data, tune = two_hands()
     score_notes = mido.MidiFile(file=io.BytesIO(data)).tracks[0]
     on, pitch, t = [], [], 0
@@ -183,12 +183,12 @@ def test_read_options_build_settings_for_any_parser(tmp_path):
     tsv = tmp_path / "map.tsv"
     tsv.write_text("# file\ttrack\nsolo*.mid\tPiano\nband.mid\t2\n")
     p = ingest.add_read_options(argparse.ArgumentParser())
-    s = ingest.read_settings(p.parse_args(["--track", "Sax", "--track-map", str(tsv)]))
+    s = read_settings(p.parse_args(["--track", "Sax", "--track-map", str(tsv)]))
     assert s == ReadSettings(track="Sax", track_map=(("solo*.mid", "Piano"), ("band.mid", 2)))
     assert s.track_for("x/solo1.mid") == "Piano" and s.track_for("band.mid") == 2 and s.track_for("b.mid") == "Sax"
     tsv.write_text("band.mid 2\n")
     with pytest.raises(UsageError, match=r"map.tsv:1: expected"):
-        ingest.read_settings(p.parse_args(["--track-map", str(tsv)]))
+        read_settings(p.parse_args(["--track-map", str(tsv)]))
 
 
 def test_track_map_picks_per_file_and_is_part_of_the_cache_key(tmp_path):
@@ -228,7 +228,7 @@ def test_ingest_reports_what_was_read_and_dumps_it(tmp_path):
 
 
 def test_dump_rereads_to_the_same_notes_and_chords_at_the_source_timing(tmp_path):
-    from jazzgen.dump import dump_file, source_timing
+    from jazzgen.music.dump import dump_file, source_timing
     src = tmp_path / "band.mid"
     # a tempo change off the grid (beat 2.4, tick 1152 = step 28.8): the dump keeps it at its tick
     conductor = Track(tempo=[(0, 100), (2.4, 6e7 / 450000)])
@@ -245,7 +245,7 @@ def test_dump_rereads_to_the_same_notes_and_chords_at_the_source_timing(tmp_path
 
 
 def test_dump_keeps_a_coarse_source_resolution(tmp_path):
-    from jazzgen.dump import dump_file
+    from jazzgen.music.dump import dump_file
     src = tmp_path / "coarse.mid"
     tpq = 96
     notes = [(60 + i % 5, i / 2, 0.5) for i in range(16)]

@@ -1,8 +1,8 @@
 """melody: the right hand's top line out of a two-hand texture; parts with no line."""
 import numpy as np
 
-from jazzgen import melody
-from jazzgen.notes import GRID
+from jazzgen.music import melody
+from jazzgen.music.notes import GRID
 
 BAR = 4 * GRID
 

@@ -4,8 +4,8 @@ import os
 import numpy as np
 import pytest
 
-from jazzgen import metrics as M
-from jazzgen.notes import ChordChange, NoteSequence, TimeSignature
+from jazzgen.evaluation import metrics as M
+from jazzgen.music.notes import ChordChange, NoteSequence, TimeSignature
 
 BAR = 48  # grid steps per 4/4 bar
 
@@ -51,7 +51,7 @@ def test_grooving_hand_computed():
 
 
 def test_chord_tone_rate():
-    pytest.importorskip("jazzgen.chords")
+    pytest.importorskip("jazzgen.music.chords")
     # Over C7 (C E G Bb): C, E, G in, F# out -> 3/4.
     s = seq([60, 64, 67, 66], [0, 12, 24, 36])
     ct, arp = M.chord_tone_rates(s)

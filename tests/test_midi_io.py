@@ -9,9 +9,9 @@ from mido import MetaMessage
 from mido.midifiles.meta import _key_signature_encode
 
 from conftest import Track, midi_bytes, wjazzd_file
-from jazzgen import midi_io
-from jazzgen.midi_io import MidiError, Part, read_midi, read_midi_bytes, write_midi
-from jazzgen.notes import GRID, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature
+from jazzgen.music import midi_io
+from jazzgen.music.midi_io import MidiError, Part, read_midi, read_midi_bytes, write_midi
+from jazzgen.music.notes import GRID, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature
 from jazzgen.util import atomic_write
 
 FILES = ["ArtPepper_Anthropology_FINAL.mid",         # key signature Bb

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from conftest import subprocess_env
-from jazzgen import dataset, tokens as T
-from jazzgen.chords import parse_chord
-from jazzgen.model import HEADS, INPUTS, ModelConfig, build_model, compile_model, score, xy
-from jazzgen.notes import GRID, ChordChange, NoteSequence, Tempo, TimeSignature
+from jazzgen.data import dataset, tokens as T
+from jazzgen.model.network import HEADS, INPUTS, ModelConfig, build_model, compile_model, score, xy
+from jazzgen.music.chords import parse_chord
+from jazzgen.music.notes import GRID, ChordChange, NoteSequence, Tempo, TimeSignature
 
 BAR = 4 * GRID
 EIGHTH = GRID // 2
@@ -42,7 +42,7 @@ def arpeggio_song(symbols, name="arp") -> NoteSequence:
 
 
 def transposed(prog, k):
-    from jazzgen.chords import transpose_symbol
+    from jazzgen.music.chords import transpose_symbol
     return [transpose_symbol(s, k) for s in prog]
 
 
@@ -158,8 +158,8 @@ BACKEND_SCRIPT = r"""
 import sys
 import numpy as np
 import keras
-from jazzgen import tokens as T
-from jazzgen.model import ModelConfig, build_model, compile_model, xy
+from jazzgen.data import tokens as T
+from jazzgen.model.network import ModelConfig, build_model, compile_model, xy
 weights, data, out = sys.argv[1:4]
 m = build_model(T.default_vocab(), ModelConfig(layers=1, units=16, dropout=0.0, emb_pitch=16, emb_dur=8, emb_cond=8))
 m.load_weights(weights)

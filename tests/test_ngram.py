@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from jazzgen.ngram import KneserNey, Unigram, perplexity
+from jazzgen.evaluation.ngram import KneserNey, Unigram, perplexity
 
 TINY = [[0, 1, 0, 1], [0, 2]]  # V = 3; every sequence starts after BOS (-1)
 

@@ -1,9 +1,9 @@
 """Quantization as pure array functions: rounding and its error, spreading, monophony, gaps."""
 import numpy as np
 
-from jazzgen import quantize as Q
-from jazzgen.notes import GRID
-from jazzgen.quantize import quantize, unstack
+from jazzgen.music import quantize as Q
+from jazzgen.music.notes import GRID
+from jazzgen.music.quantize import quantize, unstack
 
 TPQ = 480          # 40 ticks a grid step
 

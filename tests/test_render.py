@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from conftest import BLUES, blues_chart as blues
-from jazzgen.band import BASS_CHANNEL, PIANO_CHANNEL, band_parts
-from jazzgen.chords import parse_chord
-from jazzgen.midi_io import DRUM_CHANNEL, timed_events
-from jazzgen.notes import GRID, Tempo, TimeSignature
-from jazzgen.render import m21_figure, render_midi, render_musicxml, render_pianoroll, render_wav, synthesize
+from jazzgen.generation.band import BASS_CHANNEL, PIANO_CHANNEL, band_parts
+from jazzgen.generation.render import m21_figure, render_midi, render_musicxml, render_pianoroll, render_wav, synthesize
+from jazzgen.music.chords import parse_chord
+from jazzgen.music.midi_io import DRUM_CHANNEL, timed_events
+from jazzgen.music.notes import GRID, Tempo, TimeSignature
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from conftest import subprocess_env
-from jazzgen import tokens as T
-from jazzgen.notes import GRID, ChordChange, NoteSequence, Tempo, TimeSignature
-from jazzgen.sample import Sampling, Stepper, export_weights, improvise, load_weights, sample_ids
+from jazzgen.data import tokens as T
+from jazzgen.generation.sample import Sampling, Stepper, export_weights, improvise, load_weights, sample_ids
+from jazzgen.music.notes import GRID, ChordChange, NoteSequence, Tempo, TimeSignature
 
 FIELDS = ("prev_pitch", "prev_dur", "prev_art", "prev_vel", "tempo", "performer", "root", "qual", "beat", "sub")
 PERFORMERS = ("ArtPepper", "Chet Baker")
@@ -22,7 +22,7 @@ def random_model(layers=2, units=16, seed=0, scale=0.3):
     """A tiny model with random weights large enough that every input matters."""
     import keras
 
-    from jazzgen.model import ModelConfig, build_model
+    from jazzgen.model.network import ModelConfig, build_model
     keras.utils.set_random_seed(seed)
     m = build_model(VOCAB, ModelConfig(layers=layers, units=units, dropout=0.5, emb_pitch=12, emb_dur=8,
                                        emb_cond=6, emb_dyn=4, emb_performer=5, head_units=12))
@@ -46,7 +46,7 @@ def model_folder(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def stepper(model_folder):
-    from jazzgen.takes import load_stepper
+    from jazzgen.generation.takes import load_stepper
     return load_stepper(model_folder)
 
 
@@ -104,7 +104,7 @@ def test_load_weights_reexports_when_stale(tmp_path):
 
 
 def test_load_weights_fresh_does_not_import_keras(model_folder):
-    code = ("import sys\nfrom jazzgen.sample import Stepper, load_weights\n"
+    code = ("import sys\nfrom jazzgen.generation.sample import Stepper, load_weights\n"
             f"s = Stepper(load_weights({str(model_folder)!r}))\n"
             "print(s.n_layers, 'keras' in sys.modules, 'tensorflow' in sys.modules)\n")
     r = subprocess.run([sys.executable, "-c", code], env=subprocess_env(), capture_output=True, text=True, timeout=120)
@@ -113,7 +113,7 @@ def test_load_weights_fresh_does_not_import_keras(model_folder):
 
 
 def test_load_weights_missing_model_is_a_model_error(tmp_path):
-    from jazzgen.sample import ModelError
+    from jazzgen.generation.sample import ModelError
     with pytest.raises(ModelError, match="no model"):
         load_weights(tmp_path / "nothing")
     (tmp_path / "bad").mkdir()
@@ -275,7 +275,7 @@ def test_improvise_opens_with_the_primer(stepper):
 
 
 def test_min_p_cuts_the_pitch_head_only(stepper, monkeypatch):
-    import jazzgen.sample as S
+    import jazzgen.generation.sample as S
     calls, draw = [], S._sample_row
 
     def spy(z, allowed, u, *args):

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from conftest import WJAZZD, Track, save_midi
-from jazzgen import tokens as T
+from jazzgen.data import tokens as T
 from jazzgen.errors import ModelError, UsageError
-from jazzgen.midi_io import read_midi, write_midi
-from jazzgen.notes import GRID, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature
+from jazzgen.music.midi_io import read_midi, write_midi
+from jazzgen.music.notes import GRID, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature
 
 
 def corpus_files() -> list[Path]:
@@ -235,7 +235,7 @@ def test_meter_changes_mid_file_restart_the_bar_count(tmp_path):
 
 
 def test_training_windows_carry_any_meter():
-    from jazzgen.dataset import make_windows
+    from jazzgen.data.dataset import make_windows
     seq = hand_seq([60, 62, 64, 65], [0, 12, 24, 36], [12, 12, 12, 12], time_signatures=[TimeSignature(0, 3, 4)])
     w = make_windows([T.encode(seq)], length=4)
     assert w.arrays["beat"][0].tolist() == [1, 2, 3, 1]

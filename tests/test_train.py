@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from conftest import SHIPPED_MODEL, run_module, subprocess_env, write_walks
-from jazzgen import train as jtrain
+from jazzgen.commands import train as train_cmd
+from jazzgen.model import training
 
 SMALL = ["--units", "16", "--layers", "1", "--seq-len", "16", "--batch-size", "8"]
 ARTIFACTS = ("model.keras", "weights.npz", "vocab.json", "config.json", "metrics.json", "log.csv", "curve.png",
@@ -22,8 +23,8 @@ ARTIFACTS = ("model.keras", "weights.npz", "vocab.json", "config.json", "metrics
 # main() in a child that is interrupted (Ctrl-C) once the first epoch has been saved
 INTERRUPT = """
 import sys
-from jazzgen import loop
-from jazzgen.train import main
+from jazzgen.model import loop
+from jazzgen.commands.train import main
 line = loop.EpochLine.on_epoch_end
 def interrupted(self, epoch, logs=None):
     line(self, epoch, logs)
@@ -36,7 +37,7 @@ sys.exit(main(sys.argv[1:]))
 def load(path):
     import keras
 
-    import jazzgen.model  # noqa: F401  (registers the custom layers)
+    import jazzgen.model.network  # noqa: F401  (registers the custom layers)
     return keras.saving.load_model(path, safe_mode=True)
 
 
@@ -91,7 +92,7 @@ def test_artifacts_of_a_two_epoch_run(ran):
     assert (out / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     from dataclasses import replace
 
-    from jazzgen.tokens import Vocab, default_vocab
+    from jazzgen.data.tokens import Vocab, default_vocab
     vocab = Vocab.from_json((out / "vocab.json").read_text())   # this jazzgen's, with the training solos' performers
     assert replace(vocab, performers=(), performer_solos=()) == default_vocab()
     cfg = json.loads((out / "config.json").read_text())
@@ -137,7 +138,7 @@ def test_lr_halves_on_a_stall_and_early_stopping_counts(tmp_path):
     """The Keras callbacks with the run's settings: one stall halves the step size, `patience` stop."""
     import keras
 
-    from jazzgen import loop
+    from jazzgen.model import loop
     cbs = loop.callbacks(tmp_path, {}, {}, epochs=10, patience=2, seed=0, export=None, progress=False)
     reduce, stop = (next(c for c in cbs if isinstance(c, t))
                     for t in (keras.callbacks.ReduceLROnPlateau, keras.callbacks.EarlyStopping))
@@ -160,8 +161,8 @@ def test_lr_halves_on_a_stall_and_early_stopping_counts(tmp_path):
 # ---------------------------------------------------------------------------- the data source
 
 def test_keyed_windows_depend_only_on_the_epoch(tmp_path):
-    from jazzgen import corpus, dataset, tokens
-    from jazzgen.loop import KeyedWindows
+    from jazzgen.data import corpus, dataset, tokens
+    from jazzgen.model.loop import KeyedWindows
     songs = [tokens.encode(s) for s in corpus.load_corpus(write_walks(tmp_path / "d", n=3), None, progress=False).songs]
     w = dataset.make_windows(songs, 16, stride=16)
     lo, hi = dataset.pitch_range(songs)
@@ -185,11 +186,11 @@ def test_keyed_windows_depend_only_on_the_epoch(tmp_path):
 
 
 def test_licence_only_for_wjazzd_solos():
-    d = jtrain.Data(None, None, 60, 80, ["x", "y"], ["z"], wjazzd=3)
-    cfg = jtrain.TrainConfig(data="midi")
-    assert jtrain._licence(cfg, d) == jtrain.DATA_LICENCE
+    d = training.Data(None, None, 60, 80, ["x", "y"], ["z"], wjazzd=3)
+    cfg = training.TrainConfig(data="midi")
+    assert training._licence(cfg, d) == training.DATA_LICENCE
     d.wjazzd = 0
-    assert "ODbL" not in jtrain._licence(cfg, d) and "`midi`" in jtrain._licence(cfg, d)
+    assert "ODbL" not in training._licence(cfg, d) and "`midi`" in training._licence(cfg, d)
 
 
 # ---------------------------------------------------------------------------- errors
@@ -203,7 +204,7 @@ def test_licence_only_for_wjazzd_solos():
 ])
 def test_bad_flags_exit_2_with_one_line(flags, needle, capsys):
     with pytest.raises(SystemExit) as e:
-        jtrain.main(flags)
+        train_cmd.main(flags)
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("jazzgen.train: error: ") and needle in err, err
@@ -230,7 +231,7 @@ def test_unusable_data_folder_is_a_one_line_error(tmp_path, what, capsys):
         data.mkdir()
     if what == "one file":
         write_walks(data, n=1)
-    err = one_line_error(jtrain.main(["--data", str(data), "--out", str(tmp_path / "models"), "--cache",
+    err = one_line_error(train_cmd.main(["--data", str(data), "--out", str(tmp_path / "models"), "--cache",
                                       str(tmp_path / "cache"), "--epochs", "1", *SMALL]), capsys)
     assert ("no such data folder" if what == "missing" else "need at least 2") in err
     assert str(data) in err
@@ -238,7 +239,7 @@ def test_unusable_data_folder_is_a_one_line_error(tmp_path, what, capsys):
 
 
 def test_resume_without_a_run_is_an_error(tmp_path, capsys):
-    code = jtrain.main(["--data", str(tmp_path), "--out", str(tmp_path / "models"), "--name", "x", "--resume"])
+    code = train_cmd.main(["--data", str(tmp_path), "--out", str(tmp_path / "models"), "--name", "x", "--resume"])
     assert one_line_error(code, capsys) == \
         f"jazzgen.train: error: nothing to resume in {tmp_path / 'models' / 'x'} (no state.json)"
 
@@ -247,7 +248,7 @@ def test_resume_of_a_finished_model_folder_is_an_error(tmp_path, capsys):
     """A copy of the shipped models/wjazzd has state.json but no last.keras (no optimizer state)."""
     assert (SHIPPED_MODEL / "state.json").is_file()
     shutil.copytree(SHIPPED_MODEL, tmp_path / "models" / "wjazzd")
-    err = one_line_error(jtrain.main(["--out", str(tmp_path / "models"), "--name", "wjazzd", "--resume"]), capsys)
+    err = one_line_error(train_cmd.main(["--out", str(tmp_path / "models"), "--name", "wjazzd", "--resume"]), capsys)
     assert "no last.keras" in err and str(tmp_path / "models" / "wjazzd") in err
 
 
@@ -267,14 +268,14 @@ STATE = {"epoch": 0, "lr": 0.002, "best": {"val_nll": 9.0}, "log": [{"epoch": 0}
 def test_resume_of_a_broken_run_is_a_one_line_error(tmp_path, what, needle, capsys):
     run = tmp_path / "models" / "r"
     run.mkdir(parents=True)
-    cfg = asdict(jtrain.TrainConfig(data=str(tmp_path), units=16, layers=1))
+    cfg = asdict(training.TrainConfig(data=str(tmp_path), units=16, layers=1))
     state = dict(STATE, epoch="0" if what == "state epoch" else 3 if what == "state log" else 0)
     (run / "state.json").write_text("{" if what == "state.json" else json.dumps(state))
     (run / "config.json").write_text(json.dumps(dict(cfg, units="many") if what == "config.json" else
                                                 dict(cfg, epochs=0) if what == "config value" else cfg))
     (run / "last.keras").write_bytes(b"PK\x03\x04 not a zip")
     flags = ["--units", "32"] if what == "flag" else ["--units", "16"]      # repeating a run's own flag is fine
-    err = one_line_error(jtrain.main(["--out", str(tmp_path / "models"), "--name", "r", "--resume", *flags]), capsys)
+    err = one_line_error(train_cmd.main(["--out", str(tmp_path / "models"), "--name", "r", "--resume", *flags]), capsys)
     assert needle in err, err
 
 
@@ -285,7 +286,7 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import sys
-from jazzgen.train import main
+from jazzgen.commands.train import main
 sys.exit(main(sys.argv[1:]))
 """
 

@@ -27,10 +27,10 @@ from typing import Sequence
 
 import numpy as np
 
-from .band import BASS_CHANNEL, DRUM_KITS, PIANO_CHANNEL, harmony
-from .midi_io import DRUM_CHANNEL, Part, timed_events, write_midi
-from .notes import GRID, NO_CHORD, NoteSequence
-from .util import atomic_write
+from jazzgen.generation.band import BASS_CHANNEL, DRUM_KITS, PIANO_CHANNEL, harmony
+from jazzgen.music.midi_io import DRUM_CHANNEL, Part, timed_events, write_midi
+from jazzgen.music.notes import GRID, NO_CHORD, NoteSequence
+from jazzgen.util import atomic_write
 
 SOLO_PROGRAM = 65          # GM alto sax
 SWING = 0.5                # off-beat eighths halfway from straight to triplet
@@ -320,7 +320,7 @@ _NAMES = ("C", "D-", "D", "E-", "E", "F", "F#", "G", "A-", "A", "B-", "B")
 
 def _plain_figure(symbol: str) -> str:
     """Root + basic quality from our parser, dropping tensions music21 could not read."""
-    from .chords import parse_chord
+    from jazzgen.music.chords import parse_chord
     ch = parse_chord(symbol)
     fig = _NAMES[ch.root] + _PLAIN.get(ch.quality, "")
     if ch.bass is not None and ch.bass != ch.root:

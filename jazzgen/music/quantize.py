@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .notes import GRID
+from jazzgen.music.notes import GRID
 
 
 @dataclass

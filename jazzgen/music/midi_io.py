@@ -27,11 +27,11 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import MidiError
-from .melody import melodic_reason, top_voice
-from .notes import GRID, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature
-from .quantize import quantize, to_grid
-from .util import atomic_write, named_tuples, size_text
+from jazzgen.errors import MidiError
+from jazzgen.music.melody import melodic_reason, top_voice
+from jazzgen.music.notes import GRID, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature
+from jazzgen.music.quantize import quantize, to_grid
+from jazzgen.util import atomic_write, named_tuples, size_text
 
 MAX_FILE_BYTES = 16 * 2**20   # a solo is kilobytes; anything this large is not one (read at call time)
 MIN_TPQ, MAX_TPQ = 12, 30000  # ticks per beat: below the grid, or absurd
@@ -596,7 +596,7 @@ def _accompaniment(parts: list[_Source], melody: _Source, keep: np.ndarray, to_s
 def _chords_from_texts(texts: list[tuple[int, str]], rep: ReadReport) -> list[ChordChange]:
     """Chord changes from (step, text) events, only those that read as chords in the file's
     context (``chords.marker_is_chord``: "A", "B" rehearsal letters are told from chords)."""
-    from .chords import clean, marker_is_chord
+    from jazzgen.music.chords import clean, marker_is_chord
     syms = [clean(text) for _, text in texts]  # BOMs and zero-width characters dropped
     unique = list(dict.fromkeys(syms))       # a solo repeats a few dozen symbols; the rule needs only the set
     is_chord = dict(zip(unique, marker_is_chord(unique)))
@@ -629,7 +629,7 @@ def _read_chords(score, data: bytes, to_step: float, rep: ReadReport, accompanim
             rep.chord_source = "text"
             return chords
     if len(accompaniment[0]):
-        from .chord_infer import infer_chords
+        from jazzgen.music.chord_infer import infer_chords
         rep.chord_source = "inferred"
         return infer_chords(*accompaniment, time_signatures=sigs, total=max(end, 1))
     rep.chord_source = "none"

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .chords import chord_or_none
-from .metrics import DUR_BINS
-from .notes import GRID, NoteSequence
+from jazzgen.evaluation.metrics import DUR_BINS
+from jazzgen.music.chords import chord_or_none
+from jazzgen.music.notes import GRID, NoteSequence
 
 WINDOW_BARS = 4
 MIN_NOTES = 4                     # windows with fewer notes say little about a style

@@ -18,8 +18,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from .model import score, xy
-from .util import atomic_json, atomic_write
+from jazzgen.model.network import score, xy
+from jazzgen.util import atomic_json, atomic_write
 
 
 class KeyedWindows(keras.utils.PyDataset):

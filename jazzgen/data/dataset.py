@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import tokens as T
-from .notes import NoteSequence
+from jazzgen.data import tokens as T
+from jazzgen.music.notes import NoteSequence
 
 KEYS = range(-5, 7)   # the 12 transpositions, in semitones: training draws from them, evaluation scores them all
 

@@ -45,7 +45,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from .errors import ChordError
+from jazzgen.errors import ChordError
 
 QUALITIES = ("none", "maj", "maj7", "6", "dom7", "min", "min7", "min6", "minmaj7", "m7b5",
              "dim", "dim7", "aug", "aug7", "sus4", "7sus4", "alt")

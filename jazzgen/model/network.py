@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import keras
 from keras import layers, ops
 
-from . import tokens as T
+from jazzgen.data import tokens as T
 
 INPUTS = ("prev_pitch", "prev_dur", "prev_art", "prev_vel", "root", "qual", "beat", "sub", "tempo", "performer",
           "target_pitch", "target_dur")

@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from .notes import NoteSequence
+from jazzgen.music.notes import NoteSequence
 
 NAN = float("nan")
 
@@ -93,7 +93,7 @@ def grooving_similarity(seq: NoteSequence) -> float:
 @functools.lru_cache(maxsize=4096)
 def _chord_sets(symbol: str) -> tuple[frozenset, frozenset] | None:
     """(all chord pcs, chord tones root/3/5/7) of a symbol; None for N.C. or unparsable."""
-    from .chords import chord_or_none, chord_tones
+    from jazzgen.music.chords import chord_or_none, chord_tones
     ch = chord_or_none(symbol)
     return None if ch is None else (frozenset(ch.pcs), frozenset(chord_tones(ch)))
 
@@ -159,7 +159,7 @@ def expression_stats(seq: NoteSequence) -> dict[str, float]:
     share of the time from the first onset to the last note's end spent in silences
     longer than ``tokens.CLOSE_GAPS`` steps (rests, not articulation).
     """
-    from .tokens import CLOSE_GAPS
+    from jazzgen.data.tokens import CLOSE_GAPS
     if not len(seq):
         return {"velocity_mean": NAN, "velocity_sd": NAN, "detached_share": NAN, "rest_share": NAN}
     v = seq.velocity.astype(np.float64)
@@ -345,7 +345,7 @@ def plot_histograms(gen: list[dict], real: list[dict], path_png: str) -> None:
         ax.axis("off")
     axes.ravel()[0].legend(fontsize=7)
     fig.tight_layout()
-    from .util import atomic_write
+    from jazzgen.util import atomic_write
     try:
         atomic_write(path_png, lambda f: fig.savefig(f, format="png", dpi=100))
     finally:

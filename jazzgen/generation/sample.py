@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import tokens as T
-from .errors import ModelError, UsageError
-from .notes import NoteSequence
+from jazzgen.data import tokens as T
+from jazzgen.errors import ModelError, UsageError
+from jazzgen.music.notes import NoteSequence
 
 FEATURES = ("prev_pitch", "prev_dur", "prev_art", "prev_vel", "tempo", "performer", "root", "qual", "beat", "sub",
             "prev_rel")  # model.py's concat order
@@ -40,7 +40,7 @@ def export_weights(model, keras_path: Path, out: Path) -> dict[str, np.ndarray]:
     """
     import sys
 
-    from .util import atomic_write
+    from jazzgen.util import atomic_write
     w = {}
     for f in FEATURES:
         w[f"emb_{f}"] = model.get_layer(f"emb_{f}").get_weights()[0]
@@ -67,7 +67,7 @@ def export_weights(model, keras_path: Path, out: Path) -> dict[str, np.ndarray]:
 
 def model_file(model_dir: str | Path) -> Path:
     """model.keras of a model folder (or the file itself); ModelError if it is not there or no file."""
-    from .util import regular_file
+    from jazzgen.util import regular_file
     d = Path(model_dir)
     if not d.exists() and not d.is_symlink():
         raise ModelError(f"no model folder {d} (train one with python -m jazzgen.train)")
@@ -92,7 +92,7 @@ def _check_zip(path: Path) -> None:
 
 def _read_npz(npz: Path, sha: str) -> dict[str, np.ndarray] | None:
     """The exported weights, or None if they belong to another model.keras (stale)."""
-    from .util import regular_file
+    from jazzgen.util import regular_file
     regular_file(npz, ModelError, "weights")
     try:
         with np.load(npz, allow_pickle=False) as z:
@@ -196,7 +196,7 @@ def load_weights(model_dir: str | Path) -> dict[str, np.ndarray]:
     _check_zip(keras_path)
     import keras
 
-    from . import model as _  # noqa: F401  (registers the custom layers)
+    from jazzgen.model import network as _  # noqa: F401  (registers the custom layers)
     try:
         m = keras.saving.load_model(keras_path, safe_mode=True)
         w = export_weights(m, keras_path, npz)

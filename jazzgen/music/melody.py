@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .notes import GRID
+from jazzgen.music.notes import GRID
 
 NEAR = 5                # a single note this close below the last top note continues the line
 MAX_DROP = 12            # semitones below the last top note that a new phrase may start

@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import tokens as T
-from .chords import FORMS, clean, form_changes, form_meter, parse_changes
-from .errors import ChordError, UsageError
-from .notes import GRID, ChordChange, NoteSequence, Tempo, TimeSignature, parse_meter
+from jazzgen.data import tokens as T
+from jazzgen.errors import ChordError, UsageError
+from jazzgen.music.chords import FORMS, clean, form_changes, form_meter, parse_changes
+from jazzgen.music.notes import GRID, ChordChange, NoteSequence, Tempo, TimeSignature, parse_meter
 
 DEFAULT_BPM = 160.0
 DEFAULT_FORM, DEFAULT_KEY = "blues", "F"
@@ -144,7 +144,7 @@ def primer_tempo_and_meter(primer: NoteSequence, at: int) -> tuple[float | None,
 
 def read_chart_file(path: str | Path) -> str:
     """The text of a chart file (UTF-8, a BOM allowed); errors name the file."""
-    from .util import regular_file
+    from jazzgen.util import regular_file
     path = regular_file(path, UsageError, "chart")   # a FIFO would block the read
     try:
         size = path.stat().st_size

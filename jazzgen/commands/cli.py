@@ -12,9 +12,8 @@ import os
 import sys
 import tempfile
 import traceback
-from pathlib import Path
 
-from .errors import JazzgenError, UsageError
+from jazzgen.errors import JazzgenError
 
 USER_ERROR, INTERNAL_ERROR = 2, 3
 
@@ -28,27 +27,6 @@ class Parser(argparse.ArgumentParser):
     @property
     def prog_name(self) -> str:
         return self.prog.replace("python -m ", "")
-
-
-def check_out_folder(path, flag: str, _shown=None) -> None:
-    """Refuse, before any work, an output folder that is a file or lies under one."""
-    for q in [Path(path), *Path(path).parents]:
-        if q.exists():
-            if not q.is_dir():
-                raise UsageError(f"{flag} {_shown or path}: {q} is a file, not a folder")
-            if not os.access(q, os.W_OK | os.X_OK):
-                raise UsageError(f"{flag} {_shown or path}: cannot write in {q}")
-            return
-
-
-def check_out_file(path, flag: str) -> None:
-    """Refuse, before any work, an output file that is a folder or cannot be created."""
-    p = Path(path)
-    if p.is_dir():
-        raise UsageError(f"{flag} {path}: a folder, not a file")
-    if p.exists() and not p.is_file():
-        raise UsageError(f"{flag} {path}: not a regular file")
-    check_out_folder(p.parent, flag, path)
 
 
 def fail(prog: str, message: str, code: int = USER_ERROR) -> int:

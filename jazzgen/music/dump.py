@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .midi_io import _meta, _to_track
-from .notes import GRID, NoteSequence
-from .util import atomic_write
+from jazzgen.music.midi_io import _meta, _to_track
+from jazzgen.music.notes import GRID, NoteSequence
+from jazzgen.util import atomic_write
 
 
 def source_timing(data: bytes) -> tuple[int, list[tuple[int, int]]]:

@@ -50,7 +50,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from .notes import GRID, NO_CHORD, ChordChange, NoteSequence
+from jazzgen.music.notes import GRID, NO_CHORD, ChordChange, NoteSequence
 
 PAD, UNK, BOS = 0, 1, 2
 REST, TIE = 3, 4
@@ -153,7 +153,7 @@ class Vocab:
 
     def find_performer(self, query: str) -> str:
         """The performer a user means: case- and space-insensitive ("chet baker" -> "ChetBaker")."""
-        from .errors import UsageError
+        from jazzgen.errors import UsageError
         key = lambda x: "".join(x.split()).lower()
         hits = [p for p in self.performers if key(p) == key(query)]
         if not hits:
@@ -175,7 +175,7 @@ class Vocab:
     @staticmethod
     def from_json(text: str) -> "Vocab":
         """The vocabulary of vocab.json; a ModelError for one written before dynamics."""
-        from .errors import ModelError
+        from jazzgen.errors import ModelError
         d = json.loads(text)
         new = ("art_values", "vel_values", "tempo_edges", "performers")
         if any(k not in d for k in new):
@@ -191,7 +191,7 @@ class Vocab:
 
 
 def default_vocab(performers: tuple[str, ...] = (), performer_solos: tuple[int, ...] = ()) -> Vocab:
-    from .chords import QUALITIES
+    from jazzgen.music.chords import QUALITIES
     return Vocab(qualities=tuple(QUALITIES), performers=tuple(performers),
                  performer_solos=tuple(performer_solos) or (0,) * len(performers))
 
@@ -244,7 +244,7 @@ def chord_ids(seq: NoteSequence, steps: np.ndarray) -> tuple[np.ndarray, np.ndar
     A symbol that does not parse (a hand-built or edited sequence: the reader drops
     them) reads as no chord, like N.C., rather than stopping a whole corpus.
     """
-    from .chords import chord_or_none
+    from jazzgen.music.chords import chord_or_none
     table_root = np.full(len(seq.chords) + 1, ROOT_NONE, np.int16)   # last slot: before any chord
     table_qual = np.ones(len(seq.chords) + 1, np.int16)              # 1 + index of "none"
     for i, ch in enumerate(seq.chords):
@@ -435,7 +435,7 @@ def transpose_ids(pitch: np.ndarray, root: np.ndarray, k) -> tuple[np.ndarray, n
 
 def transpose(tok: Tokens, k: int) -> Tokens:
     """Notes and chords together, k semitones; the song's chord symbols are respelled."""
-    from .chords import transpose_symbol
+    from jazzgen.music.chords import transpose_symbol
     p, r = transpose_ids(tok.pitch, tok.root, k)
     notes = tok.pitch[tok.pitch >= PITCH0] - PITCH0 + k
     if notes.size and (notes.min() < 0 or notes.max() > 127):

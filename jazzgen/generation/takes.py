@@ -11,14 +11,14 @@ import secrets
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from . import render
-from .band import BANDS, band_parts, swing_for
-from .chart import MAX_SECONDS, Chart, timeline_with_primer
-from .errors import JazzgenError, UsageError
-from .midi_io import Part, write_midi
-from .notes import NoteSequence
-from .render import MAX_SWING, SOLO_PROGRAM, swing_at_tempo
-from .sample import Sampling, Stepper, improvise, load_vocab, load_weights
+from jazzgen.errors import JazzgenError, UsageError
+from jazzgen.generation import render
+from jazzgen.generation.band import BANDS, band_parts, swing_for
+from jazzgen.generation.render import MAX_SWING, SOLO_PROGRAM, swing_at_tempo
+from jazzgen.generation.sample import Sampling, Stepper, improvise, load_vocab, load_weights
+from jazzgen.music.chart import MAX_SECONDS, Chart, timeline_with_primer
+from jazzgen.music.midi_io import Part, write_midi
+from jazzgen.music.notes import NoteSequence
 
 FORMATS = ("mid", "wav", "png", "musicxml")
 

@@ -73,8 +73,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .chords import NAMES
-from .notes import NO_CHORD, ChordChange, TimeSignature
+from jazzgen.music.chords import NAMES
+from jazzgen.music.notes import NO_CHORD, ChordChange, TimeSignature
 
 # (quality, chord-tone intervals, tension intervals, suffix, log prior)
 # tensions: what players add to that quality without changing its name.

@@ -25,12 +25,13 @@ from typing import Iterable
 
 import numpy as np
 
-from . import midi_io, tokens as T
-from .errors import DataError, MidiError
-from .midi_io import read_midi_bytes
-from .notes import GRID, NO_CHORD, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature
-from .tokens import UNKNOWN_PERFORMER
-from .util import atomic_write, file_kind, named_tuples, no_gc
+from jazzgen.data import tokens as T
+from jazzgen.data.tokens import UNKNOWN_PERFORMER
+from jazzgen.errors import DataError, MidiError, UsageError
+from jazzgen.music import midi_io
+from jazzgen.music.midi_io import read_midi_bytes
+from jazzgen.music.notes import GRID, NO_CHORD, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature
+from jazzgen.util import atomic_write, file_kind, named_tuples, no_gc
 
 CACHE_VERSION = 11  # 3: reports name the melody part and the chord source; 4: notes keep their performed lengths;
                     # 5: velocity dropouts filled; 6: chord inference retuned, percussion no melody;
@@ -440,7 +441,7 @@ class _Tally:
         if self.notes > MAX_CORPUS_NOTES:
             n, where = self.n_files, f" under {self.paths}" if isinstance(self.paths, (str, os.PathLike)) else ""
             raise DataError(f"corpus too large: more than {MAX_CORPUS_NOTES:,} notes in {n} MIDI file{'s'[:n != 1]}"
-                            f"{where} (the limit is jazzgen.corpus.MAX_CORPUS_NOTES); read fewer files")
+                            f"{where} (the limit is jazzgen.data.corpus.MAX_CORPUS_NOTES); read fewer files")
 
 
 def _read_chunk(args) -> dict[str, np.ndarray]:
@@ -486,3 +487,34 @@ def _read_many(jobs: list[tuple[str, bytes]], settings: ReadSettings, workers: i
         return out
     finally:
         bar.close()
+
+
+# ---------------------------------------------------------------------------- reading options
+
+def _track_value(text: str) -> int | str:
+    text = text.strip()
+    return int(text) if text.isdigit() else text
+
+
+def read_track_map(path: str | Path) -> tuple[tuple[str, int | str], ...]:
+    """(pattern, track) pairs from a TSV file; UsageError (one line, file:line) for a bad one."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"cannot read --track-map {path}: {getattr(e, 'strerror', None) or e}") from None
+    out = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        cols = line.split("\t")
+        if len(cols) != 2 or not cols[0].strip() or not cols[1].strip():
+            raise UsageError(f"{path}:{n}: expected 'FILE_NAME_OR_GLOB<TAB>TRACK', got {line.strip()[:60]!r}")
+        out.append((cols[0].strip(), _track_value(cols[1])))
+    return tuple(out)
+
+
+def read_settings(args) -> ReadSettings:
+    """ReadSettings from the options add_read_options added (parsed args, or a TrainConfig)."""
+    track = _track_value(args.track) if args.track is not None else None
+    track_map = read_track_map(args.track_map) if getattr(args, "track_map", None) else ()
+    return ReadSettings(track=track, track_map=track_map)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .errors import UsageError
+from jazzgen.errors import UsageError
 
 BACKENDS = ("tensorflow", "jax", "torch")
 

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .midi_io import DRUM_CHANNEL, Part
-from .notes import GRID, NoteSequence
+from jazzgen.music.midi_io import DRUM_CHANNEL, Part
+from jazzgen.music.notes import GRID, NoteSequence
 
 BANDS = ("none", "bass", "trio")   # solo only | + walking bass | + piano, bass and drums
 EIGHTH = GRID // 2                 # the off-beat eighth, straight; the writer swings it
@@ -76,7 +76,7 @@ class Harmony:
 @functools.lru_cache(maxsize=None)
 def harmony(symbol: str) -> Harmony | None:
     """Parse a chord symbol for the band; None for N.C. or a symbol nobody can read."""
-    from .chords import chord_or_none, chord_tones
+    from jazzgen.music.chords import chord_or_none, chord_tones
     ch = chord_or_none(symbol)     # an unreadable symbol: the band lays out rather than crash
     if ch is None:
         return None

@@ -1,0 +1,87 @@
+"""python -m jazzgen.train: learn jazz improvisation from a folder of MIDI.
+
+    python -m jazzgen.train                     # midi/ (the bundled WJazzD + your files) -> models/midi/
+    python -m jazzgen.train --data midi/wjazzd --name wjazzd
+    python -m jazzgen.train --resume            # continue the run in models/midi/ where it stopped
+
+Flags in, ``jazzgen.model.training.train`` (which says how a run goes), a model folder out.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from jazzgen import paths
+from jazzgen.commands import cli
+from jazzgen.commands.ingest import add_read_options
+from jazzgen.errors import UsageError
+from jazzgen.model import backend
+from jazzgen.model.training import TrainConfig, check_config, train
+
+PROG = "jazzgen.train"
+
+
+def parse_args(argv=None) -> tuple[TrainConfig, bool, set[str], str | None]:
+    """(config, resume?, the flags given on the command line, the Keras backend asked for)."""
+    d = TrainConfig()
+    p = cli.Parser(prog="python -m jazzgen.train", description=__doc__.split("\n\n")[0], allow_abbrev=False)
+    p.add_argument("--data", default=d.data, help=f"folder of MIDI files (default: {paths.DATA}/)")
+    p.add_argument("--out", default=d.out, help=f"where model folders go (default: {paths.MODELS}/)")
+    p.add_argument("--name", default=d.name, help="model folder name under --out (default: the data folder's name)")
+    p.add_argument("--cache", default=d.cache, help=f"corpus cache folder (default: {paths.CACHE})")
+    for f in ("epochs", "batch_size", "seq_len", "layers", "units", "patience", "seed", "max_songs"):
+        p.add_argument("--" + f.replace("_", "-"), type=int, default=getattr(d, f))
+    for f in ("dropout", "lr", "clipnorm", "val_fraction"):
+        p.add_argument("--" + f.replace("_", "-"), type=float, default=getattr(d, f))
+    p.add_argument("--no-augment", dest="augment", action="store_false", help="no 12-key transposition")
+    p.add_argument("--mixed-precision", action="store_true", help="float16/bfloat16 compute (GPU)")
+    p.add_argument("--distribute", action="store_true", help="data-parallel over all local devices")
+    p.add_argument("--backend", choices=backend.BACKENDS,
+                   help="Keras backend (default: KERAS_BACKEND, else tensorflow); a GPU is used when there is one")
+    add_read_options(p)
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out/--name from its last epoch, with its own settings")
+    a = p.parse_args(argv)
+    given = {act.dest for act in p._actions
+             if any(t.split("=")[0] in act.option_strings for t in (sys.argv[1:] if argv is None else argv))}
+    resume, backend_name = a.__dict__.pop("resume"), a.__dict__.pop("backend")
+    cfg = TrainConfig(**a.__dict__)
+    cfg.name = cfg.name or Path(cfg.data).resolve().name
+    try:
+        check_config(cfg)
+    except UsageError as e:
+        p.error(str(e))
+    return cfg, resume, given - {"resume", "help", "backend"}, backend_name
+
+
+
+
+def resume_hint(cfg: TrainConfig) -> str:
+    out = cfg.model_dir
+    if not (out / "state.json").is_file() or not (out / "last.keras").is_file():
+        return "interrupted before the first epoch ended; nothing saved to resume"
+    flags = f"--out {cfg.out} --name {cfg.name}" + (f" --cache {cfg.cache}" if cfg.cache != paths.CACHE else "")
+    return f"interrupted; continue with: python -m jazzgen.train {flags} --resume"
+
+
+def _main(argv) -> int:
+    cfg, resume, given, backend_name = parse_args(argv)
+    backend.choose(backend_name)
+    backend.announce()
+    try:
+        state = train(cfg, resume=resume, progress=sys.stderr.isatty(), given=given)
+    except KeyboardInterrupt:
+        print(f"\n{PROG}: {resume_hint(cfg)}", file=sys.stderr)
+        return 130
+    b = state["best"]
+    print(f"best: pitch ppl {b['val_pitch_ppl']:.2f}, dur ppl {b['val_dur_ppl']:.2f} -> {cfg.model_dir}/model.keras")
+    print(f"improvise with it: python -m jazzgen.generate --model {cfg.model_dir} --seconds 30")
+    return 0
+
+
+def main(argv=None) -> int:
+    return cli.run(PROG, _main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
