@@ -215,7 +215,8 @@ def test_reading_stops_as_soon_as_the_total_is_passed(tmp_path, monkeypatch):
 def test_ingest_cli_reports_a_corpus_over_the_total_in_one_line(tmp_path):
     (tmp_path / "a.mid").write_bytes(GOOD)
     code = ("import sys; from jazzgen.data import corpus; corpus.MAX_CORPUS_NOTES = 10; "
-            "from jazzgen.commands.cli import run; from jazzgen.commands.ingest import PROG, main; sys.exit(run(PROG, main))")
+            "from jazzgen.commands.cli import run; from jazzgen.commands.ingest import PROG, main; "
+            "sys.exit(run(PROG, main))")
     r = subprocess.run([sys.executable, "-c", code, "--data", str(tmp_path), "--out", str(tmp_path / "c"), "--quiet"],
                        cwd=ROOT, capture_output=True, text=True, timeout=120, env=subprocess_env())
     assert r.returncode == 2

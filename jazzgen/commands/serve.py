@@ -14,7 +14,10 @@ pydantic, whose multi-line validation reports would have to be flattened into ou
 one-line errors anyway, so the few fields are checked here by hand.  uvicorn is
 the reference ASGI server, pure Python (h11) in the configuration we pin.
 
-Safety: it binds to 127.0.0.1 unless told otherwise; a request body is at most
+Safety: it binds to 127.0.0.1 unless told otherwise and answers only requests addressed to
+this server from its own page (``guard.py``: the Host, Origin and Sec-Fetch-Site checks
+against DNS rebinding and cross-site requests, JSON-only actions, time limits on slow
+clients); a request body is at most
 ``MAX_BODY`` bytes and a take at most ``MAX_SECONDS`` long; files are found by
 take id only (16 random hex digits, checked by a regex, looked up in a dict: no
 path from a request reaches the filesystem); the store keeps the last
@@ -48,13 +51,14 @@ from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from jazzgen import paths
-from jazzgen.commands import cli
+from jazzgen.commands import cli, guard
 from jazzgen.errors import JazzgenError, UsageError
 from jazzgen.generation.band import swing_for
 from jazzgen.generation.sample import Sampling, Stepper
@@ -357,9 +361,10 @@ def gone(store: TakeStore) -> JSONResponse:
 
 
 def create_app(stepper: Stepper, model_name: str = "model", store: TakeStore | None = None,
-               workers: int = 0) -> Starlette:
+               workers: int = 0, hosts: tuple[str, ...] | None = guard.LOOPBACK) -> Starlette:
     """The page and its API over one loaded model; the store's folder goes when the app stops.
-    Takes are made in `workers` forked processes (the command: one per core), or with 0 in threads."""
+    Takes are made in `workers` forked processes (the command: one per core), or with 0 in threads.
+    Only requests to `hosts` (Host header names), from the page itself, pass (``guard.Guard``)."""
     store = store or TakeStore()
     pool = worker_pool(stepper, workers) if workers > 0 else None
 
@@ -423,7 +428,7 @@ def create_app(stepper: Stepper, model_name: str = "model", store: TakeStore | N
         Route("/api/generate", generate, methods=["POST"]), Route("/api/takes", takes),
         Route("/api/takes/{take_id}", one_take), Route("/api/takes/{take_id}/{fmt}", take_file),
     ], exception_handlers={JazzgenError: user_error, HTTPException: http_error, Exception: internal_error},
-        lifespan=lifespan)
+        middleware=[Middleware(guard.Guard, hosts=hosts)], lifespan=lifespan)
     app.state.store, app.state.internal_errors = store, 0
     return app
 
@@ -437,6 +442,9 @@ def parser() -> cli.Parser:
     p.add_argument("--model", default=str(paths.SHIPPED_MODEL),
                    help="model folder (default: the shipped models/wjazzd)")
     p.add_argument("--workers", type=int, help="processes that make takes (default: one per core; 0: threads)")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="also answer requests addressed to NAME (a Host header; repeatable); by default only "
+                        "this server's own address and the loopback names")
     return p
 
 
@@ -460,11 +468,16 @@ def url_of(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
+def server(app: Starlette, header_seconds: float = guard.HEADER_SECONDS):
+    """The uvicorn server of `app`, closing connections whose headers take over `header_seconds`."""
+    import uvicorn
+    return uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
+                                         http=guard.header_deadline_protocol(header_seconds)))
+
+
 def serve(app: Starlette, sock: socket.socket):
     """Run uvicorn on an already bound socket until interrupted."""
-    import uvicorn
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    server.run(sockets=[sock])
+    server(app).run(sockets=[sock])
 
 
 def _main(argv) -> int:
@@ -478,7 +491,9 @@ def _main(argv) -> int:
         print(f"{PROG}: warning: listening on {a.host}, reachable from other machines", file=sys.stderr)
     print(f"{PROG}: serving {Path(a.model).name} at {url_of(sock)}  (Ctrl-C stops)", flush=True)
     workers = a.workers if a.workers is not None else (os.cpu_count() or 1)
-    serve(create_app(stepper, Path(a.model).name, workers=workers if sys.platform.startswith("linux") else 0), sock)
+    hosts = guard.served_hosts(a.host, a.allow_host)
+    serve(create_app(stepper, Path(a.model).name, workers=workers if sys.platform.startswith("linux") else 0,
+                     hosts=hosts), sock)
     return 0
 
 
