@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from jazzgen.errors import ChordError
 
@@ -53,7 +53,7 @@ _QUALITY_INDEX = {q: i for i, q in enumerate(QUALITIES)}
 NAMES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")  # transposed spelling
 _LETTER = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 _ROOT = re.compile(r"[A-G][b#♭♯]*")
-_BASS = re.compile(r"\s*/\s*([A-G][b#♭♯]*)\s*$")
+_BASS = re.compile(r"\s*[/\\]\s*([A-Ga-g][b#♭♯]*)(\S*)\s*$")   # slash bass, or a polychord's lower chord
 _NC = re.compile(r"n\.?\s*c\.?", re.I)
 # Every musician's spelling, one character for one (so positions in the symbol as written
 # still hold): Unicode accidentals, the triangles and deltas of maj7, the rings of dim and
@@ -69,19 +69,24 @@ _UNICODE = str.maketrans({
 })
 _INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060"   # BOM, zero-width spaces and joiners: dropped
 _TENSION = {"9": 2, "b9": 1, "#9": 3, "11": 5, "#11": 6, "13": 9, "b13": 8,
-            "2": 2, "b2": 1, "4": 5, "#4": 6, "6": 9, "b6": 8}
+            "2": 2, "b2": 1, "3": 4, "4": 5, "#4": 6, "6": 9, "b6": 8}
 _IMPLIED = {9: {2}, 11: {2, 5}, 13: {2, 9}}   # what an extension number brings along
 _TOKENS = [(kind, re.compile(p)) for kind, p in [   # tried in this order at each position
-    ("add", r"add([b#]?)(13|11|9|6|4|2)"),
+    ("add", r"add([b#]?)(13|11|9|6|4|3|2)"),
     ("alt", r"alt"),
     ("aug", r"aug|\+"),
     ("dim", r"dim|o|°"),
-    ("half", r"ø"),
-    ("sus", r"sus([24]?)"),
-    ("maj", r"maj|Maj|MAJ|ma(?!dd)|Ma|M|Δ|\^|j"),
+    ("half", r"ø|h"),
+    ("sus", r"sus(24|42|2|4)?"),
+    ("phryg", r"phryg"),
+    ("omit", r"no([35])"),
+    ("bass", r"Bass|Note"),
+    ("maj", r"[Mm]ajor|maj|Maj|MAJ|ma(?!dd)|Ma|M|Δ|\^|j"),
+    ("variant", r"_"),
     ("min", r"min|mi|m|-"),
-    ("alter", r"([b#+-])(13|11|9|5)"),
+    ("alter", r"([b#+-])(13|11|9|6|5|4)"),
     ("num", r"13|11|9|7|6|5|2"),
+    ("sharp5", r"\+"),
 ]]
 _FIRST_ONLY = {"aug", "dim", "half", "min"}   # triad words must follow the root directly
 
@@ -123,74 +128,121 @@ def _strip_parens(s: str) -> str:
     return re.sub(r"[\s(),]", "", s)
 
 
-def _read_suffix(s: str) -> tuple[int | None, int, int | None, set[int], bool]:
+@dataclass
+class _Suffix:
+    """What a suffix says so far, token by token (``_read_suffix``)."""
+    third: int | None = 4
+    fifth: int | None = 7
+    top: int | None = None            # the 6th or 7th
+    alt: bool = False
+    maj: str = ""                     # the major-seventh word as written ('' if none)
+    implied: set[int] = field(default_factory=set)
+    added: set[int] = field(default_factory=set)
+    kinds: list[str] = field(default_factory=list)
+
+
+def _sus(st: _Suffix, g) -> None:
+    st.third = 2 if g[0] == "2" else 5
+    if g[0] in ("24", "42"):                       # sus24: the 4th, with the 2nd added
+        st.added.add(2)
+
+
+def _alt(st: _Suffix, g) -> None:
+    st.alt, st.fifth, st.top = True, 8, st.top or 10
+    st.added.add(3)
+
+
+def _add(st: _Suffix, g) -> None:
+    if g[0] + g[1] not in _TENSION:
+        raise ValueError(f"no such added tone {'add' + g[0] + g[1]!r}")
+    st.added.add(_TENSION[g[0] + g[1]])
+
+
+def _alter(st: _Suffix, g) -> None:
+    acc, n = {"+": "#", "-": "b"}.get(g[0], g[0]), g[1]
+    if n == "5":
+        st.fifth = 6 if acc == "b" else 8
+    elif acc + n in _TENSION:
+        st.added.add(_TENSION[acc + n])
+    else:
+        raise ValueError(f"no such alteration {g[0] + g[1]!r}")
+
+
+def _first_number(st: _Suffix, n: int) -> None:
+    """The extension: 6 or 7 (and the ninths below 9, 11, 13); 5 power chord, 2 add9."""
+    if n == 5:
+        if st.kinds not in ([], ["aug"]):
+            raise ValueError("5 only as a power chord (C5) or C+5")
+        st.third = None if not st.kinds else st.third
+    elif n == 2:
+        if st.kinds:
+            raise ValueError("2 only right after the root (C2 = Cadd9)")
+        st.added.add(2)
+    elif n == 6:
+        st.top = 9
+    else:
+        st.top = 11 if st.maj else 9 if "dim" in st.kinds else 10
+        st.implied |= _IMPLIED.get(n, set())
+
+
+def _later_number(st: _Suffix, n: int) -> None:
+    """A number after the extension: a tension, or the 7th of a 6 (C67 = C13) or a maj (Co7M7)."""
+    if n in (9, 11, 13):
+        st.added.add(_TENSION[str(n)])
+    elif n == 7 and st.kinds[-1] == "maj":
+        st.top = 11
+    elif n == 7 and st.top == 9:
+        st.top = 10
+        st.added.add(9)
+    else:
+        raise ValueError(f"unexpected {n} after the extension")
+
+
+def _number(st: _Suffix, text: str) -> None:
+    (_later_number if "num" in st.kinds else _first_number)(st, int(text))
+
+
+_ON_TOKEN = {
+    "min": lambda st, g: setattr(st, "third", 3),
+    "dim": lambda st, g: (setattr(st, "third", 3), setattr(st, "fifth", 6)),
+    "half": lambda st, g: (setattr(st, "third", 3), setattr(st, "fifth", 6), setattr(st, "top", 10)),
+    "aug": lambda st, g: setattr(st, "fifth", 8),
+    "sharp5": lambda st, g: setattr(st, "fifth", 8),
+    "phryg": lambda st, g: (setattr(st, "third", 5), setattr(st, "top", 10), st.added.add(1)),
+    "omit": lambda st, g: setattr(st, "third" if g[0] == "3" else "fifth", None),
+    "bass": lambda st, g: (setattr(st, "third", None), setattr(st, "fifth", None)),
+    "variant": lambda st, g: None,        # Impro-Visor's C7_: the same chord, voiced another way
+    "sus": _sus, "alt": _alt, "add": _add, "alter": _alter,
+}
+
+
+def _read_suffix(s: str) -> tuple[int | None, int | None, int | None, set[int], bool]:
     """Suffix -> (3rd, 5th, 6th/7th, tension intervals, alt); raises ValueError(why)."""
     s = _strip_parens(s)
-    third, fifth, top, alt, maj = 4, 7, None, False, ""
-    implied, added, kinds, pos = set(), set(), [], 0
+    st, pos = _Suffix(), 0
     while pos < len(s):
         for kind, rx in _TOKENS:
-            m = None if (kind in _FIRST_ONLY and kinds) else rx.match(s, pos)
+            m = None if (kind in _FIRST_ONLY and st.kinds) else rx.match(s, pos)
             if m:
                 break
         else:
             raise ValueError(f"cannot read {s[pos:]!r}")
-        pos, g = m.end(), m.groups()
-        if kind == "min":
-            third = 3
-        elif kind == "dim":
-            third, fifth = 3, 6
-        elif kind == "half":
-            third, fifth, top = 3, 6, 10
-        elif kind == "aug":
-            fifth = 8
-        elif kind == "sus":
-            third = 2 if g[0] == "2" else 5
-        elif kind == "maj":
-            maj = m.group()
-        elif kind == "alt":
-            alt, fifth, top = True, 8, top or 10
-            added.add(3)
-        elif kind == "add":
-            if g[0] + g[1] not in _TENSION:
-                raise ValueError(f"no such added tone {m.group()!r}")
-            added.add(_TENSION[g[0] + g[1]])
-        elif kind == "alter":
-            acc, n = {"+": "#", "-": "b"}.get(g[0], g[0]), g[1]
-            if n == "5":
-                fifth = 6 if acc == "b" else 8
-            elif acc + n in _TENSION:
-                added.add(_TENSION[acc + n])
-            else:
-                raise ValueError(f"no such alteration {m.group()!r}")
-        else:  # a number: the first is the extension, later ones are tensions
-            n = int(m.group())
-            if "num" in kinds:
-                if n not in (9, 11, 13):
-                    raise ValueError(f"unexpected {n} after the extension")
-                added.add(_TENSION[str(n)])
-            elif n == 5:
-                if kinds not in ([], ["aug"]):
-                    raise ValueError("5 only as a power chord (C5) or C+5")
-                third = None if not kinds else third
-            elif n == 2:
-                if kinds:
-                    raise ValueError("2 only right after the root (C2 = Cadd9)")
-                added.add(2)
-            elif n == 6:
-                top = 9
-            else:
-                top = 11 if maj else 9 if "dim" in kinds else 10
-                implied |= _IMPLIED.get(n, set())
-        kinds.append(kind)
-    if maj and top is None and maj in "Δ^j":
-        top = 11
-    if added & {1, 3}:
-        implied.discard(2)
-    return third, fifth, top, implied | added, alt
+        pos = m.end()
+        if kind == "maj":
+            st.maj = m.group()
+        elif kind == "num":
+            _number(st, m.group())
+        else:
+            _ON_TOKEN[kind](st, m.groups())
+        st.kinds.append(kind)
+    if st.maj and st.top is None and st.maj in "Δ^j":
+        st.top = 11
+    if st.added & {1, 3}:
+        st.implied.discard(2)
+    return st.third, st.fifth, st.top, st.implied | st.added, st.alt
 
 
-def _quality(third: int | None, fifth: int, top: int | None, alt: bool) -> str:
+def _quality(third: int | None, fifth: int | None, top: int | None, alt: bool) -> str:
     """The class from 3rd, 5th and 6th/7th (see the module docstring's table)."""
     if alt:
         return "alt"
@@ -224,24 +276,39 @@ def parse_chord(symbol: str) -> Chord:
     t = s.translate(_UNICODE)
     if _NC.fullmatch(t):
         return Chord(s, None, None, "none", ())
-    head, *rest = t.replace("6/9", "69").split("/")
+    head, *rest = re.split(r"[/\\]", t.replace("6/9", "69"))
     m = _ROOT.match(head)
     if not m:
         raise bad("the root must be an upper-case letter A-G, then any b / #")
     if len(rest) > 1:
         raise bad("more than one '/'")
     root = bass = _pc(m.group())
-    if rest:
-        if not _ROOT.fullmatch(rest[0].strip()):
-            raise bad(f"slash bass {rest[0]!r} is not a note name")
-        bass = _pc(rest[0].strip())
     try:
+        bass, under = _slash_part(rest[0].strip()) if rest else (root, set())
         third, fifth, top, tensions, alt = _read_suffix(head[m.end():])
     except ValueError as e:
         raise bad(str(e)) from None
     tones = tuple((root + i) % 12 for i in (0, third, fifth, top) if i is not None)
-    pcs = tuple(sorted(set(tones) | {(root + i) % 12 for i in tensions} | {bass}))
+    pcs = tuple(sorted(set(tones) | {(root + i) % 12 for i in tensions} | {bass} | under))
     return Chord(s, root, bass, _quality(third, fifth, top, alt), pcs, tones)
+
+
+def _slash_part(text: str) -> tuple[int, set[int]]:
+    """(bass pitch class, pitch classes of a lower chord) of what follows '/' (or Impro-Visor's
+    '\\'): a bass note, in either case (``Cm7/bb``), or the chord under a polychord
+    (``Bb\\A7``, ``Fm7/Bb7``: its root is the bass, its notes join the chord's)."""
+    m = _ROOT.match(text[:1].upper() + text[1:])
+    if not m:
+        raise ValueError(f"slash bass {text!r} is not a note name")
+    if m.end() == len(text):
+        return _pc(m.group()), set()
+    if text[0].islower():
+        raise ValueError(f"slash bass {text!r} is not a note name")
+    try:
+        lower = parse_chord(text)
+    except ChordError:
+        raise ValueError(f"slash bass {text!r} is neither a note name nor a chord") from None
+    return lower.root, set(lower.pcs)
 
 
 def transpose_symbol(symbol: str, semitones: int) -> str:
@@ -257,7 +324,11 @@ def transpose_symbol(symbol: str, semitones: int) -> str:
     if b:
         head_end = b.start()
     out = NAMES[(chord.root + semitones) % 12] + s[_ROOT.match(t).end():head_end]
-    return out + ("/" + NAMES[(chord.bass + semitones) % 12] if b else "")
+    if not b:
+        return out
+    lower = b.group(1).capitalize() + b.group(2)
+    sep = "\\" if "\\" in t[head_end:b.start(1)] else "/"
+    return out + sep + (transpose_symbol(lower, semitones) if b.group(2) else NAMES[(chord.bass + semitones) % 12])
 
 
 def chord_tones(chord: Chord) -> tuple[int, ...]:
