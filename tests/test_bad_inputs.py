@@ -306,8 +306,9 @@ def test_chart_that_is_a_fifo_or_huge(tmp_path):
     os.mkfifo(tmp_path / "fifo.txt")
     with pytest.raises(UsageError, match="chart .*fifo.txt: not a regular file"):
         C.build_chart(chart_file=tmp_path / "fifo.txt")
-    (tmp_path / "huge.txt").write_text("C7 | " * 300_000)
-    with pytest.raises(UsageError, match=r"huge.txt: \d+ bytes, more than the 1048576"):
+    from jazzgen.music.charts.files import MAX_CHART_BYTES
+    (tmp_path / "huge.txt").write_text("C7 | " * (MAX_CHART_BYTES // 5 + 1))
+    with pytest.raises(UsageError, match=rf"huge.txt: \d+ bytes, more than the {MAX_CHART_BYTES}"):
         C.build_chart(chart_file=tmp_path / "huge.txt")
 
 

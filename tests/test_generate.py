@@ -322,3 +322,36 @@ def test_error_from_the_command_line(gen_model, tmp_path):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "H7" in lines[0] and lines[0].startswith("jazzgen.generate: error: ")
     assert not (tmp_path / "out").exists()
+
+
+CHARTS = Path(__file__).parent / "data" / "charts"
+
+
+def test_chart_files_of_every_kind_end_to_end(gen_model, tmp_path):
+    """--chart with an iReal Pro playlist and --tune: the road map's bars at the chart's own tempo;
+    an Impro-Visor leadsheet in 3/4; errors name the flag, the tune and the bar."""
+    [midi] = gen(gen_model, tmp_path / "out", "--chart", CHARTS / "jazzgen-tests.html", "--tune", "test blues",
+                 "--seconds", "12", "--seed", "1")
+    mf = mido.MidiFile(str(midi))
+    tempo = next(m.tempo for t in mf.tracks for m in t if m.type == "set_tempo")
+    assert round(mido.tempo2bpm(tempo)) == 140                     # the chart's tempo
+    _, markers = solo_track(midi)
+    bar = 4 * mf.ticks_per_beat
+    assert [(t // bar, s) for t, s in markers][:10] == [
+        (0, "C7"), (1, "F7"), (2, "C7"), (3, "C7"), (4, "F7"), (4, "F#o7"), (5, "C7/G"), (5, "A7"), (5, "D-7"),
+        (6, "F7")]                                                  # p, x, small chords, r (bars 7-8 = 5-6)
+    [ls] = gen(gen_model, tmp_path / "out", "--chart", CHARTS / "Contemplation.ls", "--seconds", "5", "--seed", "1")
+    sigs = {(m.numerator, m.denominator) for t in mido.MidiFile(str(ls)).tracks for m in t
+            if m.type == "time_signature"}
+    assert sigs == {(3, 4)}
+    r = run_module("jazzgen.generate", ["--model", gen_model.path, "--out", tmp_path / "bad", "--chart",
+                                        CHARTS / "jazzgen-tests.html"], cwd=tmp_path, timeout=60)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and "holds 3 tunes" in lines[0] and "--tune TITLE" in lines[0]
+    bad = tmp_path / "bad.ls"
+    bad.write_text("(title Broken)\n(meter 4 4)\n(part (type chords))\nC7 | F7 | Xyz7 |\n")
+    r = run_module("jazzgen.generate", ["--model", gen_model.path, "--out", tmp_path / "bad", "--chart", bad],
+                   cwd=tmp_path, timeout=60)
+    assert r.returncode == 2 and r.stderr.strip().startswith(
+        f"jazzgen.generate: error: --chart {bad}: tune 'Broken', bar 3: unknown chord symbol 'Xyz7'")
+    assert not (tmp_path / "bad").exists()

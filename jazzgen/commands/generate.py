@@ -5,6 +5,8 @@
     python -m jazzgen.generate --chords "Dm7 G7 | Cmaj7 | Cmaj7 |" --num 3 --seed 7
     python -m jazzgen.generate --form waltz --bpm 180          # a jazz waltz, in 3/4
     python -m jazzgen.generate --meter 6/8 --chords "Dm7 | G7 | Cmaj7 | %"
+    python -m jazzgen.generate --chart jazz1460.html --tune "Blue Bossa"   # iReal Pro playlist
+    python -m jazzgen.generate --chart GiantSteps.ls                       # Impro-Visor leadsheet
 
 Writes MIDI (solo + walking bass, comping piano and drums, chord changes as markers),
 and on request a WAV, a piano-roll PNG and a MusicXML lead sheet.  The changes loop
@@ -12,9 +14,14 @@ to fill the length; the solo lasts exactly --seconds at --bpm (rounded to the gr
 and ends with every note released.  File names carry the seed and a digest of the
 other arguments, so a run never replaces the files of a different one.
 
-Meter: --meter N/D, else a --chart file's first line (``3/4`` or ``meter: 3/4``), else
-the form's own (the waltz is 3/4), else the primer's, else 4/4; bars, markers and the
-band follow it.  A --primer opens the solo with its first --primer-bars bars (default:
+--chart reads jazzgen's text charts, iReal Pro links, playlists and HTML exports (--tune
+picks a tune by title), Impro-Visor leadsheets and MusicXML lead sheets (``music.charts``);
+repeats, endings, segno, coda, D.C./D.S. and Fine are played as the chart says.
+
+Meter: --meter N/D, else the --chart file's (a text chart's first line, ``3/4`` or
+``meter: 3/4``), else the form's own (the waltz is 3/4), else the primer's, else 4/4; bars,
+markers and the band follow it.  Tempo: --bpm, else the chart file's, else the primer's,
+else 160.  A --primer opens the solo with its first --primer-bars bars (default:
 all of it, or its first 4 bars when it lasts more than half of --seconds), keeping its
 tempo map, meter and key; the solo goes on after it.  Its chord markers are the changes
 unless --chords/--chart/--form say otherwise; a primer without markers gets those (by
@@ -47,14 +54,18 @@ def parser() -> cli.Parser:
                    help=f"length of the solo at --bpm (default {TakeConfig.seconds:g})")
     chart = p.add_mutually_exclusive_group()
     chart.add_argument("--chords", help='changes, bars separated by "|": "Dm7 G7 | Cmaj7 | %%"')
-    chart.add_argument("--chart", help="a text file holding such changes; its first line may state the meter "
-                       "('3/4' or 'meter: 3/4')")
+    chart.add_argument("--chart", help="a chart file: such changes as text (its first line may state the meter, "
+                       "'3/4' or 'meter: 3/4'), an iReal Pro link, playlist or HTML export (or the irealb:// link "
+                       "itself), an Impro-Visor .ls leadsheet, or a MusicXML lead sheet (.musicxml, .xml, .mxl)")
     chart.add_argument("--form", help=f"a built-in form: {', '.join(FORMS)} (default: blues in F, or the primer's "
                        "own changes; a primer without chord markers gets the blues in F)")
+    p.add_argument("--tune", metavar="TITLE", help="the tune of a --chart playlist to play, by title (ignoring "
+                   "case; a unique part of the title will do)")
     p.add_argument("--key", help="transpose the form to this key (e.g. F, Bb, Cm)")
     p.add_argument("--meter", help="time signature N/D, e.g. 3/4, 6/8, 5/4 (default: the chart file's, the "
                    "form's (waltz: 3/4), the primer's, else 4/4)")
-    p.add_argument("--bpm", type=float, help="tempo in quarter notes per minute (default 160, or the primer's)")
+    p.add_argument("--bpm", type=float, help="tempo in quarter notes per minute (default: the chart file's, the "
+                   "primer's, else 160)")
     p.add_argument("--swing", type=swing_arg, default=None, metavar="auto|AMOUNT",
                    help=f"auto (default) = from the tempo, as rhythm sections swing (3:1 slow to 1:1 at 300 bpm); "
                         f"0 = straight eighths, 1 = triplet (2:1), up to {MAX_SWING:g} (3:1)")
@@ -147,7 +158,8 @@ def generate(a) -> list[Path]:
         raise UsageError("--primer-bars needs a --primer")
     head = primer_for(primer, a) if primer is not None else None
     chart = build_chart(chords=a.chords, chart_file=a.chart, form=a.form, key=a.key, bpm=a.bpm, primer=primer,
-                        meter=a.meter, primer_until=None if head is None else primer_end(head))
+                        meter=a.meter, primer_until=None if head is None else primer_end(head),
+                        tune=a.tune)
     if primer is not None:
         note_default_changes(primer, a, chart)
         primer = head

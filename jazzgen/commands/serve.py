@@ -156,8 +156,7 @@ def roll(take: Take) -> dict:
     tracks = [{"name": "solo", "notes": _notes(take, solo.pitch, solo.start, solo.duration)}]
     tracks += [{"name": p.name.lower(), "notes": _notes(take, p.pitch, p.start, p.duration)}
                for p in take.parts if p.channel != DRUM_CHANNEL]
-    bar = take.chart.bar_steps
-    return {"length": seconds_of([solo.end], take)[0], "bars": seconds_of(np.arange(0, solo.end, bar), take),
+    return {"length": seconds_of([solo.end], take)[0], "bars": seconds_of([a for a, _ in solo.bars()], take),
             "chords": [[t, c.symbol] for t, c in zip(seconds_of([c.step for c in solo.chords], take), solo.chords)],
             "tracks": tracks}
 

@@ -66,7 +66,7 @@ def load_stepper(model_dir: str | Path) -> Stepper:
 
 def digest(chart: Chart, cfg: TakeConfig, primer: NoteSequence | None) -> str:
     """Six hex digits that change whenever the music asked for changes: names never collide."""
-    what = {"chart": [chart.changes, chart.chorus, chart.bpm, chart.meter],
+    what = {"chart": [chart.changes, chart.chorus, chart.bpm, chart.meter] + ([chart.meters] if chart.meters else []),
             "config": {k: v for k, v in asdict(cfg).items() if k not in ("seed", "num")},
             "primer": None if primer is None else [primer.pitch.tolist(), primer.start.tolist(),
                                                    primer.duration.tolist()]}

@@ -29,6 +29,7 @@ import numpy as np
 
 from jazzgen.data import tokens as T
 from jazzgen.errors import ChordError, UsageError
+from jazzgen.music.charts import Tune, changes_of, pick_tune, read_chart_file, read_tunes
 from jazzgen.music.chords import FORMS, clean, form_changes, form_meter, parse_changes
 from jazzgen.music.notes import GRID, ChordChange, NoteSequence, Tempo, TimeSignature, parse_meter
 
@@ -38,7 +39,6 @@ MIN_BPM, MAX_BPM = 20.0, 400.0
 MAX_SECONDS = 3600.0
 PRIMER_BARS = 4            # a primer longer than half of --seconds is cut to this many bars
 _METER_LINE = re.compile(r"\s*(?:(?:meter|time)\s*:?\s*)?(\d{1,2}\s*/\s*\d{1,2})\s*", re.I)
-MAX_CHART_BYTES = 2**20       # a chart is a few hundred bytes
 
 
 @dataclass(frozen=True)
@@ -48,10 +48,20 @@ class Chart:
     chorus: int                        # length of one chorus in grid steps (whole bars)
     bpm: float = DEFAULT_BPM
     meter: tuple[int, int] = (4, 4)
+    meters: tuple[tuple[int, int], ...] = ()   # each bar's meter, when the chart changes meter
+    title: str = ""                    # the tune's name, when the chart has one
 
     @property
     def bar_steps(self) -> int:
+        """Steps in a bar of the chart's (first) meter."""
         return TimeSignature(0, *self.meter).bar_steps
+
+    def bars(self) -> list[tuple[int, int]]:
+        """(start, length) in steps of each bar of one chorus."""
+        lengths = [TimeSignature(0, *m).bar_steps for m in self.meters] or [self.bar_steps] * (
+            self.chorus // self.bar_steps)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int).tolist()
+        return list(zip(starts, lengths))
 
     def steps(self, seconds: float) -> int:
         """Grid steps in `seconds` at this tempo (at least one)."""
@@ -65,6 +75,11 @@ class Chart:
         seq.chords = [c for c in chords if c.step < steps]
         seq.tempos = [Tempo(0, float(self.bpm))]
         seq.time_signatures = [TimeSignature(0, *self.meter)]
+        if self.meters:
+            marks = [(a, m) for (a, _), m, before in zip(self.bars(), self.meters, (None,) + self.meters)
+                     if m != before]
+            seq.time_signatures = [TimeSignature(a + k * self.chorus, *m) for k in range(loops)
+                                   for a, m in marks if a + k * self.chorus < steps]
         seq.end = steps
         return seq
 
@@ -142,23 +157,6 @@ def primer_tempo_and_meter(primer: NoteSequence, at: int) -> tuple[float | None,
     return (float(before[-1].qpm) if before else None), (ts.numerator, ts.denominator)
 
 
-def read_chart_file(path: str | Path) -> str:
-    """The text of a chart file (UTF-8, a BOM allowed); errors name the file."""
-    from jazzgen.util import regular_file
-    path = regular_file(path, UsageError, "chart")   # a FIFO would block the read
-    try:
-        size = path.stat().st_size
-        if size > MAX_CHART_BYTES:
-            raise UsageError(f"chart {path}: {size} bytes, more than the {MAX_CHART_BYTES} a chord chart needs")
-        data = path.read_bytes()
-    except OSError as e:
-        raise UsageError(f"cannot read chart {path}: {e.strerror or e}") from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise UsageError(f"chart {path} is not a text file (not UTF-8)") from None
-
-
 MAX_BAR_BEATS = 64   # a primer's meter: more beats to the bar is a corrupt file, not music
 
 
@@ -182,18 +180,24 @@ def check_primer(primer: NoteSequence, bpm: float | None = None) -> None:
 
 def build_chart(*, chords: str | None = None, chart_file: str | Path | None = None, form: str | None = None,
                 key: str | None = None, bpm: float | None = None, primer: NoteSequence | None = None,
-                meter: tuple[int, int] | str | None = None, primer_until: int | None = None) -> Chart:
+                meter: tuple[int, int] | str | None = None, primer_until: int | None = None,
+                tune: str | None = None, chart_data: bytes | None = None) -> Chart:
     """The one chart builder: typed changes, a chart file, the primer's changes, or a form.
 
-    Precedence: `chords`, then `chart_file`, then the primer's own changes (when it has
-    some and no form is asked for), then `form` (default: a blues in F; a primer without
-    chords gets it too).  The tempo is `bpm`, else the primer's, else 160.  The meter is
-    `meter`, else the chart file's, else the form's, else the primer's, else 4/4.  The
-    primer's tempo and meter are those in force where the solo takes over: at
-    `primer_until` (the end of the bars kept, ``fit_primer``), else at the primer's end.
+    Precedence: `chords`, then `chart_file` (or the file's bytes, `chart_data`: any format
+    of ``chart_files``; `tune` picks one of a playlist), then the primer's own changes
+    (when it has some and no form is asked for), then `form` (default: a blues in F; a
+    primer without chords gets it too).  The tempo is `bpm`, else the chart file's, else
+    the primer's, else 160.  The meter is `meter`, else the chart file's, else the form's,
+    else the primer's, else 4/4.  The primer's tempo and meter are those in force where
+    the solo takes over: at `primer_until` (the end of the bars kept, ``fit_primer``),
+    else at the primer's end.
     """
-    if key is not None and (chords is not None or chart_file is not None):
+    from_file = chart_file is not None or chart_data is not None
+    if key is not None and (chords is not None or from_file):
         raise UsageError("--key transposes a --form, not --chords or --chart")
+    if tune is not None and not from_file:
+        raise UsageError("--tune picks a tune of a --chart file")
     if bpm is not None and not MIN_BPM <= bpm <= MAX_BPM:   # also NaN
         raise UsageError(f"--bpm must be in [{MIN_BPM:g}, {MAX_BPM:g}], not {bpm:g}")
     if primer is not None:
@@ -202,13 +206,14 @@ def build_chart(*, chords: str | None = None, chart_file: str | Path | None = No
     if primer is not None:
         primer_bpm, primer_meter = primer_tempo_and_meter(
             primer, primer_until if primer_until is not None else primer_end(primer))
-    bpm = bpm if bpm is not None else (primer_bpm or DEFAULT_BPM)
     asked = meter_of(meter) if meter is not None else None
+    if from_file:
+        data = chart_data if chart_data is not None else read_chart_file(chart_file)
+        return file_chart(data, "" if chart_data is not None else str(chart_file), tune,
+                          bpm, primer_bpm, asked or primer_meter, asked is not None)
+    bpm = bpm if bpm is not None else (primer_bpm or DEFAULT_BPM)
     if chords is not None:
         return from_bars(parse_changes(chords), bpm, asked or primer_meter or (4, 4))
-    if chart_file is not None:
-        own, text = split_meter(read_chart_file(chart_file))
-        return from_bars(parse_changes(text), bpm, asked or own or primer_meter or (4, 4))
     if primer is not None and primer.chords and form is None:
         return of_primer(primer, bpm, asked or primer_meter)
     if form is not None:
@@ -218,6 +223,48 @@ def build_chart(*, chords: str | None = None, chart_file: str | Path | None = No
     bars = form_changes(form or DEFAULT_FORM, key or default_key(form or DEFAULT_FORM))
     own = form_meter(form) if form is not None else (primer_meter or form_meter(DEFAULT_FORM))
     return from_bars(bars, bpm, asked or own)
+
+
+def file_chart(data: bytes, name: str, tune: str | None, bpm: float | None, primer_bpm: float | None,
+               meter: tuple[int, int] | None, forced: bool = False) -> Chart:
+    """The Chart of a chart file's bytes (any format; `tune` picks one of a playlist).
+
+    Its tempo: `bpm`, else the chart's own (when within the flag's limits), else
+    `primer_bpm`, else 160.  Its meter: `meter` when `forced` (--meter), else the chart's
+    own, else `meter`, else 4/4.  Errors name the flag and the file: ``--chart F: tune
+    'Blue Bossa', bar 5: unknown chord symbol ...``.
+    """
+    what = "--chart" + (f" {name}" if name else "")
+    try:
+        got = read_tunes(data, name)
+        if isinstance(got, str):
+            if tune is not None:
+                raise UsageError("--tune picks a tune of a playlist; a text chart holds one chorus")
+            own, text = split_meter(got)
+            return from_bars(parse_changes(text), bpm or primer_bpm or DEFAULT_BPM,
+                             (meter if forced else own or meter) or (4, 4))
+    except (ChordError, UsageError) as e:
+        raise type(e)(f"{what}: {e}") from None
+    entry = pick_tune(got, tune, what)
+    try:
+        picked = entry.read()
+        own_bpm = picked.bpm if picked.bpm and MIN_BPM <= picked.bpm <= MAX_BPM else None
+        return from_tune(picked, bpm or own_bpm or primer_bpm or DEFAULT_BPM, meter if forced else None)
+    except ChordError as e:
+        raise ChordError(f"{what}: {e}") from None
+
+
+def from_tune(tune: Tune, bpm: float, meter: tuple[int, int] | None = None) -> Chart:
+    """The Chart of a tune read from a file: the bars its road map plays, once through
+    (``form.play_order``), each in its own meter (or all in `meter`, chords kept at their
+    place in the bar)."""
+    played = tune.played()
+    if meter is not None:
+        played = [replace(b, meter=tuple(meter)) for b in played]
+    changes, meters, steps = changes_of(played)
+    uniform = len(set(meters)) == 1
+    return Chart(tuple(ChordChange(s, c) for s, c in changes), steps, float(bpm), tuple(meters[0]),
+                 () if uniform else tuple(tuple(m) for m in meters), tune.title)
 
 
 # ---------------------------------------------------------------------------- primers
@@ -306,15 +353,16 @@ def timeline_with_primer(chart: Chart, seconds: float, primer: NoteSequence, nam
 
 def _chords_over_bars(chart: Chart, bars: list[tuple[int, int]]) -> list[ChordChange]:
     """The chart's changes looped over the given bars, each at the same fraction of its bar."""
-    per = chart.bar_steps
-    n_bars = max(1, chart.chorus // per)
+    own = chart.bars()
+    starts = np.array([a for a, _ in own])
     by_bar: dict[int, list[ChordChange]] = {}
     for c in chart.changes:
-        by_bar.setdefault(c.step // per, []).append(c)
+        by_bar.setdefault(int(np.searchsorted(starts, c.step, side="right")) - 1, []).append(c)
     out = []
     for k, (start, length) in enumerate(bars):
-        for c in by_bar.get(k % n_bars, []):
-            off = (c.step % per) * length // per
+        first, per = own[k % len(own)]
+        for c in by_bar.get(k % len(own), []):
+            off = (c.step - first) * length // per
             if off < length:
                 out.append(ChordChange(start + off, c.symbol))
     return out

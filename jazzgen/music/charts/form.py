@@ -1,0 +1,213 @@
+"""A tune as its chart is written, and the bars the band plays through it.
+
+Every chart reader (iReal Pro, Impro-Visor, MusicXML) gives a ``Tune``: its bars in
+written order, each holding its chords at their place in the bar, its meter, and the
+marks that route a band through the form: repeat signs (played twice, or as often as
+the chart says), numbered endings, segno, coda and "to coda", D.C. / D.S. (al coda,
+al fine) and Fine.  ``play_order`` follows those marks as a band reads them, once
+through the form; ``music.chart.from_tune`` turns the played bars into the one
+``Chart`` every command improvises over.
+
+The road map, as musicians read it:
+
+- ``:|`` goes back to the last ``|:`` (or the start, or the bar after the previous
+  ``:|``); a passage with endings is played once per ending, each time skipping the
+  endings not numbered for that time through.
+- After a D.C. (back to bar 1) or D.S. (back to the segno) repeats are not taken again
+  and the last ending is played; the band jumps from the "to coda" bar to the coda and
+  stops at Fine (a jump "al Coda" heeds only the coda, one "al Fine" only the Fine).
+  Each jump is taken once.
+- A bar without chords holds the chord before it.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from jazzgen.errors import ChordError
+from jazzgen.music.chords import parse_chord
+from jazzgen.music.notes import TimeSignature
+
+MAX_PLAYED_BARS = 1024   # a chorus longer than that is a broken road map, not a tune
+
+
+@dataclass
+class Bar:
+    """One written bar: chords at fractions of the bar (0 <= at < 1) and its road marks."""
+    chords: list[tuple[Fraction, str]] = field(default_factory=list)
+    meter: tuple[int, int] = (4, 4)
+    number: int = 0               # the written bar number (1-based) errors name
+    section: str = ""             # rehearsal mark starting here: "A", "B", "Intro" ...
+    repeat_start: bool = False    # |:
+    repeat_end: int = 0           # :| here: the passage is played this many times in all (0: no repeat)
+    endings: tuple[int, ...] = ()  # the times through a repeat this bar is played in (an ending)
+    segno: bool = False
+    coda: bool = False            # the coda starts here
+    to_coda: bool = False         # after a D.C./D.S., jump to the coda after this bar
+    fine: bool = False            # after a D.C./D.S., stop after this bar
+    jump: str = ""                # after this bar: "D.C." or "D.S.", maybe " al Coda" / " al Fine"
+
+
+@dataclass
+class Tune:
+    """A chart read from a file: its title, bars as written, and what it says of tempo and key."""
+    title: str
+    bars: list[Bar]
+    bpm: float | None = None
+    key: str = ""
+    composer: str = ""
+    style: str = ""
+
+    def played(self) -> list[Bar]:
+        """The bars the band plays, once through the form (see the module docstring)."""
+        return [self.bars[i] for i in play_order(self.bars, self.title)]
+
+
+_MAJOR = ("Cb", "Gb", "Db", "Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#")
+_MINOR = ("Ab-", "Eb-", "Bb-", "F-", "C-", "G-", "D-", "A-", "E-", "B-", "F#-", "C#-", "G#-", "D#-", "A#-")
+
+
+def key_name(fifths, minor: bool = False) -> str:
+    """A key signature's sharps (+) or flats (-) as iReal Pro names the key ('Bb', 'G-'), or ''."""
+    try:
+        k = int(str(fifths).strip())
+    except ValueError:
+        return ""
+    return (_MINOR if minor else _MAJOR)[k + 7] if -7 <= k <= 7 else ""
+
+
+def where(title: str, bar: int | None = None) -> str:
+    """The place an error names: the tune, and the bar when known."""
+    return f"tune {title!r}" + (f", bar {bar}" if bar else "")
+
+
+def jump_of(text: str) -> str:
+    """The jump a staff text asks for ("D.S. al Coda", "D.C. al Fine", "D.C." ...), or ''."""
+    low = text.lower()
+    m = re.search(r"(?<![a-z])d\.?\s?([cs])\.?(?![a-z])|da\s?(capo)|dal\s?(segno)", low)
+    if not m:
+        return ""
+    jump = "D.C." if (m.group(1) == "c" or m.group(2)) else "D.S."
+    end = re.search(r"(coda|fine)", low[m.end():])
+    return jump + (f" al {end.group(1).capitalize()}" if end else "")
+
+
+def check_symbols(tune: Tune) -> None:
+    """Every chord symbol through the one chord parser; the error names the tune and the bar."""
+    for b in tune.bars:
+        for _, sym in b.chords:
+            try:
+                parse_chord(sym)
+            except ChordError as e:
+                raise ChordError(f"{where(tune.title, b.number)}: {e}") from None
+
+
+def _last_endings(bars: list[Bar]) -> list[int]:
+    """For each bar in an ending: the highest ending number of its run of endings (0 elsewhere)."""
+    last, run = [0] * len(bars), []
+    for i, b in enumerate(bars + [Bar()]):
+        if b.endings and not (run and b.repeat_start):
+            run.append(i)
+            continue
+        top = max((n for j in run for n in bars[j].endings), default=0)
+        for j in run:
+            last[j] = top
+        run = [i] if b.endings else []
+    return last
+
+
+def play_order(bars: list[Bar], title: str = "") -> list[int]:
+    """Indices of `bars` in the order they are played (see the module docstring)."""
+    last = _last_endings(bars)
+    segno = next((i for i, b in enumerate(bars) if b.segno), 0)
+    coda = next((i for i, b in enumerate(bars) if b.coda), None)
+    order: list[int] = []
+    i, start, time_through, jumped, taken = 0, 0, 1, "", {}
+    while i < len(bars):
+        b = bars[i]
+        if len(order) >= MAX_PLAYED_BARS:
+            raise ChordError(f"{where(title, b.number)}: the form plays more than {MAX_PLAYED_BARS} bars")
+        if b.repeat_start and taken.get(i) != "back":
+            start, time_through = i, 1
+        taken.pop(i, None)
+        wanted = last[i] if jumped else time_through
+        if b.endings and wanted not in b.endings:
+            i += 1
+            continue
+        order.append(i)
+        if jumped and b.fine and "Coda" not in jumped:
+            break
+        if jumped and b.to_coda and "Fine" not in jumped and coda is not None and coda > i:
+            i = coda
+            continue
+        if b.repeat_end and not jumped and time_through < b.repeat_end:
+            time_through += 1
+            taken[start] = "back"
+            i = start
+            continue
+        if b.repeat_end or (b.endings and i + 1 < len(bars) and not bars[i + 1].endings):
+            start, time_through = i + 1, 1
+        if b.jump and not jumped:
+            jumped = b.jump
+            i = segno if b.jump.startswith("D.S.") else 0
+            continue
+        i += 1
+    return order
+
+
+def changes_of(played: list[Bar]) -> tuple[list[tuple[int, str]], list[tuple[int, int]], int]:
+    """(chord changes as (step, symbol), each bar's meter, chorus length in steps) of the
+    played bars.  A form whose first bar has no chord on its downbeat starts on the last
+    chord of the form, as it is heard when the form comes round."""
+    changes, bars, at = [], [], 0
+    for b in played:
+        steps = TimeSignature(0, *b.meter).bar_steps
+        bars.append(b.meter)
+        for frac, sym in b.chords:
+            step = at + min(steps - 1, round(frac * steps))
+            if changes and changes[-1][0] == step:
+                changes[-1] = (step, sym)          # two chords on one step: the later one is heard
+            else:
+                changes.append((step, sym))
+        at += steps
+    if changes and changes[0][0] != 0:
+        changes.insert(0, (0, changes[-1][1]))
+    return changes, bars, at
+
+
+def spread(cells: list[str | None], beats: int, short: set[int] = frozenset()) -> list[tuple[Fraction, str]]:
+    """Chords of a bar written in cells (a symbol, or None for an empty cell or a slash that
+    holds the chord before it) placed on the bar's `beats`, as iReal Pro plays them.
+
+    Each chord lasts one beat plus one per empty cell after it (empty cells before the
+    first chord are dropped); a bar with more beats than that gives the spare beats to its
+    chords in turn from the first (not to the `short` ones, written small), one with
+    fewer takes them back from the chords' empty cells in turn.  More chords than beats
+    share the bar equally.
+    """
+    chords = [(k, c) for k, c in enumerate(cells) if c is not None]
+    if not chords:
+        return []
+    if len(chords) > beats:
+        return [(Fraction(j, len(chords)), c) for j, (_, c) in enumerate(chords)]
+    bounds = [k for k, _ in chords] + [len(cells)]
+    length = [bounds[j + 1] - bounds[j] for j in range(len(chords))]
+    j = 0
+    while sum(length) > beats:
+        if length[j] > 1:
+            length[j] -= 1
+        j = (j + 1) % len(chords)
+    growable = [j for j, (k, _) in enumerate(chords) if k not in short] or list(range(len(chords)))
+    j = 0
+    while sum(length) < beats:
+        length[growable[j % len(growable)]] += 1
+        j += 1
+    onsets = [sum(length[:j]) for j in range(len(chords))]
+    return [(Fraction(on, beats), c) for on, (_, c) in zip(onsets, chords)]
+
+
+def equal_slots(slots: list[str | None]) -> list[tuple[Fraction, str]]:
+    """Chords of a bar written as equal slots (a symbol, or None: the slot holds the chord
+    before it), as Impro-Visor and plain text charts share a bar."""
+    return [(Fraction(k, len(slots)), c) for k, c in enumerate(slots) if c is not None]
