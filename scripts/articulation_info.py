@@ -19,16 +19,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from jazzgen.data import tokens as T  # noqa: E402
-from jazzgen.data.corpus import load_corpus  # noqa: E402
-from jazzgen.data.dataset import split_by_file  # noqa: E402
-from jazzgen.paths import CACHE  # noqa: E402
+from jazzgen.data import tokens as T
+from jazzgen.data.corpus import load_corpus
+from jazzgen.data.dataset import split_by_file
+from jazzgen.paths import CACHE
 
 SETS = (("event length alone", ()), ("+ onset step", ("sub",)), ("+ tempo bucket", ("tempo",)),
         ("+ onset step + tempo bucket", ("sub", "tempo")), ("+ previous articulation", ("prev_art",)),

@@ -21,13 +21,12 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import sys
 import tempfile
 from pathlib import Path
 
+from jazzgen.model.training import TrainConfig
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from jazzgen.model.training import TrainConfig  # noqa: E402
 
 BASE_BATCH, BASE_LR = 24, 2e-3
 

@@ -26,10 +26,8 @@ import resource
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from jazzgen.data import corpus  # noqa: E402
+from jazzgen.data import corpus
 
 
 def cpu_seconds() -> float:

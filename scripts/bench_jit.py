@@ -14,10 +14,8 @@ import argparse
 import contextlib
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from jazzgen.model.training import TrainConfig  # noqa: E402
+from jazzgen.model.training import TrainConfig
 
 
 def main() -> None:

@@ -32,10 +32,9 @@ import time
 import types
 from pathlib import Path
 
+from jazzgen.model.training import TrainConfig  # (no Keras import yet)
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
-from jazzgen.model.training import TrainConfig  # noqa: E402  (no Keras import yet)
 
 PREVIOUS_BATCH = 24
 

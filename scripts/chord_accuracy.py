@@ -28,15 +28,14 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from jazzgen.errors import JazzgenError
+from jazzgen.generation.band import band_parts
+from jazzgen.music import chord_infer
+from jazzgen.music.chords import parse_chord
+from jazzgen.music.midi_io import read_midi
+from jazzgen.music.notes import GRID, NO_CHORD
 
-from jazzgen.errors import JazzgenError  # noqa: E402
-from jazzgen.generation.band import band_parts  # noqa: E402
-from jazzgen.music import chord_infer  # noqa: E402
-from jazzgen.music.chords import parse_chord  # noqa: E402
-from jazzgen.music.midi_io import read_midi  # noqa: E402
-from jazzgen.music.notes import GRID, NO_CHORD  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 FAMILY = {"maj": "maj", "maj7": "maj", "6": "maj", "aug": "maj",
           "min": "min", "min7": "min", "min6": "min", "minmaj7": "min",

@@ -40,17 +40,16 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
+import numpy as np
+
+from jazzgen.errors import JazzgenError
+from jazzgen.generation.band import band_parts
+from jazzgen.music.chords import parse_chord
+from jazzgen.music.midi_io import Part, read_midi, write_midi
+from jazzgen.music.notes import GRID, NoteSequence
+from jazzgen.util import atomic_write
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from jazzgen.errors import JazzgenError  # noqa: E402
-from jazzgen.generation.band import band_parts  # noqa: E402
-from jazzgen.music.chords import parse_chord  # noqa: E402
-from jazzgen.music.midi_io import Part, read_midi, write_midi  # noqa: E402
-from jazzgen.music.notes import GRID, NoteSequence  # noqa: E402
-from jazzgen.util import atomic_write  # noqa: E402
 
 WJAZZD = ROOT / "midi" / "wjazzd"
 SHIPPED = ROOT / "models" / "wjazzd"

@@ -53,10 +53,9 @@ from pathlib import Path
 
 import numpy as np
 
+from jazzgen.music.midi_io import vlq  # (MIDI's variable-length numbers, as the writer makes them)
+
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-from jazzgen.music.midi_io import vlq  # noqa: E402  (MIDI's variable-length numbers, as the writer makes them)
 
 KINDS = ("ok", "clean error", "messy", "traceback", "crash", "hang")
 COMMANDS = ("ingest", "generate", "evaluate", "train")

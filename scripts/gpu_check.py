@@ -30,8 +30,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
 
 SMOKE = {"max_songs": 12, "units": 32, "layers": 1, "seq_len": 32}
 BIG = "--layers 3 --units 512 --dropout 0.3 --batch-size 64 --lr 3.3e-3"

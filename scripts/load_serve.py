@@ -33,7 +33,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 CHARTS = ["Dm7 G7 | Cmaj7 |", "Cm7 F7 | Bbmaj7 | Em7b5 A7alt | Dm6 |", "C7 | F7 | C7 | % | F7 | % | C7 | A7 |"]
 MALFORMED = [   # (kind, method, path, body bytes, extra headers)

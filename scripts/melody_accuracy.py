@@ -20,12 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from jazzgen.generation.band import band_parts
+from jazzgen.music import melody
+from jazzgen.music.midi_io import read_midi
 
-from jazzgen.generation.band import band_parts  # noqa: E402
-from jazzgen.music import melody  # noqa: E402
-from jazzgen.music.midi_io import read_midi  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def texture(path, up: int, with_bass: bool, seed: int = 0):

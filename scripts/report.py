@@ -29,8 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from jazzgen.paths import CACHE  # noqa: E402
+from jazzgen.paths import CACHE
 
 TEMPO_BANDS = ((0.0, 140.0, "< 140 bpm"), (140.0, 200.0, "140-200 bpm"), (200.0, float("inf"), ">= 200 bpm"))
 MODES = ("random", "own")

@@ -13,11 +13,8 @@ import argparse
 import json
 import shlex
 import shutil
-import sys
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main() -> None:

@@ -27,15 +27,11 @@ from __future__ import annotations
 import itertools
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from report import generate, load
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from report import generate, load  # noqa: E402
-
-from jazzgen.paths import CACHE  # noqa: E402
+from jazzgen.paths import CACHE
 
 OVERLAP_METRICS = ("mean_abs_interval", "detached_share", "rest_share", "velocity_sd", "pitch_range")
 

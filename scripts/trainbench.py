@@ -6,12 +6,9 @@ the validation scoring).  The first epoch compiles, so it is left out of every r
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 
 def train_tokens(cfg) -> int:

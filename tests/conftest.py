@@ -21,11 +21,9 @@ from typing import Sequence
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from jazzgen.paths import SHIPPED_MODEL, WJAZZD
 
-from jazzgen.paths import SHIPPED_MODEL, WJAZZD  # noqa: E402  (the checkout on sys.path first)
+ROOT = Path(__file__).resolve().parents[1]
 
 TPQ = 480
 
@@ -39,14 +37,14 @@ def load_script(name: str):
     import importlib.util
     spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod          # dataclasses look their module up there
     spec.loader.exec_module(mod)
     return mod
 
 
 def subprocess_env(**extra) -> dict:
-    """The environment for `python -m jazzgen.*` children: the checkout importable, TF quiet."""
+    """The environment for `python -m jazzgen.*` children (the installed package): TF quiet."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.setdefault("OMP_NUM_THREADS", "1")   # tiny models: torch's thread pool costs more than it gives
     env["PYTHONHASHSEED"] = "0"

@@ -4,14 +4,11 @@ The quick version of ``scripts/fuzz.py`` (which runs 10,000 and more): the same 
 server and the same seeded inputs, without the ones that need Keras.  A failure
 lists each input that broke the rule, with its command line.
 """
-import sys
-
 import pytest
 
-from conftest import ROOT
+from conftest import load_script
 
-sys.path.insert(0, str(ROOT / "scripts"))
-import fuzz  # noqa: E402  (scripts/ is no package)
+fuzz = load_script("fuzz")
 
 
 @pytest.mark.slow

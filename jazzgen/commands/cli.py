@@ -1,4 +1,4 @@
-"""What every command shares at its edge: one-line errors and exit codes.
+"""What every command shares at its edge: one-line errors and exit codes; and ``jazzgen CMD``.
 
 A user's mistake (``JazzgenError``, a bad flag) is one line, ``jazzgen.<cmd>: error:
 ...``, exit 2.  An unexpected internal error is one line too, plus the path of a
@@ -8,6 +8,7 @@ report still has one.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import tempfile
@@ -49,3 +50,45 @@ def run(prog: str, main, argv=None) -> int:
         e = sys.exc_info()[1]
         first = str(e).splitlines()[0] if str(e) else ""
         return fail(prog, f"internal error {type(e).__name__}: {first} (traceback in {path})", INTERNAL_ERROR)
+
+
+# ---------------------------------------------------------------------------- jazzgen CMD
+
+COMMANDS = {   # name -> (module with main(argv), what it does)
+    "generate": ("jazzgen.commands.generate", "improvise solos over chord changes, with a rhythm section"),
+    "train": ("jazzgen.commands.train", "learn from a folder of MIDI into a model folder"),
+    "ingest": ("jazzgen.commands.ingest", "read and cache a folder of MIDI, with a report on every file"),
+    "evaluate": ("jazzgen.commands.evaluate", "score a model against n-gram baselines; style metrics"),
+    "serve": ("jazzgen.commands.serve", "a page to play with the generator, on this machine"),
+}
+
+
+def usage() -> str:
+    width = max(map(len, COMMANDS))
+    lines = [f"  {name:<{width}}  {what}" for name, (_, what) in COMMANDS.items()]
+    return ("usage: jazzgen COMMAND [flags]   (jazzgen COMMAND --help: its flags)\n\ncommands:\n"
+            + "\n".join(lines) + "\n\nthe same as python -m jazzgen COMMAND and python -m jazzgen.COMMAND")
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError, version as installed
+    try:
+        return installed("jazzgen")
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def main(argv=None) -> int:
+    """The ``jazzgen`` command (and ``python -m jazzgen``): ``jazzgen generate --seconds 30`` runs
+    the generate command's main with the flags after its name; every command keeps its own errors."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage(), file=sys.stdout if argv else sys.stderr)
+        return 0 if argv else USER_ERROR
+    if argv[0] == "--version":
+        print(f"jazzgen {version()}")
+        return 0
+    name, *rest = argv
+    if name not in COMMANDS:
+        return fail("jazzgen", f"unknown command {name!r}; the commands are {', '.join(COMMANDS)}")
+    return importlib.import_module(COMMANDS[name][0]).main(rest)
