@@ -1,0 +1,65 @@
+"""The package as people adopt it: the jazzgen command, the built wheel, the house rules.
+
+The wheel test builds the wheel as ``pip install .`` does, installs it into a folder of
+its own and runs ``jazzgen generate`` from another folder: the page's files and the
+shipped model must be inside it, and found there.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from conftest import ROOT, run_module, subprocess_env
+from jazzgen.commands import cli
+
+
+def test_the_jazzgen_command_lists_its_subcommands_and_runs_them(capsys):
+    assert cli.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in ("generate", "train", "ingest", "evaluate", "serve"))
+    assert cli.main(["bogus"]) == cli.USER_ERROR
+    assert "unknown command 'bogus'" in capsys.readouterr().err
+    assert cli.main([]) == cli.USER_ERROR
+
+
+def test_python_m_jazzgen_runs_a_command(tmp_path):
+    r = run_module("jazzgen", ["generate", "--seconds", "3", "--seed", "1", "--band", "none", "--out", "o"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert [p.suffix for p in (tmp_path / "o").iterdir()] == [".mid"]
+
+
+def test_no_file_edits_sys_path():
+    offenders = [p for folder in ("jazzgen", "scripts", "tests") for p in (ROOT / folder).rglob("*.py")
+                 if "sys.path." + "insert" in p.read_text() or "sys.path." + "append" in p.read_text()]
+    assert offenders == []
+
+
+@pytest.mark.slow
+def test_a_built_wheel_holds_the_package_and_the_shipped_model_and_generates_from_anywhere(tmp_path):
+    wheels = tmp_path / "wheels"
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(ROOT)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    (wheel,) = wheels.glob("jazzgen-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    packages = {p.relative_to(ROOT).as_posix() for p in (ROOT / "jazzgen").rglob("__init__.py")}
+    assert packages <= names
+    assert {"jazzgen/commands/static/index.html", "jazzgen/shipped/wjazzd/model.keras",
+            "jazzgen/shipped/wjazzd/weights.npz", "jazzgen/shipped/wjazzd/vocab.json"} <= names
+    site = tmp_path / "site"
+    r = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = subprocess_env(PYTHONPATH=site)       # the installed copy, not the checkout
+    code = "import jazzgen.paths as p; print(p.SHIPPED_MODEL)"
+    shown = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True)
+    assert shown.stdout.strip() == str(site / "jazzgen" / "shipped" / "wjazzd")
+    r = subprocess.run([sys.executable, "-m", "jazzgen", "generate", "--seconds", "4", "--seed", "3"], cwd=elsewhere,
+                       env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert len(list((elsewhere / "out").glob("solo-3-*.mid"))) == 1
