@@ -59,6 +59,13 @@ def test_generate_play_and_download_in_chromium(served, browser, tmp_path, capsy
     page.wait_for_function("document.getElementById('player').readyState >= 3", timeout=WAIT_MS)
     page.wait_for_function("Number(document.getElementById('roll').dataset.notes) > 0", timeout=WAIT_MS)
     assert coloured_pixels(page, (0x2B, 0x6C, 0xB0)) > 500           # the solo's notes are drawn
+    page.wait_for_function("document.getElementById('notation').dataset.take !== ''", timeout=WAIT_MS)
+    xml = page.request.get(served.rstrip("/") + page.get_attribute("#dl-musicxml", "href")).text()
+    shown = page.evaluate("document.querySelectorAll('#notation svg g.note').length")
+    assert shown == xml.count("<pitch>") > 0                          # the notation shows every note
+    bars = page.evaluate("document.querySelectorAll('#notation svg g.measure').length")
+    assert bars == xml.count("<measure ") and page.evaluate(
+        "document.querySelectorAll('#notation svg g.harm').length") > 0   # bars, with the chords
     assert page.evaluate("document.getElementById('player').duration") >= 30
 
     links = {f: page.get_attribute(f"#dl-{f}", "href") for f in ("mid", "wav", "musicxml")}
@@ -74,6 +81,9 @@ def test_generate_play_and_download_in_chromium(served, browser, tmp_path, capsy
     page.evaluate("document.getElementById('player').pause(); document.getElementById('player').currentTime = 6")
     page.wait_for_function("document.getElementById('playhead').style.transform === 'translateX(288px)'",
                            timeout=WAIT_MS)                               # 6 s at 48 px a second
+    bar_at_6s = page.evaluate("current.roll.bars.filter((t) => t <= 6).length - 1")
+    page.wait_for_function(f"document.querySelectorAll('#notation g.measure')[{bar_at_6s}]"
+                           ".classList.contains('playing')", timeout=WAIT_MS)   # the bar heard, lit
     assert page.inner_text("#takes").count("solo-") == 1
 
     name = page.inner_text("#take-name")

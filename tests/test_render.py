@@ -10,7 +10,7 @@ import pytest
 
 from conftest import BLUES, blues_chart as blues
 from jazzgen.generation.band import BASS_CHANNEL, PIANO_CHANNEL, band_parts
-from jazzgen.generation.render import m21_figure, render_midi, render_musicxml, render_pianoroll, render_wav, synthesize
+from jazzgen.generation.render import render_midi, render_musicxml, render_pianoroll, render_wav, synthesize
 from jazzgen.music.chords import parse_chord
 from jazzgen.music.midi_io import DRUM_CHANNEL, timed_events
 from jazzgen.music.notes import GRID, Tempo, TimeSignature
@@ -135,14 +135,6 @@ def test_musicxml_round_trip(tmp_path):
     assert score.recurse().getElementsByClass("MetronomeMark")[0].number == 160
     assert score.recurse().getElementsByClass("TimeSignature")[0].ratioString == "4/4"
     assert score.parts[0].partName == "Solo"
-
-
-@pytest.mark.parametrize("symbol, figure", [
-    ("Bb7", "B-7"), ("Ebm7b5", "E-m7b5"), ("C7alt", "C7#5#9"), ("Db6/9", "D-6add9"),
-    ("Fm(maj7)", "FmM7"), ("C-7", "Cm7"), ("C7/Bb", "C7/B-"), ("Gmaj7", "GM7"), ("Bbø", "B-m7b5"),
-])
-def test_m21_figure(symbol, figure):
-    assert m21_figure(symbol) == figure
 
 
 # ---------------------------------------------------------------------------- same bytes

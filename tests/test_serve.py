@@ -66,6 +66,15 @@ def test_files_are_the_ones_the_command_writes(client, take, gen_model, tmp_path
     assert (tmp_path / f"{take['name']}.mid").read_bytes() == mid.content
 
 
+def test_notation_is_the_lead_sheet_engraved(client, take):
+    xml = client.get(take["files"]["musicxml"]).text
+    svg = client.get(take["files"]["svg"])
+    assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
+    assert len(re.findall(r'data-class="measure"', svg.text)) == len(take["roll"]["bars"])
+    assert len(re.findall(r'data-class="note"', svg.text)) == xml.count("<pitch>") > 0
+    assert len(re.findall(r'data-class="harm"', svg.text)) == len(take["roll"]["chords"])
+
+
 def test_wav_and_musicxml_downloads(client, take):
     wav = client.get(take["files"]["wav"])
     assert wav.status_code == 200 and wav.headers["content-type"] == "audio/wav"

@@ -73,8 +73,9 @@ MAX_BODY = 16 * 1024          # bytes of a request body: a chart is a few hundre
 MAX_SECONDS = 120.0           # longest take the page may ask for
 MAX_TAKES = 50                # takes kept; the oldest one's files are deleted
 TAKE_ID = re.compile(r"[0-9a-f]{16}")
-FILES = {"mid": "audio/midi", "wav": "audio/wav", "musicxml": "application/vnd.recordare.musicxml+xml"}
-EAGER = ("mid", "wav")        # written with the take; MusicXML (music21, slower) on first download
+FILES = {"mid": "audio/midi", "wav": "audio/wav", "musicxml": "application/vnd.recordare.musicxml+xml",
+         "svg": "image/svg+xml"}
+EAGER = ("mid", "wav")        # written with the take; the lead sheet (MusicXML, its SVG) on first request
 
 # name -> (JSON types accepted, what to call it in a message); null means "not given"
 FIELDS = {

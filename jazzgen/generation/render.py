@@ -8,28 +8,28 @@ function here writes one format of the same music:
   (tinysoundfont), from memory: ``midi_io.timed_events`` is what the MIDI writer writes,
   swing and tempo map included, so the WAV is the MIDI file's audio by construction;
 - ``render_pianoroll``: a PNG piano roll with bar lines and chord symbols;
-- ``render_musicxml``: a lead sheet (solo + chord symbols) for notation programs.
+- ``render_musicxml``: a lead sheet (solo + chord symbols) for notation programs, and
+  ``render_notation``: the same lead sheet engraved as SVG.
 
 The same arguments give the same bytes in every format: no dates, versions or random
 ids are written (a test renders everything twice).
 
 Everything here is plain NumPy and the standard library at import time; the heavy
-libraries (tinysoundfont, matplotlib, music21) are imported inside the function
+libraries (tinysoundfont, matplotlib) are imported inside the function
 that needs them so that ``jazzgen generate`` starts fast.
 """
 from __future__ import annotations
 
 import importlib.util
 import os
-from fractions import Fraction
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from jazzgen.generation.band import BASS_CHANNEL, DRUM_KITS, PIANO_CHANNEL, harmony
+from jazzgen.generation.band import BASS_CHANNEL, DRUM_KITS, PIANO_CHANNEL
 from jazzgen.music.midi_io import DRUM_CHANNEL, Part, timed_events, write_midi
-from jazzgen.music.notes import GRID, NO_CHORD, NoteSequence
+from jazzgen.music.notes import NoteSequence
 from jazzgen.util import atomic_write
 
 SOLO_PROGRAM = 65          # GM alto sax
@@ -260,132 +260,15 @@ def render_pianoroll(path_png: str | os.PathLike, seq: NoteSequence, parts: Sequ
 
 # ---------------------------------------------------------------------------- lead sheet
 
-# Spellings music21 cannot read -> ones it can (applied to the part after the root).
-M21_QUALITY = (
-    ("m(maj7)", "mM7"), ("-(maj7)", "mM7"), ("mmaj7", "mM7"), ("m(M7)", "mM7"), ("minmaj7", "mM7"),
-    ("-maj7", "mM7"), ("7alt", "7#5#9"), ("alt", "7#5#9"), ("6/9", "6add9"), ("69", "6add9"),
-    ("maj9", "M9"), ("maj13", "M13"), ("maj7", "M7"), ("Maj7", "M7"), ("Δ7", "M7"), ("Δ", "M7"),
-    ("^7", "M7"), ("ø7", "m7b5"), ("ø", "m7b5"), ("°7", "o7"), ("°", "o"), ("min", "m"),
-    ("(", ""), (")", ""), (",", ""),
-)
+def render_musicxml(path: str | os.PathLike, seq: NoteSequence, program: int | None = None) -> None:
+    """A lead sheet: the solo with chord symbols, meter, key and tempo, as MusicXML
+    (``leadsheet``: written for a reader, checked against the W3C schema)."""
+    from jazzgen.generation.leadsheet import write_musicxml
+    write_musicxml(path, seq, program)
 
 
-def m21_figure(symbol: str) -> str:
-    """A lead-sheet symbol in music21's spelling: 'Bb7' -> 'B-7', 'Cm(maj7)' -> 'CmM7',
-    'F-7' -> 'Fm7' (a jazz '-' means minor; music21's '-' means flat)."""
-    import re
-    m = re.match(r"^([A-G])([b#]?)(.*?)(?:/([A-G])([b#]?))?$", symbol.strip())
-    if not m:
-        return symbol
-    root, acc, rest, bass, bacc = m.groups()
-    if rest.startswith("6/9"):
-        rest = "6add9" + rest[3:]
-    if rest.startswith("-"):
-        rest = "m" + rest[1:]
-    for old, new in M21_QUALITY:
-        rest = rest.replace(old, new)
-    fig = root + acc.replace("b", "-") + rest
-    if bass:
-        fig += "/" + bass + bacc.replace("b", "-")
-    return fig
-
-
-def _chord_symbol(symbol: str):
-    """A music21 ChordSymbol whose root agrees with our parser; else the plain quality;
-    else None (the caller writes the symbol as text)."""
-    from music21 import harmony as m21h
-    if symbol == NO_CHORD:
-        return m21h.NoChord()
-    h = harmony(symbol)
-    fig = m21_figure(symbol)
-    tries = [fig] + ([_plain_figure(symbol)] if h is not None else [])
-    for f in tries:
-        try:
-            cs = m21h.ChordSymbol(f)
-            if cs.root() is None or not cs.pitches:
-                continue
-            if h is not None and cs.root().pitchClass != h.root:
-                continue
-            return cs
-        except Exception:
-            continue
-    return None
-
-
-_PLAIN = {"maj": "", "maj7": "M7", "6": "6", "dom7": "7", "min": "m", "min7": "m7", "min6": "m6",
-          "minmaj7": "mM7", "m7b5": "m7b5", "dim": "dim", "dim7": "o7", "aug": "+", "aug7": "+7",
-          "sus4": "sus4", "7sus4": "7sus4", "alt": "7#5#9"}
-_NAMES = ("C", "D-", "D", "E-", "E", "F", "F#", "G", "A-", "A", "B-", "B")
-
-
-def _plain_figure(symbol: str) -> str:
-    """Root + basic quality from our parser, dropping tensions music21 could not read."""
-    from jazzgen.music.chords import parse_chord
-    ch = parse_chord(symbol)
-    fig = _NAMES[ch.root] + _PLAIN.get(ch.quality, "")
-    if ch.bass is not None and ch.bass != ch.root:
-        fig += "/" + _NAMES[ch.bass]
-    return fig
-
-
-def render_musicxml(path: str | os.PathLike, seq: NoteSequence) -> None:
-    """A lead sheet: the solo with chord symbols, meter, key and tempo, as MusicXML.
-
-    Steps become quarterLength Fractions (steps/12), so triplets stay exact; gaps become
-    rests; notes crossing a barline are split and tied by music21.  A chord symbol
-    music21 cannot read is written as a text expression instead.
-    """
-    from music21 import expressions, instrument, key, metadata, meter, note, stream, tempo
-
-    ql = lambda steps: Fraction(int(steps), GRID)   # noqa: E731
-    part = stream.Part()
-    part.partName = "Solo"
-    solo = instrument.Instrument()
-    solo.partId = "P1"          # else music21 writes a random id: same solo, different bytes
-    part.insert(0, solo)
-    for ts in seq.time_signatures or []:
-        part.insert(ql(ts.step), meter.TimeSignature(f"{ts.numerator}/{ts.denominator}"))
-    if not any(ts.step == 0 for ts in seq.time_signatures):
-        part.insert(0, meter.TimeSignature("4/4"))
-    for ks in seq.key_signatures:
-        part.insert(ql(ks.step), key.KeySignature(int(ks.sharps)))
-    for tp in seq.tempos:
-        part.insert(ql(tp.step), tempo.MetronomeMark(number=round(float(tp.qpm))))
-    cursor = 0
-    for p, s, d, v in zip(seq.pitch.tolist(), seq.start.tolist(), seq.duration.tolist(), seq.velocity.tolist()):
-        if s > cursor:
-            part.insert(ql(cursor), note.Rest(quarterLength=ql(s - cursor)))
-        n = note.Note(int(p), quarterLength=ql(d))
-        n.volume.velocity = int(v)
-        part.insert(ql(s), n)
-        cursor = s + d
-    if seq.end > cursor:
-        part.insert(ql(cursor), note.Rest(quarterLength=ql(seq.end - cursor)))
-    for c in seq.chords:
-        if c.step < max(seq.end, 1):
-            cs = _chord_symbol(c.symbol)
-            part.insert(ql(c.step), cs if cs is not None else expressions.TextExpression(c.symbol))
-    score = stream.Score([part])
-    score.metadata = metadata.Metadata(title=seq.name or "jazzgen solo")
-    data = _exporter()(score).parse()
-    atomic_write(path, lambda f: f.write(data))
-
-
-def _exporter():
-    """music21's MusicXML exporter, minus the <encoding-date> (today's date) it writes."""
-    from music21.musicxml.m21ToXml import GeneralObjectExporter, ScoreExporter
-
-    class Undated(ScoreExporter):
-        def setEncoding(self):
-            encoding = super().setEncoding()
-            for date in encoding.findall("encoding-date"):
-                encoding.remove(date)
-            return encoding
-
-    class Exporter(GeneralObjectExporter):
-        def parseWellformedObject(self, sc) -> bytes:
-            exporter = Undated(sc, makeNotation=self.makeNotation)
-            exporter.parse()
-            return exporter.asBytes()
-
-    return Exporter
+def render_notation(path: str | os.PathLike, seq: NoteSequence, program: int | None = None) -> None:
+    """That lead sheet engraved as SVG (Verovio), for the page."""
+    from jazzgen.generation.leadsheet import leadsheet_svg, musicxml_bytes
+    svg = leadsheet_svg(musicxml_bytes(seq, program)).encode()
+    atomic_write(path, lambda f: f.write(svg))

@@ -20,7 +20,7 @@ from jazzgen.music.chart import MAX_SECONDS, Chart, timeline_with_primer
 from jazzgen.music.midi_io import Part, write_midi
 from jazzgen.music.notes import NoteSequence
 
-FORMATS = ("mid", "wav", "png", "musicxml")
+FORMATS = ("mid", "wav", "png", "musicxml", "svg")
 
 
 @dataclass(frozen=True)
@@ -118,8 +118,10 @@ def write_take(take: Take, folder: str | Path, formats=("mid",), soundfont: str 
             elif fmt == "png":
                 render.render_pianoroll(path, take.solo, take.parts,
                                         title=f"{take.name} ({cfg.seconds:g} s at {take.chart.bpm:g} bpm)")
+            elif fmt == "musicxml":
+                render.render_musicxml(path, take.solo, program=cfg.instrument)
             else:
-                render.render_musicxml(path, take.solo)
+                render.render_notation(path, take.solo, program=cfg.instrument)
     except BaseException as e:
         for f in written:
             f.unlink(missing_ok=True)

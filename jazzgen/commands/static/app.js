@@ -123,6 +123,51 @@ function show(take, autoplay) {
   if (autoplay) player.play().catch(() => {});   // a browser may refuse to play before a click
   for (const li of $("takes").children) li.classList.toggle("current", li.dataset.id === take.id);
   drawRoll(take.roll);
+  showNotation(take);
+}
+
+async function showNotation(take) {
+  // The lead sheet, engraved by the server (Verovio), its bars in order as <g class="measure">.
+  const box = $("notation");
+  box.className = "";
+  box.textContent = "engraving…";
+  box.dataset.take = "";
+  const r = await fetch(take.files.svg);
+  if (current !== take) return;                          // another take was picked meanwhile
+  if (!r.ok) {
+    box.className = "error";
+    box.textContent = `no notation: HTTP ${r.status}`;
+    return;
+  }
+  const svg = new DOMParser().parseFromString(await r.text(), "image/svg+xml").documentElement;
+  box.replaceChildren(document.importNode(svg, true));
+  const measures = box.querySelectorAll("g.measure");
+  measures.forEach((m, i) => m.addEventListener("click", () => {
+    const t = take.roll.bars[i];
+    if (t !== undefined) { $("player").currentTime = t; $("player").play(); }
+  }));
+  box.dataset.notes = String(box.querySelectorAll("g.note").length);
+  box.dataset.take = take.id;
+  playingBar = -1;
+}
+
+let playingBar = -1;
+
+function followBar(time) {
+  // The bar heard, lit in the notation and kept in view.
+  const bars = current.roll.bars;
+  let i = bars.length - 1;
+  while (i > 0 && bars[i] > time + 1e-3) i--;
+  if (i === playingBar) return;
+  const measures = $("notation").querySelectorAll("g.measure");
+  if (!measures.length) return;
+  if (measures[playingBar]) measures[playingBar].classList.remove("playing");
+  playingBar = i;
+  const m = measures[i];
+  if (!m) return;
+  m.classList.add("playing");
+  const box = $("notation"), top = m.getBoundingClientRect().top - box.getBoundingClientRect().top;
+  if (top < 0 || top > box.clientHeight - 80) box.scrollTop += top - 20;
 }
 
 function drawRoll(roll) {
@@ -175,6 +220,7 @@ function followAudio() {
   if (current) {
     const x = player.currentTime * PX_PER_SEC;
     $("playhead").style.transform = `translateX(${x}px)`;
+    followBar(player.currentTime);
     if (!player.paused && (x < box.scrollLeft || x > box.scrollLeft + box.clientWidth - 60)) {
       box.scrollLeft = Math.max(0, x - 60);
     }
