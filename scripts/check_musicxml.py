@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 SCHEMA = ROOT / "tests" / "data" / "musicxml" / "musicxml.xsd"
 CHARTS = (("3/4", "Dm7 | G7 | Cmaj7 | A7 |"), ("5/4", "Ebm7 | Bbm7 |"), ("6/8", "Fmaj7 | Em7b5 A7 | Dm7 | G7 |"),
