@@ -2,5 +2,9 @@
 
 ``likelihood`` (the model against n-gram baselines on the same events), ``ngram`` (the
 baselines), ``metrics`` (style metrics per solo), ``twosample`` (can a classifier tell two
-sets apart), ``report`` (the whole evaluation: which files, both sections, the report files).
+sets apart), ``report`` (the whole evaluation: which files, both sections, the report files);
+``listener`` (issue 20's stronger two-sample test on solos read as played, with
+``listener_features``), ``idiom`` (formula use, copies, chord tones, detached share and
+sounding lengths as played), ``comparison`` (each real validation solo beside a generated
+twin, written and read back; the issue's targets).
 """
