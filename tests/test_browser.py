@@ -111,3 +111,25 @@ def test_generate_play_and_download_in_chromium(served, browser, tmp_path, capsy
     other.click("#takes li:last-child button")
     other.wait_for_function("document.getElementById('player').readyState >= 3", timeout=WAIT_MS)
     assert other.inner_text("#take-name").startswith(name.split(" ")[0])  # the first take, replayed
+
+
+@pytest.mark.slow
+def test_a_chart_file_opened_on_the_page(served, browser):
+    """A playlist opened with the file control and a tune picked by title: the take is over that
+    tune, at its own tempo (the tempo box is emptied); a compressed MusicXML file too."""
+    charts = Path(__file__).parent / "data" / "charts"
+    page = browser.new_page()
+    page.goto(served)
+    page.wait_for_function("document.getElementById('form').options.length > 1", timeout=WAIT_MS)
+    page.set_input_files("#chart-file", str(charts / "jazzgen-tests.html"))
+    page.wait_for_function("document.getElementById('bpm').value === ''", timeout=WAIT_MS)
+    page.fill("#tune", "test blues")
+    page.fill("#seconds", "4")
+    page.click("#generate")
+    page.wait_for_function("document.querySelectorAll('#takes li').length >= 1", timeout=WAIT_MS)
+    assert "Jazzgen Test Blues · 140 bpm" in page.inner_text("#takes li:first-child")
+    page.set_input_files("#chart-file", str(charts / "Joshua_Fit_the_Battle_of_Jericho.mxl"))
+    page.fill("#tune", "")
+    page.click("#generate")
+    page.wait_for_function("document.querySelectorAll('#takes li').length >= 2", timeout=WAIT_MS)
+    assert "Joshua Fit The Battle Of Jericho" in page.inner_text("#takes li:first-child")

@@ -7,6 +7,7 @@ counts them); files are reached by take id only; the store stays bounded.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import re
 import threading
@@ -100,6 +101,24 @@ def test_forms_models_and_the_session_list(client, take):
     assert again["roll"] == take["roll"] and again["files"] == take["files"]
 
 
+def test_a_chart_file_pasted_or_uploaded(client):
+    """The `chart` field: a playlist's text with a `tune`, or a file as a data: URL (.mxl too),
+    at the chart's own tempo unless `bpm` is given; the take list names the tune."""
+    charts = ROOT / "tests" / "data" / "charts"
+    r = client.post("/api/generate", json={"chart": (charts / "jazzgen-tests.html").read_text(),
+                                           "tune": "test blues", "seconds": 4, "seed": 1})
+    assert r.status_code == 200, r.text
+    take = r.json()
+    assert take["bpm"] == 140 and take["chart"] == "Jazzgen Test Blues"
+    assert [c[1] for c in take["roll"]["chords"][:3]] == ["C7", "F7", "C7"]
+    mxl = base64.b64encode((charts / "Joshua_Fit_the_Battle_of_Jericho.mxl").read_bytes()).decode()
+    r = client.post("/api/generate", json={"chart": "data:application/octet-stream;base64," + mxl, "seconds": 3,
+                                           "bpm": 100})
+    assert r.status_code == 200 and r.json()["bpm"] == 100 and r.json()["roll"]["chords"][0][1] == "Dm", r.text
+    waltz = client.post("/api/generate", json={"chart": (charts / "Contemplation.ls").read_text(), "seconds": 6})
+    assert waltz.status_code == 200 and waltz.json()["roll"]["bars"][:3] == pytest.approx([0, 2.25, 4.5])
+
+
 def test_the_page_and_its_files_are_served(client):
     page = client.get("/")
     assert page.status_code == 200 and "<canvas" in page.text
@@ -118,7 +137,16 @@ BAD = [
     (b'{"seconds": 1e400}', 400, "finite"),
     (b'{"seconds": NaN}', 400, "finite"),
     (b'{"seed": 99999999999999999999999}', 400, "2^63"),
-    (b'{"chart": "C7"}', 400, "unknown field"),
+    (b'{"charts": "C7"}', 400, "unknown field"),
+    (b'{"chart": 7}', 400, "chart must be a chart file's text"),
+    (b'{"chart": "C7", "chords": "C7"}', 400, "give one of chords, chart or form"),
+    (b'{"chart": "data:;base64,%%%"}', 400, "chart: the data: URL's base64 does not decode"),
+    (b'{"chart": "irealbook://Bad=Me=Swing=C=n=[T44C |D-7#3 Z"}', 400, "chart: tune 'Bad', bar 2: unknown chord"),
+    (b'{"chart": "(title X)(meter 4 4)(part (type chords)) C7 | Xyz"}', 400, "chart: tune 'X', bar 2"),
+    (b'{"chart": "<score-partwise/>"}', 400, "chart: tune 'untitled': no chord symbols"),
+    (b'{"chart": "irealbook://A=M=S=C=n=C7 |===B=M=S=C=n=F7 |===two"}', 400, "holds 2 tunes ('A', 'B')"),
+    (b'{"chart": "irealbook://A=M=S=C=n=C7 |", "tune": "Zz"}', 400, "tune: no tune 'Zz' in chart"),
+    (b'{"tune": "A"}', 400, "tune picks a tune of a chart file"),
     (b'{"seconds": "30"}', 400, "seconds must be a number"),
     (b'{"chords": 7}', 400, "chords must be a string"),
     (b'{"seed": 1.5}', 400, "seed must be an integer"),
@@ -142,7 +170,7 @@ BAD = [
     (b'{"seed": -1}', 400, "seed must be in 0..2^63-1"),
     (b'{"meter": "3/5"}', 400, "denominator"),
     (b'{"meter": 3}', 400, "meter must be a string"),
-    (b'{"chords": "' + b"C7 | " * 4000 + b'"}', 413, "over 16384 bytes"),
+    (b'{"chords": "' + b"C7 | " * (serve.MAX_BODY // 5) + b'"}', 413, f"over {serve.MAX_BODY} bytes"),
 ]
 
 

@@ -27,6 +27,8 @@ hold up the others; the one ``Stepper`` is loaded at start and only read.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 import math
@@ -45,6 +47,7 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
 import numpy as np
 from starlette.applications import Starlette
@@ -69,7 +72,7 @@ from jazzgen.music.midi_io import DRUM_CHANNEL, TPQ_OUT, swing_ticks
 
 PROG = "jazzgen.serve"
 STATIC = Path(__file__).resolve().parent / "static"
-MAX_BODY = 16 * 1024          # bytes of a request body: a chart is a few hundred
+MAX_BODY = 2 * 2**20          # bytes of a request body: a chart file sent whole (a playlist, a lead sheet)
 MAX_SECONDS = 120.0           # longest take the page may ask for
 MAX_TAKES = 50                # takes kept; the oldest one's files are deleted
 TAKE_ID = re.compile(r"[0-9a-f]{16}")
@@ -80,6 +83,7 @@ EAGER = ("mid", "wav")        # written with the take; the lead sheet (MusicXML,
 # name -> (JSON types accepted, what to call it in a message); null means "not given"
 FIELDS = {
     "chords": ((str,), "a string"), "form": ((str,), "a string"), "key": ((str,), "a string"),
+    "chart": ((str,), "a chart file's text or a data: URL of it"), "tune": ((str,), "a title"),
     "meter": ((str,), "a string like 3/4"), "like": ((str,), "a performer's name"),
     "bpm": ((int, float), "a number"), "seconds": ((int, float), "a number"),
     "swing": ((int, float), "a number"), "band": ((str,), "a string"),
@@ -118,15 +122,28 @@ def read_request(body: bytes) -> dict:
     return out
 
 
+def chart_bytes(text: str) -> bytes:
+    """The `chart` field's file: its text, or the bytes of a ``data:`` URL (how the page
+    uploads a file, a compressed .mxl included)."""
+    if not text.startswith("data:"):
+        return text.encode()
+    head, comma, body = text.partition(",")
+    try:
+        return base64.b64decode(body, validate=True) if head.endswith(";base64") else unquote(body).encode()
+    except (binascii.Error, ValueError):
+        raise UsageError("chart: the data: URL's base64 does not decode") from None
+
+
 def chart_and_config(req: dict):
     """(Chart, TakeConfig) of a checked request, through the one chart builder."""
-    if "chords" in req and "form" in req:
-        raise UsageError("give chords or a form, not both")
+    if sum(k in req for k in ("chords", "chart", "form")) > 1:
+        raise UsageError("give one of chords, chart or form, not both")
     seconds = float(req.get("seconds", TakeConfig.seconds))
     if not 0 < seconds <= MAX_SECONDS:
         raise UsageError(f"seconds must be in (0, {MAX_SECONDS:g}] here, not {seconds:g}")
     chart = build_chart(chords=req.get("chords"), form=req.get("form"), key=req.get("key"),
-                        meter=req.get("meter") or None,
+                        meter=req.get("meter") or None, tune=req.get("tune") or None,
+                        chart_data=chart_bytes(req["chart"]) if "chart" in req else None,
                         bpm=None if "bpm" not in req else float(req["bpm"]))
     d = Sampling()
     sampling = Sampling(float(req.get("temperature", d.temperature)), int(req.get("top_k", d.top_k)),
@@ -276,8 +293,10 @@ async def read_body(request: Request) -> bytes:
     return bytes(body)
 
 
-def chart_label(req: dict) -> str:
-    """What the take list calls the chart: the typed changes, or the form and its key."""
+def chart_label(req: dict, chart) -> str:
+    """What the take list calls the chart: the tune's title, the typed changes, or the form and its key."""
+    if "chart" in req:
+        return chart.title or "a chart"
     if "chords" in req:
         return " ".join(req["chords"].split())[:200]
     form = req.get("form", DEFAULT_FORM)
@@ -334,7 +353,7 @@ def make_take(stepper: Stepper, store: TakeStore, req: dict, pool: ProcessPoolEx
             raise
     cfg = take.config                      # as played: the seed drawn, auto swing resolved
     summary = {"name": take.name, "seed": cfg.seed, "seconds": cfg.seconds, "bpm": chart.bpm,
-               "chart": chart_label(req),
+               "chart": chart_label(req, chart),
                "band": cfg.band, "instrument": cfg.instrument, "swing": cfg.swing,
                "temperature": cfg.sampling.temperature, "top_p": cfg.sampling.top_p,
                "top_k": cfg.sampling.top_k, "min_p": cfg.sampling.min_p, "like": take.solo.performer,

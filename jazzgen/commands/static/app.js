@@ -6,6 +6,8 @@ const $ = (id) => document.getElementById(id);
 const PX_PER_SEC = 48, LANE = 26, ROLL_H = 300;
 const COLOURS = { solo: "#2b6cb0", bass: "#dd7a1f", piano: "#8fa89b" };
 let current = null;          // the take shown (its JSON)
+let upload = null;           // a chart file opened on the page, as a data: URL (sent whole, .mxl included)
+const CHART_FILE = /irealb(ook)?:\/\/|^\s*[(<]/;   // pasted text that is a chart file, not typed changes
 
 async function getJSON(url, options) {
   const r = await fetch(url, options);
@@ -34,12 +36,30 @@ async function init() {
   $("swing").addEventListener("input", showSwing);
   $("swing-auto").addEventListener("change", showSwing);
   $("form").addEventListener("change", () => { $("chart").disabled = $("form").value !== ""; });
+  $("chart-file").addEventListener("change", () => {
+    const file = $("chart-file").files[0];
+    upload = null;
+    if (!file) return;
+    const reader = new FileReader();
+    reader.onload = () => { upload = reader.result; $("chart").value = ""; $("chart").placeholder = file.name; ownTempo(); };
+    reader.readAsDataURL(file);
+  });
+  $("chart").addEventListener("input", () => {
+    upload = null;
+    $("chart-file").value = "";
+    if (CHART_FILE.test($("chart").value)) ownTempo();
+  });
   $("controls").addEventListener("submit", (e) => { e.preventDefault(); generate(); });
   $("roll").addEventListener("click", (e) => {
     const x = e.offsetX / PX_PER_SEC;
     if (current && isFinite(x)) { $("player").currentTime = x; $("player").play(); }
   });
   requestAnimationFrame(followAudio);
+}
+
+function ownTempo() {        // a chart file plays at its own tempo unless one is typed in
+  $("bpm").value = "";
+  $("bpm").placeholder = "the chart's";
 }
 
 function request() {
@@ -54,6 +74,9 @@ function request() {
   if ($("form").value) {
     req.form = $("form").value;
     if ($("key").value.trim()) req.key = $("key").value.trim();
+  } else if (upload || CHART_FILE.test($("chart").value)) {
+    req.chart = upload || $("chart").value;
+    if ($("tune").value.trim()) req.tune = $("tune").value.trim();
   } else {
     req.chords = $("chart").value;
   }

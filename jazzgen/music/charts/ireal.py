@@ -51,8 +51,12 @@ _COUNT = re.compile(r"(?:^|\s)(?:(\d{1,2})\s*[xX]|[xX]\s*(\d{1,2}))(?:\s|$)")
 
 
 def links(text: str) -> list[str]:
-    """The iReal Pro links in a text: a link alone, a list of them, or an HTML export."""
-    found = (html.unescape(m.group()) for m in LINK.finditer(text))
+    """The iReal Pro links in a text: a link alone, a list of them (one a line: spaces in a
+    typed link are its own), or the links of an HTML export."""
+    if "<" not in text:
+        found = (line.strip() for line in text.splitlines() if LINK.match(line.strip()))
+    else:
+        found = (html.unescape(m.group()) for m in LINK.finditer(text))
     return [link for link in found if "=" in unquote(link)]       # not a mere mention of the scheme
 
 
