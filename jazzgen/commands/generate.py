@@ -77,6 +77,9 @@ def parser() -> cli.Parser:
     p.add_argument("--top-p", type=float, default=Sampling.top_p, help="nucleus sampling mass (1 = off)")
     p.add_argument("--min-p", type=float, default=Sampling.min_p,
                    help=f"drop notes less likely than this times the likeliest (default {Sampling.min_p:g}; 0 = off)")
+    p.add_argument("--formulas", type=float, default=Sampling.formulas,
+                   help="weight of the model's formula memory, the lines its training solos played next "
+                   f"(default {Sampling.formulas:g}; 0 = the network alone)")
     p.add_argument("--seed", type=int, help="same seed and arguments give byte-identical files")
     p.add_argument("--primer", help="a MIDI file whose melody the solo continues (with its tempo map, meter and "
                    "key; its chord markers, if any, are the changes)")
@@ -163,8 +166,8 @@ def generate(a) -> list[Path]:
     if primer is not None:
         note_default_changes(primer, a, chart)
         primer = head
-    cfg = TakeConfig(seconds=a.seconds, sampling=Sampling(a.temperature, a.top_k, a.top_p, a.min_p), seed=a.seed,
-                     num=a.num, band=a.band, instrument=a.instrument, swing=a.swing, like=a.like)
+    cfg = TakeConfig(seconds=a.seconds, sampling=Sampling(a.temperature, a.top_k, a.top_p, a.min_p, a.formulas),
+                     seed=a.seed, num=a.num, band=a.band, instrument=a.instrument, swing=a.swing, like=a.like)
     stepper = load_stepper(a.model)
     if a.like is not None:
         stepper.vocab.find_performer(a.like)          # an unknown name fails before any file is written

@@ -287,3 +287,55 @@ def likelihood(toks: list[T.Tokens], model=None, train_toks: list[T.Tokens] | No
 
 # ---------------------------------------------------------------------------- style
 
+
+
+# ---------------------------------------------------------------------------- the formula memory
+
+WEIGHT_GRID = tuple(round(0.05 * i, 2) for i in range(19))    # the memory's weights tried: 0 .. 0.9
+
+def formula_rows(model, toks: list[T.Tokens], memory) -> np.ndarray:
+    """Per event of `toks`: (network's probability of the true pitch, its notes' total, the
+    memory's probability of the true pitch, intervals matched, song index, whether the true
+    pitch is a note: rests and ties keep the network's probability), for scoring
+    the network with its formula memory (``generation.formulas``) as the sampler mixes them."""
+    from jazzgen.model.network import _log_softmax, xy
+    rows = []
+    for si, tok in enumerate(toks):
+        x, _ = xy(dataset.make_windows([tok], len(tok)).arrays)
+        q = np.exp(_log_softmax(np.asarray(model.predict_on_batch(x)["pitch"], np.float64)[0]))
+        notes: list[int] = []
+        for i, t in enumerate(tok.pitch.tolist()):
+            root = int(tok.root[i])
+            k, mem = memory.memory(notes, root - T.ROOT0 if root >= T.ROOT0 else None, q.shape[1])
+            rows.append((q[i, t], q[i, T.PITCH0:].sum(), 0.0 if mem is None else mem[t], k, si, t >= T.PITCH0))
+            if t >= T.PITCH0:
+                notes.append(t - T.PITCH0)
+    return np.array(rows, np.float64)
+
+
+def formula_nll(rows: np.ndarray, weights) -> float:
+    """Mean pitch NLL of the network mixed with its memory at `weights` (one per match length)."""
+    w = np.asarray(weights, np.float64)
+    k = rows[:, 3].astype(np.int64)
+    lam = np.where((k > 0) & (rows[:, 5] > 0), w[np.minimum(k, len(w) - 1)], 0.0)
+    return float(-np.log((1 - lam) * rows[:, 0] + lam * rows[:, 1] * rows[:, 2]).mean())
+
+
+def fit_formula_weights(rows: np.ndarray, max_match: int, grid=WEIGHT_GRID) -> np.ndarray:
+    """One weight per match length, each the grid value that best predicts its events."""
+    k = np.minimum(rows[:, 3].astype(np.int64), max_match)
+    w = np.zeros(max_match + 1)
+    for n in range(1, max_match + 1):
+        m = rows[(k == n) & (rows[:, 5] > 0)]
+        if len(m):
+            nll = [-np.log((1 - g) * m[:, 0] + g * m[:, 1] * m[:, 2]).sum() for g in grid]
+            w[n] = grid[int(np.argmin(nll))]
+    return w
+
+
+def formula_cross_fit(rows: np.ndarray, max_match: int, folds: int = 2) -> tuple[float, np.ndarray]:
+    """(pitch NLL with weights fitted on the other folds' songs, weights fitted on all of them)."""
+    fold = rows[:, 4].astype(np.int64) % folds
+    nll = sum(formula_nll(rows[fold == f], fit_formula_weights(rows[fold != f], max_match)) * (fold == f).sum()
+              for f in range(folds))
+    return nll / len(rows), fit_formula_weights(rows, max_match)

@@ -219,9 +219,11 @@ class Stepper:
 
     `vocab` (the model's vocab.json) names the performers; without one they are
     numbered.  Weights without the dynamics layers are a ModelError (retrain).
+    `formulas` (``formulas.Formulas``, the model folder's formula memory) is mixed into
+    the pitch head when sampling; None samples from the network alone.
     """
 
-    def __init__(self, w: dict[str, np.ndarray], vocab: T.Vocab | None = None, dtype=np.float32):
+    def __init__(self, w: dict[str, np.ndarray], vocab: T.Vocab | None = None, dtype=np.float32, formulas=None):
         if "emb_prev_vel" not in w or "vel_w" not in w:
             raise ModelError(T.PREDATES_DYNAMICS)
         n_perf = w["emb_performer"].shape[0] - T.PERFORMER0
@@ -267,6 +269,7 @@ class Stepper:
                 setattr(self, k, [a.astype(dtype) for a in v])
         self.expr = {h: tuple(a.astype(dtype) for a in v) for h, v in self.expr.items()}
         self.dtype = dtype
+        self.formulas = formulas                                 # formulas.Formulas, or None
         self.rel = rel                                          # interval id of (pitch id, root id)
         self.n_pitch, self.n_dur = n_pitch, self.dur_w.shape[1]
         self.n_art, self.n_vel = self.expr["art"][3].shape[1], self.expr["vel"][3].shape[1]
@@ -369,6 +372,7 @@ class Sampling:
     top_k: int = 0            # 0: off
     top_p: float = 1.0        # nucleus mass; 1: off
     min_p: float = 0.0025     # pitch only: drop notes less likely than min_p x the likeliest; 0: off
+    formulas: float = 1.0     # scale of the formula memory's weights (formulas.py); 0: the network alone
 
     def __post_init__(self):
         if not self.temperature > 0:
@@ -379,6 +383,8 @@ class Sampling:
             raise UsageError("--top-p must be in (0, 1]")
         if not 0 <= self.min_p < 1:
             raise UsageError("--min-p must be in [0, 1)")
+        if not 0 <= self.formulas <= 5:
+            raise UsageError("--formulas must be in [0, 5]")
 
 
 def improvise(stepper: Stepper, timeline: NoteSequence, *, sampling: Sampling = Sampling(),
@@ -436,33 +442,68 @@ def _one_solo(stepper: Stepper, cond: list[list[int]], steps: int, rng, sampling
                 o.append(v)
     rest_id = stepper.vocab.art_rest_id
     note_art = prev[2] if prev[0] >= T.PITCH0 else T.PAD          # the articulation of the sounding note
-    allowed = np.zeros(stepper.n_pitch, bool)
-    allowed[T.PITCH0:] = True
-    dur_len = np.arange(stepper.n_dur) - T.DUR0                  # steps of each dur id
-    any_art = np.arange(stepper.n_art) >= T.ART0
-    any_vel = np.arange(stepper.n_vel) >= T.VEL0
-    draw = (sampling.temperature, sampling.top_k, sampling.top_p)
+    line = _Line(stepper, sampling, [p - T.PITCH0 for p in out[0] if p >= T.PITCH0],
+                 [d for p, d in zip(out[0], out[1]) if p >= T.PITCH0])
     while t < steps:
         root, qual, beat, sub = (c[t] for c in cond)
         h, state = stepper.step(state, *prev, tempo, performer, root, qual, beat, sub)
-        allowed[T.TIE] = prev[0] >= T.PITCH0                     # a tie only continues a note
+        line.allowed[T.TIE] = prev[0] >= T.PITCH0                # a tie only continues a note
         sounding = prev[0] >= T.PITCH0 or prev[0] == T.TIE
-        _follow_articulation(allowed, note_art, rest_id, sounding)
-        p = _sample_row(stepper.pitch_logits(h, root), allowed, rng.random(), *draw, sampling.min_p)
+        _follow_articulation(line.allowed, note_art, rest_id, sounding)
+        p = line.pitch(h, root, rng.random())
         # the solo ends exactly on time; a rest after a note is longer than a gap the note's articulation holds
         shortest = T.CLOSE_GAPS + 1 if p == T.REST and sounding and steps - t > T.CLOSE_GAPS else 1
-        fits = (dur_len >= shortest) & (dur_len <= steps - t)
-        d = _sample_row(stepper.dur_logits(h, p), fits, rng.random(), *draw)
+        d = line.dur(h, p, shortest, steps - t, rng.random())
         a = v = T.PAD
         if p >= T.PITCH0:                                        # rests and ties have neither
-            a = _sample_row(stepper.expression_logits("art", h, p, d), any_art, rng.random(), *draw)
-            v = _sample_row(stepper.expression_logits("vel", h, p, d), any_vel, rng.random(), *draw)
+            a, v = line.expression(h, p, d, rng)
             note_art = a
         prev = [p, d, a, v]
         t += d - T.DUR0
         for o, x in zip(out, prev):
             o.append(x)
     return tuple(np.array(o, np.int64) for o in out)
+
+
+class _Line:
+    """One solo's draws, head by head, and the notes so far (which the formula memory reads)."""
+
+    def __init__(self, stepper: Stepper, sampling: Sampling, notes: list[int], durs: list[int]):
+        self.stepper, self.sampling, self.notes, self.durs = stepper, sampling, notes, durs
+        self.memory = stepper.formulas if sampling.formulas > 0 else None
+        self.allowed = np.zeros(stepper.n_pitch, bool)
+        self.allowed[T.PITCH0:] = True
+        self.dur_len = np.arange(stepper.n_dur) - T.DUR0         # steps of each dur id
+        self.any_art = np.arange(stepper.n_art) >= T.ART0
+        self.any_vel = np.arange(stepper.n_vel) >= T.VEL0
+        self.draw = (sampling.temperature, sampling.top_k, sampling.top_p)
+
+    def pitch(self, h, root: int, u: float) -> int:
+        z = self.stepper.pitch_logits(h, root)
+        if self.memory is not None and len(self.notes) >= 2:
+            q = np.exp(z - z.max(), dtype=np.float64)
+            q = self.memory.mix(q / q.sum(), self.notes, root - T.ROOT0 if root >= T.ROOT0 else None,
+                                self.sampling.formulas)
+            z = np.log(np.maximum(q, 1e-300))
+        return _sample_row(z, self.allowed, u, *self.draw, self.sampling.min_p)
+
+    def dur(self, h, p: int, shortest: int, left: int, u: float) -> int:
+        fits = (self.dur_len >= shortest) & (self.dur_len <= left)
+        if self.memory is not None and p >= T.PITCH0:            # never end a copied 8-note window
+            copied = self.memory.blocked(self.notes, self.durs, p - T.PITCH0, len(fits))
+            if copied is not None and (fits & ~copied).any():
+                fits &= ~copied
+        d = _sample_row(self.stepper.dur_logits(h, p), fits, u, *self.draw)
+        if p >= T.PITCH0:
+            self.notes.append(p - T.PITCH0)
+            self.durs.append(d)
+        return d
+
+    def expression(self, h, p: int, d: int, rng) -> tuple[int, int]:
+        s = self.stepper
+        a = _sample_row(s.expression_logits("art", h, p, d), self.any_art, rng.random(), *self.draw)
+        v = _sample_row(s.expression_logits("vel", h, p, d), self.any_vel, rng.random(), *self.draw)
+        return a, v
 
 
 def _follow_articulation(allowed: np.ndarray, note_art: int, rest_id: int, sounding: bool) -> None:

@@ -59,9 +59,11 @@ class Take:
 
 
 def load_stepper(model_dir: str | Path) -> Stepper:
-    """The NumPy network of a model folder (ModelError if it cannot be used)."""
+    """The NumPy network of a model folder, with its formula memory if it has one (ModelError if
+    either cannot be used)."""
+    from jazzgen.generation import formulas
     vocab = load_vocab(model_dir)        # first: an old model's vocab.json says why in one line
-    return Stepper(load_weights(model_dir), vocab)
+    return Stepper(load_weights(model_dir), vocab, formulas=formulas.load(model_dir))
 
 
 def digest(chart: Chart, cfg: TakeConfig, primer: NoteSequence | None) -> str:

@@ -111,6 +111,7 @@ class Data:
     dropped: int = 0
     wjazzd: int = 0          # how many of the solos used are WJazzD's (for the licence)
     vocab: object = None     # tokens.Vocab: the training solos' performers and bins
+    train_toks: list = field(default_factory=list)   # the training solos' tokens (the formula memory's)
 
 
 def load_data(cfg: TrainConfig) -> Data:
@@ -131,7 +132,7 @@ def load_data(cfg: TrainConfig) -> Data:
     wj = {Path(r.path).stem for r in corpus.reports if r.kept and "wjazzd" in Path(r.path).resolve().as_posix().lower()}
     return Data(dataset.make_windows(tr, cfg.seq_len, stride=cfg.seq_len), dataset.make_windows(va, max(map(len, va))),
                 lo, hi, [s.name for s in train_songs], [s.name for s in val_songs], len(corpus.dropped),
-                sum(s.name in wj for s in train_songs + val_songs), vocab)
+                sum(s.name in wj for s in train_songs + val_songs), vocab, tr)
 
 
 # ---------------------------------------------------------------------------- the run folder
@@ -292,6 +293,16 @@ def finish(cfg: TrainConfig, state: dict, data: Data) -> None:
     atomic_json(out / "metrics.json", {"best": state["best"], "epochs_run": state["epoch"] + 1})
     plot_curves(state["log"], out / "curve.png")
     write_card(cfg, state, data, out / "MODEL_CARD.md")
+    write_formulas(data, out)
+
+
+def write_formulas(data: Data, out: Path) -> None:
+    """formulas.npz: the training solos' formula memory, which the sampler mixes into the pitch
+    head (generation.formulas), with its default weights (refit them for this model on its
+    validation solos with scripts/formulas_fit.py --write)."""
+    from jazzgen.generation.formulas import FILE, Formulas
+    if data.train_toks:
+        Formulas.build(data.train_toks).save(out / FILE)
 
 
 # ---------------------------------------------------------------------------- the run
