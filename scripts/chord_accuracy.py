@@ -174,7 +174,7 @@ def pop909(folder: Path) -> tuple[int, int, int, int]:
     every beat, the inferred chord with the dataset's MIDI chord labels (themselves
     extracted from the MIDI by its authors' algorithm, not transcribed by hand).  N beats
     are skipped.  (beats, root hits, beats with a known family, root + family hits)."""
-    from jazzgen.music.chart import seconds_of
+    from jazzgen.music.timing import seconds_of
     n = hits = fam_n = fam_hits = 0
     for d in sorted(p for p in folder.iterdir() if (p / "chord_midi.txt").exists()):
         seq, rep = read_midi(d / f"{d.name}.mid")

@@ -53,7 +53,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jazzgen.music.midi_io import vlq  # (MIDI's variable-length numbers, as the writer makes them)
+from jazzgen.music.midi_write import vlq  # (MIDI's variable-length numbers, as the writer makes them)
 
 ROOT = Path(__file__).resolve().parents[1]
 

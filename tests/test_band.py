@@ -13,11 +13,11 @@ from jazzgen.generation.band import (
     band_parts,
     beats,
     harmony,
-    swing_for,
 )
 from jazzgen.music.chords import chord_tones, parse_chord
 from jazzgen.music.midi_io import DRUM_CHANNEL
 from jazzgen.music.notes import GRID, TimeSignature
+from jazzgen.music.timing import swing_for
 
 BAR = 4 * GRID
 

@@ -164,7 +164,8 @@ def long_primer(bars=20, meter=(3, 4)):
 
 
 def test_primer_bars_default_and_chosen():
-    from jazzgen.music.chart import fit_primer, seconds_of
+    from jazzgen.music.chart import fit_primer
+    from jazzgen.music.timing import seconds_of
     p = long_primer()
     assert seconds_of(p, p.end) > 15
     head, note = fit_primer(p, 20.0)
@@ -179,7 +180,8 @@ def test_primer_bars_default_and_chosen():
 
 
 def test_timeline_with_primer_keeps_its_tempo_map_meter_and_key():
-    from jazzgen.music.chart import cut_primer, seconds_of, timeline_with_primer
+    from jazzgen.music.chart import cut_primer, timeline_with_primer
+    from jazzgen.music.timing import seconds_of
     head = cut_primer(long_primer(), 4)
     chart = build_chart(bpm=140)                       # a 4/4 blues after a 3/4 primer
     t = timeline_with_primer(chart, 20.0, head)
@@ -209,7 +211,7 @@ def test_a_primer_opens_the_take_and_the_band_plays_its_meter(shipped, tmp_path)
     assert tempos == [150.0 + i for i in range(12)]    # the primer's map; the solo goes on at the tempo it reached
 
 def test_auto_swing_follows_the_tempo(shipped):
-    from jazzgen.generation.render import swing_at_tempo as swing_for, swing_of_ratio
+    from jazzgen.music.timing import swing_at_tempo as swing_for, swing_of_ratio
     assert swing_of_ratio(1.0) == 0.0 and swing_of_ratio(2.0) == pytest.approx(1.0)   # 2:1 is the triplet
     assert swing_for(60) == swing_for(100) == pytest.approx(1.5)                      # 3:1 slow
     assert swing_for(300) == swing_for(360) == pytest.approx(0.0)                     # even near 300

@@ -12,7 +12,8 @@ import pytest
 from jazzgen.commands import generate as jgen
 from jazzgen.music import chart as C
 from jazzgen.music.chords import parse_changes, parse_chord, transpose_symbol
-from jazzgen.music.midi_io import _meta, _to_track, read_midi, read_midi_bytes, write_midi
+from jazzgen.music.midi_io import read_midi, read_midi_bytes, write_midi
+from jazzgen.music.midi_write import meta_event, to_track
 from jazzgen.music.notes import ChordChange, NoteSequence, TimeSignature
 
 # (as typed, an ASCII spelling of the same chord)
@@ -75,8 +76,8 @@ def test_every_spelling_survives_a_midi_file_as_a_marker(tmp_path):
 
 
 def _one_note_file(marker: bytes, kind: int = 0x06) -> bytes:
-    ev = [(0, 4, *_meta(kind, marker)), (0, 7, 0x90, bytes((60, 90))), (480, 6, 0x80, bytes((60, 0)))]
-    return b"MThd" + (6).to_bytes(4, "big") + struct.pack(">hhh", 1, 1, 480) + _to_track(ev, 960)
+    ev = [(0, 4, *meta_event(kind, marker)), (0, 7, 0x90, bytes((60, 90))), (480, 6, 0x80, bytes((60, 0)))]
+    return b"MThd" + (6).to_bytes(4, "big") + struct.pack(">hhh", 1, 1, 480) + to_track(ev, 960)
 
 
 @pytest.mark.parametrize("kind", [0x06, 0x01])   # a marker, a plain text event

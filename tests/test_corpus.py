@@ -13,7 +13,7 @@ from conftest import ROOT, Track, midi_bytes, run_module, subprocess_env, wjazzd
 from jazzgen.data import corpus as C
 from jazzgen.data.corpus import ReadSettings, load_corpus
 from jazzgen.errors import DataError
-from jazzgen.music import midi_io
+from jazzgen.music import midi_check, midi_io
 
 ARTPEPPER = "ArtPepper_Anthropology_FINAL.mid"
 
@@ -64,7 +64,7 @@ def test_huge_file_is_dropped_unread(tmp_path, monkeypatch):
     corpus = load_corpus(tmp_path, None, progress=False)
     assert [s.name for s in corpus.songs] == ["good"]
     assert corpus.dropped[0].reason == "file too large (100 MB > 16 MB)"
-    monkeypatch.setattr(midi_io, "MAX_FILE_BYTES", len(GOOD) - 1)
+    monkeypatch.setattr(midi_check, "MAX_FILE_BYTES", len(GOOD) - 1)
     assert load_corpus(tmp_path, None, progress=False).songs == []
 
 

@@ -9,7 +9,7 @@ from mido import MetaMessage
 from mido.midifiles.meta import _key_signature_encode
 
 from conftest import Track, midi_bytes, wjazzd_file
-from jazzgen.music import midi_io
+from jazzgen.music import midi_check, midi_io, midi_write, timing
 from jazzgen.music.midi_io import MidiError, Part, read_midi, read_midi_bytes, write_midi
 from jazzgen.music.notes import GRID, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature
 from jazzgen.util import atomic_write
@@ -262,7 +262,7 @@ def test_note_limit_is_configurable(monkeypatch):
 
 def test_size_guard_is_configurable(monkeypatch):
     data = midi_bytes(Track(scale(60)))
-    monkeypatch.setattr(midi_io, "MAX_FILE_BYTES", len(data) - 1)
+    monkeypatch.setattr(midi_check, "MAX_FILE_BYTES", len(data) - 1)
     with pytest.raises(MidiError, match=rf"file too large \({len(data)} bytes > {len(data) - 1} bytes\)"):
         read_midi_bytes(data)
 
@@ -326,10 +326,10 @@ def test_writer_keeps_the_data_set_convention(tmp_path):
 def _mido_reference(seq, parts, program, swing) -> bytes:
     """What write_midi wrote when it built mido messages (the tests' mido builder): the fast writer must match it."""
     def beat(step) -> float:
-        return int(midi_io.swing_ticks([step], swing)[0]) / 480
+        return int(timing.swing_ticks([step], swing)[0]) / 480
 
     def notes(p, s, d, v):
-        on, off = midi_io.swing_ticks(s, swing), midi_io.swing_ticks(np.asarray(s) + np.asarray(d), swing)
+        on, off = timing.swing_ticks(s, swing), timing.swing_ticks(np.asarray(s) + np.asarray(d), swing)
         off = np.maximum(off, on + 1)
         return [(a, b / 480, (c - b) / 480, e)
                 for a, b, c, e in zip(np.asarray(p).tolist(), on.tolist(), off.tolist(), np.asarray(v).tolist())]
@@ -337,7 +337,7 @@ def _mido_reference(seq, parts, program, swing) -> bytes:
     end = beat(seq.end)
     melody = Track(notes(seq.pitch, seq.start, seq.duration, seq.velocity), name="Melody", program=program,
                    meter=[(beat(t.step), t.numerator, t.denominator) for t in seq.time_signatures],
-                   key=[(beat(k.step), midi_io._key_name(k)) for k in seq.key_signatures],
+                   key=[(beat(k.step), midi_write.key_name(k)) for k in seq.key_signatures],
                    tempo=[(beat(t.step), t.qpm) for t in seq.tempos],
                    markers=[(beat(c.step), c.symbol) for c in seq.chords], end=end)
     band = [Track(notes(part.pitch, part.start, part.duration, part.velocity), name=part.name, channel=part.channel,

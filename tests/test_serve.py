@@ -308,7 +308,7 @@ def test_play_like_a_performer_and_auto_swing(client):
     r = client.post("/api/generate", json={"form": "blues", "seconds": 4, "seed": 3, "like": "chet baker",
                                            "swing": None, "bpm": 120})
     assert r.status_code == 200, r.text
-    from jazzgen.generation.render import swing_at_tempo
+    from jazzgen.music.timing import swing_at_tempo
     assert r.json()["swing"] == pytest.approx(swing_at_tempo(120)) and r.json()["like"] == "ChetBaker"
     bad = client.post("/api/generate", json={"form": "blues", "seconds": 4, "like": "Nobody"})
     assert bad.status_code == 400 and "Nobody" in bad.json()["error"]

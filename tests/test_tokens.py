@@ -12,6 +12,7 @@ from jazzgen.data import tokens as T
 from jazzgen.errors import ModelError, UsageError
 from jazzgen.music.midi_io import read_midi, write_midi
 from jazzgen.music.notes import GRID, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature
+from jazzgen.music.timing import MIDI_DEFAULT_QPM
 
 
 def corpus_files() -> list[Path]:
@@ -101,7 +102,7 @@ def test_tempo_and_performer_ids():
     assert tok.performer.tolist() == [T.PERFORMER0] and tok.tempo.tolist() == [T.TEMPO0 + 7]
     assert T.encode(replace(seq, performer="Bird"), v).performer.tolist() == [T.PERFORMER_UNKNOWN]
     slow = T.encode(hand_seq([60], [0], [12], tempos=[Tempo(0, 50.0)]))
-    assert slow.tempo.tolist() == [T.TEMPO0] and v.tempo_id(T.MIDI_DEFAULT_QPM) == T.TEMPO0 + 3
+    assert slow.tempo.tolist() == [T.TEMPO0] and v.tempo_id(MIDI_DEFAULT_QPM) == T.TEMPO0 + 3
 
 
 def hand_seq(pitch, start, dur, chords=(), **kw) -> NoteSequence:

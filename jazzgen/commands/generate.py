@@ -36,11 +36,11 @@ from pathlib import Path
 from jazzgen import paths
 from jazzgen.commands import cli
 from jazzgen.errors import MidiError, UsageError
-from jazzgen.generation.render import MAX_SWING
 from jazzgen.generation.sample import Sampling
 from jazzgen.generation.takes import BANDS, TakeConfig, load_stepper, make_takes, write_take
 from jazzgen.music.chart import DEFAULT_FORM, build_chart, check_primer, default_key, fit_primer, primer_end
 from jazzgen.music.chords import FORMS
+from jazzgen.music.timing import MAX_SWING
 from jazzgen.util import check_out_folder
 
 PROG = "jazzgen.generate"

@@ -63,12 +63,12 @@ from starlette.staticfiles import StaticFiles
 from jazzgen import paths
 from jazzgen.commands import cli, guard
 from jazzgen.errors import JazzgenError, UsageError
-from jazzgen.generation.band import swing_for
 from jazzgen.generation.sample import Sampling, Stepper
 from jazzgen.generation.takes import BANDS, Take, TakeConfig, load_stepper, make_takes, write_take
 from jazzgen.music.chart import DEFAULT_BPM, DEFAULT_FORM, build_chart, default_key
 from jazzgen.music.chords import FORMS
-from jazzgen.music.midi_io import DRUM_CHANNEL, TPQ_OUT, swing_ticks
+from jazzgen.music.midi_io import DRUM_CHANNEL
+from jazzgen.music.timing import seconds_at, swing_for
 
 PROG = "jazzgen.serve"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -158,9 +158,8 @@ def chart_and_config(req: dict):
 # ---------------------------------------------------------------------------- what the page draws
 
 def seconds_of(steps, take: Take) -> list[float]:
-    """Grid steps -> seconds in the audio: the swing and tempo write_midi plays them with."""
-    ticks = swing_ticks(np.asarray(steps, np.int64).reshape(-1), swing_for(take.solo, take.config.swing))
-    return np.round(ticks / TPQ_OUT * 60.0 / take.chart.bpm, 4).tolist()
+    """Grid steps -> seconds in the audio: the swing and tempo map write_midi plays them with."""
+    return np.round(seconds_at(take.solo, steps, swing_for(take.solo, take.config.swing)), 4).tolist()
 
 
 def _notes(take: Take, pitch, start, duration) -> list[list[float]]:

@@ -28,7 +28,7 @@ import numpy as np
 from jazzgen.data import tokens as T
 from jazzgen.data.tokens import UNKNOWN_PERFORMER
 from jazzgen.errors import DataError, MidiError, UsageError
-from jazzgen.music import midi_io
+from jazzgen.music import midi_check, midi_io
 from jazzgen.music.midi_io import read_midi_bytes
 from jazzgen.music.notes import GRID, NO_CHORD, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature
 from jazzgen.util import atomic_write, file_kind, named_tuples, no_gc
@@ -324,8 +324,8 @@ def _read_all(files: list[Path]) -> list[bytes | FileReport]:
             continue
         try:
             size = f.stat().st_size
-            out.append(FileReport(str(f), False, str(midi_io._too_large(size)))
-                       if size > midi_io.MAX_FILE_BYTES else f.read_bytes())
+            out.append(FileReport(str(f), False, str(midi_check.too_large(size)))
+                       if size > midi_check.MAX_FILE_BYTES else f.read_bytes())
         except OSError as e:
             out.append(FileReport(str(f), False, f"cannot read file ({e.strerror})"))
     return out

@@ -51,6 +51,7 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 from jazzgen.music.notes import GRID, NO_CHORD, ChordChange, NoteSequence
+from jazzgen.music.timing import MIDI_DEFAULT_QPM
 
 PAD, UNK, BOS = 0, 1, 2
 REST, TIE = 3, 4
@@ -75,7 +76,6 @@ PREDATES_DYNAMICS = ("this model predates dynamics (articulation, velocity, temp
                      "and needs retraining with python -m jazzgen.train")
 FIELDS = ("pitch", "dur", "art", "vel", "root", "qual", "beat", "sub", "tempo", "performer")
 DEFAULT_VELOCITY = 90
-MIDI_DEFAULT_QPM = 120.0   # the tempo of a sequence with no tempo map (the MIDI standard's default)
 
 # Chosen from WJazzD (401 solos, 175,724 notes, read without closing gaps; see
 # scripts/corpus_dynamics.py).  Articulation = sounding length / event length:

@@ -5,7 +5,7 @@ long as it, by a performer drawn at random (``improvise_twins``), and written as
 jazzgen writes takes (``write_twins``) in one of two renderings:
 
 - ``default``: what ``generate`` and the page write: swing from the tempo
-  (``render.swing_at_tempo``) and the trio behind the solo;
+  (``timing.swing_at_tempo``) and the trio behind the solo;
 - ``plain``: ``--swing 0 --band none``, as the issue measured.
 
 Both sets are then read by the listener's reader (the twin's solo track only), so
@@ -46,9 +46,10 @@ def improvise_twins(stepper, reals: list, seed: int, sampling, performers: list 
 def write_twins(solos: list, reals: list, folder: Path, rendering: str, seed: int = 0) -> list[Path]:
     """Each solo as a MIDI file named after its real twin, rendered as `rendering` says."""
     from jazzgen.data.tokens import solo_bpm
-    from jazzgen.generation.band import band_parts, swing_for
-    from jazzgen.generation.render import SOLO_PROGRAM, swing_at_tempo
+    from jazzgen.generation.band import band_parts
+    from jazzgen.generation.render import SOLO_PROGRAM
     from jazzgen.music.midi_io import write_midi
+    from jazzgen.music.timing import swing_at_tempo, swing_for
     if rendering not in RENDERINGS:
         raise ValueError(f"rendering must be one of {', '.join(RENDERINGS)}")
     folder.mkdir(parents=True, exist_ok=True)

@@ -136,17 +136,6 @@ def beats(seq: NoteSequence) -> list[tuple[int, int, int, int]]:
     return out
 
 
-def swing_for(seq: NoteSequence, swing: float) -> float:
-    """The swing to write `seq` with: as asked where every bar line and beat falls on a
-    quarter note of a simple meter, else 0 (the writer swings the off-beat eighth of
-    each quarter, which in 6/8 or 7/8 would drag a beat, not an off-beat)."""
-    for ts in seq.time_signatures:
-        if ts.compound or ts.bar_steps % GRID or ts.step % GRID or any(
-                b != GRID for g in ts.groups for b in g):
-            return 0.0
-    return swing
-
-
 def _part(name: str, program: int, channel: int, notes: list[tuple[int, int, int, int]], end: int):
     """A midi_io.Part from (pitch, start, duration, velocity) tuples, cut at `end`."""
     a = np.array(sorted(notes, key=lambda n: (n[1], n[0])), np.int64).reshape(-1, 4)

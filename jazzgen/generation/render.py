@@ -30,49 +30,16 @@ import numpy as np
 from jazzgen.generation.band import BASS_CHANNEL, DRUM_KITS, PIANO_CHANNEL
 from jazzgen.music.midi_io import DRUM_CHANNEL, Part, timed_events, write_midi
 from jazzgen.music.notes import NoteSequence
+from jazzgen.music.timing import SWING
 from jazzgen.util import atomic_write
 
 SOLO_PROGRAM = 65          # GM alto sax
-SWING = 0.5                # off-beat eighths halfway from straight to triplet
-SWING_SLOW_BPM, SWING_SLOW_RATIO = 100.0, 3.0
-SWING_FAST_BPM = 300.0     # and above: even eighths (1:1)
 TAIL_SECONDS = 1.5         # let the last notes ring out
 PEAK_DBFS = -1.0
 MIX_DB = {BASS_CHANNEL: -2.0, PIANO_CHANNEL: 6.0, DRUM_CHANNEL: 3.0}   # TimGM6mb's piano is
                            # ~13 dB softer than its bass: lift the comping so all three are heard
 MAX_VOICES = 32            # more steal the voice furthest into its release: a ride hit rings
                            # ~5 s, and 30 stale ones would double render time for no audible gain
-
-
-# ---------------------------------------------------------------------------- swing
-
-def swing_of_ratio(ratio: float) -> float:
-    """The writer's swing amount for a long:short eighth-note ratio.
-
-    ``midi_io.swing_ticks`` puts the off-beat eighth at (1/2 + swing/6) of the beat, so
-    swing 0 is 1:1, 1 is 2:1 (triplet) and 1.5 is 3:1: ratio r lands it at r/(1+r),
-    i.e. swing = 6 (r/(1+r) - 1/2).
-    """
-    return 6.0 * (ratio / (1.0 + ratio) - 0.5)
-
-
-MAX_SWING = swing_of_ratio(SWING_SLOW_RATIO)   # 1.5: 3:1, the ride's ratio at slow tempos
-
-
-
-def swing_at_tempo(bpm: float) -> float:
-    """The swing a jazz rhythm section plays at `bpm` (the --swing auto default).
-
-    Friberg, A. & Sundstrom, A. (2002), "Swing ratios and ensemble timing in jazz
-    performance: evidence for a common rhythmic pattern", Music Perception 19(3),
-    333-349: the ride cymbal's swing ratio falls roughly linearly with tempo, from
-    about 3:1 at slow tempos to about 1:1 near 300 bpm (soloists swing less than the
-    ride at slow tempos, but one swing here moves every part together, as the ride
-    leads the time).  So: 3:1 at or below 100 bpm, linear in bpm down to 1:1 at 300 and
-    above, mapped onto the writer's swing amount by ``swing_of_ratio``.
-    """
-    f = min(max((float(bpm) - SWING_SLOW_BPM) / (SWING_FAST_BPM - SWING_SLOW_BPM), 0.0), 1.0)
-    return swing_of_ratio(SWING_SLOW_RATIO + f * (1.0 - SWING_SLOW_RATIO))
 
 
 # ---------------------------------------------------------------------------- MIDI

@@ -13,12 +13,13 @@ from pathlib import Path
 
 from jazzgen.errors import JazzgenError, UsageError
 from jazzgen.generation import render
-from jazzgen.generation.band import BANDS, band_parts, swing_for
-from jazzgen.generation.render import MAX_SWING, SOLO_PROGRAM, swing_at_tempo
+from jazzgen.generation.band import BANDS, band_parts
+from jazzgen.generation.render import SOLO_PROGRAM
 from jazzgen.generation.sample import Sampling, Stepper, improvise, load_vocab, load_weights
 from jazzgen.music.chart import MAX_SECONDS, Chart, timeline_with_primer
 from jazzgen.music.midi_io import Part, write_midi
 from jazzgen.music.notes import NoteSequence
+from jazzgen.music.timing import MAX_SWING, swing_at_tempo, swing_for
 
 FORMATS = ("mid", "wav", "png", "musicxml", "svg")
 
@@ -32,7 +33,7 @@ class TakeConfig:
     num: int = 1
     band: str = "trio"
     instrument: int = SOLO_PROGRAM
-    swing: float | None = None   # None: auto, from the chart's tempo (render.swing_at_tempo)
+    swing: float | None = None   # None: auto, from the chart's tempo (timing.swing_at_tempo)
     like: str | None = None      # performer to play like (Vocab.find_performer); None: one at random
 
     def __post_init__(self):

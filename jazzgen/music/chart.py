@@ -27,11 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
-from jazzgen.data import tokens as T
 from jazzgen.errors import ChordError, UsageError
 from jazzgen.music.charts import Tune, changes_of, pick_tune, read_chart_file, read_tunes
 from jazzgen.music.chords import FORMS, clean, form_changes, form_meter, parse_changes
-from jazzgen.music.notes import GRID, ChordChange, NoteSequence, Tempo, TimeSignature, parse_meter
+from jazzgen.music.notes import ChordChange, NoteSequence, Tempo, TimeSignature, parse_meter
+from jazzgen.music.timing import seconds_in, seconds_of, steps_in
 
 DEFAULT_BPM = 160.0
 DEFAULT_FORM, DEFAULT_KEY = "blues", "F"
@@ -65,7 +65,7 @@ class Chart:
 
     def steps(self, seconds: float) -> int:
         """Grid steps in `seconds` at this tempo (at least one)."""
-        return max(1, round(seconds * self.bpm / 60.0 * GRID))
+        return steps_in(seconds, self.bpm)
 
     def timeline(self, steps: int, name: str = "solo") -> NoteSequence:
         """A NoteSequence with no notes: the changes looped over `steps`, tempo and meter."""
@@ -173,7 +173,7 @@ def check_primer(primer: NoteSequence, bpm: float | None = None) -> None:
     if not 1 <= ts.numerator <= MAX_BAR_BEATS or ts.bar_steps < 1:
         raise UsageError(f"{name}: its meter {ts.numerator}/{ts.denominator} is not one a solo can be played in")
     qpm = bpm or (primer.tempos[0].qpm if primer.tempos else DEFAULT_BPM)
-    seconds = primer.end / GRID * 60.0 / qpm
+    seconds = seconds_in(primer.end, qpm)
     if seconds > MAX_SECONDS:
         raise UsageError(f"{name}: {seconds:.0f} s long, more than the {MAX_SECONDS:g} s a solo may last")
 
@@ -269,16 +269,6 @@ def from_tune(tune: Tune, bpm: float, meter: tuple[int, int] | None = None) -> C
 
 # ---------------------------------------------------------------------------- primers
 
-def seconds_of(seq: NoteSequence, steps: int) -> float:
-    """Seconds from step 0 to `steps` through seq's tempo map (120 qpm before its first tempo)."""
-    tempos = sorted(seq.tempos, key=lambda t: t.step)
-    marks = [0] + [t.step for t in tempos if 0 < t.step < steps] + [steps]
-    total = 0.0
-    for a, b in zip(marks[:-1], marks[1:]):
-        qpm = next((t.qpm for t in reversed(tempos) if t.step <= a), T.MIDI_DEFAULT_QPM)
-        total += (b - a) / GRID * 60.0 / qpm
-    return total
-
 
 def primer_end(primer: NoteSequence) -> int:
     """The step where the primer's last bar ends (the primer fills whole bars)."""
@@ -336,7 +326,7 @@ def timeline_with_primer(chart: Chart, seconds: float, primer: NoteSequence, nam
     if used >= seconds:
         raise UsageError(f"the primer lasts {used:.1f} s and fills all of --seconds {seconds:g}: "
                          "ask for more --seconds or fewer --primer-bars")
-    steps = head + max(1, round((seconds - used) * chart.bpm / 60.0 * GRID))
+    steps = head + steps_in(seconds - used, chart.bpm)
     before = lambda xs: sorted((x for x in xs if x.step < head), key=lambda x: x.step)   # noqa: E731
     seq = NoteSequence.empty(name)
     seq.tempos = before(primer.tempos) or [Tempo(0, float(chart.bpm))]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jazzgen.music.midi_io import _meta, _to_track
+from jazzgen.music.midi_write import meta_event, to_track
 from jazzgen.music.notes import GRID, NoteSequence
 from jazzgen.util import atomic_write
 
@@ -36,17 +36,17 @@ def to_ticks(steps, tpq: int) -> np.ndarray:
 
 def learned_midi(seq: NoteSequence, tpq: int, tempos: list[tuple[int, int]]) -> bytes:
     """A type-1 file: one track with the tempo map, meter, key, chord markers and the melody."""
-    ev = [(0, 0, *_meta(0x03, b"Melody"))]
+    ev = [(0, 0, *meta_event(0x03, b"Melody"))]
     for ts in seq.time_signatures:
         t = int(to_ticks([ts.step], tpq)[0])
-        ev.append((t, 1, *_meta(0x58, bytes((ts.numerator, ts.denominator.bit_length() - 1, 24, 8)))))
+        ev.append((t, 1, *meta_event(0x58, bytes((ts.numerator, ts.denominator.bit_length() - 1, 24, 8)))))
     for ks in seq.key_signatures:
         t = int(to_ticks([ks.step], tpq)[0])
-        ev.append((t, 2, *_meta(0x59, bytes((ks.sharps & 0xFF, int(bool(ks.minor)))))))
+        ev.append((t, 2, *meta_event(0x59, bytes((ks.sharps & 0xFF, int(bool(ks.minor)))))))
     for tick, mspq in tempos:
-        ev.append((tick, 3, *_meta(0x51, min(max(mspq, 1), 0xFFFFFF).to_bytes(3, "big"))))
+        ev.append((tick, 3, *meta_event(0x51, min(max(mspq, 1), 0xFFFFFF).to_bytes(3, "big"))))
     for ch, t in zip(seq.chords, to_ticks([c.step for c in seq.chords], tpq).tolist()):
-        ev.append((t, 4, *_meta(0x06, ch.symbol.encode("utf-8"))))
+        ev.append((t, 4, *meta_event(0x06, ch.symbol.encode("utf-8"))))
     on = to_ticks(seq.start, tpq)
     off = np.maximum(to_ticks(seq.start + seq.duration, tpq), on + 1)
     for p, a, b, v in zip(seq.pitch.tolist(), on.tolist(), off.tolist(), seq.velocity.tolist()):
@@ -54,7 +54,7 @@ def learned_midi(seq: NoteSequence, tpq: int, tempos: list[tuple[int, int]]) -> 
         ev.append((b, 6, 0x80, bytes((p, 0))))
     end = max([int(to_ticks([seq.end], tpq)[0])] + [e[0] for e in ev])
     header = b"MThd" + (6).to_bytes(4, "big") + struct.pack(">hhh", 1, 1, tpq)
-    return header + _to_track(ev, end)
+    return header + to_track(ev, end)
 
 
 def mirror_path(path: str | os.PathLike, roots, out: str | os.PathLike) -> Path:
