@@ -133,3 +133,80 @@ def test_a_chart_file_opened_on_the_page(served, browser):
     page.click("#generate")
     page.wait_for_function("document.querySelectorAll('#takes li').length >= 2", timeout=WAIT_MS)
     assert "Joshua Fit The Battle Of Jericho" in page.inner_text("#takes li:first-child")
+
+
+# Every oscillator the page starts, with its pitch and start time: the audio graph that plays the answer.
+RECORD_OSCILLATORS = """(() => {
+    window.oscillatorStarts = [];
+    const start = OscillatorNode.prototype.start;
+    OscillatorNode.prototype.start = function (when) {
+        window.oscillatorStarts.push({when: when || 0, hz: this.frequency.value, type: this.type});
+        return start.apply(this, arguments);
+    };
+})();"""
+
+
+@pytest.mark.slow
+def test_trading_a_bar_at_300_bpm_in_chromium(served, browser):
+    import io
+
+    import mido
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.add_init_script(RECORD_OSCILLATORS)
+    problems = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 500 else None)
+    page.goto(served)
+    page.wait_for_function("document.getElementById('form').options.length > 1", timeout=WAIT_MS)
+    page.select_option("#form", "blues")
+    page.fill("#bpm", "400")                                              # more than trading offers
+    page.click("#trade-start")
+    page.wait_for_function("document.getElementById('trade-status').className === 'error'", timeout=WAIT_MS)
+    assert "bpm must be in 40..320" in page.inner_text("#trade-status")
+
+    page.fill("#bpm", "300")
+    page.select_option("#trade-bars", "1")
+    page.click("#trade-start")
+    page.wait_for_function("jazzgenTrade.timer && jazzgenTrade.ctx.currentTime > jazzgenTrade.t0", timeout=WAIT_MS)
+    for key in ("KeyA", "KeyD", "KeyG", "KeyJ"):                          # C E G B in the first bar (0.8 s)
+        page.keyboard.down(key)
+        page.wait_for_timeout(80)
+        page.keyboard.up(key)
+        page.wait_for_timeout(40)
+    page.wait_for_function("jazzgenTrade.log.length >= 2", timeout=WAIT_MS)   # two answers, 2nd to silence
+    fields = "{turn, due, ready, margin, sent, notes, late, error, answer, latency, server_ms, lead}"
+    log = page.evaluate(f"jazzgenTrade.log.map(({fields}) => ({fields}))")
+    t0 = page.evaluate("jazzgenTrade.t0")
+    first = log[0]
+    assert first["turn"] == 0 and first["due"] == pytest.approx(0.8) and first.get("error") is None
+    assert first["sent"] >= 1 and first["notes"] >= 1
+    for entry in log:
+        assert entry["margin"] > 0, [(e["turn"], round(e["margin"], 3), round(e["latency"], 3), round(e["lead"], 3),
+                                      e["server_ms"]) for e in log]      # the answer is ready before its bar
+        assert entry["late"] == 0
+    heard = page.evaluate("window.oscillatorStarts.filter((o) => o.type === 'sawtooth')")
+    for entry in log:                                                      # each answer note is started...
+        for on, _, pitch, _ in entry["answer"]:
+            assert entry["due"] - 1e-6 <= on < entry["due"] + 0.8            # ...in the answer's bar
+            assert any(abs(o["when"] - (t0 + on)) < 1e-3 and abs(o["hz"] - 440 * 2 ** ((pitch - 69) / 12)) < 0.01
+                       for o in heard), (on, pitch)
+    assert page.evaluate("jazzgenTrade.ctx.state") == "running"
+
+    page.click("#trade-stop")
+    page.wait_for_function("!document.getElementById('trade-save').hidden", timeout=WAIT_MS)
+    r = page.request.get(served.rstrip("/") + page.get_attribute("#trade-save", "href"))
+    assert r.status == 200
+    midi = mido.MidiFile(file=io.BytesIO(r.body()))
+    voices = {}
+    for track in midi.tracks:
+        sounding, count = set(), 0
+        for m in track:
+            if m.type == "note_on" and m.velocity > 0:
+                sounding.add((m.channel, m.note))
+                count += 1
+            elif m.type in ("note_off", "note_on"):
+                sounding.discard((m.channel, m.note))
+        assert not sounding, track.name                                    # no hanging notes
+        voices[track.name] = count
+    assert voices.get("You", 0) >= 1 and sum(voices.values()) - voices["You"] >= first["notes"]
+    assert not problems, problems

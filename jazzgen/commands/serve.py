@@ -61,7 +61,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from jazzgen import paths
-from jazzgen.commands import cli, guard
+from jazzgen.commands import cli, guard, trading
 from jazzgen.errors import JazzgenError, UsageError
 from jazzgen.generation.sample import Sampling, Stepper
 from jazzgen.generation.takes import BANDS, Take, TakeConfig, load_stepper, make_takes, write_take
@@ -97,8 +97,10 @@ log = logging.getLogger(PROG)
 
 # ---------------------------------------------------------------------------- the request
 
-def read_request(body: bytes) -> dict:
-    """The generate request as a dict of known, well-typed fields (UsageError otherwise)."""
+def read_request(body: bytes, extra: dict | None = None) -> dict:
+    """The generate request as a dict of known, well-typed fields (UsageError otherwise);
+    `extra` adds fields (name -> (types, what to call them)) for another request."""
+    fields = {**FIELDS, **(extra or {})}
     try:
         req = json.loads(body)
     except ValueError as e:        # JSONDecodeError, bad UTF-8, an integer of over 4300 digits
@@ -109,9 +111,9 @@ def read_request(body: bytes) -> dict:
         raise UsageError("the request body must be a JSON object")
     out = {}
     for name, value in req.items():
-        if name not in FIELDS:
-            raise UsageError(f"unknown field {name[:40]!r}; known: {', '.join(FIELDS)}")
-        types, what = FIELDS[name]
+        if name not in fields:
+            raise UsageError(f"unknown field {name[:40]!r}; known: {', '.join(fields)}")
+        types, what = fields[name]
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, types):
@@ -445,6 +447,7 @@ def create_app(stepper: Stepper, model_name: str = "model", store: TakeStore | N
         Route("/api/forms", forms), Route("/api/models", models),
         Route("/api/generate", generate, methods=["POST"]), Route("/api/takes", takes),
         Route("/api/takes/{take_id}", one_take), Route("/api/takes/{take_id}/{fmt}", take_file),
+        *trading.routes(stepper, store.root / "trade", read_body, read_request, chart_and_config),
     ], exception_handlers={JazzgenError: user_error, HTTPException: http_error, Exception: internal_error},
         middleware=[Middleware(guard.Guard, hosts=hosts)], lifespan=lifespan)
     app.state.store, app.state.internal_errors = store, 0

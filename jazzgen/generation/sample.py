@@ -389,7 +389,7 @@ class Sampling:
 
 def improvise(stepper: Stepper, timeline: NoteSequence, *, sampling: Sampling = Sampling(),
               seed: int | None = None, primer: NoteSequence | None = None, num: int = 1,
-              performer: str | None = None) -> list[NoteSequence]:
+              performer: str | None = None, resume_at: int | None = None) -> list[NoteSequence]:
     """`num` new solos over timeline.chords / meter / tempos, each exactly timeline.end steps long.
 
     `timeline` is a NoteSequence whose notes are ignored (``Chart.timeline`` makes one;
@@ -398,6 +398,9 @@ def improvise(stepper: Stepper, timeline: NoteSequence, *, sampling: Sampling = 
     matches it) plays every solo; None draws one at random per solo from the model's
     performers.  With a primer, its notes open each solo (fed through the network to
     set its state) and the rest is improvised.  The same seed gives the same solos.
+    `resume_at`: the step where improvising begins, silence before it (after the primer, or
+    from the start without one) fed as the encoder writes it; default: where the primer's
+    last note ends.
     """
     steps = int(timeline.end)
     if steps < 1:
@@ -411,7 +414,7 @@ def improvise(stepper: Stepper, timeline: NoteSequence, *, sampling: Sampling = 
     out = []
     for _ in range(num):
         who = fixed or _draw_performer(vocab, rng)
-        ev = _one_solo(stepper, cond, steps, rng, sampling, primer, tempo, vocab.performer_id(who))
+        ev = _one_solo(stepper, cond, steps, rng, sampling, primer, tempo, vocab.performer_id(who), resume_at)
         solo = T.decode_events(ev[0], ev[1], timeline, art_ids=ev[2], vel_ids=ev[3], vocab=vocab)
         out.append(replace(solo, end=steps, name=timeline.name or "solo", performer=who))
     return out
@@ -425,7 +428,7 @@ def _draw_performer(vocab: T.Vocab, rng: np.random.Generator) -> str:
 
 
 def _one_solo(stepper: Stepper, cond: list[list[int]], steps: int, rng, sampling: Sampling, primer,
-              tempo: int, performer: int):
+              tempo: int, performer: int, resume_at: int | None = None):
     """(pitch, dur, art, vel ids) of one solo: primer events first, then sampled ones until `steps`."""
     state = stepper.zero_state()
     prev = [T.BOS, T.BOS, T.PAD, T.PAD]                              # pitch, dur, art, vel
@@ -440,6 +443,8 @@ def _one_solo(stepper: Stepper, cond: list[list[int]], steps: int, rng, sampling
             prev, t = list(ev), t + ev[1] - T.DUR0
             for o, v in zip(out, ev):
                 o.append(v)
+    if resume_at is not None:
+        state, prev, t = _silence_until(stepper, state, prev, t, min(resume_at, steps), out, tempo, performer, cond)
     rest_id = stepper.vocab.art_rest_id
     note_art = prev[2] if prev[0] >= T.PITCH0 else T.PAD          # the articulation of the sounding note
     line = _Line(stepper, sampling, [p - T.PITCH0 for p in out[0] if p >= T.PITCH0],
@@ -504,6 +509,29 @@ class _Line:
         a = _sample_row(s.expression_logits("art", h, p, d), self.any_art, rng.random(), *self.draw)
         v = _sample_row(s.expression_logits("vel", h, p, d), self.any_vel, rng.random(), *self.draw)
         return a, v
+
+
+def _silence_until(stepper: Stepper, state, prev: list[int], t: int, until: int, out, tempo: int,
+                   performer: int, cond):
+    """Silence from step t to `until`, as ``tokens.encode`` writes it: a gap of at most
+    CLOSE_GAPS steps lengthens the sounding note's event (articulation); a longer one is a
+    rest, the note before it released into it.  Returns (state, prev, until)."""
+    gap = until - t
+    if gap <= 0:
+        return state, prev, t
+    if prev[0] >= T.PITCH0 and gap <= T.CLOSE_GAPS and prev[1] - T.DUR0 + gap <= T.MAX_DUR:
+        prev = [prev[0], prev[1] + gap, prev[2], prev[3]]
+        out[1][-1] = prev[1]
+        return state, prev, until
+    if prev[0] >= T.PITCH0 and stepper.vocab.art_rest_id >= 0:
+        prev[2] = out[2][-1] = stepper.vocab.art_rest_id
+    while t < until:
+        d = min(until - t, T.MAX_DUR)
+        _, state = stepper.step(state, *prev, tempo, performer, *(c[t] for c in cond))
+        prev, t = [T.REST, T.DUR0 + d, T.PAD, T.PAD], t + d
+        for o, v in zip(out, prev):
+            o.append(v)
+    return state, prev, t
 
 
 def _follow_articulation(allowed: np.ndarray, note_art: int, rest_id: int, sounding: bool) -> None:
