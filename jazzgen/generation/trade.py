@@ -23,13 +23,14 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from jazzgen.errors import UsageError
-from jazzgen.generation.band import band_parts, swing_for
-from jazzgen.generation.render import SOLO_PROGRAM, swing_at_tempo, synthesize
+from jazzgen.generation.band import band_parts
+from jazzgen.generation.render import SOLO_PROGRAM, synthesize
 from jazzgen.generation.sample import Sampling, Stepper, improvise
 from jazzgen.music.chart import Chart
-from jazzgen.music.midi_io import TPQ_OUT, Part, swing_ticks, write_midi
+from jazzgen.music.midi_io import Part, write_midi
 from jazzgen.music.notes import GRID, ChordChange, NoteSequence, Tempo, TimeSignature
 from jazzgen.music.quantize import quantize
+from jazzgen.music.timing import TPQ_OUT, swing_at_tempo, swing_for, swing_ticks, unswing
 
 TURN_BARS = (1, 2, 4, 8)      # bars a turn the page offers
 MAX_NOTES = 20_000            # player notes a session keeps
@@ -73,14 +74,6 @@ class Trade:
     def steps(self, seconds) -> np.ndarray:
         """Session seconds -> session steps (float), the swing taken out: ``seconds``'s inverse."""
         return unswing(np.asarray(seconds, np.float64) * self.chart.bpm / 60.0 * GRID, self.swing)
-
-
-def unswing(steps: np.ndarray, swing: float) -> np.ndarray:
-    """Played (swung) positions in steps -> straight grid steps: ``midi_io.swing_ticks`` undone."""
-    beat, pos = np.divmod(np.asarray(steps, np.float64), GRID)
-    half = GRID / 2
-    mid = half + swing * GRID / 6
-    return beat * GRID + np.where(pos <= mid, pos * half / mid, half + (pos - mid) * half / (GRID - mid))
 
 
 def new_trade(chart: Chart, bars: int, swing: float | None = None, **kw) -> Trade:

@@ -30,6 +30,15 @@ def swing_ticks(steps, swing: float) -> np.ndarray:
     return np.rint((beat + warped / GRID) * TPQ_OUT).astype(np.int64)
 
 
+def unswing(steps, swing: float) -> np.ndarray:
+    """Played (swung) positions in steps -> straight grid steps (float): ``swing_ticks`` undone,
+    for notes played against a swung band (the trading page's)."""
+    beat, pos = np.divmod(np.asarray(steps, np.float64), GRID)
+    half = GRID / 2
+    mid = half + swing * GRID / 6
+    return beat * GRID + np.where(pos <= mid, pos * half / mid, half + (pos - mid) * half / (GRID - mid))
+
+
 SWING = 0.5                # off-beat eighths halfway from straight to triplet
 SWING_SLOW_BPM, SWING_SLOW_RATIO = 100.0, 3.0
 SWING_FAST_BPM = 300.0     # and above: even eighths (1:1)
