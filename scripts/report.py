@@ -13,7 +13,13 @@
 (c) per mode: the classifier two-sample test (generated vs real 4-bar windows, folds
     grouped by solo) beside the real-vs-real floor, the style metrics of the generated
     solos against the real validation solos (novelty against the training files), the
-    per-solo spread (sd across solos) of every metric, and notes per beat by tempo band.
+    per-solo spread (sd across solos) of every metric, and notes per beat by tempo band;
+(d) the listener of issue 20 (``evaluation.listener``) on the random-performer solos,
+    written in both renderings (``<out>/listener/{default,plain}/``) and read back as
+    played beside the real files read the same way: linear and gradient-boosted
+    two-sample tests with their real-vs-real floor, what separates most, formula use,
+    copies, chord-tone rate, detached share and sounding-length overlaps, and the
+    issue's targets (``python scripts/listen.py`` runs this part alone).
 
 ``report.md`` and ``report.json`` (the random mode, as ``jazzgen.evaluate`` writes them)
 and ``histograms.png`` go to ``<out>``, ``summary.md`` (everything printed) beside them.
@@ -29,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from jazzgen.evaluation.comparison import solo_seed
 from jazzgen.paths import CACHE
 
 TEMPO_BANDS = ((0.0, 140.0, "< 140 bpm"), (140.0, 200.0, "140-200 bpm"), (200.0, float("inf"), ">= 200 bpm"))
@@ -36,11 +43,6 @@ MODES = ("random", "own")
 SPREAD_METRICS = ("H1", "H4", "GS", "chord_tone_rate", "notes_per_bar", "pitch_range", "mean_abs_interval",
                   "step_rate", "skip_rate", "dur_share_le1_4", "dur_share_le1_2", "velocity_mean", "velocity_sd",
                   "detached_share", "rest_share")
-
-
-def solo_seed(seed: int, i: int) -> int:
-    """A well-mixed seed for solo i: runs with seeds 0 and 1 share no solo."""
-    return int(np.random.SeedSequence([seed, i]).generate_state(1)[0])
 
 
 def own_performer(stepper, real) -> str | None:
@@ -206,6 +208,25 @@ def unknown_line(lik: dict) -> str:
         for h in heads) + ".")
 
 
+def listener_section(solos: list, train: list, val: list, data: str, out: Path, seed: int) -> tuple[str, dict]:
+    """Issue 20's listener on the random-performer solos, both renderings, read as played
+    (``evaluation.comparison``; ``python scripts/listen.py`` runs the same alone)."""
+    from jazzgen.evaluation import comparison as C
+    real, train_raw = C.read_all(C.files_of(val, data)), C.read_all(C.files_of(train, data))
+    t_index = C.idiom.index(train_raw)
+    md, figures = ["## The listener: generated vs real, both read as played (random performer)", ""], {}
+    for r in C.RENDERINGS:
+        print(f"(c) the listener, {r} rendering", file=sys.stderr)
+        gen = C.read_all(C.write_twins(solos, val, out / "listener" / r, r, seed), track=0)
+        res = C.score(gen, real, train_raw, t_index, seed=seed)
+        md.append(C.markdown(res, {"default": "default rendering (swing from the tempo, trio)",
+                                   "plain": "--swing 0 --band none"}[r]))
+        figures[r] = {"listener": res["listener"].to_dict(), "formulas": res["formulas"],
+                      "real_formulas": res["real_formulas"], "closeness": res["closeness"],
+                      "targets": [list(t) for t in res["targets"]]}
+    return "\n".join(md), figures
+
+
 def main(argv=None) -> int:
     from jazzgen.commands import cli
     from jazzgen.data import tokens as T
@@ -241,7 +262,7 @@ def main(argv=None) -> int:
             lik["unknown_performer"] = L.score_model(net, [T.encode(replace(s, performer=T.UNKNOWN_PERFORMER), vocab)
                                                           for s in val])
         known = sum(own_performer(stepper, r) is not None for r in val)
-        sections, figures = [], {}
+        sections, figures, heard = [], {}, ("", {})
         for mode in MODES:
             print(f"(b) improvising {len(val)} solos, {mode} performer", file=sys.stderr)
             t1 = time.time()
@@ -261,6 +282,7 @@ def main(argv=None) -> int:
                 if lik is not None:
                     rep["likelihood"] = lik
                 R.write_report(rep, out, rep["style"]["per_file"], rep["style"]["real_per_file"])
+                heard = listener_section(solos, train, val, a.data, out, a.seed)
     except JazzgenError as e:
         print(f"report: error: {e}", file=sys.stderr)
         return 2
@@ -276,11 +298,12 @@ def main(argv=None) -> int:
     tail = []
     for m in MODES:
         tail += [f"## The issue's targets, {m} performer", "", targets_markdown(checks[m])]
-    md = "\n".join(head + sections + tail)
+    md = "\n".join(head + sections + [heard[0]] + tail)
     from jazzgen.util import atomic_write
     atomic_write(out / "summary.md", lambda f: f.write(md.encode()))
     summary = {m: {"two_sample": figures[m]["two_sample"], "spread": figures[m]["spread"],
                    "tempo": figures[m]["tempo"], "targets": [list(t) for t in checks[m]]} for m in MODES}
+    summary["listener"] = heard[1]
     atomic_write(out / "summary.json", lambda f: f.write(json.dumps(R._json_safe(summary), indent=1).encode()))
     print(f"wrote {out}/summary.md, report.md, report.json, histograms.png and MIDI in {out}/{{random,own}} "
           f"({time.time() - t0:.0f} s)", file=sys.stderr)

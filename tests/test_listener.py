@@ -108,3 +108,23 @@ def test_detached_share_counts_gaps_of_a_twelfth_beat(tmp_path):
     notes = [(60, 0, 0.5), (62, 0.5, 0.45), (64, 1.0, 0.40), (65, 1.5, 0.5)]   # gaps 0, 0.05, 0.1
     s = read_performed(save_midi(tmp_path / "g.mid", Track(notes, name="Melody")))
     assert idiom.detached_share(s) == pytest.approx(1 / 3)
+
+
+def test_listen_script_scores_folders(tmp_path, capsys):
+    """scripts/listen.py on three folders of real files: the tables and the targets are printed."""
+    import shutil
+
+    from conftest import load_script
+    for name, files in (("gen", SOLOS[:6]), ("real", SOLOS[6:12]), ("train", SOLOS[12:20])):
+        (tmp_path / name).mkdir()
+        for f in files:
+            shutil.copy(f, tmp_path / name / f.name)
+    args = ["--generated", str(tmp_path / "gen"), "--real", str(tmp_path / "real"), "--train", str(tmp_path / "train"),
+            "--out", str(tmp_path / "out")]
+    assert load_script("listen").main(args) == 0
+    out = capsys.readouterr().out
+    assert "| trees (generated vs real) |" in out and "formula use >= 10%" in out
+    assert (tmp_path / "out" / "summary.json").is_file()
+    with pytest.raises(SystemExit) as e:                        # --generated alone: a one-line usage error
+        load_script("listen").main(["--generated", str(tmp_path / "gen")])
+    assert e.value.code == 2

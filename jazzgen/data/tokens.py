@@ -419,7 +419,7 @@ def decode_events(pitch_ids, dur_ids, like: NoteSequence | None = None, velocity
     ref = like if like is not None else NoteSequence.empty()
     end = int(onset[-1] + length[-1]) if len(onset) else 0
     return replace(ref, pitch=pitch_ids[is_note] - PITCH0, start=onset[is_note], duration=dur,
-                   velocity=vel, end=max(end, ref.end))
+                   velocity=vel, end=max(end, ref.end), nuance=None)
 
 
 # ---------------------------------------------------------------------------- transposition

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from jazzgen.data import tokens as T
+from jazzgen.data.nuance import perform
 from jazzgen.errors import ModelError, UsageError
 from jazzgen.music.notes import NoteSequence
 
@@ -223,6 +224,8 @@ class Stepper:
     the pitch head when sampling; None samples from the network alone.
     """
 
+    nuance = None    # the model folder's data.nuance.NuanceTables (takes.load_stepper sets them), or None
+
     def __init__(self, w: dict[str, np.ndarray], vocab: T.Vocab | None = None, dtype=np.float32, formulas=None):
         if "emb_prev_vel" not in w or "vel_w" not in w:
             raise ModelError(T.PREDATES_DYNAMICS)
@@ -407,6 +410,7 @@ def improvise(stepper: Stepper, timeline: NoteSequence, *, sampling: Sampling = 
         raise UsageError("nothing to improvise: length must be at least one grid step")
     vocab = stepper.vocab
     rng = np.random.default_rng(seed)
+    played = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])   # the nuance's own stream
     cond = T.condition(timeline, np.arange(steps))                     # ids for every grid step
     cond = [cond[k].tolist() for k in ("root", "qual", "beat", "sub")]  # Python ints: the fast path
     tempo = vocab.tempo_id(T.solo_bpm(timeline))
@@ -416,6 +420,8 @@ def improvise(stepper: Stepper, timeline: NoteSequence, *, sampling: Sampling = 
         who = fixed or _draw_performer(vocab, rng)
         ev = _one_solo(stepper, cond, steps, rng, sampling, primer, tempo, vocab.performer_id(who), resume_at)
         solo = T.decode_events(ev[0], ev[1], timeline, art_ids=ev[2], vel_ids=ev[3], vocab=vocab)
+        if stepper.nuance is not None:
+            solo = perform(solo, stepper.nuance, vocab, played)
         out.append(replace(solo, end=steps, name=timeline.name or "solo", performer=who))
     return out
 

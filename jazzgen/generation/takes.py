@@ -11,6 +11,7 @@ import secrets
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from jazzgen.data.nuance import NuanceTables
 from jazzgen.errors import JazzgenError, UsageError
 from jazzgen.generation import render
 from jazzgen.generation.band import BANDS, band_parts
@@ -64,7 +65,9 @@ def load_stepper(model_dir: str | Path) -> Stepper:
     either cannot be used)."""
     from jazzgen.generation import formulas
     vocab = load_vocab(model_dir)        # first: an old model's vocab.json says why in one line
-    return Stepper(load_weights(model_dir), vocab, formulas=formulas.load(model_dir))
+    stepper = Stepper(load_weights(model_dir), vocab, formulas=formulas.load(model_dir))
+    stepper.nuance = NuanceTables.load(model_dir, vocab)   # None: the notes are played on the grid
+    return stepper
 
 
 def digest(chart: Chart, cfg: TakeConfig, primer: NoteSequence | None) -> str:

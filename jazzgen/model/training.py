@@ -112,6 +112,7 @@ class Data:
     wjazzd: int = 0          # how many of the solos used are WJazzD's (for the licence)
     vocab: object = None     # tokens.Vocab: the training solos' performers and bins
     train_toks: list = field(default_factory=list)   # the training solos' tokens (the formula memory's)
+    nuance: object = None    # data.nuance.NuanceTables: how the training solos are played off the grid
 
 
 def load_data(cfg: TrainConfig) -> Data:
@@ -130,9 +131,11 @@ def load_data(cfg: TrainConfig) -> Data:
     tr, va = [tokens.encode(s, vocab) for s in train_songs], [tokens.encode(s, vocab) for s in val_songs]
     lo, hi = dataset.pitch_range(tr)
     wj = {Path(r.path).stem for r in corpus.reports if r.kept and "wjazzd" in Path(r.path).resolve().as_posix().lower()}
+    from jazzgen.data.nuance import tables_for
     return Data(dataset.make_windows(tr, cfg.seq_len, stride=cfg.seq_len), dataset.make_windows(va, max(map(len, va))),
                 lo, hi, [s.name for s in train_songs], [s.name for s in val_songs], len(corpus.dropped),
-                sum(s.name in wj for s in train_songs + val_songs), vocab, tr)
+                sum(s.name in wj for s in train_songs + val_songs), vocab, tr,
+                tables_for(train_songs, cfg.data, vocab))
 
 
 # ---------------------------------------------------------------------------- the run folder
@@ -386,6 +389,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: 
         out = cfg.model_dir
         out.mkdir(parents=True, exist_ok=True)
         atomic_write(out / "vocab.json", lambda f: f.write(data.vocab.to_json().encode()))
+        data.nuance.save(out)                           # nuance.npz: generation plays the notes off the grid
         atomic_json(out / "config.json", asdict(cfg))
         state["config"] = asdict(cfg)
         if state.get("stopped_early") and "patience" not in given:

@@ -91,8 +91,33 @@ def _data7(v: int, what: str) -> int:
     return v
 
 
-def _note_events(pitch, start, duration, velocity, channel: int, swing: float):
-    on, off = swing_ticks(start, swing), swing_ticks(np.asarray(start) + np.asarray(duration), swing)
+def _played(seq: NoteSequence, swing: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """(on, off) ticks of the solo's notes as its nuance plays them; None without one.
+
+    A shift moves the (swung) grid onset; a length is the sounding time of the note's event
+    as written, stretched or shrunk with that event when swing moves the next onset (the
+    same share of it sounds).  A note never sounds past the next onset (the line stays
+    monophonic whatever the swing) nor past the end.
+    """
+    if seq.nuance is None:
+        return None
+    nxt_step = np.append(seq.start[1:], seq.end)
+    on = swing_ticks(seq.start, swing)
+    length = seq.nuance.length.astype(np.int64)
+    if swing:
+        written = swing_ticks(nxt_step, 0.0) - swing_ticks(seq.start, 0.0)
+        length = np.rint(length * (swing_ticks(nxt_step, swing) - on) / np.maximum(written, 1)).astype(np.int64)
+    on = on + seq.nuance.shift
+    off = np.minimum(on + np.maximum(length, 1), np.append(on[1:], swing_ticks([seq.end], swing)))
+    return on, np.maximum(off, on + 1)
+
+
+def _note_events(pitch, start, duration, velocity, channel: int, swing: float, played=None):
+    """A part's note-ons and -offs; `played`: (on, off) ticks that replace the grid's (a nuance)."""
+    if played is None:
+        on, off = swing_ticks(start, swing), swing_ticks(np.asarray(start) + np.asarray(duration), swing)
+    else:
+        on, off = played
     off = np.maximum(off, on + 1)
     p, v = np.asarray(pitch, np.int64), np.asarray(velocity, np.int64)
     if p.size and (p.min() < 0 or p.max() > 127 or v.min() < 0 or v.max() > 127):
@@ -132,7 +157,7 @@ def _tracks(seq: NoteSequence, parts: Sequence[Part], program: int | None, swing
     first, and the tick where the tracks end: what the file holds, before it is bytes."""
     end_tick = int(swing_ticks([seq.end], swing)[0])
     tracks = [_meta_track(seq, program, swing)
-              + _note_events(seq.pitch, seq.start, seq.duration, seq.velocity, 0, swing)]
+              + _note_events(seq.pitch, seq.start, seq.duration, seq.velocity, 0, swing, _played(seq, swing))]
     for part in parts:
         ev = [(0, 0, *meta_event(0x03, part.name.encode("utf-8")))]
         if part.channel != DRUM_CHANNEL:

@@ -93,6 +93,26 @@ def parse_meter(text: str) -> tuple[int, int]:
     return num, den
 
 
+TICKS_PER_BEAT = 480   # the resolution of a Nuance (and of the MIDI files jazzgen writes)
+
+
+@dataclass
+class Nuance:
+    """How each note of a sequence is played off the grid: what a player adds to the notation.
+
+    ``shift``: ticks (TICKS_PER_BEAT to the beat) from the note's grid onset to where it is
+    played, less than half a grid step either way; ``length``: ticks it sounds.  The grid
+    fields of the sequence stay what the tokens keep, so encoding ignores a nuance and the
+    round trip stays exact; the MIDI writer plays it (``data.nuance`` draws one).
+    """
+    shift: np.ndarray      # int32 (n,)
+    length: np.ndarray     # int32 (n,), >= 1
+
+    def __post_init__(self):
+        self.shift = np.asarray(self.shift, np.int32)
+        self.length = np.asarray(self.length, np.int32)
+
+
 class KeySignature(NamedTuple):
     step: int
     sharps: int      # -7..7: number of sharps (negative: flats)
@@ -114,6 +134,7 @@ class NoteSequence:
     end: int = 0             # total length in grid steps (>= last note end)
     name: str = ""
     performer: str = ""      # who played it ("" = not known); from the corpus's index.tsv
+    nuance: Nuance | None = None   # how the notes are played off the grid (generated solos; the writer plays it)
 
     def __post_init__(self):
         self.pitch = np.asarray(self.pitch, np.int16)
@@ -122,6 +143,8 @@ class NoteSequence:
         self.velocity = np.asarray(self.velocity, np.int16)
         if len(self.start):
             self.end = max(int(self.end), int(self.start[-1] + self.duration[-1]))
+        if self.nuance is not None and len(self.nuance.shift) != len(self.pitch):
+            raise ValueError(f"a nuance of {len(self.nuance.shift)} notes on a sequence of {len(self.pitch)}")
 
     def __len__(self) -> int:
         return len(self.pitch)

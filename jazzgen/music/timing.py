@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from jazzgen.music.notes import GRID, NoteSequence, Tempo
+from jazzgen.music.notes import GRID, TICKS_PER_BEAT, NoteSequence, Tempo
 
 MIDI_DEFAULT_QPM = 120.0   # the tempo of a sequence with no tempo map (the MIDI standard's default)
 
-TPQ_OUT = 480
+TPQ_OUT = TICKS_PER_BEAT   # the written files' resolution, a Nuance's too
 
 
 def swing_ticks(steps, swing: float) -> np.ndarray:
