@@ -39,8 +39,8 @@ def bench_sampling(model: Path, seconds: float, runs: int):
     """(median ms, events per solo, notes per solo) of improvise alone."""
     import numpy as np
 
-    from jazzgen.generation.sample import Stepper, improvise, load_weights
-    stepper = Stepper(load_weights(model))
+    from jazzgen.generation.sample import improvise, load_stepper
+    stepper = load_stepper(model)
     like = timeline(seconds)
     improvise(stepper, like, seed=999)                                # warm-up
     times, events, notes = [], [], []

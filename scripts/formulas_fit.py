@@ -29,6 +29,7 @@ def main(argv=None) -> int:
     from jazzgen.errors import JazzgenError
     from jazzgen.evaluation import likelihood as L
     from jazzgen.generation import formulas as F
+    from jazzgen.model import folder
     p = cli.Parser(prog="python scripts/formulas_fit.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default=str(SHIPPED_MODEL))
     p.add_argument("--data", default=None, help="the model's training folder (default: its config's)")
@@ -37,11 +38,11 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     t0 = time.time()
     try:
-        cfg = L.read_config(a.model)
+        cfg = folder.read_config(a.model, folder.CONFIG_NEEDS)
         train, val = L.model_split(cfg, a.data, a.cache)
-        vocab = L.model_vocab(a.model)
+        vocab = folder.model_vocab(a.model)
         memory = F.Formulas.build([T.encode(s, vocab) for s in train])
-        rows = L.formula_rows(L.load_model(a.model), [T.encode(s, vocab) for s in val], memory)
+        rows = L.formula_rows(folder.load_model(a.model), [T.encode(s, vocab) for s in val], memory)
     except JazzgenError as e:
         print(f"formulas_fit: error: {e}", file=sys.stderr)
         return 2

@@ -28,10 +28,11 @@ from jazzgen.paths import CACHE, SHIPPED_MODEL
 def model_sets(a, log):
     """(generated per rendering, real validation, training) solos read as played, for --model."""
     from jazzgen.evaluation import comparison as C
-    from jazzgen.evaluation.likelihood import model_split, read_config
+    from jazzgen.evaluation.likelihood import model_split
     from jazzgen.generation.sample import Sampling
     from jazzgen.generation.takes import load_stepper
-    train, val = model_split(read_config(a.model), a.data, a.cache)
+    from jazzgen.model.folder import CONFIG_NEEDS, read_config
+    train, val = model_split(read_config(a.model, CONFIG_NEEDS), a.data, a.cache)
     val = val[: a.max_files or None]
     stepper = load_stepper(a.model)
     sampling = Sampling(temperature=a.temperature, top_p=a.top_p, min_p=a.min_p)

@@ -21,8 +21,8 @@ def main(argv=None) -> int:
     from jazzgen.commands import cli
     from jazzgen.data import nuance
     from jazzgen.errors import JazzgenError
-    from jazzgen.evaluation.likelihood import model_split, read_config
-    from jazzgen.generation.sample import load_vocab
+    from jazzgen.evaluation.likelihood import model_split
+    from jazzgen.model.folder import CONFIG_NEEDS, load_vocab, read_config
     p = cli.Parser(prog="python scripts/nuance_tables.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default=str(SHIPPED_MODEL))
     p.add_argument("--data", default=None, help="the model's training folder (default: its config's)")
@@ -30,7 +30,7 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     t0 = time.time()
     try:
-        cfg = read_config(a.model)
+        cfg = read_config(a.model, CONFIG_NEEDS)
         train, _ = model_split(cfg, a.data or cfg.data, a.cache)
         tables = nuance.tables_for(train, a.data or cfg.data, load_vocab(a.model))
         path = tables.save(a.model)

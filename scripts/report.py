@@ -167,9 +167,10 @@ def load(model: str, data: str, cache: str, max_files: int = 0):
     """(train songs, validation songs, stepper) of the model's split over `data`."""
     from jazzgen.evaluation import likelihood as L, report as R
     from jazzgen.generation.takes import load_stepper
+    from jazzgen.model import folder
     if not Path(model).is_dir():
         raise L.EvalError(f"no such model folder: {model}")
-    cfg = L.read_config(model)
+    cfg = folder.read_config(model, folder.CONFIG_NEEDS)
     if not R._same(data, cfg.data):
         print(f"report: note: --data {data} is not the model's config data {cfg.data}; "
               "its split is taken over --data", file=sys.stderr)
@@ -233,6 +234,7 @@ def main(argv=None) -> int:
     from jazzgen.errors import JazzgenError
     from jazzgen.evaluation import likelihood as L, report as R, twosample
     from jazzgen.generation import sample
+    from jazzgen.model import folder
     p = cli.Parser(prog="python scripts/report.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default=R.DEFAULT_MODEL)
     p.add_argument("--data", default="midi/wjazzd", help="the model's training folder")
@@ -254,7 +256,7 @@ def main(argv=None) -> int:
         vocab = stepper.vocab
         lik = None
         if not a.no_likelihood:
-            net = L.load_model(a.model)
+            net = folder.load_model(a.model)
             print(f"(a) likelihood: {len(val)} validation files, baselines on {len(train)} training files",
                   file=sys.stderr)
             lik = L.likelihood([T.encode(s, vocab) for s in val], net, [T.encode(s, vocab) for s in train],

@@ -209,7 +209,7 @@ def _tiny_model(base: Path) -> Path:
 def _usable(model_dir: Path) -> bool:
     """False for a shipped model this jazzgen cannot run (one from before dynamics, awaiting its retrain)."""
     from jazzgen.errors import ModelError
-    from jazzgen.generation.sample import load_vocab
+    from jazzgen.model.folder import load_vocab
     try:
         return load_vocab(model_dir) is not None
     except ModelError:

@@ -17,7 +17,7 @@ from jazzgen import paths
 from jazzgen.commands import evaluate as evaluate_cmd, generate as jgen, ingest
 from jazzgen.errors import ModelError, UsageError
 from jazzgen.evaluation import likelihood as L
-from jazzgen.generation.sample import load_weights
+from jazzgen.model.folder import CONFIG_NEEDS, load_model, load_weights, read_config
 from jazzgen.music import chart as C
 from jazzgen.music.midi_io import read_midi, write_midi
 from jazzgen.music.notes import NoteSequence, Tempo, TimeSignature
@@ -163,7 +163,7 @@ def config_error(tmp_path, text) -> str:
     d.mkdir(exist_ok=True)
     (d / "config.json").write_text(text) if isinstance(text, str) else None
     with pytest.raises(ModelError) as e:
-        L.read_config(d)
+        read_config(d, CONFIG_NEEDS)
     assert "\n" not in str(e.value)
     return str(e.value)
 
@@ -195,7 +195,7 @@ def test_config_missing_keys(tmp_path):
 
 def test_config_out_of_range(tmp_path):
     bad = json.dumps({**good_config(), "val_fraction": 2.0})
-    assert "val_fraction must be in [0, 1)" in config_error(tmp_path, bad)
+    assert "val-fraction must be in (0, 1)" in config_error(tmp_path, bad)
 
 
 def test_config_is_a_folder_or_fifo(tmp_path):
@@ -205,18 +205,18 @@ def test_config_is_a_folder_or_fifo(tmp_path):
     (tmp_path / "m2").mkdir()
     os.replace(tmp_path / "fifo_m_config", tmp_path / "m2" / "config.json")
     with pytest.raises(ModelError, match="not a regular file"):
-        L.read_config(tmp_path / "m2")
+        read_config(tmp_path / "m2", CONFIG_NEEDS)
 
 
 def test_evaluate_load_model_errors(tmp_path):
     with pytest.raises(ModelError, match="no model.keras in it"):
-        L.load_model(tmp_path)
+        load_model(tmp_path)
     (tmp_path / "model.keras").write_bytes((SHIPPED_MODEL / "model.keras").read_bytes()[:5000])
     with pytest.raises(ModelError, match="not a Keras model file"):
-        L.load_model(tmp_path)
+        load_model(tmp_path)
     (tmp_path / "vocab.json").write_text("{")
     with pytest.raises(ModelError, match="vocab.json: unreadable"):
-        L.load_model(tmp_path)
+        load_model(tmp_path)
 
 
 def test_evaluate_bad_config_is_one_line_exit_2(tmp_path, capsys):

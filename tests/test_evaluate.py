@@ -14,6 +14,7 @@ from conftest import ROOT, SHIPPED_MODEL, WJAZZD, Track, run_module, save_midi, 
 from jazzgen.commands import evaluate as evaluate_cmd
 from jazzgen.data import dataset, tokens as T
 from jazzgen.evaluation import likelihood as L, report as R
+from jazzgen.model import folder
 from jazzgen.music.notes import ChordChange, NoteSequence, TimeSignature
 
 CHANGES = ["Cm7", "F7", "Bbmaj7", "Eb7", "Am7b5", "D7", "Gm7", "N.C."]
@@ -171,10 +172,10 @@ def test_likelihood_on_a_tiny_untrained_model(tmp_path, capsys):
         assert all(1 < b["ppl"] < math.inf and b["events"] == n for b in lik["baselines"][h].values())
         assert h in lik["gain_pct"]
     # the length-batched scoring equals one model.score over all songs in one window each
-    _, val = L.model_split(L.read_config(mdir), cache=str(tmp_path / "c"))
+    _, val = L.model_split(folder.read_config(mdir), cache=str(tmp_path / "c"))
     assert [s.name for s in val] == rep["files"]
     toks = [T.encode(s) for s in val]
-    ref = score(L.load_model(mdir), dataset.make_windows(toks, max(map(len, toks))).arrays)
+    ref = score(folder.load_model(mdir), dataset.make_windows(toks, max(map(len, toks))).arrays)
     assert lik["events"] == ref["notes"]
     assert lik["model"]["pitch"]["nll"] == pytest.approx(ref["pitch_nll"], rel=1e-5)
     md = (out / "report.md").read_text()
@@ -190,14 +191,14 @@ def test_likelihood_on_a_tiny_untrained_model(tmp_path, capsys):
 def test_a_model_with_its_own_velocity_levels_is_scored_in_them(tmp_path):
     """The golden model predates the 11 velocity levels: its 8 are used, for it and its baselines."""
     golden = ROOT / "tests" / "data" / "golden" / "model"
-    vocab = L.model_vocab(golden)
+    vocab = folder.model_vocab(golden)
     assert len(vocab.vel_values) == 8 != len(T.default_vocab().vel_values)
     data = tmp_path / "midi"
     data.mkdir()
     for i in range(4):
         write_solo(data / f"s{i}.mid", i)
     toks = [T.encode(s, vocab) for s in L.usable_songs(data, tmp_path / "c")]
-    lik = L.likelihood(toks[2:], L.load_model(golden), toks[:2], ngram_max=2, vocab=vocab)
+    lik = L.likelihood(toks[2:], folder.load_model(golden), toks[:2], ngram_max=2, vocab=vocab)
     assert L.fit_baselines(toks[:2], 2, vocab=vocab)["vel"]["unigram"][0].dist().shape == (9,)   # pad + 8
     assert 1 < lik["model"]["vel"]["ppl"] < 50 and math.isfinite(lik["gain_pct"]["vel"])
 

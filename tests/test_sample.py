@@ -10,7 +10,8 @@ import pytest
 
 from conftest import subprocess_env
 from jazzgen.data import tokens as T
-from jazzgen.generation.sample import Sampling, Stepper, export_weights, improvise, load_weights, sample_ids
+from jazzgen.generation.sample import Sampling, Stepper, improvise, sample_ids
+from jazzgen.model.folder import export_weights, load_weights
 from jazzgen.music.notes import GRID, ChordChange, NoteSequence, Tempo, TimeSignature
 
 FIELDS = ("prev_pitch", "prev_dur", "prev_art", "prev_vel", "tempo", "performer", "root", "qual", "beat", "sub")
@@ -104,7 +105,7 @@ def test_load_weights_reexports_when_stale(tmp_path):
 
 
 def test_load_weights_fresh_does_not_import_keras(model_folder):
-    code = ("import sys\nfrom jazzgen.generation.sample import Stepper, load_weights\n"
+    code = ("import sys\nfrom jazzgen.generation.sample import Stepper\nfrom jazzgen.model.folder import load_weights\n"
             f"s = Stepper(load_weights({str(model_folder)!r}))\n"
             "print(s.n_layers, 'keras' in sys.modules, 'tensorflow' in sys.modules)\n")
     r = subprocess.run([sys.executable, "-c", code], env=subprocess_env(), capture_output=True, text=True, timeout=120)

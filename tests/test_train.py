@@ -260,9 +260,9 @@ STATE = {"epoch": 0, "lr": 0.002, "best": {"val_nll": 9.0}, "log": [{"epoch": 0}
     ("state.json", "state.json: unreadable"),
     ("state epoch", "state.json: 'epoch' missing or malformed"),
     ("state log", "state.json: epoch 3 does not match its log"),
-    ("config.json", "config.json: 'units' should be int, not 'many'"),
+    ("config.json", 'config.json: units is "many", expected int'),
     ("config value", "config.json: --epochs must be at least 1"),
-    ("last.keras", "last.keras: cannot be loaded"),
+    ("last.keras", "last.keras: not a Keras model file"),
     ("flag", "--resume continues"),
 ])
 def test_resume_of_a_broken_run_is_a_one_line_error(tmp_path, what, needle, capsys):

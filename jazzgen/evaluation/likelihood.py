@@ -25,21 +25,18 @@ Likelihood (needs a model, skipped by ``--model none`` or ``--no-likelihood``): 
 """
 from __future__ import annotations
 
-import json
 import math
 import sys
-from dataclasses import MISSING, fields
 from pathlib import Path
 
 import numpy as np
 
 from jazzgen.data import dataset, tokens as T
 from jazzgen.data.corpus import find_midi, load_corpus
-from jazzgen.errors import DataError, ModelError, UsageError
+from jazzgen.errors import DataError, UsageError
 from jazzgen.evaluation import ngram
 from jazzgen.music.notes import NoteSequence
 from jazzgen.paths import CACHE
-from jazzgen.util import regular_file
 
 HEADS, EXPRESSION = T.PREDICTED, T.EXPRESSION   # art and vel are scored on notes only
 KEYS = dataset.KEYS                     # transpositions, as train.py's augmentation draws them
@@ -48,7 +45,6 @@ CONTEXT = {"pitch": "chord in force (root, quality) + whether the last note was 
            "art": "the note's event length (dur id)",
            "vel": "onset step within the beat"}
 NOVELTY_N = 8
-CONFIG_NEEDS = ("data", "val_fraction", "seed", "max_songs")   # what the model's split is made of
 
 
 class EvalError(UsageError):
@@ -60,40 +56,6 @@ def _log(*a) -> None:
 
 
 # ---------------------------------------------------------------------------- the model's data
-
-def read_config(model_dir: str | Path):
-    """The model's TrainConfig from config.json (keys this jazzgen does not know are ignored)."""
-    from jazzgen.model.training import TrainConfig
-    path = Path(model_dir) / "config.json"
-    if not path.exists() and not path.is_symlink():
-        raise ModelError(f"model folder {model_dir}: no config.json (not a model folder written by jazzgen.train)")
-    regular_file(path, ModelError, "model config")
-    try:
-        d = json.loads(path.read_bytes().decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as e:
-        raise ModelError(f"model config {path}: not JSON ({str(e).splitlines()[0]})") from None
-    if not isinstance(d, dict):
-        raise ModelError(f"model config {path}: not a JSON object")
-    missing = [k for k in CONFIG_NEEDS if k not in d]
-    if missing:
-        raise ModelError(f"model config {path}: missing {', '.join(missing)}")
-    out = {}
-    for f in fields(TrainConfig):
-        if f.name not in d:
-            continue
-        v, default = d[f.name], f.default if f.default is not MISSING else None
-        ok = (isinstance(v, bool) if isinstance(default, bool) else
-              isinstance(v, int) and not isinstance(v, bool) if isinstance(default, int) else
-              isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-              if isinstance(default, float) else isinstance(v, str) if isinstance(default, str) else True)
-        if not ok:
-            raise ModelError(f"model config {path}: {f.name} is {json.dumps(v)[:40]}, "
-                             f"expected {type(default).__name__}")
-        out[f.name] = v
-    cfg = TrainConfig(**out)
-    if not 0 <= cfg.val_fraction < 1 or cfg.max_songs < 0 or not cfg.data.strip():
-        raise ModelError(f"model config {path}: val_fraction must be in [0, 1), max_songs >= 0, data a folder")
-    return cfg
 
 
 def usable_songs(folder: str | Path, cache: str | None = CACHE, max_songs: int = 0,
@@ -123,45 +85,6 @@ def model_split(cfg, folder: str | Path | None = None, cache: str | None = CACHE
 
 
 # ---------------------------------------------------------------------------- the model
-
-def load_model(model_dir: str | Path):
-    """The model of a run folder, after checking its vocabulary means what this jazzgen's does.
-
-    Its levels (articulation, velocity, tempo) and performers are its own: the scored
-    files are encoded with them (``model_vocab``).
-    """
-    from jazzgen.generation.sample import _check_zip, model_file
-    model_dir = Path(model_dir)
-    vocab_path = model_dir / "vocab.json"
-    if vocab_path.exists() or vocab_path.is_symlink():
-        regular_file(vocab_path, ModelError, "model vocabulary")
-        try:
-            vocab = T.Vocab.from_json(vocab_path.read_bytes().decode("utf-8-sig"))
-        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as e:
-            why = str(e).splitlines()[0] if str(e) else type(e).__name__
-            raise ModelError(f"model vocabulary {vocab_path}: unreadable ({why})") from None
-        here = T.default_vocab()
-        if any(getattr(vocab, f) != getattr(here, f) for f in ("grid", "max_dur", "max_beat", "qualities")):
-            raise ModelError(f"model vocabulary {vocab_path}: differs from this jazzgen's")
-    path = model_file(model_dir)
-    _check_zip(path)
-    import keras
-
-    from jazzgen.model import network as _  # noqa: F401  (registers the custom layers)
-    try:
-        return keras.saving.load_model(path, safe_mode=True)
-    except Exception as e:
-        why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ModelError(f"model {path}: cannot load it ({why})") from None
-
-
-def model_vocab(model_dir: str | Path) -> T.Vocab:
-    """The model's vocabulary (its performers), or this jazzgen's default without a vocab.json."""
-    from jazzgen.generation.sample import load_vocab
-    try:
-        return load_vocab(model_dir) or T.default_vocab()
-    except ModelError as e:
-        raise EvalError(str(e)) from None
 
 
 def score_model(model, toks: list[T.Tokens], batch_size: int = 16) -> dict:
@@ -286,7 +209,6 @@ def likelihood(toks: list[T.Tokens], model=None, train_toks: list[T.Tokens] | No
 
 
 # ---------------------------------------------------------------------------- style
-
 
 
 # ---------------------------------------------------------------------------- the formula memory

@@ -42,12 +42,10 @@ from jazzgen.evaluation.likelihood import (
     _log,
     _order,
     likelihood,
-    load_model,
     model_split,
-    model_vocab,
-    read_config,
     usable_songs,
 )
+from jazzgen.model.folder import CONFIG_NEEDS, load_model, model_vocab, read_config
 from jazzgen.music.notes import NoteSequence
 from jazzgen.paths import CACHE
 from jazzgen.util import atomic_json, atomic_write, check_out_folder
@@ -245,7 +243,7 @@ def evaluate(data: str, model: str | None = DEFAULT_MODEL, train_data: str | Non
     if not Path(data).exists():
         raise DataError(f"no such data folder: {data}")
     check_out_folder(out, "--out")
-    cfg = read_config(model) if model is not None else None
+    cfg = read_config(model, CONFIG_NEEDS) if model is not None else None
     warnings: list[str] = []
     train_dir, missing = _training_folder(train_data, cfg)
     if missing and split in ("val", "train"):

@@ -9,7 +9,6 @@ TensorFlow unless ``weights.npz`` is missing or stale and must be exported.
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -18,193 +17,14 @@ import numpy as np
 from jazzgen.data import tokens as T
 from jazzgen.data.nuance import perform
 from jazzgen.errors import ModelError, UsageError
+from jazzgen.model.folder import load_vocab, load_weights
+from jazzgen.model.spec import EXPRESSION, FEATURES
 from jazzgen.music.notes import NoteSequence
-
-FEATURES = ("prev_pitch", "prev_dur", "prev_art", "prev_vel", "tempo", "performer", "root", "qual", "beat", "sub",
-            "prev_rel")  # model.py's concat order
-EXPRESSION = T.EXPRESSION     # heads on (hidden, target pitch, target dur), as in model.py
-
-
-
 
 # ---------------------------------------------------------------------------- weights
 
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
-
-def export_weights(model, keras_path: Path, out: Path) -> dict[str, np.ndarray]:
-    """The Keras model's weights by layer name, also written to a plain .npz beside it (no pickle).
-
-    A folder that cannot be written (an installed, read-only model) only costs the
-    export on every load: the weights are returned either way.
-    """
-    import sys
-
-    from jazzgen.util import atomic_write
-    w = {}
-    for f in FEATURES:
-        w[f"emb_{f}"] = model.get_layer(f"emb_{f}").get_weights()[0]
-    for f in ("target_pitch", "target_dur"):
-        w[f"emb_{f}"] = model.get_layer(f"emb_{f}").get_weights()[0]
-    i = 0
-    while True:
-        try:
-            k, u, b = model.get_layer(f"lstm_{i}").get_weights()
-        except ValueError:
-            break
-        w[f"lstm_{i}_kernel"], w[f"lstm_{i}_recurrent"], w[f"lstm_{i}_bias"] = k, u, b
-        i += 1
-    for name in ("pitch_abs", "pitch_rel", "dur_hidden", "dur") + tuple(f"{h}{x}" for h in EXPRESSION
-                                                                        for x in ("_hidden", "")):
-        w[f"{name}_w"], w[f"{name}_b"] = model.get_layer(name).get_weights()
-    w = {k: np.asarray(v, np.float32) for k, v in w.items()}
-    try:
-        atomic_write(out, lambda f: np.savez(f, **w, keras_sha256=np.array(_sha(keras_path))))
-    except OSError as e:
-        print(f"jazzgen: cannot write {out} ({e.strerror or e}): exporting on every load", file=sys.stderr)
-    return w
-
-
-def model_file(model_dir: str | Path) -> Path:
-    """model.keras of a model folder (or the file itself); ModelError if it is not there or no file."""
-    from jazzgen.util import regular_file
-    d = Path(model_dir)
-    if not d.exists() and not d.is_symlink():
-        raise ModelError(f"no model folder {d} (train one with python -m jazzgen.train)")
-    path = d / "model.keras" if d.is_dir() else d
-    if d.is_dir() and not path.exists() and not path.is_symlink():
-        raise ModelError(f"model folder {d}: no model.keras in it (train one with python -m jazzgen.train)")
-    return regular_file(path, ModelError, "model")
-
-
-def _check_zip(path: Path) -> None:
-    """A .keras file is a zip archive: a cut or foreign one is named so before Keras reads it."""
-    import zipfile
-    try:
-        with zipfile.ZipFile(path) as z:
-            bad = z.testzip()
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
-        raise ModelError(f"model {path}: not a Keras model file (not a whole zip archive: {e}); "
-                         "truncated or overwritten?") from None
-    if bad is not None:
-        raise ModelError(f"model {path}: corrupt (member {bad} fails its checksum)")
-
-
-def _read_npz(npz: Path, sha: str) -> dict[str, np.ndarray] | None:
-    """The exported weights, or None if they belong to another model.keras (stale)."""
-    from jazzgen.util import regular_file
-    regular_file(npz, ModelError, "weights")
-    try:
-        with np.load(npz, allow_pickle=False) as z:
-            if "keras_sha256" not in z.files or str(z["keras_sha256"]) != sha:
-                return None
-            return {k: z[k] for k in z.files if k != "keras_sha256"}
-    except Exception as e:  # BadZipFile, EOFError, zlib.error, ValueError (pickled object arrays)...
-        why = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise ModelError(f"weights {npz}: unreadable ({why}); delete it to export it again from model.keras") \
-            from None
-
-
-EMBEDDED = {"prev_pitch": "pitch", "prev_dur": "dur", "prev_art": "art", "prev_vel": "vel", "tempo": "tempo",
-            "performer": None, "root": "root", "qual": "qual", "beat": "beat", "sub": "sub", "prev_rel": "rel"}
 # (the performer table's size is the model's own vocabulary's: checked against vocab.json by the Stepper)
-
-
-def _required(n_layers: int) -> list[str]:
-    keys = [f"emb_{f}" for f in FEATURES] + ["emb_target_pitch", "emb_target_dur"]
-    keys += [f"lstm_{i}_{k}" for i in range(n_layers) for k in ("kernel", "recurrent", "bias")]
-    heads = ("pitch_abs", "pitch_rel", "dur_hidden", "dur") + tuple(f"{h}{x}" for h in EXPRESSION
-                                                                     for x in ("_hidden", ""))
-    return keys + [f"{n}_{k}" for n in heads for k in "wb"]
-
-
-def check_weights(w: dict[str, np.ndarray], where: str | Path, vocab: T.Vocab | None = None) -> dict[str, np.ndarray]:
-    """`w` if it is a network Stepper can run with `vocab` (the model's own, else this jazzgen's
-    default), else ModelError naming the first thing wrong: a missing array, not numbers,
-    NaN or inf, shapes that do not fit."""
-    def bad(why: str) -> ModelError:
-        return ModelError(f"weights {where}: {why}")
-
-    if "pitch_abs_w" in w and "emb_prev_vel" not in w:
-        raise ModelError(f"{where}: {T.PREDATES_DYNAMICS}")
-    n_layers = sum(1 for k in w if k.startswith("lstm_") and k.endswith("_recurrent"))
-    missing = [k for k in _required(max(n_layers, 1)) if k not in w]
-    if missing:
-        raise bad(f"missing {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}")
-    for k in _required(n_layers):
-        a = w[k]
-        if a.dtype.kind != "f":
-            raise bad(f"{k} holds {a.dtype}, not floating-point numbers")
-        if a.ndim != (1 if k.endswith(("_bias", "_b")) else 2) or 0 in a.shape:
-            raise bad(f"{k} has shape {a.shape}")
-        if not np.isfinite(a).all():
-            raise bad(f"{k} holds NaN or infinite values")
-    sizes = (vocab or T.default_vocab()).sizes
-    u = w["lstm_0_recurrent"].shape[0]
-    n_pitch, n_dur = sizes["pitch"], sizes["dur"]
-    emb_in = sum(w[f"emb_{f}"].shape[1] for f in FEATURES)
-    tp, td = w["emb_target_pitch"].shape[1], w["emb_target_dur"].shape[1]
-    h = w["dur_hidden_w"].shape[1]
-    want = {**{f"emb_{f}": (sizes[EMBEDDED[f]] if EMBEDDED[f] else None, None) for f in FEATURES},
-            "emb_target_pitch": (n_pitch, None), "emb_target_dur": (n_dur, None),
-            "pitch_abs_w": (u, n_pitch), "pitch_abs_b": (n_pitch,),
-            "pitch_rel_w": (u, T.N_REL - 1), "pitch_rel_b": (T.N_REL - 1,),
-            "dur_hidden_w": (u + tp, h), "dur_hidden_b": (h,), "dur_w": (h, n_dur), "dur_b": (n_dur,)}
-    for e in EXPRESSION:
-        eh = w[f"{e}_hidden_w"].shape[1]
-        want.update({f"{e}_hidden_w": (u + tp + td, eh), f"{e}_hidden_b": (eh,),
-                     f"{e}_w": (eh, sizes[e]), f"{e}_b": (sizes[e],)})
-    for i in range(n_layers):
-        want.update({f"lstm_{i}_kernel": (emb_in if i == 0 else u, 4 * u), f"lstm_{i}_recurrent": (u, 4 * u),
-                     f"lstm_{i}_bias": (4 * u,)})
-    for k, shape in want.items():
-        if any(s is not None and s != got for s, got in zip(shape, w[k].shape)):
-            raise bad(f"{k} has shape {w[k].shape}, expected {tuple('?' if s is None else s for s in shape)} "
-                      "(weights that do not fit together, or another vocabulary)")
-    return w
-
-
-def load_vocab(model_dir: str | Path) -> T.Vocab | None:
-    """The vocab.json of a model folder (None if it has none); ModelError if it cannot be used."""
-    d = Path(model_dir)
-    path = (d if d.is_dir() else d.parent) / "vocab.json"
-    if not path.is_file():
-        return None
-    try:
-        return T.Vocab.from_json(path.read_text())
-    except ModelError:
-        raise
-    except (ValueError, KeyError, TypeError) as e:
-        raise ModelError(f"{path}: not a jazzgen vocabulary ({str(e).splitlines()[0]})") from None
-
-
-def load_weights(model_dir: str | Path) -> dict[str, np.ndarray]:
-    """weights.npz of a model folder, re-exported from model.keras if missing or stale.
-
-    Every way a model folder can be broken (no folder, no model.keras, a cut or foreign
-    file, a FIFO, weights with missing arrays, NaN or shapes that do not fit) is one
-    ModelError naming the file.
-    """
-    keras_path = model_file(model_dir)
-    vocab = load_vocab(keras_path.parent)       # the sizes its weights must have
-    npz = keras_path.parent / "weights.npz"
-    sha = _sha(keras_path)
-    if npz.exists() or npz.is_symlink():
-        w = _read_npz(npz, sha)
-        if w is not None:
-            return check_weights(w, npz, vocab)
-    _check_zip(keras_path)
-    import keras
-
-    from jazzgen.model import network as _  # noqa: F401  (registers the custom layers)
-    try:
-        m = keras.saving.load_model(keras_path, safe_mode=True)
-        w = export_weights(m, keras_path, npz)
-    except Exception as e:
-        why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ModelError(f"model {keras_path}: cannot load it ({why})") from None
-    return check_weights(w, keras_path, vocab)
 
 
 # ---------------------------------------------------------------------------- the step
@@ -320,6 +140,17 @@ class Stepper:
         """Logits of the `head` ("art" or "vel") given the note's pitch and duration ids."""
         kh, tp, td, wo, bo = self.expr[head]
         return np.maximum(hidden @ kh + tp[pitch] + td[dur], 0.0) @ wo + bo
+
+
+def load_stepper(model_dir: str | Path) -> Stepper:
+    """The NumPy network of a model folder, with its formula memory if it has one (ModelError if
+    either cannot be used)."""
+    from jazzgen.data.nuance import NuanceTables
+    from jazzgen.generation import formulas
+    vocab = load_vocab(model_dir)        # first: an old model's vocab.json says why in one line
+    stepper = Stepper(load_weights(model_dir), vocab, formulas=formulas.load(model_dir))
+    stepper.nuance = NuanceTables.load(model_dir, vocab)   # None: the notes are played on the grid
+    return stepper
 
 
 # ---------------------------------------------------------------------------- sampling

@@ -11,12 +11,11 @@ import secrets
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from jazzgen.data.nuance import NuanceTables
 from jazzgen.errors import JazzgenError, UsageError
 from jazzgen.generation import render
 from jazzgen.generation.band import BANDS, band_parts
 from jazzgen.generation.render import SOLO_PROGRAM
-from jazzgen.generation.sample import Sampling, Stepper, improvise, load_vocab, load_weights
+from jazzgen.generation.sample import Sampling, Stepper, improvise, load_stepper  # noqa: F401 (the commands')
 from jazzgen.music.chart import MAX_SECONDS, Chart, timeline_with_primer
 from jazzgen.music.midi_io import Part, write_midi
 from jazzgen.music.notes import NoteSequence
@@ -58,16 +57,6 @@ class Take:
     parts: list[Part]
     chart: Chart
     config: TakeConfig
-
-
-def load_stepper(model_dir: str | Path) -> Stepper:
-    """The NumPy network of a model folder, with its formula memory if it has one (ModelError if
-    either cannot be used)."""
-    from jazzgen.generation import formulas
-    vocab = load_vocab(model_dir)        # first: an old model's vocab.json says why in one line
-    stepper = Stepper(load_weights(model_dir), vocab, formulas=formulas.load(model_dir))
-    stepper.nuance = NuanceTables.load(model_dir, vocab)   # None: the notes are played on the grid
-    return stepper
 
 
 def digest(chart: Chart, cfg: TakeConfig, primer: NoteSequence | None) -> str:

@@ -26,10 +26,7 @@ import keras
 from keras import layers, ops
 
 from jazzgen.data import tokens as T
-
-INPUTS = ("prev_pitch", "prev_dur", "prev_art", "prev_vel", "root", "qual", "beat", "sub", "tempo", "performer",
-          "target_pitch", "target_dur")
-HEADS, EXPRESSION = T.PREDICTED, T.EXPRESSION   # the expression heads see the target pitch and duration
+from jazzgen.model.spec import EMBEDDINGS, EXPRESSION, HEADS, INPUTS, TARGETS
 
 
 @dataclass
@@ -82,21 +79,10 @@ def build_model(vocab: T.Vocab, cfg: ModelConfig) -> keras.Model:
     """Many-to-many model for training and scoring (teacher forcing on `pitch`)."""
     sizes = vocab.sizes
     inp = {k: keras.Input(shape=(None,), dtype="int32", name=k) for k in INPUTS}
-    emb = lambda name, n, d: layers.Embedding(n, d, name=f"emb_{name}")
-    rel = ChordRelative(name="prev_rel")(inp["prev_pitch"], inp["root"])
-    x = layers.Concatenate(name="features")([
-        emb("prev_pitch", sizes["pitch"], cfg.emb_pitch)(inp["prev_pitch"]),
-        emb("prev_dur", sizes["dur"], cfg.emb_dur)(inp["prev_dur"]),
-        emb("prev_art", sizes["art"], cfg.emb_dyn)(inp["prev_art"]),
-        emb("prev_vel", sizes["vel"], cfg.emb_dyn)(inp["prev_vel"]),
-        emb("tempo", sizes["tempo"], cfg.emb_dyn)(inp["tempo"]),
-        emb("performer", sizes["performer"], cfg.emb_performer)(inp["performer"]),
-        emb("root", sizes["root"], cfg.emb_cond)(inp["root"]),
-        emb("qual", sizes["qual"], cfg.emb_cond)(inp["qual"]),
-        emb("beat", sizes["beat"], cfg.emb_cond)(inp["beat"]),
-        emb("sub", sizes["sub"], cfg.emb_cond)(inp["sub"]),
-        emb("prev_rel", sizes["rel"], cfg.emb_cond)(rel),
-    ])
+    emb = {name: layers.Embedding(sizes[table], getattr(cfg, width), name=f"emb_{name}")
+           for name, table, width in EMBEDDINGS + TARGETS}
+    given = {**inp, "prev_rel": ChordRelative(name="prev_rel")(inp["prev_pitch"], inp["root"])}
+    x = layers.Concatenate(name="features")([emb[name](given[name]) for name, _, _ in EMBEDDINGS])
     for i in range(cfg.layers):
         x = layers.LSTM(cfg.units, return_sequences=True, name=f"lstm_{i}")(x)
         x = layers.Dropout(cfg.dropout, name=f"dropout_{i}")(x)
@@ -105,11 +91,11 @@ def build_model(vocab: T.Vocab, cfg: ModelConfig) -> keras.Model:
     rel_logits = RelativeLogits(sizes["pitch"], name="pitch_rel_spread")(rel, inp["root"])
     pitch_sum = layers.Add(name="pitch_sum")([abs_logits, rel_logits])
     pitch = layers.Activation("linear", dtype="float32", name="pitch")(pitch_sum)
-    target_pitch = emb("target_pitch", sizes["pitch"], cfg.emb_pitch)(inp["target_pitch"])   # shared by 3 heads
+    target_pitch = emb["target_pitch"](inp["target_pitch"])   # shared by 3 heads
     d = layers.Concatenate(name="dur_features")([x, target_pitch])
     d = layers.Dense(cfg.units, activation="relu", name="dur_hidden")(d)
     out = {"pitch": pitch, "dur": layers.Dense(sizes["dur"], dtype="float32", name="dur")(d)}
-    target_dur = emb("target_dur", sizes["dur"], cfg.emb_dur)(inp["target_dur"])
+    target_dur = emb["target_dur"](inp["target_dur"])
     for h in EXPRESSION:
         e = layers.Concatenate(name=f"{h}_features")([x, target_pitch, target_dur])
         e = layers.Dense(cfg.head_units, activation="relu", name=f"{h}_hidden")(e)

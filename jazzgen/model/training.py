@@ -14,13 +14,14 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from jazzgen import paths
 from jazzgen.data.corpus import read_settings
-from jazzgen.errors import DataError, ModelError, UsageError
+from jazzgen.errors import DataError, UsageError
 from jazzgen.model import backend
+from jazzgen.model.folder import load_last, read_config, read_state
 from jazzgen.util import atomic_json, atomic_write, check_out_folder
 
 DATA_LICENCE = ("Weimar Jazz Database (WJazzD), Jazzomat Research Project, HfM Franz Liszt Weimar; "
@@ -76,28 +77,6 @@ def check_config(cfg: TrainConfig) -> None:
         raise UsageError("--lr must be positive")
 
 
-def config_from_dict(d, where) -> TrainConfig:
-    """A TrainConfig from saved JSON; ModelError naming the file for a wrong type or value."""
-    if not isinstance(d, dict):
-        raise ModelError(f"{where}: not a JSON object")
-    kw = {}
-    for f in fields(TrainConfig):
-        if f.name not in d:
-            continue                  # an older run: the default
-        v, want = d[f.name], type(getattr(TrainConfig, f.name))
-        ok = isinstance(v, bool) if want is bool else (
-            isinstance(v, (int, float) if want is float else want) and not isinstance(v, bool))
-        if not ok:
-            raise ModelError(f"{where}: {f.name!r} should be {want.__name__}, not {v!r}")
-        kw[f.name] = float(v) if want is float else v
-    cfg = TrainConfig(**kw)
-    try:
-        check_config(cfg)
-    except UsageError as e:
-        raise ModelError(f"{where}: {e}") from None
-    return cfg
-
-
 # ---------------------------------------------------------------------------- data
 
 @dataclass
@@ -140,65 +119,17 @@ def load_data(cfg: TrainConfig) -> Data:
 
 # ---------------------------------------------------------------------------- the run folder
 
-def read_json(path: Path):
-    try:
-        return json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise ModelError(f"{path}: unreadable ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
-
-
-STATE_TYPES = {"epoch": int, "lr": (int, float), "best": (dict, type(None)), "log": list,
-               "train_seconds": (int, float), "command": str, "device": str}
-
-
-def read_state(out: Path) -> dict:
-    """state.json of an interrupted run, checked; ModelError for one that cannot be resumed."""
-    if not (out / "state.json").is_file():
-        raise ModelError(f"nothing to resume in {out} (no state.json)")
-    if not (out / "last.keras").is_file():
-        raise ModelError(f"nothing to resume in {out}: no last.keras (a finished model folder keeps only "
-                         f"model.keras; train anew with another --name)")
-    state = read_json(out / "state.json")
-    if not isinstance(state, dict):
-        raise ModelError(f"{out / 'state.json'}: not a JSON object")
-    for k, t in STATE_TYPES.items():
-        if not isinstance(state.get(k), t) or isinstance(state.get(k), bool):
-            raise ModelError(f"{out / 'state.json'}: {k!r} missing or malformed")
-    if state["epoch"] < 0 or len(state["log"]) != state["epoch"] + 1 or (state["best"] is None) != (state["epoch"] < 0):
-        raise ModelError(f"{out / 'state.json'}: epoch {state['epoch']} does not match its log")
-    state.setdefault("callbacks", {"early_stopping": {"wait": state.get("bad_epochs", 0),
-                                                      "best": state["best"].get("val_nll")}})
-    return state
-
 
 def resume_config(cfg: TrainConfig, given: set[str]) -> tuple[TrainConfig, dict]:
     """(the run's own config with what a resume may change, its state)."""
     out = cfg.model_dir
     state = read_state(out)
-    saved = config_from_dict(read_json(out / "config.json"), out / "config.json")
+    saved = read_config(out)
     for k in sorted(given - RESUMABLE):
         if getattr(cfg, k) != getattr(saved, k):
             raise UsageError(f"--resume continues {out} as it was configured: --{k.replace('_', '-')} "
                              f"{getattr(cfg, k)} differs from its {getattr(saved, k)}")
     return replace(saved, **{k: getattr(cfg, k) for k in given & RESUMABLE}), state
-
-
-def load_last(out: Path, state: dict):
-    """last.keras with its optimizer; ModelError if it cannot be loaded or is not the state's."""
-    import keras
-
-    from jazzgen.model import network as _  # noqa: F401  (registers the custom layers)
-    try:
-        model = keras.saving.load_model(out / "last.keras", safe_mode=True)
-        iters = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
-    except Exception as e:
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise ModelError(f"{out / 'last.keras'}: cannot be loaded ({msg[:200]})") from None
-    if state.get("iterations", iters) != iters:
-        raise ModelError(f"{out / 'last.keras'}: {iters} optimizer steps, state.json says {state['iterations']} "
-                         f"(killed while saving?); cannot resume exactly")
-    model.optimizer.learning_rate.assign(state["lr"])
-    return model
 
 
 def new_state(cfg: TrainConfig) -> dict:
@@ -265,7 +196,7 @@ HEAD_LABELS = {"pitch": "pitch", "dur": "duration", "art": "articulation", "vel"
 
 def write_card(cfg: TrainConfig, state: dict, data: Data, path: Path) -> None:
     """MODEL_CARD.md: what the model is, how it was trained, and every head's validation scores."""
-    from jazzgen.model.network import HEADS
+    from jazzgen.model.spec import HEADS
     b = state["best"]
     lines = [
         f"# jazzgen model `{cfg.name}`", "",
@@ -320,7 +251,7 @@ def inference_copy(model, cfg: TrainConfig, vocab):
 
 def export_best(cfg: TrainConfig, vocab):
     """The checkpoint's hook for a new best: model.keras without optimizer, and its weights.npz."""
-    from jazzgen.generation.sample import export_weights
+    from jazzgen.model.folder import export_weights
     from jazzgen.model.loop import save_model
 
     def export(model, path: Path) -> None:
