@@ -119,7 +119,9 @@ def main(argv=None) -> int:
     ap.add_argument("--model", default=None)
     a = ap.parse_args(argv)
     from jazzgen import paths
+    from jazzgen.commands.serve import one_blas_thread
     from jazzgen.generation.takes import load_stepper
+    one_blas_thread()                                   # as python -m jazzgen.serve runs
     stepper = load_stepper(a.model or paths.SHIPPED_MODEL)
     server = Server(stepper)
     print(f"{a.bars} bars a turn, {a.turns} turns a tempo; ms; round trip over HTTP on 127.0.0.1")
