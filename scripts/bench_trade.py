@@ -12,9 +12,10 @@ stamps them), and the answer is asked for as the page asks, over HTTP.  Printed 
 - baseline, in the same process: the same answer made the way the page makes a take, by
   ``make_takes`` with the whole session so far as the primer, band and WAV written
   (``write_take``), as a page without a trading API would have to;
-- lead and margin: the page asks LEAD seconds before the bar line (2.5 x its median
-  round trip + 30 ms, at least 60 ms, at most a beat), so the answer is ready
-  ``lead - round trip`` before its first beat: the margin (negative: late).
+- lead and margin: the page asks `lead` seconds before the bar line (twice the slowest of
+  its last four round trips + 40 ms, at least 100 ms, at most a beat; here from the first
+  four turns), so an answer is ready ``lead - round trip`` before its first beat; the
+  worst margin is over all turns (negative: late).
 """
 from __future__ import annotations
 
@@ -105,8 +106,7 @@ def bench_tempo(server: Server, stepper, bpm: float, bars: int, turns: int, fold
         inside.append(r["ms"])
         base.append(baseline(stepper, local, turn, folder))
     beat = 60.0 / bpm
-    med = statistics.median(trips) / 1000
-    lead = min(max(0.06, 2.5 * med + 0.03), beat)
+    lead = min(max(0.1, 2 * max(trips[:4]) / 1000 + 0.04), beat)      # the page's rule, after 4 turns
     return {"bpm": bpm, "beat": beat * 1000, "trip": trips, "server": inside, "base": base,
             "lead": lead * 1000, "margin": (lead - max(trips) / 1000) * 1000, "warm": s["answer_ms"]}
 

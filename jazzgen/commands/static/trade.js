@@ -2,7 +2,7 @@
 // computer keys), jazzgen answers the next N bars, and so on until Stop.  Everything runs on the
 // Web Audio clock: the band is one looping buffer started at t0, the answer's notes are
 // oscillators started at t0 + their session second, and a key press is stamped with the
-// context time of the audio being heard.  The answer is asked for LEAD seconds before the bar
+// context time of the audio being heard.  The answer is asked for `lead` seconds before the bar
 // line (see jazzgen/generation/trade.py for why); the lead follows the latencies measured.
 "use strict";
 
@@ -134,7 +134,7 @@ function begin(s, buffer, midi) {
   const ctx = trade.ctx, beat = s.bar_seconds / s.meter[0];
   Object.assign(trade, { s, notes: new Map(), sent: new Map(), held: new Map(), voices: new Map(),
     asked: new Set(), log: [], scheduled: [], nextId: 1, octave: 0 });
-  trade.lead = Math.min(Math.max(0.06, 3 * s.answer_ms / 1000 + 0.03), beat);
+  trade.lead = chooseLead(s.answer_ms / 1000 + 0.05);       // the server's time, plus the trip
   trade.master = ctx.createGain();
   trade.master.connect(ctx.destination);
   trade.t0 = ctx.currentTime + 0.3 + s.bar_seconds;
@@ -186,9 +186,15 @@ async function ask(turn, due) {
     play(r.body.notes, entry);
   }
   trade.log.push(entry);
-  const lat = trade.log.filter((e) => e.latency !== undefined).map((e) => e.latency).sort((a, b) => a - b);
-  trade.lead = Math.min(Math.max(0.06, 2.5 * lat[Math.floor(lat.length / 2)] + 0.03), trade.s.bar_seconds / trade.s.meter[0]);
+  trade.lead = chooseLead(Math.max(...trade.log.slice(-4).map((e) => e.latency)));
   showEntry(entry);
+}
+
+function chooseLead(latency) {
+  // How long before the bar line to ask: twice the slowest of the last few round trips and
+  // 40 ms more (timers and the network stall on a busy machine), 100 ms at least, a beat at most.
+  const beat = trade.s.bar_seconds / trade.s.meter[0];
+  return Math.min(Math.max(0.1, 2 * latency + 0.04), beat);
 }
 
 function play(notes, entry) {
