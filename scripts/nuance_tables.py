@@ -12,8 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from jazzgen.paths import CACHE, SHIPPED_MODEL
 
 
@@ -40,7 +38,6 @@ def main(argv=None) -> int:
     print(f"{path}: from {len(train)} training solos ({time.time() - t0:.1f} s); {int(n.sum()):,} notes; "
           f"{int((n >= nuance.MIN_COUNT).sum())} (class, event length) rows of their own, the rest by ratio; "
           f"{Path(path).stat().st_size:,} bytes")
-    print("median shift per onset step (ticks of 480):", np.median(tables.shift, 1).astype(int).tolist())
     return 0
 
 

@@ -36,7 +36,8 @@ def test_tables_are_deterministic_plain_data(corpus, tables, tmp_path):
     a.mkdir(), b.mkdir()
     assert tables.save(a).read_bytes() == again.save(b).read_bytes()
     loaded = N.NuanceTables.load(a)
-    assert np.allclose(loaded.length, tables.length, atol=0.01) and loaded.shift.shape == (12, N.QUANTILES)
+    assert np.allclose(loaded.length, tables.length, atol=0.01)
+    assert loaded.shift.shape == (12, N.CONTEXT, N.CONTEXT, N.QUANTILES)
     with np.load(a / N.FILE, allow_pickle=False) as z:          # plain arrays: no pickle needed
         assert set(z.files) == {"version", *N.FIELDS}
 

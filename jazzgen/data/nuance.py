@@ -11,8 +11,10 @@ solos, read at full resolution (``music.performed.read_performed``), did in its 
   class and the same event length (a class and length seen fewer than MIN_COUNT times:
   that class's sounding/event ratios, scaled);
 - its onset shift off the grid, drawn from the real shifts of notes on the same step of
-  the beat (the WJazzD transcriptions place most notes on a metrical grid; quintuplets
-  and other tuplets sit between its steps);
+  the beat with the same event length and the same time since the previous onset (the
+  WJazzD transcriptions place 93 % of onsets on the 12-step grid; quintuplets and other
+  tuplets sit between its steps, and come in runs that these neighbours tell apart: a
+  step and its neighbours seen fewer than MIN_COUNT times use that step's shifts alone);
 - its velocity, drawn from the real velocities of its level.
 
 Everything the tokens claim to keep is unchanged: the onset step, the event length,
@@ -45,7 +47,8 @@ QUANTILES = 129           # points of each inverse CDF (a draw picks the nearest
 MIN_COUNT = 25            # fewer notes than this for a (class, length): use the class's ratios
 STEP_TICKS = TICKS_PER_BEAT // GRID
 MAX_SHIFT = STEP_TICKS // 2 - 1   # a shift keeps the note nearer its own step than the next
-VERSION = 1
+CONTEXT = 14              # event lengths and onset gaps told apart for a shift: 1..12 steps, longer, none
+VERSION = 2
 MAX_NOTES = 1_000_000     # notes the tables are drawn from, at most (WJazzD's training solos: 161k)
 FIELDS = ("shift", "length", "length_n", "ratio", "velocity")
 
@@ -53,7 +56,7 @@ FIELDS = ("shift", "length", "length_n", "ratio", "velocity")
 @dataclass
 class NuanceTables:
     """Inverse CDFs (QUANTILES points each) of what real notes do, per note kind."""
-    shift: np.ndarray       # (GRID, Q) ticks, per onset step in the beat
+    shift: np.ndarray       # (GRID, CONTEXT, CONTEXT, Q) ticks, per onset step, event length, gap from the last onset
     length: np.ndarray      # (classes, MAX_DUR + 1, Q) sounding ticks, per art class and event length
     length_n: np.ndarray    # (classes, MAX_DUR + 1) notes behind each length row
     ratio: np.ndarray       # (classes, Q) sounding / event length, per art class (the fallback)
@@ -86,7 +89,7 @@ class NuanceTables:
             raise ModelError(f"nuance tables {path}: unreadable ({why}); delete it to play on the grid") from None
         t = NuanceTables(**{k: d[k] for k in FIELDS})
         v = vocab or T.default_vocab()
-        want = {"shift": (GRID, QUANTILES), "length": (n_classes(v), T.MAX_DUR + 1, QUANTILES),
+        want = {"shift": (GRID, CONTEXT, CONTEXT, QUANTILES), "length": (n_classes(v), T.MAX_DUR + 1, QUANTILES),
                 "length_n": (n_classes(v), T.MAX_DUR + 1), "ratio": (n_classes(v), QUANTILES),
                 "velocity": (len(v.vel_values), QUANTILES)}
         bad = [k for k in FIELDS if getattr(t, k).shape != want[k]]
@@ -155,7 +158,7 @@ def build_tables(songs: list[NoteSequence], raws, vocab: T.Vocab | None = None) 
     MAX_NOTES notes are used, from the first solos (memory stays bounded on any corpus)."""
     vocab = vocab or T.default_vocab()
     n_art = n_classes(vocab)
-    cols: dict[str, list] = {k: [] for k in ("sub", "shift", "art", "len", "sound", "level", "vel")}
+    cols: dict[str, list] = {k: [] for k in ("sub", "ctx", "shift", "art", "len", "sound", "level", "vel")}
     used = 0
     for seq, raw in zip(songs, raws):
         if raw is None or used >= MAX_NOTES:
@@ -168,12 +171,13 @@ def build_tables(songs: list[NoteSequence], raws, vocab: T.Vocab | None = None) 
         ok = idx >= 0
         scale = TICKS_PER_BEAT / raw.tpq
         cols["sub"].append(seq.start[ok] % GRID)
+        cols["ctx"].append(onset_context(seq, ev_len)[ok])
         cols["shift"].append(raw.onset[idx[ok]] * scale - seq.start[ok] * STEP_TICKS)
         cols["art"].append(art[ok])
         cols["len"].append(ev_len[ok])
         cols["sound"].append(raw.length[idx[ok]] * scale)
     c = {k: np.concatenate(v) if v else np.zeros(0) for k, v in cols.items()}
-    shift = np.stack([_quantiles(np.clip(c["shift"][c["sub"] == s], -MAX_SHIFT, MAX_SHIFT)) for s in range(GRID)])
+    shift = _shift_table(c["sub"], c["ctx"], np.clip(c["shift"], -MAX_SHIFT, MAX_SHIFT))
     length = np.zeros((n_art, T.MAX_DUR + 1, QUANTILES))
     length_n = np.zeros((n_art, T.MAX_DUR + 1), np.int64)
     ratio = np.zeros((n_art, QUANTILES))
@@ -188,6 +192,25 @@ def build_tables(songs: list[NoteSequence], raws, vocab: T.Vocab | None = None) 
                 length[a, L] = _quantiles(c["sound"][mm])
     velocity = np.stack([_quantiles(c["vel"][c["level"] == k], v) for k, v in enumerate(vocab.vel_values)])
     return NuanceTables(shift, length, length_n, ratio, velocity)
+
+
+def onset_context(seq: NoteSequence, ev_len: np.ndarray) -> np.ndarray:
+    """Per note: its event length and the steps since the previous onset, each clipped to
+    CONTEXT - 1 (the first note: CONTEXT - 1), as one index into CONTEXT x CONTEXT."""
+    gap = np.r_[CONTEXT - 1, np.diff(seq.start.astype(np.int64))]
+    return np.minimum(ev_len, CONTEXT - 1) * CONTEXT + np.minimum(gap, CONTEXT - 1)
+
+
+def _shift_table(sub: np.ndarray, ctx: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """(GRID, CONTEXT, CONTEXT, Q): each row the shifts of its (step, context), or its step's."""
+    table = np.zeros((GRID, CONTEXT * CONTEXT, QUANTILES))
+    for k in range(GRID):
+        m = sub == k
+        table[k] = _quantiles(shift[m])
+        for c, n in zip(*np.unique(ctx[m], return_counts=True)):
+            if n >= MIN_COUNT:
+                table[k, c] = _quantiles(shift[m & (ctx == c)])
+    return table.reshape(GRID, CONTEXT, CONTEXT, QUANTILES)
 
 
 def tables_for(songs: list[NoteSequence], folder: str | Path, vocab: T.Vocab | None = None) -> NuanceTables:
@@ -222,7 +245,8 @@ def perform(seq: NoteSequence, tables: NuanceTables, vocab: T.Vocab, rng: np.ran
     if not len(seq):
         return seq
     art, ev_len, level = note_kinds(seq, vocab)
-    shift = np.rint(_draw(tables.shift[seq.start % GRID], rng)).astype(np.int64)
+    ctx = onset_context(seq, ev_len)
+    shift = np.rint(_draw(tables.shift[seq.start % GRID, ctx // CONTEXT, ctx % CONTEXT], rng)).astype(np.int64)
     ln = np.minimum(ev_len, T.MAX_DUR)
     known = tables.length_n[art, ln] >= MIN_COUNT
     by_len = _draw(tables.length[art, ln], rng)

@@ -44,7 +44,7 @@ class Stepper:
     the pitch head when sampling; None samples from the network alone.
     """
 
-    nuance = None    # the model folder's data.nuance.NuanceTables (takes.load_stepper sets them), or None
+    nuance = None    # the model folder's data.nuance.NuanceTables (load_stepper sets them), or None
 
     def __init__(self, w: dict[str, np.ndarray], vocab: T.Vocab | None = None, dtype=np.float32, formulas=None):
         if "emb_prev_vel" not in w or "vel_w" not in w:
