@@ -63,3 +63,28 @@ def test_a_built_wheel_holds_the_package_and_the_shipped_model_and_generates_fro
                        env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert len(list((elsewhere / "out").glob("solo-3-*.mid"))) == 1
+
+
+def readme_example() -> str:
+    """The README's Python example: the first ```python block of its "Using it from Python"."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Using it from Python"):]
+    return section[section.index("```python\n") + 10:section.index("```\n", section.index("```python\n") + 10)]
+
+
+def test_the_readme_api_example_runs(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    exec(compile(readme_example(), "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "performers, e.g." in out and "notes by" in out
+    files = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert "solo.mid" in files and any(f.startswith("solo-7-") and f.endswith(".musicxml") for f in files)
+
+
+def test_import_jazzgen_is_cheap_and_names_the_api():
+    code = ("import sys, jazzgen\n"
+            "heavy = [m for m in ('numpy', 'keras', 'tensorflow') if m in sys.modules]\n"
+            "assert not heavy, heavy\n"
+            "assert all(callable(getattr(jazzgen, n)) for n in jazzgen.__all__ if n != 'SHIPPED_MODEL')\n")
+    r = subprocess.run([sys.executable, "-c", code], env=subprocess_env(), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr

@@ -92,7 +92,7 @@ def make_takes(stepper: Stepper, chart: Chart, cfg: TakeConfig, primer: NoteSequ
 
 
 def write_take(take: Take, folder: str | Path, formats=("mid",), soundfont: str | Path | None = None) -> list[Path]:
-    """The take's files in `folder`, one per format; on any failure none is left behind."""
+    """The take's files in `folder` (made if need be), one per format; on any failure none is left behind."""
     unknown = set(formats) - set(FORMATS)
     if unknown:
         raise UsageError(f"unknown output format(s) {', '.join(sorted(unknown))}; known: {', '.join(FORMATS)}")
@@ -100,6 +100,7 @@ def write_take(take: Take, folder: str | Path, formats=("mid",), soundfont: str 
     cfg, written = take.config, []
     swing = swing_for(take.solo, cfg.swing)      # no swing where it would bend a 6/8 beat
     try:
+        stem.parent.mkdir(parents=True, exist_ok=True)
         for fmt in FORMATS:
             if fmt not in formats:
                 continue
