@@ -88,3 +88,15 @@ def test_import_jazzgen_is_cheap_and_names_the_api():
             "assert all(callable(getattr(jazzgen, n)) for n in jazzgen.__all__ if n != 'SHIPPED_MODEL')\n")
     r = subprocess.run([sys.executable, "-c", code], env=subprocess_env(), capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
+
+
+def test_the_page_opens_with_a_chart_that_generates():
+    """The chart box is filled (a blues in F, generate's default), not a placeholder: the first
+    click on Generate sends it and gets a take, not "empty chord changes"."""
+    import re
+
+    from jazzgen.music.chart import build_chart
+    html = (ROOT / "jazzgen" / "commands" / "static" / "index.html").read_text()
+    chords = re.search(r'<textarea id="chart"[^>]*>([^<]*)</textarea>', html).group(1)
+    chart = build_chart(chords=chords)
+    assert [c.symbol for c in chart.changes[:2]] == ["F7", "Bb7"] and chart.chorus == 12 * 48
