@@ -78,6 +78,7 @@ DOCTYPE = ('<!DOCTYPE score-partwise PUBLIC "-//Recordare//DTD MusicXML 4.0 Part
 
 @dataclass
 class Beat:
+    """One notation beat (a quarter, or an eighth in x/8), and whether it is written in 3:2."""
     start: int
     length: int
     tuplet: bool = False
@@ -100,6 +101,7 @@ class Piece:
 
 @dataclass
 class Bar:
+    """One bar of the score: its beats and its pieces, in time order."""
     start: int
     length: int
     beats: list
