@@ -10,7 +10,7 @@ import pytest
 from jazzgen.errors import ChordError, UsageError
 from jazzgen.music.chart import build_chart
 from jazzgen.music.charts import Bar, chart_format, play_order, read_tunes
-from jazzgen.music.charts.form import spread
+from jazzgen.music.charts.form import SLASH, spread
 from jazzgen.music.charts.ireal import _unscramble50, links, unscramble
 from jazzgen.music.chords import parse_chord
 from jazzgen.music.notes import GRID
@@ -162,6 +162,8 @@ def test_spread_cells_as_ireal_plays_them():
     assert spread([None, "C7", None], 4) == [(0, "C7")]
     assert spread(["C7", "F7", "G7"], 4, short={0}) == [(0, "C7"), (F(1, 4), "F7"), (F(3, 4), "G7")]
     assert spread(list("ABCDE"), 4) == [(F(k, 5), c) for k, c in enumerate("ABCDE")]
+    assert spread([SLASH, SLASH, "Eb7"], 4) == [(F(1, 2), "Eb7")]                 # the chord before goes on
+    assert spread(["F/A", SLASH, "Bb-6", None], 3) == [(0, "F/A"), (F(2, 3), "Bb-6")]   # spaces give way first
 
 
 # ---------------------------------------------------------------------------- spellings
@@ -233,3 +235,38 @@ def test_a_text_chart_still_reads_as_before(tmp_path):
     assert chart.meter == (3, 4) and [c.symbol for c in chart.changes] == ["Dm7", "G7", "Cmaj7", "Cmaj7"]
     with pytest.raises(UsageError, match="a text chart holds one chorus"):
         build_chart(chart_file=path, tune="x")
+
+
+def test_a_third_ending_and_a_coda_without_its_sign():
+    three = bars({}, {"endings": (1,), "repeat_end": 2}, {"endings": (2,)}, {"repeat_end": 2, "endings": (2,)},
+                 {"endings": (3,)}, {})
+    assert play_order(three) == [0, 1, 0, 2, 3, 0, 4, 5]
+    assert play_order(bars({"to_coda": True}, {}, {"jump": "D.C. al Coda"}, {}, {})) == [0, 1, 2, 0, 3, 4]
+    # an ending not for this time through is skipped to the one that is: "D.C. al 3rd ending"
+    al3 = bars({}, {"endings": (1,), "repeat_end": 2}, {"endings": (2,)}, {}, {"jump": "D.C. al ending 3"},
+               {"endings": (3,)})
+    assert play_order(al3) == [0, 1, 0, 2, 3, 4, 0, 5]
+
+
+def test_damaged_charts_of_every_kind_are_one_line_chart_errors():
+    """Bytes of the test charts cut, spliced and overwritten (zips, XML, links, leadsheets):
+    every failure is one of jazzgen's own one-line errors, never another exception."""
+    import random
+    from urllib.parse import unquote
+
+    from jazzgen.errors import JazzgenError
+    seeds = [p.read_bytes() for p in sorted(DATA.iterdir()) if p.suffix in (".html", ".ls", ".musicxml", ".mxl")]
+    seeds.append(unquote(HTML.read_text()).encode())
+    rng = random.Random(7)
+    for _ in range(300):
+        b = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 6)):
+            i = rng.randrange(len(b))
+            if rng.random() < 0.5:
+                b[i] = rng.choice(b"|[]{}ZNQSTxrnpW*<>()=/%019 #b-^h") if rng.random() < 0.8 else rng.randrange(256)
+            else:
+                del b[i:i + rng.randint(1, 40)]
+        try:
+            build_chart(chart_data=bytes(b), tune=rng.choice([None, "Jazzgen Test Blues"]))
+        except JazzgenError as e:
+            assert "\n" not in str(e)

@@ -11,12 +11,14 @@ through the form; ``music.chart.from_tune`` turns the played bars into the one
 The road map, as musicians read it:
 
 - ``:|`` goes back to the last ``|:`` (or the start, or the bar after the previous
-  ``:|``); a passage with endings is played once per ending, each time skipping the
-  endings not numbered for that time through.
+  ``:|``); a passage with endings is played once per ending (a ``:|`` that closes an
+  ending goes back until the last ending is reached), each time skipping the endings not
+  numbered for that time through (going on at the ending that is).
 - After a D.C. (back to bar 1) or D.S. (back to the segno) repeats are not taken again
-  and the last ending is played; the band jumps from the "to coda" bar to the coda and
-  stops at Fine (a jump "al Coda" heeds only the coda, one "al Fine" only the Fine).
-  Each jump is taken once.
+  and the last ending is played (or the one the jump names: "D.C. al 3rd ending"); the
+  band jumps from the "to coda" bar to the coda and stops at Fine (a jump "al Coda"
+  heeds only the coda, one "al Fine" only the Fine; a "To Coda" without a coda sign goes
+  to the bar after the D.C./D.S.).  Each jump is taken once.
 - A bar without chords holds the chord before it.
 """
 from __future__ import annotations
@@ -89,7 +91,9 @@ def jump_of(text: str) -> str:
     if not m:
         return ""
     jump = "D.C." if (m.group(1) == "c" or m.group(2)) else "D.S."
-    end = re.search(r"(coda|fine)", low[m.end():])
+    end = re.search(r"(coda|fine)|(\d)\s*(?:st|nd|rd|th)?\.?\s*end", low[m.end():])
+    if end and end.group(2):
+        return f"{jump} al ending {end.group(2)}"
     return jump + (f" al {end.group(1).capitalize()}" if end else "")
 
 
@@ -117,11 +121,26 @@ def _last_endings(bars: list[Bar]) -> list[int]:
     return last
 
 
+def _coda(bars: list[Bar]) -> int | None:
+    """Where the coda starts: its sign, else (a "To Coda" without a coda sign) the bar after
+    the D.C./D.S., where a coda is written."""
+    marked = next((i for i, b in enumerate(bars) if b.coda), None)
+    if marked is not None or not any(b.to_coda for b in bars):
+        return marked
+    return next((i + 1 for i, b in enumerate(bars) if b.jump and i + 1 < len(bars)), None)
+
+
+def _after_jump(jump: str, last: int) -> int:
+    """The ending played after a jump: the one it names ("D.C. al 2nd ending"), else the last."""
+    m = re.search(r"ending (\d)", jump)
+    return int(m.group(1)) if m else last
+
+
 def play_order(bars: list[Bar], title: str = "") -> list[int]:
     """Indices of `bars` in the order they are played (see the module docstring)."""
     last = _last_endings(bars)
     segno = next((i for i, b in enumerate(bars) if b.segno), 0)
-    coda = next((i for i, b in enumerate(bars) if b.coda), None)
+    coda = _coda(bars)
     order: list[int] = []
     i, start, time_through, jumped, taken = 0, 0, 1, "", {}
     while i < len(bars):
@@ -131,9 +150,9 @@ def play_order(bars: list[Bar], title: str = "") -> list[int]:
         if b.repeat_start and taken.get(i) != "back":
             start, time_through = i, 1
         taken.pop(i, None)
-        wanted = last[i] if jumped else time_through
+        wanted = _after_jump(jumped, last[i]) if jumped else time_through
         if b.endings and wanted not in b.endings:
-            i += 1
+            i = next((j for j in range(i + 1, len(bars)) if wanted in bars[j].endings), i + 1)
             continue
         order.append(i)
         if jumped and b.fine and "Coda" not in jumped:
@@ -141,12 +160,12 @@ def play_order(bars: list[Bar], title: str = "") -> list[int]:
         if jumped and b.to_coda and "Fine" not in jumped and coda is not None and coda > i:
             i = coda
             continue
-        if b.repeat_end and not jumped and time_through < b.repeat_end:
+        if b.repeat_end and not jumped and (time_through < b.repeat_end or b.endings and time_through < last[i]):
             time_through += 1
             taken[start] = "back"
             i = start
             continue
-        if b.repeat_end or (b.endings and i + 1 < len(bars) and not bars[i + 1].endings):
+        if b.repeat_end or (b.endings and time_through > 1 and i + 1 < len(bars) and not bars[i + 1].endings):
             start, time_through = i + 1, 1
         if b.jump and not jumped:
             jumped = b.jump
@@ -176,35 +195,49 @@ def changes_of(played: list[Bar]) -> tuple[list[tuple[int, str]], list[tuple[int
     return changes, bars, at
 
 
-def spread(cells: list[str | None], beats: int, short: set[int] = frozenset()) -> list[tuple[Fraction, str]]:
-    """Chords of a bar written in cells (a symbol, or None for an empty cell or a slash that
-    holds the chord before it) placed on the bar's `beats`, as iReal Pro plays them.
+SLASH = "/"   # a pause slash in a bar's cells: one more beat of the chord before
 
-    Each chord lasts one beat plus one per empty cell after it (empty cells before the
-    first chord are dropped); a bar with more beats than that gives the spare beats to its
-    chords in turn from the first (not to the `short` ones, written small), one with
-    fewer takes them back from the chords' empty cells in turn.  More chords than beats
-    share the bar equally.
+
+def spread(cells: list[str | None], beats: int, short: set[int] = frozenset()) -> list[tuple[Fraction, str]]:
+    """Chords of a bar written in cells (a symbol, None for an empty cell, SLASH for a pause
+    slash) placed on the bar's `beats`, as iReal Pro plays them.
+
+    Each chord lasts a beat, plus one per slash and per empty cell after it; slashes before
+    the bar's first chord are beats of the chord before (it goes on), empty cells there are
+    only layout.  Past the bar's beats, empty cells give way first, then slashes, in turn
+    from the first chord; short of them, the spare beats go to the chords in turn from the
+    first, not to the `short` ones (cell indices of chords written small).  More chords
+    than beats share the bar equally.
     """
-    chords = [(k, c) for k, c in enumerate(cells) if c is not None]
-    if not chords:
+    items = [(k, c) for k, c in enumerate(cells) if c not in (None, SLASH)]
+    if not items:
         return []
-    if len(chords) > beats:
-        return [(Fraction(j, len(chords)), c) for j, (_, c) in enumerate(chords)]
-    bounds = [k for k, _ in chords] + [len(cells)]
-    length = [bounds[j + 1] - bounds[j] for j in range(len(chords))]
-    j = 0
-    while sum(length) > beats:
-        if length[j] > 1:
-            length[j] -= 1
-        j = (j + 1) % len(chords)
-    growable = [j for j, (k, _) in enumerate(chords) if k not in short] or list(range(len(chords)))
-    j = 0
-    while sum(length) < beats:
+    if len(items) > beats:
+        return [(Fraction(j, len(items)), c) for j, (_, c) in enumerate(items)]
+    first = next(k for k, c in enumerate(cells) if c is not None)
+    if cells[first] == SLASH:
+        items.insert(0, (first - 1, None))                 # the chord before goes on
+    ends = [k for k, _ in items[1:]] + [len(cells)]
+    fixed = [int(c is not None) + cells[k + 1:end].count(SLASH) for (k, c), end in zip(items, ends)]
+    loose = [cells[k + 1:end].count(None) for (k, _), end in zip(items, ends)]
+    _shrink(loose, fixed, beats)
+    length = [a + b for a, b in zip(fixed, loose)]
+    growable = [j for j, (k, c) in enumerate(items) if c is not None and k not in short] or [
+        j for j, (_, c) in enumerate(items) if c is not None]
+    for j in range(beats - sum(length)):
         length[growable[j % len(growable)]] += 1
-        j += 1
-    onsets = [sum(length[:j]) for j in range(len(chords))]
-    return [(Fraction(on, beats), c) for on, (_, c) in zip(onsets, chords)]
+    onsets = [sum(length[:j]) for j in range(len(items))]
+    return [(Fraction(on, beats), c) for on, (_, c) in zip(onsets, items) if c is not None]
+
+
+def _shrink(loose: list[int], fixed: list[int], beats: int) -> None:
+    """Take beats back, empty cells first, then slashes (a chord keeps its own beat)."""
+    for counts, least in ((loose, 0), (fixed, 1)):
+        j = 0
+        while sum(loose) + sum(fixed) > beats and any(n > least for n in counts):
+            if counts[j] > least:
+                counts[j] -= 1
+            j = (j + 1) % len(counts)
 
 
 def equal_slots(slots: list[str | None]) -> list[tuple[Fraction, str]]:

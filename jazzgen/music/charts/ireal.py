@@ -36,7 +36,7 @@ from fractions import Fraction
 from urllib.parse import unquote
 
 from jazzgen.errors import ChordError
-from jazzgen.music.charts.form import Bar, Tune, check_symbols, jump_of, spread, where
+from jazzgen.music.charts.form import SLASH, Bar, Tune, check_symbols, jump_of, spread, where
 
 SENTINEL = "1r34LbKcu7"
 LINK = re.compile(r'irealb(?:ook)?://[^\s"<>]+')
@@ -140,6 +140,7 @@ class _Reader:
         self.codas: list[tuple[Bar, bool]] = []    # (bar, before any chord in it)
         self.counts: dict[int, int] = {}           # bar number -> "3x" written there
         self.last = ""                             # the chord before, for W
+        self.pending: list[str] = []               # staff text and signs, for the next cell's bar
 
     def close(self) -> None:
         """End the current bar (kept if anything was written in it) and start the next."""
@@ -159,7 +160,8 @@ class _Reader:
         if sym is None and not self.open:
             return                                 # layout between a closing bar line and the next
         self.open = True
-        if sym is not None and self.small:
+        self.flush()
+        if sym not in (None, SLASH) and self.small:
             self.short.add(len(self.cells))
         self.cells.append(sym)
 
@@ -172,6 +174,16 @@ class _Reader:
                 return
         self.last = sym
         self.cell(sym)
+
+    def flush(self) -> None:
+        """Staff text and signs mark the cell written after them: its bar gets them (text
+        after a bar's last cell belongs to the next bar, as iReal Pro shows it)."""
+        for tok in self.pending:
+            if tok.startswith("<"):
+                _staff_text(self, tok[1:-1])
+            else:
+                _sign(self, tok)
+        self.pending = []
 
     def bar_line(self, c: str) -> None:
         if c == "}":
@@ -195,6 +207,7 @@ def read_music(body: str, title: str) -> list[Bar]:
             raise ChordError(f"{where(title, r.bar.number)}: cannot read {body[pos:pos + 12]!r}")
         pos = m.end()
         _token(r, m.lastgroup, m.group())
+    r.flush()
     r.close()
     _resolve(r)
     if not any(b.chords for b in r.bars):
@@ -213,8 +226,8 @@ def _token(r: _Reader, kind: str, tok: str) -> None:
             raise ChordError(f"{where(r.title, b.number)}: no such time signature {tok!r}")
     elif kind == "ending":
         b.endings = (int(tok[1]),) if tok[1] != "0" else ()
-    elif kind == "text":
-        _staff_text(r, tok[1:-1])
+    elif kind == "text" or tok in ("S", "Q", "U"):
+        r.pending.append(tok)
     elif kind == "chord":
         r.chord(tok)
     elif kind == "bar":
@@ -223,17 +236,23 @@ def _token(r: _Reader, kind: str, tok: str) -> None:
         _mark(r, tok)
 
 
-def _mark(r: _Reader, c: str) -> None:
+def _sign(r: _Reader, c: str) -> None:
+    """Segno, coda (or "to coda": see ``_resolve``), end."""
     if c == "S":
         r.bar.segno = True
     elif c == "Q":
-        r.codas.append((r.bar, not any(r.cells)))
+        r.codas.append((r.bar, all(x in (None, SLASH) for x in r.cells)))
     elif c == "U":
         r.bar.fine = True
-    elif c in "sl":
+
+
+def _mark(r: _Reader, c: str) -> None:
+    if c in "sl":
         r.small = c == "s"
-    elif c in " p":
+    elif c == " ":
         r.cell(None)
+    elif c == "p":
+        r.cell(SLASH)
     elif c == "n":
         r.cell("N.C.")
         r.last = ""
@@ -281,13 +300,14 @@ def _resolve(r: _Reader) -> None:
 
 
 def _ending_spans(bars: list[Bar]) -> None:
-    """An ending (N1) runs from its mark to the repeat sign that closes it; one that no
-    repeat sign closes (the last ending) is the bar it is written in."""
+    """An ending (N1) runs from its mark to the repeat sign that closes it (through section
+    marks: a second ending may be a whole section); one that no repeat sign closes before
+    the next ending or ``{`` (the last ending) is the bar it is written in."""
     for k, b in enumerate(bars):
         if not b.endings:
             continue
         for j in range(k, len(bars)):
-            if j > k and (bars[j].endings or bars[j].section or bars[j].repeat_start):
+            if j > k and (bars[j].endings or bars[j].repeat_start):
                 break
             if bars[j].repeat_end:
                 for x in bars[k + 1:j + 1]:

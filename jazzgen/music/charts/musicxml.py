@@ -16,6 +16,7 @@ import io
 import re
 import xml.etree.ElementTree as ET
 import zipfile
+import zlib
 from fractions import Fraction
 
 from jazzgen.errors import ChordError
@@ -49,7 +50,10 @@ def unzip(data: bytes) -> bytes:
         if root is None:
             raise ChordError("no MusicXML score in the compressed file")
         return z.read(root)
-    except (zipfile.BadZipFile, ET.ParseError, OSError, EOFError) as e:
+    except ChordError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, ET.ParseError, OSError, EOFError, ValueError, RuntimeError,
+            NotImplementedError) as e:                 # what a damaged or encrypted zip raises
         raise ChordError(f"not a readable compressed MusicXML file ({e})") from None
 
 
@@ -113,15 +117,22 @@ def symbol(h, title: str, bar: int) -> str:
     if root is None:
         raise ChordError(f"{where(title, bar)}: a chord symbol without a <root> (numerals are not read)")
     name = _note(root, "root", title, bar)
-    if kind in _KIND:
+    text = (kind_el.get("text") or "") if kind_el is not None else ""
+    if kind == "dominant" and "alt" in text:                    # 7alt, spelled out as b5 b9 ...
+        suffix = "7alt"
+    elif kind in _KIND:
         degrees = [_degree(d) for d in h.findall("degree")]
         base = _KIND[kind]
         if base.startswith("sus") and "7" in degrees:          # a sus chord with its 7th: 7sus4
             base = "7" + base
             degrees.remove("7")
+        for tone, sus in (("add4", "sus4"), ("add2", "sus2")):  # no 3rd and an added 4th: a sus chord
+            if "no3" in degrees and tone in degrees:
+                base += sus
+                degrees = [d for d in degrees if d not in ("no3", tone)]
         suffix = base + "".join(degrees)
     else:
-        suffix = (kind_el.get("text") or "") if kind_el is not None else ""
+        suffix = text
     bass = h.find("bass")
     return name + suffix + ("/" + _note(bass, "bass", title, bar) if bass is not None else "")
 
@@ -146,7 +157,7 @@ def _degree(d) -> str:
         acc = ""
     if kind == "subtract":
         return f"no{value}" if value in ("3", "5") else ""
-    if kind == "alter":
+    if kind == "alter" or value == "5":                          # an added #5 is an altered 5th
         return acc + value if acc else ""
     if value == "7":
         return {"": "7", "#": "maj7", "b": ""}.get(acc, "")
