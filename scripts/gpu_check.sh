@@ -10,6 +10,8 @@ if compgen -G ".whl/*.whl" > /dev/null; then
   $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
   export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
 fi
+# the checkout (jazzgen) and scripts/ (trainbench) importable, whether or not jazzgen is installed
+export PYTHONPATH=$PWD:$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}
 export PYTHONUNBUFFERED=1 TF_CPP_MIN_LOG_LEVEL=2
 KERAS_BACKEND=torch $PY -c "import keras, symusic, mido" || { echo "gpu_check: keras/symusic/mido missing: run scripts/fetch_gpu_wheels.sh here and carry .whl" >&2; exit 2; }
 command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true

@@ -3,6 +3,8 @@
     python -m jazzgen.train                     # midi/ (the bundled WJazzD + your files) -> models/midi/
     python -m jazzgen.train --data midi/wjazzd --name wjazzd
     python -m jazzgen.train --resume            # continue the run in models/midi/ where it stopped
+    python -m jazzgen.train --distribute        # data-parallel over every local device (KERAS_BACKEND=jax)
+    python -m jazzgen.train --distribute --num-processes 2 --process-id 0 --coordinator host0:1234   # on host0
 
 Flags in, ``jazzgen.model.training.train`` (which says how a run goes), a model folder out.
 """
@@ -15,14 +17,14 @@ from jazzgen import paths
 from jazzgen.commands import cli
 from jazzgen.commands.ingest import add_read_options
 from jazzgen.errors import UsageError
-from jazzgen.model import backend
+from jazzgen.model import backend, distribute
 from jazzgen.model.training import TrainConfig, check_config, train
 
 PROG = "jazzgen.train"
 
 
-def parse_args(argv=None) -> tuple[TrainConfig, bool, set[str], str | None]:
-    """(config, resume?, the flags given on the command line, the Keras backend asked for)."""
+def parse_args(argv=None) -> tuple[TrainConfig, bool, set[str], str | None, distribute.Cluster]:
+    """(config, resume?, the flags given on the command line, the Keras backend asked for, the cluster)."""
     d = TrainConfig()
     p = cli.Parser(prog="python -m jazzgen.train", description=__doc__.split("\n\n")[0], allow_abbrev=False)
     p.add_argument("--data", default=d.data, help=f"folder of MIDI files (default: {paths.DATA}/)")
@@ -35,7 +37,14 @@ def parse_args(argv=None) -> tuple[TrainConfig, bool, set[str], str | None]:
         p.add_argument("--" + f.replace("_", "-"), type=float, default=getattr(d, f))
     p.add_argument("--no-augment", dest="augment", action="store_false", help="no 12-key transposition")
     p.add_argument("--mixed-precision", action="store_true", help="float16/bfloat16 compute (GPU)")
-    p.add_argument("--distribute", action="store_true", help="data-parallel over all local devices")
+    p.add_argument("--distribute", action="store_true",
+                   help="data-parallel over all local devices (and over processes, with the three flags below)")
+    p.add_argument("--num-processes", type=int, help="processes training together, one per host usually "
+                   "(default: KERAS_DISTRIBUTION_NUM_PROCESSES, else 1); jax backend")
+    p.add_argument("--process-id", type=int, help="this process's number, 0 to N-1; process 0 writes the run folder "
+                   "(default: KERAS_DISTRIBUTION_PROCESS_ID)")
+    p.add_argument("--coordinator", metavar="HOST:PORT", help="process 0's address and a free port "
+                   "(default: KERAS_DISTRIBUTION_JOB_ADDRESSES)")
     p.add_argument("--backend", choices=backend.BACKENDS,
                    help="Keras backend (default: KERAS_BACKEND, else tensorflow); a GPU is used when there is one")
     add_read_options(p)
@@ -45,13 +54,15 @@ def parse_args(argv=None) -> tuple[TrainConfig, bool, set[str], str | None]:
     given = {act.dest for act in p._actions
              if any(t.split("=")[0] in act.option_strings for t in (sys.argv[1:] if argv is None else argv))}
     resume, backend_name = a.__dict__.pop("resume"), a.__dict__.pop("backend")
+    where = {k: a.__dict__.pop(k) for k in ("coordinator", "num_processes", "process_id")}
     cfg = TrainConfig(**a.__dict__)
     cfg.name = cfg.name or Path(cfg.data).resolve().name
     try:
         check_config(cfg)
+        cluster = distribute.cluster_from(cfg.distribute, **where)
     except UsageError as e:
         p.error(str(e))
-    return cfg, resume, given - {"resume", "help", "backend"}, backend_name
+    return cfg, resume, given - {"resume", "help", "backend", *where}, backend_name, cluster
 
 
 
@@ -65,14 +76,17 @@ def resume_hint(cfg: TrainConfig) -> str:
 
 
 def _main(argv) -> int:
-    cfg, resume, given, backend_name = parse_args(argv)
+    cfg, resume, given, backend_name, cluster = parse_args(argv)
     backend.choose(backend_name)
+    distribute.join(cluster)          # before anything asks JAX for its devices
     backend.announce()
     try:
-        state = train(cfg, resume=resume, progress=sys.stderr.isatty(), given=given)
+        state = train(cfg, resume=resume, progress=sys.stderr.isatty(), given=given, cluster=cluster)
     except KeyboardInterrupt:
         print(f"\n{PROG}: {resume_hint(cfg)}", file=sys.stderr)
         return 130
+    if cluster.process_id:
+        return 0                      # process 0 wrote the run folder and says so
     b = state["best"]
     print(f"best: pitch ppl {b['val_pitch_ppl']:.2f}, dur ppl {b['val_dur_ppl']:.2f} -> {cfg.model_dir}/model.keras")
     print(f"improvise with it: python -m jazzgen.generate --model {cfg.model_dir} --seconds 30")

@@ -18,6 +18,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from jazzgen.model.distribute import undistributed
 from jazzgen.model.network import score, xy
 from jazzgen.util import atomic_json, atomic_write
 
@@ -32,13 +33,19 @@ class KeyedWindows(keras.utils.PyDataset):
     ahead across an epoch boundary can shift it.  (That is why the dataset is endless,
     ``num_batches`` None, with ``steps_per_epoch`` given to fit, rather than redrawn in
     ``on_epoch_end``.)
+
+    Every batch has ``batch_size`` rows: the epoch's last one is padded with all-PAD rows,
+    which the loss ignores (Keras averages a masked loss over the unmasked targets).  One
+    shape, so the step compiles once, and a batch splits evenly over the devices of a
+    distributed run, whose ``shard`` then gives each process its rows.
     """
 
     def __init__(self, windows, lo: int, hi: int, batch_size: int, seed: int, augment: bool = True,
-                 start_epoch: int = 0):
+                 start_epoch: int = 0, shard=None):
         super().__init__()
         self.windows, self.lo, self.hi, self.batch_size = windows, lo, hi, batch_size
         self.seed, self.augment, self.start_epoch = seed, augment, start_epoch
+        self.shard = shard                   # (x, y) -> this process's rows of them (distribute.Parallel.shard)
         self.steps = math.ceil(len(windows) / batch_size)
         self._memo = (None, None)            # (epoch, (x, y)): one assignment, safe to read from a thread
 
@@ -61,7 +68,13 @@ class KeyedWindows(keras.utils.PyDataset):
         epoch, b = divmod(int(i), self.steps)
         x, y = self.epoch_arrays(self.start_epoch + epoch)
         s = slice(b * self.batch_size, (b + 1) * self.batch_size)
-        return {k: v[s] for k, v in x.items()}, {k: v[s] for k, v in y.items()}
+        batch = tuple({k: padded(v[s], self.batch_size) for k, v in d.items()} for d in (x, y))
+        return self.shard(*batch) if self.shard else batch
+
+
+def padded(a: np.ndarray, rows: int) -> np.ndarray:
+    """`a` with zero (PAD) rows appended up to `rows`."""
+    return a if len(a) == rows else np.concatenate([a, np.zeros((rows - len(a), *a.shape[1:]), a.dtype)])
 
 
 class ValidationScore(keras.callbacks.Callback):
@@ -69,15 +82,16 @@ class ValidationScore(keras.callbacks.Callback):
 
     Keras' own validation would average the loss per batch; this is per note over
     whole songs, the figure the model card and evaluate report.  It must come before
-    the callbacks that monitor ``val_nll``.
+    the callbacks that monitor ``val_nll``.  A distributed run scores through ``par``
+    (``distribute.Parallel.score``).
     """
 
-    def __init__(self, arrays: dict):
+    def __init__(self, arrays: dict, par=None):
         super().__init__()
-        self.arrays = arrays
+        self.arrays, self.par = arrays, par
 
     def on_epoch_end(self, epoch, logs=None):
-        val = score(self.model, self.arrays)
+        val = self.par.score(self.model, self.arrays, score) if self.par else score(self.model, self.arrays)
         logs.update({f"val_{k}": v for k, v in val.items() if k != "notes"})
 
 
@@ -135,12 +149,14 @@ class RunCheckpoint(keras.callbacks.Callback):
     ``state`` is the run's plain-dict state (epoch, lr, best, log, counters), updated in
     place; ``counted`` are the Keras callbacks whose counters it saves, and restores
     after their ``on_train_begin`` reset them (so it must come after them in the list).
-    ``export(model, keras_path)`` writes the best model's files.
+    ``export(model, keras_path)`` writes the best model's files.  With ``writer`` False (a
+    process other than 0 of a distributed run) it keeps the state and writes nothing.
     """
 
-    def __init__(self, out: Path, state: dict, counted: dict, export):
+    def __init__(self, out: Path, state: dict, counted: dict, export, writer: bool = True):
         super().__init__()
         self.out, self.state, self.counted, self.export = Path(out), state, counted, export
+        self.writer = writer
         self.t0, self.improved = time.time(), False
 
     def on_train_begin(self, logs=None):
@@ -159,7 +175,6 @@ class RunCheckpoint(keras.callbacks.Callback):
         self.improved = st["best"] is None or row["val_nll"] < st["best"]["val_nll"] - 1e-4
         if self.improved:
             st["best"] = row
-            self.export(self.model, self.out / "model.keras")
         st["log"].append(row)
         st["epoch"], st["train_seconds"] = epoch, st["train_seconds"] + row["seconds"]
         st["lr"] = f32(self.model.optimizer.learning_rate)
@@ -167,6 +182,13 @@ class RunCheckpoint(keras.callbacks.Callback):
         st["callbacks"] = {name: snapshot(cb) for name, cb in self.counted.items()}
         st["bad_epochs"] = st["callbacks"].get("early_stopping", {}).get("wait", 0)
         st["stopped_early"] = bool(self.model.stop_training)
+        if self.writer:
+            with undistributed():        # process 0 alone: nothing in here may wait for the other processes
+                self.write(st)
+
+    def write(self, st: dict) -> None:
+        if self.improved:
+            self.export(self.model, self.out / "model.keras")
         save_model(self.model, self.out / "last.keras")
         atomic_json(self.out / "state.json", st)
         write_log(st["log"], self.out / "log.csv")
@@ -202,13 +224,17 @@ class EpochLine(keras.callbacks.Callback):
 
 
 def callbacks(out: Path, state: dict, val_arrays: dict, epochs: int, patience: int, seed: int, export,
-              progress: bool) -> list:
-    """The callback list, in the order that matters: score, then act on the score, then save."""
+              progress: bool, par=None) -> list:
+    """The callback list, in the order that matters: score, then act on the score, then save.
+
+    ``par``: a distributed run's ``distribute.Parallel`` (scores on process 0, which alone writes and prints).
+    """
     reduce = keras.callbacks.ReduceLROnPlateau(monitor="val_nll", mode="min", factor=0.5, patience=1,
                                                min_delta=1e-4)     # halve the step size when validation stalls
     stop = keras.callbacks.EarlyStopping(monitor="val_nll", mode="min", patience=patience, min_delta=1e-4)
     counted = {"reduce_lr": reduce, "early_stopping": stop}
     bar = [keras.callbacks.ProgbarLogger()] if progress else []
-    checkpoint = RunCheckpoint(out, state, counted, export)
-    return [EpochNoise(seed), ValidationScore(val_arrays), reduce, stop, checkpoint, *bar,
-            EpochLine(epochs, checkpoint, lambda s: print(s, flush=True))]
+    writer = par is None or par.writer
+    checkpoint = RunCheckpoint(out, state, counted, export, writer)
+    return [EpochNoise(seed), ValidationScore(val_arrays, par), reduce, stop, checkpoint, *bar,
+            EpochLine(epochs, checkpoint, lambda s: print(s, flush=True) if writer else None)]

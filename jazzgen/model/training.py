@@ -21,6 +21,7 @@ from jazzgen import paths
 from jazzgen.data.corpus import read_settings
 from jazzgen.errors import DataError, UsageError
 from jazzgen.model import backend
+from jazzgen.model.distribute import Cluster, Parallel, start_parallel
 from jazzgen.model.folder import load_last, read_config, read_state
 from jazzgen.util import atomic_json, atomic_write, check_out_folder
 
@@ -59,7 +60,8 @@ class TrainConfig:
 
 
 # what a resumed run may change; any other flag must repeat the run's own value
-RESUMABLE = {"epochs", "patience", "out", "name", "cache", "data"}
+# (--distribute too: a step is the same over one device or several, see distribute.py)
+RESUMABLE = {"epochs", "patience", "out", "name", "cache", "data", "distribute"}
 
 
 def check_config(cfg: TrainConfig) -> None:
@@ -136,27 +138,6 @@ def new_state(cfg: TrainConfig) -> dict:
     return {"epoch": -1, "lr": cfg.lr, "best": None, "bad_epochs": 0, "log": [], "train_seconds": 0.0,
             "command": "python -m jazzgen.train " + " ".join(sys.argv[1:]), "device": backend.device()[0],
             "config": asdict(cfg)}
-
-
-def _strategy_scope(cfg: TrainConfig):
-    """A context in which to build the model: data-parallel over local devices if asked."""
-    import contextlib
-
-    import keras
-    if not cfg.distribute:
-        return contextlib.nullcontext()
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
-        strategy = tf.distribute.MirroredStrategy([d.name for d in devices])
-        print(f"distribute: MirroredStrategy over {strategy.num_replicas_in_sync} devices")
-        return strategy.scope()
-    if backend == "jax":
-        keras.distribution.set_distribution(keras.distribution.DataParallel())
-        print(f"distribute: keras DataParallel over {len(keras.distribution.list_devices())} devices")
-        return contextlib.nullcontext()
-    raise UsageError(f"--distribute needs the tensorflow or jax backend, not {backend}")
 
 
 # ---------------------------------------------------------------------------- what a run leaves
@@ -270,12 +251,13 @@ def _prepare(cfg: TrainConfig) -> None:
     keras.utils.set_random_seed(cfg.seed)
 
 
-def _fit(model, cfg: TrainConfig, state: dict, data: Data, progress: bool) -> None:
+def _fit(model, cfg: TrainConfig, state: dict, data: Data, progress: bool, par: Parallel) -> None:
     from jazzgen.model import loop
     start = state["epoch"] + 1
-    windows = loop.KeyedWindows(data.train, data.lo, data.hi, cfg.batch_size, cfg.seed, cfg.augment, start)
+    windows = loop.KeyedWindows(data.train, data.lo, data.hi, cfg.batch_size, cfg.seed, cfg.augment, start,
+                                shard=par.shard)
     cbs = loop.callbacks(cfg.model_dir, state, data.val.arrays, cfg.epochs, cfg.patience, cfg.seed,
-                         export_best(cfg, data.vocab), progress)
+                         export_best(cfg, data.vocab), progress and par.writer, par)
     stop = next(c for c in cbs if isinstance(c, loop.keras.callbacks.EarlyStopping))
     model.fit(windows, epochs=cfg.epochs, initial_epoch=start, steps_per_epoch=windows.steps, shuffle=False,
               callbacks=cbs, verbose=1 if progress else 0)
@@ -298,36 +280,48 @@ def _new(cfg: TrainConfig, vocab):
     return model, new_state(cfg)
 
 
-def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: set[str] = frozenset()) -> dict:
+def _write_run(cfg: TrainConfig, data: Data) -> None:
+    """The run folder's vocabulary and config, before the first epoch."""
+    out = cfg.model_dir
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(out / "vocab.json", lambda f: f.write(data.vocab.to_json().encode()))
+    data.nuance.save(out)                           # nuance.npz: generation plays the notes off the grid
+    atomic_json(out / "config.json", asdict(cfg))
+
+
+def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: set[str] = frozenset(),
+          cluster: Cluster = Cluster()) -> dict:
     """Train (or continue) the run in cfg.model_dir; returns the final state dict.
 
     ``given``: the flags set on the command line, which a resume checks against the run's own.
-    Everything that can fail on the user's input (the run folder, the data) fails before
-    the first file is written.
+    ``cluster``: this process's place in a run of several (``distribute.py``); only process 0
+    writes the run folder.  Everything that can fail on the user's input (the run folder, the
+    data) fails before the first file is written.
     """
     state = None
     check_out_folder(cfg.model_dir, "--out/--name")     # a file there: one line, before any work
     if resume:
         cfg, state = resume_config(cfg, given)
+    par = start_parallel(cfg.distribute, cfg.batch_size, cluster)
     _prepare(cfg)
-    with _strategy_scope(cfg):
+    with par.scope():
         model = _resumed(cfg, state) if state is not None else None
         data = load_data(cfg)
+        par.check_same_data("data", data.vocab.to_json().encode(), data.train.arrays["pitch"],
+                            data.val.arrays["pitch"])
         print(f"data: {len(data.train_files)} train / {len(data.val_files)} validation solos, "
               f"{len(data.train)} windows of {cfg.seq_len} events, pitch range {data.lo}-{data.hi}")
         if model is None:
             model, state = _new(cfg, data.vocab)
-        out = cfg.model_dir
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write(out / "vocab.json", lambda f: f.write(data.vocab.to_json().encode()))
-        data.nuance.save(out)                           # nuance.npz: generation plays the notes off the grid
-        atomic_json(out / "config.json", asdict(cfg))
         state["config"] = asdict(cfg)
+        if par.writer:
+            _write_run(cfg, data)
         if state.get("stopped_early") and "patience" not in given:
             print(f"nothing to resume: the run stopped early after epoch {state['epoch'] + 1}")
         elif state["epoch"] + 1 >= cfg.epochs:
             print(f"nothing to resume: the run has done its {cfg.epochs} epochs (give a larger --epochs)")
         else:
-            _fit(model, cfg, state, data, progress)
-    finish(cfg, state, data)
+            _fit(model, cfg, state, data, progress, par)
+    if par.writer:
+        finish(cfg, state, data)
     return state
