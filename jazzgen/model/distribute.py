@@ -45,6 +45,9 @@ class Cluster:
         return self.num_processes > 1
 
 
+ALONE = Cluster()    # a run of one process
+
+
 def cluster_from(distribute: bool, coordinator=None, num_processes=None, process_id=None,
                  environ=os.environ) -> Cluster:
     """The Cluster from the flags, else Keras' KERAS_DISTRIBUTION_* variables; UsageError naming either."""
@@ -57,7 +60,7 @@ def cluster_from(distribute: bool, coordinator=None, num_processes=None, process
     if n < 1:
         raise UsageError(f"{said['num_processes']}: at least 1 process")
     if n == 1:
-        return Cluster()
+        return ALONE
     if not distribute:
         raise UsageError(f"{said['num_processes']}: several processes train together only with --distribute")
     missing = [f"{FLAGS[k]} (or {ENV[k]})" for k in ("coordinator", "process_id") if given[k] is None]
@@ -192,7 +195,7 @@ def undistributed():
         keras.distribution.set_distribution(dist)
 
 
-def start_parallel(distribute: bool, batch_size: int, cluster: Cluster = Cluster()) -> Parallel:
+def start_parallel(distribute: bool, batch_size: int, cluster: Cluster = ALONE) -> Parallel:
     """Set up the run's distribution (joining the other processes if not yet done); its Parallel."""
     import keras
     if not distribute:

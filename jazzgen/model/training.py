@@ -21,7 +21,7 @@ from jazzgen import paths
 from jazzgen.data.corpus import read_settings
 from jazzgen.errors import DataError, UsageError
 from jazzgen.model import backend
-from jazzgen.model.distribute import Cluster, Parallel, start_parallel
+from jazzgen.model.distribute import ALONE, Cluster, Parallel, start_parallel
 from jazzgen.model.folder import load_last, read_config, read_state
 from jazzgen.util import atomic_json, atomic_write, check_out_folder
 
@@ -290,7 +290,7 @@ def _write_run(cfg: TrainConfig, data: Data) -> None:
 
 
 def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: set[str] = frozenset(),
-          cluster: Cluster = Cluster()) -> dict:
+          cluster: Cluster = ALONE) -> dict:
     """Train (or continue) the run in cfg.model_dir; returns the final state dict.
 
     ``given``: the flags set on the command line, which a resume checks against the run's own.
