@@ -13,7 +13,10 @@ linear and nonlinear two-sample tests with their real-vs-real floor (the validat
 solos against as many training solos), what separates most, formula use, copies,
 chord-tone rate, detached share and sounding-length overlaps, and the issue's targets.
 --issue-features adds the issue's own feature sets (its linear and tree features, and
-the line alone) to reproduce its measurement.  ``summary.json`` goes to --out.
+the line alone) to reproduce its measurement; --no-nuance plays the notes on the grid
+(the model's nuance tables unused); --grid-real scores the real validation solos as
+jazzgen's grid reading holds them, written as generated solos are (the decoding's upper
+bound: what a perfect model would leave).  ``summary.json`` goes to --out.
 """
 from __future__ import annotations
 
@@ -22,11 +25,14 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from jazzgen.paths import CACHE, SHIPPED_MODEL
 
 
 def model_sets(a, log):
     """(generated per rendering, real validation, training) solos read as played, for --model."""
+    from jazzgen.data.nuance import perform
     from jazzgen.evaluation import comparison as C
     from jazzgen.evaluation.likelihood import model_split
     from jazzgen.generation.sample import Sampling
@@ -35,11 +41,18 @@ def model_sets(a, log):
     train, val = model_split(read_config(a.model, CONFIG_NEEDS), a.data, a.cache)
     val = val[: a.max_files or None]
     stepper = load_stepper(a.model)
+    if a.no_nuance:
+        stepper.nuance = None
     sampling = Sampling(temperature=a.temperature, top_p=a.top_p, min_p=a.min_p)
     t0 = time.time()
-    solos = C.improvise_twins(stepper, val, a.seed, sampling)
-    log(f"improvised {len(solos)} solos in {time.time() - t0:.1f} s "
-        f"({'with' if getattr(stepper, 'nuance', None) is not None else 'without'} nuance tables)")
+    if a.grid_real:
+        solos = [s if stepper.nuance is None else
+                 perform(s, stepper.nuance, stepper.vocab, np.random.default_rng(C.solo_seed(a.seed, i)))
+                 for i, s in enumerate(val)]
+    else:
+        solos = C.improvise_twins(stepper, val, a.seed, sampling)
+    log(f"{'the real solos on the grid' if a.grid_real else 'improvised'}: {len(solos)} in {time.time() - t0:.1f} s "
+        f"({'with' if stepper.nuance is not None else 'without'} nuance tables)")
     gen = {r: C.read_all(C.write_twins(solos, val, Path(a.out) / r, r, a.seed), track=0) for r in a.renderings}
     return gen, C.read_all(C.files_of(val, a.data)), C.read_all(C.files_of(train, a.data))
 
@@ -51,9 +64,9 @@ def folder_sets(a):
     return {"folder": gen}, C.read_all(find_midi(a.real)), C.read_all(find_midi(a.train)) if a.train else []
 
 
-def issue_rows(gen, real) -> list[str]:
+def issue_rows(gen, real, paired: bool) -> list[str]:
     from jazzgen.evaluation import listener as L, listener_features as F
-    w = L.Windows.of(real, gen)
+    w = L.Windows.of(real, gen, paired)
     rows = ["| feature set (the issue's) | classifier | accuracy | AUC |", "|---|---|---|---|"]
     for name, sel, clf in (("issue's linear features", F.ISSUE_LINEAR, "linear"),
                            ("issue's tree features", F.ISSUE_TREES, "trees"), ("the line alone", F.LINE_ONLY, "trees")):
@@ -82,6 +95,10 @@ def main(argv=None) -> int:
     p.add_argument("--min-p", type=float, default=Sampling().min_p)
     p.add_argument("--max-files", type=int, default=0, help="only the first N validation files (smoke tests)")
     p.add_argument("--issue-features", action="store_true", help="also the issue's own feature sets")
+    p.add_argument("--no-nuance", action="store_true", help="play on the grid even if the model has nuance tables")
+    p.add_argument("--grid-real", action="store_true",
+                   help="score the real validation solos as jazzgen's grid reading holds them (given nuance from "
+                        "the model's tables unless --no-nuance) in place of improvised ones: what the decoding leaves")
     p.add_argument("--cache", default=CACHE)
     a = p.parse_args(argv)
     a.renderings = [r for r in a.renderings.split(",") if r]
@@ -95,10 +112,10 @@ def main(argv=None) -> int:
         t_index = C.idiom.index(train)
         out, md = {}, [f"# The listener on `{a.generated or a.model}` ({len(real)} real solos)", ""]
         for name, g in gen.items():
-            res = C.score(g, real, train, t_index, seed=a.seed)
+            res = C.score(g, real, train, t_index, seed=a.seed, paired=not a.generated)
             md.append(C.markdown(res, f"{name} rendering" if not a.generated else a.generated))
             if a.issue_features:
-                md += issue_rows(g, real) + [""]
+                md += issue_rows(g, real, paired=not a.generated) + [""]
             out[name] = {k: (v.to_dict() if hasattr(v, "to_dict") else v) for k, v in res.items()}
     except (JazzgenError, ValueError, FileNotFoundError) as e:
         return cli.fail("listen.py", str(e))

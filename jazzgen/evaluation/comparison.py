@@ -82,10 +82,13 @@ def read_all(paths: list[Path], track=None) -> list[PerformedSolo]:
 
 
 def score(generated: list[PerformedSolo], real: list[PerformedSolo], train: list[PerformedSolo],
-          train_index: tuple[set, set] | None = None, importance: bool = True, seed: int = 0) -> dict:
-    """Listener (with its floor: the real solos against as many training solos), idiom measures, targets."""
+          train_index: tuple[set, set] | None = None, importance: bool = True, seed: int = 0,
+          paired: bool = True) -> dict:
+    """Listener (with its floor: the real solos against as many training solos), idiom measures, targets.
+    `paired`: generated[i] is real[i]'s twin (``improvise_twins``), kept with it in one fold."""
     t_index = train_index if train_index is not None else idiom.index(train)
-    heard = listener.listen(generated, real, floor=(train[:len(real)], real), importance=importance, seed=seed)
+    heard = listener.listen(generated, real, floor=(train[:len(real)], real), importance=importance, seed=seed,
+                            paired=paired)
     out = {"listener": heard, "formulas": idiom.formulas(generated, t_index),
            "real_formulas": idiom.formulas(real, t_index), "closeness": idiom.closeness(generated, real)}
     out["targets"] = targets(out)

@@ -13,7 +13,8 @@ contour runs, micro-timing), and two classifiers try to tell the sets apart:
 - ``trees``: scikit-learn's HistGradientBoostingClassifier (nonlinear, interactions).
 
 Both are scored by 5-fold cross-validation with folds grouped by solo (no solo on both
-sides of a split), as held-out accuracy (each set weighs half: 0.5 is chance) and AUC.
+sides of a split; a generated twin and its real solo, over one tune, in one fold), as
+held-out accuracy (each set weighs half: 0.5 is chance) and AUC.
 The same test between two sets of real solos (the model's validation solos against as
 many training solos) is the floor to read them against.  What separates most is
 printed two ways: the standardized difference of the window means (which way and how
@@ -60,14 +61,18 @@ class Windows:
     group: np.ndarray
 
     @staticmethod
-    def of(a: list[PerformedSolo], b: list[PerformedSolo]) -> "Windows":
+    def of(a: list[PerformedSolo], b: list[PerformedSolo], paired: bool = False) -> "Windows":
+        """Windows of both sets; `paired`: a[i] and b[i] are twins (one tune, changes and length),
+        kept in one fold, else the classifier learns the tune from one twin and misjudges the other."""
+        if paired and len(a) != len(b):
+            raise ValueError(f"paired sets must be as long as each other ({len(a)} and {len(b)} solos)")
         xs, ys, gs = [np.zeros((0, len(FEATURES)))], [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
         for label, solos in ((0, a), (1, b)):
             for i, s in enumerate(solos):
                 f = window_features(s)
                 xs.append(f)
                 ys.append(np.full(len(f), label))
-                gs.append(np.full(len(f), 2 * i + label))
+                gs.append(np.full(len(f), i if paired else 2 * i + label))
         return Windows(np.concatenate(xs), np.concatenate(ys), np.concatenate(gs))
 
     def counts(self) -> tuple[int, int]:
@@ -114,11 +119,13 @@ CLASSIFIERS = {"linear": linear, "trees": trees}
 
 
 def folds(group: np.ndarray, y: np.ndarray, k: int = FOLDS, seed: int = 0) -> list[np.ndarray]:
-    """k test folds of whole solos, each set's solos dealt evenly over the folds."""
+    """k test folds of whole solos (or twin pairs), each set's dealt evenly over the folds."""
     rng = np.random.default_rng(seed)
     out: list[list[int]] = [[] for _ in range(k)]
+    dealt: set = set()
     for label in (0, 1):
-        g = rng.permutation(np.unique(group[y == label]))
+        g = rng.permutation(np.setdiff1d(np.unique(group[y == label]), list(dealt)))
+        dealt.update(g.tolist())
         for i in range(k):
             out[i].extend(g[i::k].tolist())
     return [np.flatnonzero(np.isin(group, f)) for f in out]
@@ -188,9 +195,11 @@ def mean_differences(w: Windows, top: int = TOP, names=FEATURES) -> list[tuple[s
 
 def listen(generated: list[PerformedSolo], real: list[PerformedSolo],
            floor: tuple[list[PerformedSolo], list[PerformedSolo]] | None = None,
-           classifiers=("linear", "trees"), select=None, importance: bool = True, seed: int = 0) -> Listening:
-    """Every classifier on real (0) vs generated (1) windows, and on the floor pair if given."""
-    w = Windows.of(real, generated)
+           classifiers=("linear", "trees"), select=None, importance: bool = True, seed: int = 0,
+           paired: bool = False) -> Listening:
+    """Every classifier on real (0) vs generated (1) windows, and on the floor pair if given.
+    `paired`: generated[i] is real[i]'s twin (over its changes): each pair stays in one fold."""
+    w = Windows.of(real, generated, paired)
     verdicts = {c: judge(w, CLASSIFIERS[c], select, seed, importance and c == "trees") for c in classifiers}
     low = {}
     if floor is not None:
