@@ -270,3 +270,10 @@ def test_damaged_charts_of_every_kind_are_one_line_chart_errors():
             build_chart(chart_data=bytes(b), tune=rng.choice([None, "Jazzgen Test Blues"]))
         except JazzgenError as e:
             assert "\n" not in str(e)
+
+
+def test_ireal_repeat_counts_and_text_after_a_bar_s_last_cell():
+    link = ireal_link("Counts", "{T44C7 |F7 <*504x>}[G7 |A7 <D.C. al Fine>|D7 Z").encode()
+    t = read_tunes(link)[0].read()
+    assert t.bars[1].repeat_end == 4                        # "4x" (placed at height 50) for its :|
+    assert t.bars[3].jump == "" and t.bars[4].jump == "D.C. al Fine"   # text after A7 marks the D7 bar

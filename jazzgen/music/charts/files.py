@@ -87,7 +87,7 @@ def read_tunes(data: bytes, name: str = "") -> list[Entry] | str:
     elif fmt == "leadsheet":
         tune = read_leadsheet(text_of(data))
     elif fmt == "ireal":
-        return [Entry(title, partial(read_song, song, old)) for title, song, old in all_songs(text_of(data))]
+        return [Entry(title, partial(read_song, song)) for title, song in all_songs(text_of(data))]
     else:
         return text_of(data)
     return [Entry(tune.title, lambda: tune)]

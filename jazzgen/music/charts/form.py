@@ -48,7 +48,7 @@ class Bar:
     coda: bool = False            # the coda starts here
     to_coda: bool = False         # after a D.C./D.S., jump to the coda after this bar
     fine: bool = False            # after a D.C./D.S., stop after this bar
-    jump: str = ""                # after this bar: "D.C." or "D.S.", maybe " al Coda" / " al Fine"
+    jump: str = ""                # after this bar: "D.C." or "D.S.", maybe " al Coda", " al Fine", " al ending 2"
 
 
 @dataclass
@@ -108,16 +108,17 @@ def check_symbols(tune: Tune) -> None:
 
 
 def _last_endings(bars: list[Bar]) -> list[int]:
-    """For each bar in an ending: the highest ending number of its run of endings (0 elsewhere)."""
-    last, run = [0] * len(bars), []
-    for i, b in enumerate(bars + [Bar()]):
-        if b.endings and not (run and b.repeat_start):
-            run.append(i)
-            continue
-        top = max((n for j in run for n in bars[j].endings), default=0)
-        for j in run:
-            last[j] = top
-        run = [i] if b.endings else []
+    """For each bar in an ending: the highest ending number of the endings between the same
+    two forward repeat signs (a third ending may come a section later); 0 elsewhere."""
+    last, group = [0] * len(bars), []
+    for i, b in enumerate(bars + [Bar(repeat_start=True)]):
+        if b.repeat_start:
+            top = max((n for j in group for n in bars[j].endings), default=0)
+            for j in group:
+                last[j] = top
+            group = []
+        if b.endings:
+            group.append(i)
     return last
 
 

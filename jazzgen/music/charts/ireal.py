@@ -25,8 +25,10 @@ The music string, read left to right (iReal Pro's chart protocol):
     s  l              small / large chords (a small one keeps its single beat)
     space , Y         an empty cell (the chord goes on), a separator, a spacer row
 
-Each chord lasts a beat plus one per empty cell after it, as iReal Pro plays them
-(``form.spread``).  The road map (repeats, endings, coda ...) is followed by ``form``.
+Each chord lasts a beat plus one per slash and empty cell after it, as iReal Pro plays them
+(``form.spread``).  Staff text and signs (``<...>``, S, Q, U) mark the cell written after
+them, so text after a bar's last cell belongs to the next bar, where iReal Pro shows it.
+The road map (repeats, endings, coda ...) is followed by ``form``.
 """
 from __future__ import annotations
 
@@ -78,14 +80,13 @@ def _unscramble50(s: str) -> str:
     return "".join(t)
 
 
-def songs(link: str) -> list[tuple[str, str, bool]]:
-    """(title, the tune's fields, whether it is the old irealbook form) of each tune of a
-    link, unread (a playlist's name, after the last ``===``, is dropped)."""
-    scheme, _, body = link.partition("://")
-    parts = unquote(body).split("===")
+def songs(link: str) -> list[tuple[str, str]]:
+    """(title, the tune's fields) of each tune of a link, unread (a playlist's name, after
+    the last ``===``, is dropped; the two forms are told apart by the sentinel)."""
+    parts = unquote(link.partition("://")[2]).split("===")
     if len(parts) > 1:
         parts = parts[:-1]
-    return [(_title(p.split("=")[0]) or "untitled", p, scheme == "irealbook") for p in parts if p.strip()]
+    return [(_title(p.split("=")[0]) or "untitled", p) for p in parts if p.strip()]
 
 
 def _title(text: str) -> str:
@@ -95,7 +96,7 @@ def _title(text: str) -> str:
     return f"{m.group(2)} {m.group(1)}" if m else text
 
 
-def read_song(text: str, old: bool = False) -> Tune:
+def read_song(text: str) -> Tune:
     """One tune's fields (see the module docstring) as a Tune; ChordError naming it else."""
     fields = text.split("=")
     title = _title(fields[0]) or "untitled"
@@ -180,7 +181,7 @@ class _Reader:
         after a bar's last cell belongs to the next bar, as iReal Pro shows it)."""
         for tok in self.pending:
             if tok.startswith("<"):
-                _staff_text(self, tok[1:-1])
+                _staff_text(self, _text(tok))
             else:
                 _sign(self, tok)
         self.pending = []
@@ -228,6 +229,9 @@ def _token(r: _Reader, kind: str, tok: str) -> None:
         b.endings = (int(tok[1]),) if tok[1] != "0" else ()
     elif kind == "text" or tok in ("S", "Q", "U"):
         r.pending.append(tok)
+        m = _COUNT.search(_text(tok)) if kind == "text" else None
+        if m:                      # "3x": for the repeat it is written in, wherever in the bar
+            r.counts[b.number] = int(m.group(1) or m.group(2))
     elif kind == "chord":
         r.chord(tok)
     elif kind == "bar":
@@ -260,16 +264,16 @@ def _mark(r: _Reader, c: str) -> None:
         r.cell("%" + c)      # resolved after the pass, from the bars before
 
 
+def _text(tok: str) -> str:
+    """A staff text token's words (``<*74D.S. al Coda>``: '*74' places it on the page)."""
+    return re.sub(r"^\*\d\d", "", tok[1:-1]).strip()
+
+
 def _staff_text(r: _Reader, text: str) -> None:
-    """D.C. / D.S. (al coda / al fine), Fine and "3x" in a bar's staff text."""
-    text = re.sub(r"^\*\d\d", "", text).strip()
-    low = text.lower().replace(" ", "")
+    """D.C. / D.S. (al coda / al fine, al 2nd ending) and Fine in a bar's staff text."""
     r.bar.jump = jump_of(text) or r.bar.jump
-    if re.fullmatch(r"fine\.?", low):
+    if re.fullmatch(r"fine\.?", text.lower().replace(" ", "")):
         r.bar.fine = True
-    m = _COUNT.search(text)
-    if m:
-        r.counts[r.bar.number] = int(m.group(1) or m.group(2))
 
 
 def _resolve(r: _Reader) -> None:
@@ -285,11 +289,11 @@ def _resolve(r: _Reader) -> None:
             if back == 2 and k + 1 < len(bars) and not bars[k + 1].chords:
                 bars[k + 1].chords = list(bars[k - 1].chords)
     _ending_spans(bars)
-    pending = 0
+    count = 0
     for b in bars:                 # a "3x" over a repeated passage: how often its :| is taken
-        pending = r.counts.get(b.number, pending)
-        if b.repeat_end and pending:
-            b.repeat_end, pending = pending, 0
+        count = r.counts.get(b.number, count)
+        if b.repeat_end and count:
+            b.repeat_end, count = count, 0
     if r.codas:
         coda, before = r.codas[-1]
         coda.coda = True
@@ -315,7 +319,7 @@ def _ending_spans(bars: list[Bar]) -> None:
                 break
 
 
-def all_songs(text: str) -> list[tuple[str, str, bool]]:
+def all_songs(text: str) -> list[tuple[str, str]]:
     """``songs`` of every link in a text: a tune is only read when it is played (``read_song``),
     so one broken tune does not keep a playlist's others from being played."""
     found = [s for link in links(text) for s in songs(link)]
