@@ -44,9 +44,8 @@ PREVIOUS_BATCH = 24
 def run_loop(cfg: TrainConfig) -> list[float]:
     """train.train as users run it; its steady per-epoch seconds."""
     import keras
-    from trainbench import steady_seconds
 
-    from jazzgen.model.training import train
+    from jazzgen.model.training import steady_seconds, train
     with tempfile.TemporaryDirectory() as tmp:
         cfg = TrainConfig(**{**cfg.__dict__, "out": tmp, "name": "bench"})
         with contextlib.redirect_stdout(sys.stderr):   # its chatter is not the result
@@ -156,10 +155,9 @@ def main() -> None:
 
     import keras
     import torch
-    from trainbench import train_tokens
 
     from jazzgen.model.backend import device
-    from jazzgen.model.training import load_data
+    from jazzgen.model.training import load_data, train_tokens
 
     d = TrainConfig()
     ours = TrainConfig(data=a.data, epochs=a.epochs, patience=a.epochs + 1, max_songs=a.max_songs,

@@ -59,9 +59,8 @@ def child_env(**extra) -> dict:
 def shipped_stage(a) -> dict:
     """Run in a child whose KERAS_BACKEND is set: the shipped configuration for a few epochs."""
     import keras
-    from trainbench import rate, train_tokens
 
-    from jazzgen.model.training import TrainConfig, train
+    from jazzgen.model.training import TrainConfig, rate, train, train_tokens
     extra = SMOKE if a.cpu_smoke else {}
     with tempfile.TemporaryDirectory() as tmp:
         cfg = TrainConfig(data=a.data, out=tmp, name="shipped", epochs=a.epochs, patience=a.epochs + 1,

@@ -1,14 +1,12 @@
 """A few hundred bad inputs through every command: no traceback, crash or hang, ever.
 
-The quick version of ``scripts/fuzz.py`` (which runs 10,000 and more): the same fork
+The quick version of ``python -m jazzgen.commands.fuzz`` (which runs 10,000 and more): the same fork
 server and the same seeded inputs, without the ones that need Keras.  A failure
 lists each input that broke the rule, with its command line.
 """
 import pytest
 
-from conftest import load_script
-
-fuzz = load_script("fuzz")
+from jazzgen.commands import fuzz
 
 
 @pytest.mark.slow

@@ -37,7 +37,7 @@ class TrainConfig:
     name: str = ""            # default: the data folder's name
     cache: str = paths.CACHE
     epochs: int = 40
-    batch_size: int = 64       # 1.85x the tokens/s of batch 24 on CPU, as good per second (scripts/batch_study.py)
+    batch_size: int = 64       # 1.85x the tokens/s of batch 24 on CPU, as good per second (README)
     seq_len: int = 96
     layers: int = 2
     units: int = 256
@@ -325,3 +325,23 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: 
     if par.writer:
         finish(cfg, state, data)
     return state
+
+
+# ---------------------------------------------------------------------------- throughput (the benchmarks')
+
+def train_tokens(cfg) -> int:
+    """Non-padding targets in one epoch of the training windows `cfg` gives."""
+    from jazzgen.data import tokens
+    return int((load_data(cfg).train.arrays["pitch"] != tokens.PAD).sum())
+
+
+def steady_seconds(log: list[dict]) -> list[float]:
+    """Per-epoch seconds without the first (compiling) epoch; the first alone if that is all."""
+    s = [float(r["seconds"]) for r in log]
+    return s[1:] or s
+
+
+def rate(log: list[dict], tokens_per_epoch: int) -> float:
+    """Tokens/s over the steady epochs of a run's log."""
+    s = steady_seconds(log)
+    return tokens_per_epoch * len(s) / sum(s)

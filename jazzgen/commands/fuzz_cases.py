@@ -1,64 +1,24 @@
-"""Throw thousands of bad inputs at every command and count what comes back.
+"""The bad inputs of ``jazzgen.commands.fuzz``, family by family, from one seeded generator.
 
-    python scripts/fuzz.py                      # 10,500 inputs, seed 0
-    python scripts/fuzz.py --n 300 --no-keras   # the quick run the test suite does
-
-Families of input, each through the commands it concerns:
-
-* MIDI files (ingest, generate --primer, evaluate): random bytes, truncations, byte
-  flips, splices, odd headers, absurd meta events (tempo, meter, key, marker text),
-  a FIFO, a broken link, a folder named like a file;
-* flags (all four commands): wrong types, out-of-range and non-finite numbers,
-  unknown flags, missing values, paths that are files, folders, FIFOs or nothing;
-* charts (generate --chart / --chords): random text and Unicode, chord-like noise,
-  invalid UTF-8, UTF-16, BOMs, huge files;
-* model folders (generate, evaluate): every way the folder can be broken (no folder,
-  no model.keras, a cut, flipped or foreign zip, FIFO, weights.npz cut, missing an
-  array, holding NaN or shapes that do not fit, a bad config.json or vocab.json).
-
-Starting an interpreter per input would take hours here, so this is a fork server:
-the parent imports jazzgen (and with keras inputs, Keras) once, writes each input's
-files into a scratch folder, then forks a child that sends stdout/stderr to files,
-calls the command's ``main(argv)`` and ``os._exit``s with its code; the parent kills
-a child's process group when it overruns its timeout.  Each result is one of
-
-    ok           exit 0
-    clean error  exit 1 or 2, the last stderr line 'jazzgen.<cmd>: error: ...'
-    messy        exit 1 or 2 without that line (an error, but not in the house format)
-    traceback    exit 3 (an internal error) or 'Traceback' on stderr
-    crash        killed by a signal
-    hang         still running at its timeout
-
-Inputs come from one seeded generator, in order: the same --seed and --n give the
-same inputs.  Inputs that would need Keras (a model to load, a training to run) are
-left out with --no-keras (the parent then never imports it).  The last line is the
-totals: ``fuzz: N inputs: ok A, clean error B, messy 0, traceback 0, crash 0, hang 0``.
+MIDI files (random bytes, truncations, byte flips, splices, odd headers, absurd meta
+events), flags (wrong types, out-of-range and non-finite numbers, unknown flags, odd
+paths), charts (random text and Unicode, chord-like noise, bad encodings) and model
+folders broken every way.  Each is a ``Case``: a command, its argv and the files it needs.
 """
 from __future__ import annotations
 
-import argparse
 import io
 import json
-import os
-import shutil
-import signal
 import struct
-import sys
 import tempfile
-import time
-import traceback
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from jazzgen.music.midi_write import vlq  # (MIDI's variable-length numbers, as the writer makes them)
-
-ROOT = Path(__file__).resolve().parents[1]
-
-KINDS = ("ok", "clean error", "messy", "traceback", "crash", "hang")
-COMMANDS = ("ingest", "generate", "evaluate", "train")
+from jazzgen.music.midi_write import vlq
+from jazzgen.paths import WJAZZD
 
 
 @dataclass
@@ -72,8 +32,6 @@ class Case:
     timeout: float = 60.0            # seconds; generous: the machine is shared
     label: str = ""                 # what the input is, for the listing of failures
 
-
-# ---------------------------------------------------------------------------- seed material
 
 def choose(rng, xs):
     """One element of a list, as it is (rng.choice would make NumPy scalars, or fail on mixed lists)."""
@@ -117,7 +75,7 @@ class Material:
     def __init__(self, work: Path, model: Path, rng):
         self.work = work
         self.model = model.resolve()
-        wj = sorted((ROOT / "midi" / "wjazzd").glob("*.mid"))
+        wj = sorted(WJAZZD.glob("*.mid"))
         self.real = [f.read_bytes() for f in wj[:: max(1, len(wj) // 3)][:3]]
         self.synth = [midi_bytes(small_solo(rng, bars=4 + 2 * i, name=f"s{i}")) for i in range(3)]
         self.seeds = self.real + self.synth
@@ -132,8 +90,6 @@ class Material:
         self.config = json.loads((self.model / "config.json").read_text())
         self.vocab = (self.model / "vocab.json").read_text()
 
-
-# ---------------------------------------------------------------------------- MIDI inputs
 
 def mutate_midi(rng, m: Material) -> tuple[bytes, str]:
     kind = choose(rng, ["random", "header+random", "odd header", "truncate", "flip", "flip+truncate", "splice",
@@ -239,8 +195,6 @@ def midi_case(rng, m: Material, i: int) -> Case:
     return Case("midi", cmd, argv, files, label=f"midi {label}")
 
 
-# ---------------------------------------------------------------------------- flags
-
 NUMS = ["", "abc", "nan", "inf", "-inf", "-1", "0", "1e309", "99999999999999999999", "-0", "1.5", "０", "٣",
         "0x10", "1_0", "-", " ", "1e-300", "\udcff", "2"]
 PATHS = ["nowhere", "", "a_file", "a_dir", "a_fifo", "a_link", "a_file/sub", "\udcff"]
@@ -276,7 +230,6 @@ GENERATE_FLAGS = {
 }
 SLOW = ("--wav", "--png", "--musicxml")   # a timeout of minutes, not seconds (the machine is shared)
 GENERATE_SWITCHES = ["--wav", "--png", "--musicxml", "--bogus", "-x", "--", "positional", "--help"]
-
 EVALUATE_FLAGS = {
     "--model": ["none", "nowhere", "a_file", "a_dir", "", "NONE"],
     "--data": ["data", "nowhere", "a_file", "a_dir", "a_fifo", "", "empty"],
@@ -288,7 +241,6 @@ EVALUATE_FLAGS = {
     "--cache": ["cache", "a_file", "a_file/sub", ""],
 }
 EVALUATE_SWITCHES = ["--no-baselines", "--no-likelihood", "--bogus", "positional", "--help"]
-
 INGEST_FLAGS = {
     "--data": ["data", "nowhere", "a_file", "a_dir", "a_fifo", "a_link", "", "empty"],
     "--out": ["cache", "a_file", "a_file/sub", "a_dir", ""],
@@ -297,7 +249,6 @@ INGEST_FLAGS = {
     "--report": ["r.json", "a_dir", "a_file/r.json", "", "a_fifo", "sub/r.json", "a_file"],
 }
 INGEST_SWITCHES = ["--quiet", "--bogus", "positional", "--help"]
-
 # train: flags that fail before any Keras work (argument parsing and checks)
 TRAIN_POISON = [["--epochs", "0"], ["--epochs", "abc"], ["--units", "-1"], ["--layers", "0"], ["--dropout", "1"],
                 ["--dropout", "nan"], ["--lr", "0"], ["--lr", "-1"], ["--val-fraction", "0"], ["--val-fraction", "1"],
@@ -357,8 +308,6 @@ def flags_case(rng, m: Material, i: int, keras: bool) -> Case:
     return Case("flags", cmd, argv, files, timeout=180 if slow else 60, label=f"{cmd} flags")
 
 
-# ---------------------------------------------------------------------------- charts
-
 PIECES = ["C", "D", "E", "F", "G", "A", "B", "H", "c", "b", "#", "♭", "♯", "m", "-", "−", "maj", "Δ", "△", "∆",
           "ø", "°", "º", "o", "dim", "aug", "+", "sus", "7", "9", "11", "13", "6", "5", "2", "alt", "add9",
           "(", ")", ",", "/", " ", " ", " | ", "|", "||", "%", "\n", "N.C.", "\ufeff", "Ｃ", "７", "\u200b", "ｍ"]
@@ -408,12 +357,17 @@ def chart_case(rng, m: Material, i: int) -> Case:
     return Case("chart", "generate", argv + ["--chords", text], label=f"chords {kind}")
 
 
-# ---------------------------------------------------------------------------- model folders
-
 def _npz(weights: dict) -> bytes:
     buf = io.BytesIO()
     np.savez(buf, **weights)
     return buf.getvalue()
+
+
+BREAKS = ["no folder", "empty folder", "no model.keras", "keras cut", "keras random", "keras flip", "keras empty",
+          "keras folder", "keras fifo", "keras broken link", "keras foreign zip", "npz cut", "npz random",
+          "npz missing key", "npz nan", "npz inf", "npz shape", "npz dtype", "npz object", "npz 0-d", "npz layer gap",
+          "npz folder", "npz fifo", "npz stale", "config not json", "config list", "config types", "config missing",
+          "config nan", "config fifo", "vocab not json", "vocab wrong", "npz extra key"]
 
 
 def broken_model(rng, m: Material) -> tuple[dict, str]:
@@ -421,12 +375,7 @@ def broken_model(rng, m: Material) -> tuple[dict, str]:
     keras_link = ("link", str(m.model / "model.keras"))
     base = {"m/model.keras": keras_link, "m/weights.npz": ("link", str(m.model / "weights.npz")),
             "m/config.json": json.dumps({**m.config, "data": "data"}).encode(), "m/vocab.json": m.vocab.encode()}
-    kind = choose(rng, ["no folder", "empty folder", "no model.keras", "keras cut", "keras random", "keras flip",
-                       "keras empty", "keras folder", "keras fifo", "keras broken link", "keras foreign zip",
-                       "npz cut", "npz random", "npz missing key", "npz nan", "npz inf", "npz shape", "npz dtype",
-                       "npz object", "npz 0-d", "npz layer gap", "npz folder", "npz fifo", "npz stale",
-                       "config not json", "config list", "config types", "config missing", "config nan",
-                       "config fifo", "vocab not json", "vocab wrong", "npz extra key"])
+    kind = choose(rng, BREAKS)
     w = dict(m.weights)
     names = [k for k in w if k != "keras_sha256"]
     victim = names[int(rng.integers(len(names)))]
@@ -437,89 +386,93 @@ def broken_model(rng, m: Material) -> tuple[dict, str]:
         return {"m/.keep": b""}, kind
     if kind == "no model.keras":
         del f["m/model.keras"]
-    elif kind == "keras cut":
-        f["m/model.keras"] = m.keras_bytes[:int(rng.integers(0, len(m.keras_bytes)))]
-    elif kind == "keras random":
-        f["m/model.keras"] = rng.bytes(int(rng.integers(0, 5000)))
-    elif kind == "keras flip":
+    elif kind.startswith("keras"):
+        f["m/model.keras"] = _broken_keras(rng, m, kind)
+    elif kind in ("npz cut", "npz random", "npz folder", "npz fifo"):
+        f["m/weights.npz"] = _broken_file(rng, m.npz_bytes, kind.split()[1])
+    elif kind.startswith("npz"):
+        f["m/weights.npz"] = _npz(_broken_weights(rng, w, victim, kind))
+    else:
+        f["m/" + kind.split()[0] + ".json"] = _broken_json(rng, m, kind)
+    return f, kind
+
+
+def _broken_file(rng, data: bytes, how: str):
+    """A file's bytes cut or random, or a folder or FIFO in its place."""
+    if how == "cut":
+        return data[:int(rng.integers(0, len(data)))]
+    if how == "random":
+        return rng.bytes(int(rng.integers(0, 5000)))
+    return {"folder": ("dir",), "fifo": ("fifo",), "empty": b""}[how]
+
+
+def _broken_keras(rng, m: Material, kind: str):
+    """model.keras broken as `kind` says."""
+    how = kind.split(" ", 1)[1]
+    if how == "flip":
         b = bytearray(m.keras_bytes)
         for _ in range(int(rng.integers(1, 10))):
             b[int(rng.integers(len(b)))] ^= 1 << int(rng.integers(8))
-        f["m/model.keras"] = bytes(b)
-    elif kind == "keras empty":
-        f["m/model.keras"] = b""
-    elif kind == "keras folder":
-        f["m/model.keras"] = ("dir",)
-    elif kind == "keras fifo":
-        f["m/model.keras"] = ("fifo",)
-    elif kind == "keras broken link":
-        f["m/model.keras"] = ("link", "nowhere.keras")
-    elif kind == "keras foreign zip":
+        return bytes(b)
+    if how == "broken link":
+        return ("link", "nowhere.keras")
+    if how == "foreign zip":
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w") as z:
             z.writestr("config.json", choose(rng, ["{}", "[]", "not json", '{"class_name": "Sequential"}']))
-        f["m/model.keras"] = buf.getvalue()
-    elif kind == "npz cut":
-        f["m/weights.npz"] = m.npz_bytes[:int(rng.integers(0, len(m.npz_bytes)))]
-    elif kind == "npz random":
-        f["m/weights.npz"] = rng.bytes(int(rng.integers(0, 5000)))
-    elif kind == "npz missing key":
+        return buf.getvalue()
+    return _broken_file(rng, m.keras_bytes, how)
+
+
+def _broken_weights(rng, w: dict, victim: str, kind: str) -> dict:
+    """The weights with one array (`victim`) or the layer set broken as `kind` says."""
+    if kind == "npz missing key":
         del w[victim]
-        f["m/weights.npz"] = _npz(w)
     elif kind in ("npz nan", "npz inf"):
         a = w[victim].copy()
         a.reshape(-1)[int(rng.integers(a.size))] = np.nan if kind == "npz nan" else -np.inf
         w[victim] = a
-        f["m/weights.npz"] = _npz(w)
     elif kind == "npz shape":
         a = w[victim]
         w[victim] = choose(rng, [lambda: a.T, lambda: a[:-1], lambda: a.reshape(-1), lambda: a[..., None],
                                 lambda: np.concatenate([a, a[:1]])])()
-        f["m/weights.npz"] = _npz(w)
     elif kind == "npz dtype":
         w[victim] = w[victim].astype(choose(rng, ["int8", "bool", "complex64", "U3"]))
-        f["m/weights.npz"] = _npz(w)
     elif kind == "npz object":
         w[victim] = np.array([None, 1], dtype=object)
-        f["m/weights.npz"] = _npz(w)
     elif kind == "npz 0-d":
         w[victim] = np.float32(1.0)
-        f["m/weights.npz"] = _npz(w)
     elif kind == "npz layer gap":
         for k in [k for k in w if k.startswith("lstm_0_")]:
             w[k.replace("lstm_0_", "lstm_2_")] = w.pop(k)
-        f["m/weights.npz"] = _npz(w)
     elif kind == "npz extra key":
         w["lstm_1_extra"] = np.zeros(3, np.float32)
-        f["m/weights.npz"] = _npz(w)
-    elif kind == "npz folder":
-        f["m/weights.npz"] = ("dir",)
-    elif kind == "npz fifo":
-        f["m/weights.npz"] = ("fifo",)
     elif kind == "npz stale":
         w["keras_sha256"] = np.array("0" * 64)
-        f["m/weights.npz"] = _npz(w)
-    elif kind == "config not json":
-        f["m/config.json"] = choose(rng, [b"{", b"", b"\xff\xfe", b"nan", b"{'a': 1}"])
-    elif kind == "config list":
-        f["m/config.json"] = b"[1, 2]"
-    elif kind == "config types":
+    return w
+
+
+def _broken_json(rng, m: Material, kind: str):
+    """config.json or vocab.json broken as `kind` says."""
+    if kind == "config not json":
+        return choose(rng, [b"{", b"", b"\xff\xfe", b"nan", b"{'a': 1}"])
+    if kind == "config list":
+        return b"[1, 2]"
+    if kind == "config types":
         key = choose(rng, ["data", "val_fraction", "seed", "max_songs", "units", "augment"])
         odd = choose(rng, ["x", 1.5, None, [], {}, True, -1, 1e308])
-        f["m/config.json"] = json.dumps({**m.config, key: odd}).encode()
-    elif kind == "config missing":
+        return json.dumps({**m.config, key: odd}).encode()
+    if kind == "config missing":
         c = dict(m.config)
         c.pop(choose(rng, ["data", "val_fraction", "seed", "max_songs"]))
-        f["m/config.json"] = json.dumps(c).encode()
-    elif kind == "config nan":
-        f["m/config.json"] = json.dumps({**m.config, "val_fraction": float("nan")}).encode()
-    elif kind == "config fifo":
-        f["m/config.json"] = ("fifo",)
-    elif kind == "vocab not json":
-        f["m/vocab.json"] = b"{{"
-    elif kind == "vocab wrong":
-        f["m/vocab.json"] = choose(rng, [b"[]", b"{}", b'{"grid": "x"}', b'{"grid": 24}'])
-    return f, kind
+        return json.dumps(c).encode()
+    if kind == "config nan":
+        return json.dumps({**m.config, "val_fraction": float("nan")}).encode()
+    if kind == "config fifo":
+        return ("fifo",)
+    if kind == "vocab not json":
+        return b"{{"
+    return choose(rng, [b"[]", b"{}", b'{"grid": "x"}', b'{"grid": 24}'])      # vocab wrong
 
 
 def _zip_ok(data) -> bool:
@@ -551,235 +504,3 @@ def model_case(rng, m: Material, i: int, keras: bool) -> Case:
         argv.append("--no-likelihood")
         needs = False
     return Case("model", "evaluate", argv, files, keras=needs, timeout=180 if needs else 60, label=f"model {kind}")
-
-
-# ---------------------------------------------------------------------------- the fork server
-
-def materialize(case: Case, scratch: Path) -> None:
-    scratch.mkdir(parents=True)
-    for rel, content in case.files.items():
-        p = scratch / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            p.write_bytes(content)
-        elif content[0] == "fifo":
-            os.mkfifo(p)
-        elif content[0] == "dir":
-            p.mkdir(exist_ok=True)
-        else:
-            os.symlink(content[1], p)
-
-
-def child(case: Case, scratch: Path, modules: dict) -> None:
-    """In the forked child: run the command, never return."""
-    code = 3
-    try:
-        os.setpgid(0, 0)
-        os.chdir(scratch)
-        tempfile.tempdir = str(scratch)
-        for fd, name in ((1, "stdout.txt"), (2, "stderr.txt")):
-            out = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-            os.dup2(out, fd)
-            os.close(out)
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)
-        # what a real interpreter has: strict UTF-8 stdout, stderr that backslash-escapes
-        sys.stdout = open(1, "w", encoding="utf-8", errors="strict", closefd=False)
-        sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
-        sys.argv = [f"jazzgen.{case.command}"] + case.argv
-        try:
-            code = modules[case.command].main(case.argv)
-        except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-            if isinstance(e.code, str):
-                print(e.code, file=sys.stderr)
-        code = code if isinstance(code, int) else 1
-    except BaseException:
-        try:
-            traceback.print_exc()
-        except BaseException:
-            pass
-        code = 3
-    finally:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        except BaseException:
-            pass
-        os._exit(code & 0xFF)
-
-
-def classify(case: Case, status: int | None, scratch: Path) -> tuple[str, str]:
-    """(kind, the last stderr line) of a finished child; status None: it was killed at its timeout."""
-    try:
-        err = (scratch / "stderr.txt").read_text(errors="replace")
-    except OSError:
-        err = ""
-    lines = [x for x in err.splitlines() if x.strip()]
-    last = lines[-1] if lines else ""
-    if status is None:
-        return "hang", last
-    if os.WIFSIGNALED(status):
-        return "crash", f"signal {os.WTERMSIG(status)}: {last}"
-    code = os.WEXITSTATUS(status)
-    if code == 3 or "Traceback (most recent call last)" in err:
-        tb = [x for x in lines if x.startswith(("Traceback", "  File"))]
-        return "traceback", (last + (f" [{tb[-1].strip()}]" if tb else ""))
-    if code == 0:
-        return "ok", last
-    if code in (1, 2) and last.startswith(f"jazzgen.{case.command}: error: "):
-        return "clean error", last
-    return "messy", f"exit {code}: {last}"
-
-
-def run_all(cases, work: Path, jobs: int, modules: dict, log) -> int:
-    """Run the cases (an iterable, consumed lazily: inputs are megabytes each), `jobs` at a time;
-    log(i, case, (kind, line)) for each as it finishes.  Returns how many ran."""
-    cases = iter(cases)
-    running: dict[int, tuple[int, Case, Path, float]] = {}
-    nxt, more = 0, True
-    while more or running:
-        while more and len(running) < jobs:
-            case = next(cases, None)
-            if case is None:
-                more = False
-                break
-            scratch = work / "cases" / str(nxt)
-            materialize(case, scratch)
-            case.files = {}                      # written: let the bytes go
-            sys.stdout.flush()
-            sys.stderr.flush()
-            pid = os.fork()
-            if pid == 0:
-                child(case, scratch, modules)
-            running[pid] = (nxt, case, scratch, time.monotonic() + case.timeout)
-            nxt += 1
-        finished = []
-        for p in list(running):   # each own child by its pid: never reap another's
-            got, status = os.waitpid(p, os.WNOHANG)
-            if got:
-                finished.append((p, status))
-        now = time.monotonic()
-        for p, (*_, deadline) in list(running.items()):
-            if now > deadline and all(p != f for f, _ in finished):
-                try:
-                    os.killpg(p, signal.SIGKILL)
-                except OSError:
-                    os.kill(p, signal.SIGKILL)
-                os.waitpid(p, 0)
-                finished.append((p, None))
-        for p, status in finished:
-            i, case, scratch, _ = running.pop(p)
-            if status is not None:
-                try:
-                    os.killpg(p, signal.SIGKILL)   # whatever it left running (reader pools, renderers)
-                except OSError:
-                    pass
-            log(i, case, classify(case, status, scratch))
-            shutil.rmtree(scratch, ignore_errors=True)
-        if not finished:
-            time.sleep(0.001)
-    return nxt
-
-
-def make_cases(n: int, seed: int, m: Material, keras: bool):
-    """n inputs (less those needing Keras, without it) in the proportions midi 40%, flags 30%,
-    charts 15%, model folders 15%; made one at a time, as they are run."""
-    rng = np.random.default_rng(seed)
-    for i in range(n):
-        r = rng.random()
-        if r < 0.40:
-            c = midi_case(rng, m, i)
-        elif r < 0.70:
-            c = flags_case(rng, m, i, keras)
-        elif r < 0.85:
-            c = chart_case(rng, m, i)
-        else:
-            c = model_case(rng, m, i, keras)
-        if c.keras and not keras:
-            continue
-        yield c
-
-
-def import_commands(keras: bool) -> dict:
-    import matplotlib
-    import mido  # noqa: F401
-    import symusic  # noqa: F401
-
-    import jazzgen.generation.render  # noqa: F401  (every child uses it: import once)
-    from jazzgen.commands import evaluate, generate, ingest, train
-
-    matplotlib.use("Agg")
-    if keras:
-        import keras as _  # noqa: F401
-
-        import jazzgen.model.network  # noqa: F401
-    return {"ingest": ingest, "generate": generate, "evaluate": evaluate, "train": train}
-
-
-def fuzz(n: int, seed: int = 0, jobs: int = 1, keras: bool = True, model: Path | None = None,
-         verbose: bool = False, work: Path | None = None) -> dict:
-    """Run the inputs; returns {'counts': {kind: n}, 'failures': [(kind, label, command, argv, line)]}."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from jazzgen import paths
-    modules = import_commands(keras)
-    sigchld = signal.signal(signal.SIGCHLD, signal.SIG_DFL)   # SIG_IGN (set by some library) reaps them for us
-    own = work is None
-    work = Path(tempfile.mkdtemp(prefix="jazzgen-fuzz-")) if own else Path(work)
-    try:
-        m = Material(work, Path(model or paths.SHIPPED_MODEL), np.random.default_rng(seed + 1))
-        cases = make_cases(n, seed, m, keras)
-        counts = dict.fromkeys(KINDS, 0)
-        t0 = time.perf_counter()
-        failures = []
-
-        def log(i, case, res):
-            kind, line = res
-            counts[kind] += 1
-            done = sum(counts.values())
-            if done % 1000 == 0:
-                print(f"... {done} inputs, {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
-            if kind not in ("ok", "clean error"):
-                failures.append((kind, case.label, case.command, case.argv, line))
-                print(f"{kind:9s} #{i} {case.label} | jazzgen.{case.command} {' '.join(map(repr, case.argv))}"
-                      f"\n          {line[:300]}", flush=True)
-            elif verbose:
-                print(f"{kind:11s} #{i} {case.label}: {line[:200]}", flush=True)
-
-        ran = run_all(cases, work, jobs, modules, log)
-        return {"counts": counts, "failures": failures, "n": ran, "seconds": time.perf_counter() - t0}
-    finally:
-        signal.signal(signal.SIGCHLD, sigchld)
-        if own:
-            shutil.rmtree(work, ignore_errors=True)
-
-
-def totals_line(res: dict) -> str:
-    c = res["counts"]
-    return f"fuzz: {res['n']} inputs: " + ", ".join(f"{k} {c[k]}" for k in KINDS)
-
-
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--n", type=int, default=10_500, help="how many inputs (default 10,500)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--jobs", type=int, default=1, help="children at a time (default 1)")
-    p.add_argument("--no-keras", action="store_true", help="leave out the inputs that need Keras")
-    p.add_argument("--model", type=Path, help="the model the broken folders are made from (default: shipped)")
-    p.add_argument("--verbose", action="store_true", help="a line for every input")
-    a = p.parse_args(argv)
-    res = fuzz(a.n, a.seed, a.jobs, not a.no_keras, a.model, a.verbose)
-    by = {}
-    for kind, label, *_ in res["failures"]:
-        by[(kind, label)] = by.get((kind, label), 0) + 1
-    for (kind, label), k in sorted(by.items()):
-        print(f"  {k:5d} {kind}: {label}")
-    print(f"({res['seconds']:.0f} s, {res['seconds'] / max(res['n'], 1) * 1000:.0f} ms an input)")
-    print(totals_line(res))
-    bad = sum(res["counts"][k] for k in ("messy", "traceback", "crash", "hang"))
-    return 1 if bad else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
