@@ -199,16 +199,6 @@ def mode_section(mode: str, solos: list, train: list, val: list, seconds: float)
     return md, {"style": st, "two_sample": ts, "spread": spread, "tempo": tempo}
 
 
-def unknown_line(lik: dict) -> str:
-    """The same solos scored as by players the model never saw (the hidden performers' case)."""
-    heads = [h for h in lik["best_baseline"] if h in lik["unknown_performer"]]
-    best = {h: lik["baselines"][h][lik["best_baseline"][h]]["ppl"] for h in heads}
-    got = lik["unknown_performer"]
-    return ("Scored as by a player the model never saw (every performer unknown): " + ", ".join(
-        f"{h} {got[h]['ppl']:.2f} ({100 * (1 - got[h]['ppl'] / best[h]):.1f}% below its best baseline)"
-        for h in heads) + ".")
-
-
 def listener_section(solos: list, train: list, val: list, data: str, out: Path, seed: int) -> tuple[str, dict]:
     """Issue 20's listener on the random-performer solos, both renderings, read as played
     (``evaluation.comparison``; ``python scripts/listen.py`` runs the same alone)."""
@@ -228,13 +218,10 @@ def listener_section(solos: list, train: list, val: list, data: str, out: Path, 
     return "\n".join(md), figures
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None):
     from jazzgen.commands import cli
-    from jazzgen.data import tokens as T
-    from jazzgen.errors import JazzgenError
-    from jazzgen.evaluation import likelihood as L, report as R, twosample
+    from jazzgen.evaluation import report as R
     from jazzgen.generation import sample
-    from jazzgen.model import folder
     p = cli.Parser(prog="python scripts/report.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default=R.DEFAULT_MODEL)
     p.add_argument("--data", default="midi/wjazzd", help="the model's training folder")
@@ -247,22 +234,75 @@ def main(argv=None) -> int:
     p.add_argument("--max-files", type=int, default=0, help="only the first N validation files (smoke tests)")
     p.add_argument("--no-likelihood", action="store_true", help="skip (a)")
     p.add_argument("--cache", default=CACHE)
-    a = p.parse_args(argv)
+    return p.parse_args(argv)
+
+
+def likelihood_section(a, train: list, val: list, vocab) -> dict:
+    """(a): the model and the baselines on the validation solos, and the model as by an unknown player."""
+    from jazzgen.data import tokens as T
+    from jazzgen.evaluation import likelihood as L
+    from jazzgen.model import folder
+    net = folder.load_model(a.model)
+    print(f"(a) likelihood: {len(val)} validation files, baselines on {len(train)} training files", file=sys.stderr)
+    lik = L.likelihood([T.encode(s, vocab) for s in val], net, [T.encode(s, vocab) for s in train],
+                       a.ngram_max, vocab)
+    lik["unknown_performer"] = L.score_model(net, [T.encode(replace(s, performer=T.UNKNOWN_PERFORMER), vocab)
+                                                  for s in val])
+    return lik
+
+
+def write_random_report(a, argv, solos: list, train: list, val: list, figures: dict, lik, out: Path) -> None:
+    """report.md/json of the random-performer solos, as ``jazzgen.evaluate`` writes them."""
+    from jazzgen.evaluation import report as R
+    rep = {"command": "python scripts/report.py " + " ".join(sys.argv[1:] if argv is None else argv),
+           "data": str(out / "random"), "model": a.model,
+           "split": f"one solo per validation file of the model's split, over its changes "
+                    f"(seed {a.seed}, temperature {a.temperature}, top-p {a.top_p}, min-p {a.min_p}, "
+                    f"random performer)",
+           "n_files": len(solos), "files": [s.name for s in solos], "warnings": [],
+           "likelihood_on": f"the {len(val)} real validation files", "train_data": a.data,
+           "n_train_files": len(train), "compare": "the real validation solos", "n_real_files": len(val),
+           "style": figures["style"], "two_sample": figures["two_sample"]}
+    if lik is not None:
+        rep["likelihood"] = lik
+    R.write_report(rep, out, rep["style"]["per_file"], rep["style"]["real_per_file"])
+
+
+def write_summary(a, train: list, val: list, known: int, lik, sections: list, figures: dict, heard, out: Path) -> str:
+    """summary.md and summary.json; returns the markdown."""
+    from jazzgen.evaluation import report as R, twosample
+    from jazzgen.util import atomic_write
+    head = [f"# jazzgen report: `{a.model}` on its {len(val)} validation solos", "",
+            f"Sampling: temperature {a.temperature}, top-p {a.top_p}, min-p {a.min_p}, seed {a.seed}; "
+            f"baselines and novelty on "
+            f"{len(train)} training solos; {known} of the {len(val)} validation performers are known to the model.",
+            "", "Two-sample features (per 4-bar window): " + ", ".join(_feature_groups(twosample.FEATURES)) + ".", ""]
+    if lik is not None:
+        head += ["## Likelihood (real validation solos)", "", R.likelihood_markdown(lik), "", R.unknown_line(lik)]
+    checks = {m: targets(lik, figures[m]["two_sample"], figures[m]["style"], figures[m]["spread"],
+                         figures[m]["tempo"]) for m in MODES}
+    tail = []
+    for m in MODES:
+        tail += [f"## The issue's targets, {m} performer", "", targets_markdown(checks[m])]
+    md = "\n".join(head + sections + [heard[0]] + tail)
+    atomic_write(out / "summary.md", lambda f: f.write(md.encode()))
+    summary = {m: {"two_sample": figures[m]["two_sample"], "spread": figures[m]["spread"],
+                   "tempo": figures[m]["tempo"], "targets": [list(t) for t in checks[m]]} for m in MODES}
+    summary["listener"] = heard[1]
+    atomic_write(out / "summary.json", lambda f: f.write(json.dumps(R._json_safe(summary), indent=1).encode()))
+    return md
+
+
+def main(argv=None) -> int:
+    from jazzgen.errors import JazzgenError
+    from jazzgen.generation import sample
+    a = parse_args(argv)
     out = Path(a.out)
     t0 = time.time()
     try:
         sampling = sample.Sampling(temperature=a.temperature, top_p=a.top_p, min_p=a.min_p)
         train, val, stepper = load(a.model, a.data, a.cache, a.max_files)
-        vocab = stepper.vocab
-        lik = None
-        if not a.no_likelihood:
-            net = folder.load_model(a.model)
-            print(f"(a) likelihood: {len(val)} validation files, baselines on {len(train)} training files",
-                  file=sys.stderr)
-            lik = L.likelihood([T.encode(s, vocab) for s in val], net, [T.encode(s, vocab) for s in train],
-                               a.ngram_max, vocab)
-            lik["unknown_performer"] = L.score_model(net, [T.encode(replace(s, performer=T.UNKNOWN_PERFORMER), vocab)
-                                                          for s in val])
+        lik = None if a.no_likelihood else likelihood_section(a, train, val, stepper.vocab)
         known = sum(own_performer(stepper, r) is not None for r in val)
         sections, figures, heard = [], {}, ("", {})
         for mode in MODES:
@@ -272,41 +312,12 @@ def main(argv=None) -> int:
             md, figures[mode] = mode_section(mode, solos, train, val, time.time() - t1)
             sections.append(md)
             if mode == "random":
-                rep = {"command": "python scripts/report.py " + " ".join(sys.argv[1:] if argv is None else argv),
-                       "data": str(out / mode), "model": a.model,
-                       "split": f"one solo per validation file of the model's split, over its changes "
-                                f"(seed {a.seed}, temperature {a.temperature}, top-p {a.top_p}, min-p {a.min_p}, "
-                                f"random performer)",
-                       "n_files": len(solos), "files": [s.name for s in solos], "warnings": [],
-                       "likelihood_on": f"the {len(val)} real validation files", "train_data": a.data,
-                       "n_train_files": len(train), "compare": "the real validation solos", "n_real_files": len(val),
-                       "style": figures[mode]["style"], "two_sample": figures[mode]["two_sample"]}
-                if lik is not None:
-                    rep["likelihood"] = lik
-                R.write_report(rep, out, rep["style"]["per_file"], rep["style"]["real_per_file"])
+                write_random_report(a, argv, solos, train, val, figures[mode], lik, out)
                 heard = listener_section(solos, train, val, a.data, out, a.seed)
     except JazzgenError as e:
         print(f"report: error: {e}", file=sys.stderr)
         return 2
-    head = [f"# jazzgen report: `{a.model}` on its {len(val)} validation solos", "",
-            f"Sampling: temperature {a.temperature}, top-p {a.top_p}, min-p {a.min_p}, seed {a.seed}; "
-            f"baselines and novelty on "
-            f"{len(train)} training solos; {known} of the {len(val)} validation performers are known to the model.",
-            "", "Two-sample features (per 4-bar window): " + ", ".join(_feature_groups(twosample.FEATURES)) + ".", ""]
-    if lik is not None:
-        head += ["## Likelihood (real validation solos)", "", R.likelihood_markdown(lik), "", unknown_line(lik)]
-    checks = {m: targets(lik, figures[m]["two_sample"], figures[m]["style"], figures[m]["spread"],
-                         figures[m]["tempo"]) for m in MODES}
-    tail = []
-    for m in MODES:
-        tail += [f"## The issue's targets, {m} performer", "", targets_markdown(checks[m])]
-    md = "\n".join(head + sections + [heard[0]] + tail)
-    from jazzgen.util import atomic_write
-    atomic_write(out / "summary.md", lambda f: f.write(md.encode()))
-    summary = {m: {"two_sample": figures[m]["two_sample"], "spread": figures[m]["spread"],
-                   "tempo": figures[m]["tempo"], "targets": [list(t) for t in checks[m]]} for m in MODES}
-    summary["listener"] = heard[1]
-    atomic_write(out / "summary.json", lambda f: f.write(json.dumps(R._json_safe(summary), indent=1).encode()))
+    md = write_summary(a, train, val, known, lik, sections, figures, heard, out)
     print(f"wrote {out}/summary.md, report.md, report.json, histograms.png and MIDI in {out}/{{random,own}} "
           f"({time.time() - t0:.0f} s)", file=sys.stderr)
     print(md)

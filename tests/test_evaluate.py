@@ -246,9 +246,8 @@ def test_two_sample_section_has_the_real_vs_real_floor():
 
 
 def test_report_scores_the_solos_as_by_an_unknown_player_against_the_same_baselines():
-    from conftest import load_script
     lik = {"best_baseline": {"pitch": "kn3+ctx", "art": "kn2"},
            "baselines": {"pitch": {"kn3+ctx": {"ppl": 10.0}}, "art": {"kn2": {"ppl": 3.0}}},
            "unknown_performer": {"pitch": {"ppl": 8.0}, "art": {"ppl": 3.3}}}
-    line = load_script("report").unknown_line(lik)
+    line = R.unknown_line(lik)
     assert "pitch 8.00 (20.0% below" in line and "art 3.30 (-10.0% below" in line

@@ -100,3 +100,24 @@ def test_the_page_opens_with_a_chart_that_generates():
     chords = re.search(r'<textarea id="chart"[^>]*>([^<]*)</textarea>', html).group(1)
     chart = build_chart(chords=chords)
     assert [c.symbol for c in chart.changes[:2]] == ["F7", "Bb7"] and chart.chorus == 12 * 48
+
+
+MAX_MODULE_LINES, MAX_FUNCTION_LINES = 600, 60      # issue 21's rule, which every change keeps
+
+
+def test_no_module_over_600_lines_and_no_function_over_60():
+    """Every module of jazzgen/ and scripts/ fits in 600 lines, every function (def line to its
+    last line, docstring included) in 60: a longer one is split by what it does."""
+    import ast
+    long = []
+    for path in sorted([*(ROOT / "jazzgen").rglob("*.py"), *(ROOT / "scripts").rglob("*.py")]):
+        text = path.read_text()
+        where = path.relative_to(ROOT)
+        if text.count("\n") > MAX_MODULE_LINES:
+            long.append(f"{where}: {text.count(chr(10))} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = node.end_lineno - node.lineno + 1
+                if n > MAX_FUNCTION_LINES:
+                    long.append(f"{where}:{node.lineno} {node.name}: {n} lines")
+    assert long == []

@@ -380,6 +380,24 @@ def gone(store: TakeStore) -> JSONResponse:
     return error(404, f"no such take (it may be older than the last {store.capacity})")
 
 
+def error_handlers(store: TakeStore) -> dict:
+    """A user's mistake: 400 with its one line (no server paths); an HTTP refusal: its status;
+    anything else: 500, counted in app.state.internal_errors, the traceback in the log."""
+    async def user_error(request, exc: JazzgenError):
+        msg = in_api_terms((str(exc).splitlines() or [type(exc).__name__])[0].replace(str(store.root) + "/", ""))
+        return JSONResponse({"error": msg, "kind": type(exc).__name__}, status_code=400)   # no server paths
+
+    async def http_error(request, exc: HTTPException):
+        return error(exc.status_code, str(exc.detail))
+
+    async def internal_error(request, exc: Exception):
+        request.app.state.internal_errors += 1
+        log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
+        return error(500, "internal error; the traceback is in the server's log")
+
+    return {JazzgenError: user_error, HTTPException: http_error, Exception: internal_error}
+
+
 def create_app(stepper: Stepper, model_name: str = "model", store: TakeStore | None = None,
                workers: int = 0, hosts: tuple[str, ...] | None = guard.LOOPBACK) -> Starlette:
     """The page and its API over one loaded model; the store's folder goes when the app stops.
@@ -423,18 +441,6 @@ def create_app(stepper: Stepper, model_name: str = "model", store: TakeStore | N
         return FileResponse(path, media_type=FILES[fmt], filename=path.name,
                             background=BackgroundTask(store.release, entry))
 
-    async def user_error(request, exc: JazzgenError):
-        msg = in_api_terms((str(exc).splitlines() or [type(exc).__name__])[0].replace(str(store.root) + "/", ""))
-        return JSONResponse({"error": msg, "kind": type(exc).__name__}, status_code=400)   # no server paths
-
-    async def http_error(request, exc: HTTPException):
-        return error(exc.status_code, str(exc.detail))
-
-    async def internal_error(request, exc: Exception):
-        app.state.internal_errors += 1
-        log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
-        return error(500, "internal error; the traceback is in the server's log")
-
     @asynccontextmanager
     async def lifespan(app):
         yield
@@ -448,7 +454,7 @@ def create_app(stepper: Stepper, model_name: str = "model", store: TakeStore | N
         Route("/api/generate", generate, methods=["POST"]), Route("/api/takes", takes),
         Route("/api/takes/{take_id}", one_take), Route("/api/takes/{take_id}/{fmt}", take_file),
         *trading.routes(stepper, store.root / "trade", read_body, read_request, chart_and_config),
-    ], exception_handlers={JazzgenError: user_error, HTTPException: http_error, Exception: internal_error},
+    ], exception_handlers=error_handlers(store),
         middleware=[Middleware(guard.Guard, hosts=hosts)], lifespan=lifespan)
     app.state.store, app.state.internal_errors = store, 0
     return app

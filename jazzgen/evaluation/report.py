@@ -232,30 +232,9 @@ def _same(a, b) -> bool:
     return Path(a).resolve() == Path(b).resolve()
 
 
-def evaluate(data: str, model: str | None = DEFAULT_MODEL, train_data: str | None = None, out: str = "eval",
-             split: str | None = None, compare: str | None = None, ngram_max: int = 5, baselines: bool = True,
-             score_likelihood: bool = True, cache: str | None = CACHE, command: str = "") -> dict:
-    """Evaluate `data` (see the module docstring); writes the report files, returns the report."""
-    if not 1 <= ngram_max <= 5:
-        raise EvalError("--ngram-max must be in 1..5")
-    if model is not None and not Path(model).is_dir():
-        raise ModelError(f"no such model folder: {model} (pass --model DIR, or --model none for style metrics only)")
-    if not Path(data).exists():
-        raise DataError(f"no such data folder: {data}")
-    check_out_folder(out, "--out")
-    cfg = read_config(model, CONFIG_NEEDS) if model is not None else None
-    warnings: list[str] = []
-    train_dir, missing = _training_folder(train_data, cfg)
-    if missing and split in ("val", "train"):
-        raise EvalError(f"--split {split} needs the model's training folder {missing} (not found; "
-                        "pass --train-data DIR)")
-    if missing:
-        warnings.append(f"the model's training folder {missing} is not here: every file of --data is scored "
-                        "(the split is unknown: some may be training files), without novelty"
-                        + ("; the n-gram baselines need it (pass --train-data DIR)" if baselines and score_likelihood
-                           else ""))
-
-    # the model's split decides which files are scored, and which ones the baselines count
+def _scored_songs(data: str, cfg, train_dir, split: str | None, cache, warnings: list[str]):
+    """(the songs of `data` to score, the split they come from, the model's training and validation
+    songs): the model's split decides which files are scored, and which ones the baselines count."""
     train_songs, val_songs = ([], [])
     if train_dir is not None:
         train_songs, val_songs = model_split(cfg, train_dir, cache) if cfg else (usable_songs(train_dir, cache), [])
@@ -279,6 +258,33 @@ def evaluate(data: str, model: str | None = DEFAULT_MODEL, train_data: str | Non
                         "novelty are optimistic")
     for w in warnings:
         _log(f"jazzgen.evaluate: warning: {w}")
+    return songs, split, train_songs, val_songs
+
+
+def evaluate(data: str, model: str | None = DEFAULT_MODEL, train_data: str | None = None, out: str = "eval",
+             split: str | None = None, compare: str | None = None, ngram_max: int = 5, baselines: bool = True,
+             score_likelihood: bool = True, cache: str | None = CACHE, command: str = "") -> dict:
+    """Evaluate `data` (see the module docstring); writes the report files, returns the report."""
+    if not 1 <= ngram_max <= 5:
+        raise EvalError("--ngram-max must be in 1..5")
+    if model is not None and not Path(model).is_dir():
+        raise ModelError(f"no such model folder: {model} (pass --model DIR, or --model none for style metrics only)")
+    if not Path(data).exists():
+        raise DataError(f"no such data folder: {data}")
+    check_out_folder(out, "--out")
+    cfg = read_config(model, CONFIG_NEEDS) if model is not None else None
+    warnings: list[str] = []
+    train_dir, missing = _training_folder(train_data, cfg)
+    if missing and split in ("val", "train"):
+        raise EvalError(f"--split {split} needs the model's training folder {missing} (not found; "
+                        "pass --train-data DIR)")
+    if missing:
+        warnings.append(f"the model's training folder {missing} is not here: every file of --data is scored "
+                        "(the split is unknown: some may be training files), without novelty"
+                        + ("; the n-gram baselines need it (pass --train-data DIR)" if baselines and score_likelihood
+                           else ""))
+
+    songs, split, train_songs, val_songs = _scored_songs(data, cfg, train_dir, split, cache, warnings)
 
     rep: dict = {"command": command, "data": str(data), "model": str(model) if model else None, "split": split,
                  "n_files": len(songs), "files": [s.name for s in songs], "warnings": warnings,
@@ -305,3 +311,11 @@ def evaluate(data: str, model: str | None = DEFAULT_MODEL, train_data: str | Non
     return rep
 
 
+def unknown_line(lik: dict) -> str:
+    """The same solos scored as by players the model never saw (the hidden performers' case)."""
+    heads = [h for h in lik["best_baseline"] if h in lik["unknown_performer"]]
+    best = {h: lik["baselines"][h][lik["best_baseline"][h]]["ppl"] for h in heads}
+    got = lik["unknown_performer"]
+    return ("Scored as by a player the model never saw (every performer unknown): " + ", ".join(
+        f"{h} {got[h]['ppl']:.2f} ({100 * (1 - got[h]['ppl'] / best[h]):.1f}% below its best baseline)"
+        for h in heads) + ".")
