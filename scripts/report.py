@@ -230,6 +230,8 @@ def parse_args(argv=None):
     p.add_argument("--temperature", type=float, default=sample.Sampling().temperature)
     p.add_argument("--top-p", type=float, default=sample.Sampling().top_p)
     p.add_argument("--min-p", type=float, default=sample.Sampling().min_p)
+    p.add_argument("--formulas", type=float, default=sample.Sampling().formulas,
+                   help="weight of the formula memory (0: the network alone)")
     p.add_argument("--ngram-max", type=int, default=5)
     p.add_argument("--max-files", type=int, default=0, help="only the first N validation files (smoke tests)")
     p.add_argument("--no-likelihood", action="store_true", help="skip (a)")
@@ -237,17 +239,42 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def likelihood_section(a, train: list, val: list, vocab) -> dict:
-    """(a): the model and the baselines on the validation solos, and the model as by an unknown player."""
+def memory_line(lik: dict) -> str:
+    """The pitch head as the sampler draws from it: the network with the model's formula memory."""
+    m = lik.get("with_formulas")
+    if m is None:
+        return "The model folder has no formula memory (formulas.npz): the network alone samples."
+    best = lik["baselines"]["pitch"][lik["best_baseline"]["pitch"]]["ppl"]
+    return (f"With its formula memory, as generate samples (`generation.formulas`, the weights in the model "
+            f"folder): pitch perplexity {m['ppl']:.2f} on the same events ({100 * (1 - m['ppl'] / best):.1f}% "
+            f"below its best baseline; the network alone {lik['model']['pitch']['ppl']:.2f}).")
+
+
+def with_formulas(net, toks: list, memory) -> dict | None:
+    """Pitch NLL and perplexity of the network mixed with its memory, as the sampler mixes them."""
+    import math
+
+    from jazzgen.evaluation import likelihood as L
+    if memory is None:
+        return None
+    nll = L.formula_nll(L.formula_rows(net, toks, memory), memory.weights)
+    return {"nll": nll, "ppl": math.exp(nll)}
+
+
+def likelihood_section(a, train: list, val: list, stepper) -> dict:
+    """(a): the model and the baselines on the validation solos, the model as by an unknown player,
+    and its pitch head with the formula memory."""
     from jazzgen.data import tokens as T
     from jazzgen.evaluation import likelihood as L
     from jazzgen.model import folder
+    vocab = stepper.vocab
     net = folder.load_model(a.model)
     print(f"(a) likelihood: {len(val)} validation files, baselines on {len(train)} training files", file=sys.stderr)
     lik = L.likelihood([T.encode(s, vocab) for s in val], net, [T.encode(s, vocab) for s in train],
                        a.ngram_max, vocab)
     lik["unknown_performer"] = L.score_model(net, [T.encode(replace(s, performer=T.UNKNOWN_PERFORMER), vocab)
                                                   for s in val])
+    lik["with_formulas"] = with_formulas(net, [T.encode(s, vocab) for s in val], stepper.formulas)
     return lik
 
 
@@ -273,12 +300,14 @@ def write_summary(a, train: list, val: list, known: int, lik, sections: list, fi
     from jazzgen.evaluation import report as R, twosample
     from jazzgen.util import atomic_write
     head = [f"# jazzgen report: `{a.model}` on its {len(val)} validation solos", "",
-            f"Sampling: temperature {a.temperature}, top-p {a.top_p}, min-p {a.min_p}, seed {a.seed}; "
+            f"Sampling: temperature {a.temperature}, top-p {a.top_p}, min-p {a.min_p}, formula memory "
+            f"{a.formulas}, seed {a.seed}; "
             f"baselines and novelty on "
             f"{len(train)} training solos; {known} of the {len(val)} validation performers are known to the model.",
             "", "Two-sample features (per 4-bar window): " + ", ".join(_feature_groups(twosample.FEATURES)) + ".", ""]
     if lik is not None:
-        head += ["## Likelihood (real validation solos)", "", R.likelihood_markdown(lik), "", R.unknown_line(lik)]
+        head += ["## Likelihood (real validation solos)", "", R.likelihood_markdown(lik), "", R.unknown_line(lik), "",
+                 memory_line(lik)]
     checks = {m: targets(lik, figures[m]["two_sample"], figures[m]["style"], figures[m]["spread"],
                          figures[m]["tempo"]) for m in MODES}
     tail = []
@@ -300,9 +329,9 @@ def main(argv=None) -> int:
     out = Path(a.out)
     t0 = time.time()
     try:
-        sampling = sample.Sampling(temperature=a.temperature, top_p=a.top_p, min_p=a.min_p)
+        sampling = sample.Sampling(temperature=a.temperature, top_p=a.top_p, min_p=a.min_p, formulas=a.formulas)
         train, val, stepper = load(a.model, a.data, a.cache, a.max_files)
-        lik = None if a.no_likelihood else likelihood_section(a, train, val, stepper.vocab)
+        lik = None if a.no_likelihood else likelihood_section(a, train, val, stepper)
         known = sum(own_performer(stepper, r) is not None for r in val)
         sections, figures, heard = [], {}, ("", {})
         for mode in MODES:

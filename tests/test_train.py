@@ -18,7 +18,7 @@ from jazzgen.model import training
 
 SMALL = ["--units", "16", "--layers", "1", "--seq-len", "16", "--batch-size", "8"]
 ARTIFACTS = ("model.keras", "weights.npz", "vocab.json", "config.json", "metrics.json", "log.csv", "curve.png",
-             "MODEL_CARD.md", "state.json", "last.keras")
+             "MODEL_CARD.md", "state.json", "last.keras", "formulas.npz")
 
 # main() in a child that is interrupted (Ctrl-C) once the first epoch has been saved
 INTERRUPT = """

@@ -172,7 +172,8 @@ class Formulas:
         if len(notes) < 2:
             self.last_k = 0
             return 0, None
-        k, lo, hi = self.longest_match(np.diff(notes[-MAX_MATCH - 1:]).tolist())
+        last = notes[-MAX_MATCH - 1:]
+        k, lo, hi = self.longest_match([b - a for a, b in zip(last, last[1:])])
         if k == 0:
             return 0, None
         pos = self.order[lo:hi:-(-(hi - lo) // MAX_POSITIONS)]    # a short match: an even sample of its thousands

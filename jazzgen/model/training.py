@@ -198,6 +198,10 @@ def write_card(cfg: TrainConfig, state: dict, data: Data, path: Path) -> None:
         "| head | perplexity | NLL (nats) | top-1 accuracy | targets |", "| --- | --- | --- | --- | --- |",
         *(f"| {HEAD_LABELS[h]} | {b[f'val_{h}_ppl']:.2f} | {b[f'val_{h}_nll']:.3f} | {100 * b[f'val_{h}_acc']:.1f}% "
           f"| {b.get(f'val_{h}_n', '-')} |" for h in HEADS if f"val_{h}_ppl" in b), "",
+        "## Formula memory", "",
+        "`formulas.npz`: the training solos' interval lines, which the sampler mixes into the pitch head "
+        "(`jazzgen.generation.formulas`), with the default weights; fit them to this model on its validation "
+        "solos with `python scripts/formulas_fit.py --model DIR --write`.", "",
         "## Config", "", "```json", json.dumps(asdict(cfg), indent=1), "```", "",
     ]
     atomic_write(path, lambda f: f.write("\n".join(lines).encode()))
