@@ -277,3 +277,8 @@ def test_ireal_repeat_counts_and_text_after_a_bar_s_last_cell():
     t = read_tunes(link)[0].read()
     assert t.bars[1].repeat_end == 4                        # "4x" (placed at height 50) for its :|
     assert t.bars[3].jump == "" and t.bars[4].jump == "D.C. al Fine"   # text after A7 marks the D7 bar
+
+
+@pytest.mark.parametrize("symbol, quality", [("Cminor", "min"), ("Cminor7", "min7"), ("CMajor", "maj")])
+def test_chord_words_spelled_out(symbol, quality):
+    assert parse_chord(symbol).quality == quality

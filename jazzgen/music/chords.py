@@ -83,7 +83,7 @@ _TOKENS = [(kind, re.compile(p)) for kind, p in [   # tried in this order at eac
     ("bass", r"Bass|Note"),
     ("maj", r"[Mm]ajor|maj|Maj|MAJ|ma(?!dd)|Ma|M|Δ|\^|j"),
     ("variant", r"_"),
-    ("min", r"min|mi|m|-"),
+    ("min", r"minor|min|mi|m|-"),
     ("alter", r"([b#+-])(13|11|9|6|5|4)"),
     ("num", r"13|11|9|7|6|5|2"),
     ("sharp5", r"\+"),
