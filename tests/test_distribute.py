@@ -194,3 +194,8 @@ def test_a_padded_batch_has_the_loss_of_the_batch(tmp_path):
                               {k: loop.padded(v, 8) for k, v in y.items()}, return_dict=True)
     for k in ("pitch_loss", "dur_loss", "art_loss", "vel_loss"):
         assert pad[k] == pytest.approx(full[k], rel=1e-5), k
+
+
+def test_a_cluster_without_distribute_is_refused_before_any_work():
+    with pytest.raises(UsageError, match="2 processes train together only with --distribute"):
+        distribute.start_parallel(False, 8, Cluster("127.0.0.1:1", 2, 1))

@@ -39,11 +39,11 @@ def parse_args(argv=None) -> tuple[TrainConfig, bool, set[str], str | None, dist
     p.add_argument("--mixed-precision", action="store_true", help="float16/bfloat16 compute (GPU)")
     p.add_argument("--distribute", action="store_true",
                    help="data-parallel over all local devices (and over processes, with the three flags below)")
-    p.add_argument("--num-processes", type=int, help="processes training together, one per host usually "
-                   "(default: KERAS_DISTRIBUTION_NUM_PROCESSES, else 1); jax backend")
-    p.add_argument("--process-id", type=int, help="this process's number, 0 to N-1; process 0 writes the run folder "
-                   "(default: KERAS_DISTRIBUTION_PROCESS_ID)")
-    p.add_argument("--coordinator", metavar="HOST:PORT", help="process 0's address and a free port "
+    p.add_argument("--num-processes", type=int, metavar="N", help="processes training together, usually one per "
+                   "host (default: KERAS_DISTRIBUTION_NUM_PROCESSES, else 1); jax backend")
+    p.add_argument("--process-id", type=int, metavar="I", help="this process's number, 0 to N-1; process 0 writes "
+                   "the run folder (default: KERAS_DISTRIBUTION_PROCESS_ID)")
+    p.add_argument("--coordinator", metavar="HOST:PORT", help="process 0's address and a free port there "
                    "(default: KERAS_DISTRIBUTION_JOB_ADDRESSES)")
     p.add_argument("--backend", choices=backend.BACKENDS,
                    help="Keras backend (default: KERAS_BACKEND, else tensorflow); a GPU is used when there is one")

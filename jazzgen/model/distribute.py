@@ -199,6 +199,8 @@ def start_parallel(distribute: bool, batch_size: int, cluster: Cluster = ALONE) 
     """Set up the run's distribution (joining the other processes if not yet done); its Parallel."""
     import keras
     if not distribute:
+        if cluster.multi:           # every process would train alone and write the run folder
+            raise UsageError(f"{cluster.num_processes} processes train together only with --distribute")
         return Parallel()
     join(cluster)
     backend = keras.backend.backend()
