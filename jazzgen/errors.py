@@ -30,3 +30,18 @@ class DataError(JazzgenError):
 
 class UsageError(JazzgenError):
     """A flag or argument combination that makes no sense."""
+
+
+class FieldError(UsageError):
+    """A value of a configuration (``TakeConfig``, ``Sampling``, ``TrainConfig``, a chart's
+    tempo or key) that cannot be used.  It names the field, so that each edge says it in its
+    own words: the library by the field (``top_p must be in (0, 1]``), the command line by
+    its flag (``--top-p must be ...``, ``cli.run``), the page by its JSON field."""
+
+    def __init__(self, field: str, problem: str):
+        self.field, self.problem = field, problem
+        super().__init__(f"{field} {problem}")
+
+    def named(self, name: str) -> str:
+        """The message with the field called `name` (a flag, a form field)."""
+        return f"{name} {self.problem}"

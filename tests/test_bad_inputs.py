@@ -195,7 +195,7 @@ def test_config_missing_keys(tmp_path):
 
 def test_config_out_of_range(tmp_path):
     bad = json.dumps({**good_config(), "val_fraction": 2.0})
-    assert "val-fraction must be in (0, 1)" in config_error(tmp_path, bad)
+    assert "config.json: val_fraction must be in (0, 1)" in config_error(tmp_path, bad)
 
 
 def test_config_is_a_folder_or_fifo(tmp_path):

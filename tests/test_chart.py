@@ -45,10 +45,10 @@ def test_timeline_loops_the_changes_to_the_length():
 
 @pytest.mark.parametrize("kw, error, words", [
     (dict(chords="C7 | Hm7"), ChordError, "bar 2"),
-    (dict(chords="C7", key="F"), UsageError, "--key"),
+    (dict(chords="C7", key="F"), UsageError, "key transposes a form"),
     (dict(form=""), ChordError, "empty form"),
     (dict(form="bossa"), ChordError, "unknown form"),
-    (dict(bpm=1000), UsageError, "--bpm"),
+    (dict(bpm=1000), UsageError, "bpm must be in"),
     (dict(chart_file="/nonexistent/chart.txt"), UsageError, "/nonexistent/chart.txt"),
 ])
 def test_bad_charts_are_one_line_errors(kw, error, words):

@@ -217,10 +217,10 @@ def _file(data, name):
 
 @pytest.mark.parametrize("kw, words", [
     (dict(chart_file=HTML), "holds 3 tunes ('Jazzgen Test Blues', 'Jazzgen Short', 'The Test Waltz'): pick one"),
-    (dict(chart_file=HTML, tune="jazzgen"), "--tune 'jazzgen' matches 2 tunes"),
+    (dict(chart_file=HTML, tune="jazzgen"), "tune 'jazzgen' matches 2 tunes"),
     (dict(chart_file=HTML, tune="Test Walz"), "no tune 'Test Walz' in --chart"),
-    (dict(chords="C7 |", tune="x"), "--tune picks a tune of a --chart file"),
-    (dict(chart_file=DATA / "CedarsBlues.ls", key="F"), "--key transposes a --form"),
+    (dict(chords="C7 |", tune="x"), "tune picks a tune of a chart file"),
+    (dict(chart_file=DATA / "CedarsBlues.ls", key="F"), "key transposes a form"),
 ])
 def test_picking_a_tune(kw, words):
     with pytest.raises(UsageError) as e:

@@ -347,7 +347,7 @@ def test_chart_files_of_every_kind_end_to_end(gen_model, tmp_path):
     r = run_module("jazzgen.generate", ["--model", gen_model.path, "--out", tmp_path / "bad", "--chart",
                                         CHARTS / "jazzgen-tests.html"], cwd=tmp_path, timeout=60)
     lines = r.stderr.strip().splitlines()
-    assert r.returncode == 2 and len(lines) == 1 and "holds 3 tunes" in lines[0] and "--tune TITLE" in lines[0]
+    assert r.returncode == 2 and len(lines) == 1 and "holds 3 tunes" in lines[0] and "--tune is needed" in lines[0]
     bad = tmp_path / "bad.ls"
     bad.write_text("(title Broken)\n(meter 4 4)\n(part (type chords))\nC7 | F7 | Xyz7 |\n")
     r = run_module("jazzgen.generate", ["--model", gen_model.path, "--out", tmp_path / "bad", "--chart", bad],

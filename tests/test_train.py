@@ -264,7 +264,7 @@ STATE = {"epoch": 0, "lr": 0.002, "best": {"val_nll": 9.0}, "log": [{"epoch": 0}
     ("state epoch", "state.json: 'epoch' missing or malformed"),
     ("state log", "state.json: epoch 3 does not match its log"),
     ("config.json", 'config.json: units is "many", expected int'),
-    ("config value", "config.json: --epochs must be at least 1"),
+    ("config value", "config.json: epochs must be at least 1"),
     ("last.keras", "last.keras: not a Keras model file"),
     ("flag", "--resume continues"),
 ])

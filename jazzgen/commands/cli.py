@@ -14,7 +14,7 @@ import sys
 import tempfile
 import traceback
 
-from jazzgen.errors import JazzgenError
+from jazzgen.errors import FieldError, JazzgenError
 
 USER_ERROR, INTERNAL_ERROR = 2, 3
 
@@ -30,6 +30,11 @@ class Parser(argparse.ArgumentParser):
         return self.prog.replace("python -m ", "")
 
 
+def flag(field: str) -> str:
+    """The command-line flag of a configuration field: sampling.top_p -> --top-p."""
+    return "--" + field.rsplit(".", 1)[-1].replace("_", "-")
+
+
 def fail(prog: str, message: str, code: int = USER_ERROR) -> int:
     print(f"{prog}: error: {message}", file=sys.stderr)
     return code
@@ -39,6 +44,8 @@ def run(prog: str, main, argv=None) -> int:
     """main(argv) with the error rule applied; returns the exit code."""
     try:
         return main(argv)
+    except FieldError as e:
+        return fail(prog, e.named(flag(e.field)))
     except JazzgenError as e:
         return fail(prog, str(e).splitlines()[0] if str(e) else type(e).__name__)
     except KeyboardInterrupt:

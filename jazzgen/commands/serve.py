@@ -18,7 +18,7 @@ Safety: it binds to 127.0.0.1 unless told otherwise and answers only requests ad
 this server from its own page (``guard.py``: the Host, Origin and Sec-Fetch-Site checks
 against DNS rebinding and cross-site requests, JSON-only actions, time limits on slow
 clients); a request body is at most
-``MAX_BODY`` bytes and a take at most ``MAX_SECONDS`` long; files are found by
+``MAX_BODY`` bytes and a take at most ``PAGE_MAX_SECONDS`` long; files are found by
 take id only (16 random hex digits, checked by a regex, looked up in a dict: no
 path from a request reaches the filesystem); the store keeps the last
 ``MAX_TAKES`` takes in a temporary folder and deletes the oldest.  Generation is
@@ -62,7 +62,7 @@ from starlette.staticfiles import StaticFiles
 
 from jazzgen import paths
 from jazzgen.commands import cli, guard, trading
-from jazzgen.errors import JazzgenError, UsageError
+from jazzgen.errors import FieldError, JazzgenError, UsageError
 from jazzgen.generation.sample import Sampling, Stepper
 from jazzgen.generation.takes import BANDS, Take, TakeConfig, load_stepper, make_takes, write_take
 from jazzgen.music.chart import DEFAULT_BPM, DEFAULT_FORM, build_chart, default_key
@@ -73,7 +73,7 @@ from jazzgen.music.timing import seconds_at, swing_for
 PROG = "jazzgen.serve"
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY = 2 * 2**20          # bytes of a request body: a chart file sent whole (a playlist, a lead sheet)
-MAX_SECONDS = 120.0           # longest take the page may ask for
+PAGE_MAX_SECONDS = 120.0           # longest take the page may ask for
 MAX_TAKES = 50                # takes kept; the oldest one's files are deleted
 TAKE_ID = re.compile(r"[0-9a-f]{16}")
 FILES = {"mid": "audio/midi", "wav": "audio/wav", "musicxml": "application/vnd.recordare.musicxml+xml",
@@ -141,8 +141,8 @@ def chart_and_config(req: dict):
     if sum(k in req for k in ("chords", "chart", "form")) > 1:
         raise UsageError("give one of chords, chart or form, not both")
     seconds = float(req.get("seconds", TakeConfig.seconds))
-    if not 0 < seconds <= MAX_SECONDS:
-        raise UsageError(f"seconds must be in (0, {MAX_SECONDS:g}] here, not {seconds:g}")
+    if not 0 < seconds <= PAGE_MAX_SECONDS:
+        raise FieldError("seconds", f"must be in (0, {PAGE_MAX_SECONDS:g}] here, not {seconds:g}")
     chart = build_chart(chords=req.get("chords"), form=req.get("form"), key=req.get("key"),
                         meter=req.get("meter") or None, tune=req.get("tune") or None,
                         chart_data=chart_bytes(req["chart"]) if "chart" in req else None,
@@ -272,12 +272,6 @@ def error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def in_api_terms(message: str) -> str:
-    """A shared error message with the command's flags named the way this API names its
-    fields ("--top-p must be in (0, 1]" -> "top_p must be in (0, 1]"): the page has no flags."""
-    return re.sub(r"--([a-z][a-z-]*)", lambda m: m.group(1).replace("-", "_"), message)
-
-
 async def read_body(request: Request) -> bytes:
     """The body, refused past MAX_BODY bytes whatever Content-Length claims."""
     try:
@@ -369,7 +363,7 @@ def take_json(entry: Entry) -> dict:
     return {**entry.summary, "roll": entry.roll, "files": {f: f"/api/takes/{tid}/{f}" for f in FILES}}
 
 
-FORMS_JSON = {"forms": list(FORMS), "bands": list(BANDS), "max_seconds": MAX_SECONDS,
+FORMS_JSON = {"forms": list(FORMS), "bands": list(BANDS), "max_seconds": PAGE_MAX_SECONDS,
               "defaults": {"seconds": TakeConfig.seconds, "bpm": DEFAULT_BPM, "swing": TakeConfig.swing,
                            "band": TakeConfig.band, "instrument": TakeConfig.instrument,
                            "temperature": Sampling.temperature, "top_p": Sampling.top_p,
@@ -384,7 +378,8 @@ def error_handlers(store: TakeStore) -> dict:
     """A user's mistake: 400 with its one line (no server paths); an HTTP refusal: its status;
     anything else: 500, counted in app.state.internal_errors, the traceback in the log."""
     async def user_error(request, exc: JazzgenError):
-        msg = in_api_terms((str(exc).splitlines() or [type(exc).__name__])[0].replace(str(store.root) + "/", ""))
+        text = exc.named(exc.field.rsplit(".", 1)[-1]) if isinstance(exc, FieldError) else str(exc)   # its field
+        msg = (text.splitlines() or [type(exc).__name__])[0].replace(str(store.root) + "/", "")
         return JSONResponse({"error": msg, "kind": type(exc).__name__}, status_code=400)   # no server paths
 
     async def http_error(request, exc: HTTPException):

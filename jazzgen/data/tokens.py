@@ -153,12 +153,12 @@ class Vocab:
 
     def find_performer(self, query: str) -> str:
         """The performer a user means: case- and space-insensitive ("chet baker" -> "ChetBaker")."""
-        from jazzgen.errors import UsageError
+        from jazzgen.errors import FieldError
         key = lambda x: "".join(x.split()).lower()
         hits = [p for p in self.performers if key(p) == key(query)]
         if not hits:
             known = ", ".join(self.performers[:12]) + (", ..." if len(self.performers) > 12 else "")
-            raise UsageError(f"no performer {query!r} in this model (--like list shows them: {known or 'none'})")
+            raise FieldError("like", f"{query!r}: no such performer in this model (it knows {known or 'none'})")
         return hits[0]
 
     def to_json(self) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 
 from jazzgen.data import tokens as T
 from jazzgen.data.nuance import perform
-from jazzgen.errors import ModelError, UsageError
+from jazzgen.errors import FieldError, ModelError, UsageError
 from jazzgen.model.folder import load_vocab, load_weights
 from jazzgen.model.spec import EXPRESSION, FEATURES
 from jazzgen.music.notes import NoteSequence
@@ -210,15 +210,15 @@ class Sampling:
 
     def __post_init__(self):
         if not self.temperature > 0:
-            raise UsageError("--temperature must be positive")
+            raise FieldError("temperature", "must be positive")
         if self.top_k < 0:
-            raise UsageError("--top-k must be >= 0")
+            raise FieldError("top_k", "must be >= 0")
         if not 0 < self.top_p <= 1:
-            raise UsageError("--top-p must be in (0, 1]")
+            raise FieldError("top_p", "must be in (0, 1]")
         if not 0 <= self.min_p < 1:
-            raise UsageError("--min-p must be in [0, 1)")
+            raise FieldError("min_p", "must be in [0, 1)")
         if not 0 <= self.formulas <= 5:
-            raise UsageError("--formulas must be in [0, 5]")
+            raise FieldError("formulas", "must be in [0, 5]")
 
 
 def improvise(stepper: Stepper, timeline: NoteSequence, *, sampling: Sampling = Sampling(),

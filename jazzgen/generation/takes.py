@@ -11,12 +11,12 @@ import secrets
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from jazzgen.errors import JazzgenError, UsageError
+from jazzgen.errors import FieldError, JazzgenError, UsageError
 from jazzgen.generation import render
 from jazzgen.generation.band import BANDS, band_parts
 from jazzgen.generation.render import SOLO_PROGRAM
 from jazzgen.generation.sample import Sampling, Stepper, improvise, load_stepper  # noqa: F401 (the commands')
-from jazzgen.music.chart import MAX_SECONDS, Chart, timeline_with_primer
+from jazzgen.music.chart import MAX_SOLO_SECONDS, Chart, timeline_with_primer
 from jazzgen.music.midi_io import Part, write_midi
 from jazzgen.music.notes import NoteSequence
 from jazzgen.music.timing import MAX_SWING, swing_at_tempo, swing_for
@@ -37,16 +37,16 @@ class TakeConfig:
     like: str | None = None      # performer to play like (Vocab.find_performer); None: one at random
 
     def __post_init__(self):
-        checks = [(0 < self.seconds <= MAX_SECONDS, f"--seconds must be in (0, {MAX_SECONDS:g}]"),
-                  (self.swing is None or 0 <= self.swing <= MAX_SWING,
-                   f"--swing must be auto or in [0, {MAX_SWING:g}]"),
-                  (0 <= self.instrument <= 127, "--instrument must be a General MIDI program 0..127"),
-                  (1 <= self.num <= 1000, "--num must be in 1..1000"),
-                  (self.seed is None or 0 <= self.seed < 2**63, "--seed must be in 0..2^63-1"),
-                  (self.band in BANDS, f"--band must be one of {', '.join(BANDS)}")]
-        for ok, msg in checks:
+        checks = [(0 < self.seconds <= MAX_SOLO_SECONDS, "seconds", f"must be in (0, {MAX_SOLO_SECONDS:g}]"),
+                  (self.swing is None or 0 <= self.swing <= MAX_SWING, "swing",
+                   f"must be auto or in [0, {MAX_SWING:g}]"),
+                  (0 <= self.instrument <= 127, "instrument", "must be a General MIDI program 0..127"),
+                  (1 <= self.num <= 1000, "num", "must be in 1..1000"),
+                  (self.seed is None or 0 <= self.seed < 2**63, "seed", "must be in 0..2^63-1"),
+                  (self.band in BANDS, "band", f"must be one of {', '.join(BANDS)}")]
+        for ok, name, problem in checks:
             if not ok:
-                raise UsageError(msg)
+                raise FieldError(name, problem)
 
 
 @dataclass

@@ -20,26 +20,11 @@ articulation and velocity are fed back like its pitch and duration.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import keras
 from keras import layers, ops
 
 from jazzgen.data import tokens as T
-from jazzgen.model.spec import EMBEDDINGS, EXPRESSION, HEADS, INPUTS, TARGETS
-
-
-@dataclass
-class ModelConfig:
-    layers: int = 2
-    units: int = 256
-    dropout: float = 0.2
-    emb_pitch: int = 64
-    emb_dur: int = 32
-    emb_cond: int = 16
-    emb_dyn: int = 8          # previous articulation, previous velocity, tempo
-    emb_performer: int = 16
-    head_units: int = 64      # hidden width of the articulation and velocity heads
+from jazzgen.model.spec import EMBEDDINGS, EXPRESSION, HEADS, INPUTS, TARGETS, ModelConfig  # noqa: F401
 
 
 @keras.saving.register_keras_serializable(package="jazzgen")
@@ -103,8 +88,12 @@ def build_model(vocab: T.Vocab, cfg: ModelConfig) -> keras.Model:
     return keras.Model(inp, out, name="jazzgen_lstm")
 
 
-def compile_model(model: keras.Model, lr: float = 2e-3, clipnorm: float = 1.0) -> None:
-    """Masked cross-entropy per head (PAD = 0 targets are ignored: rests and ties for art/vel)."""
+def compile_model(model: keras.Model, lr: float | None = None, clipnorm: float | None = None) -> None:
+    """Masked cross-entropy per head (PAD = 0 targets are ignored: rests and ties for art/vel).
+    The step size and the clipping norm default to ``TrainConfig``'s."""
+    from jazzgen.model.training import TrainConfig
+    lr = TrainConfig.lr if lr is None else lr
+    clipnorm = TrainConfig.clipnorm if clipnorm is None else clipnorm
     loss = lambda: keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=T.PAD)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr, clipnorm=clipnorm),
                   loss={h: loss() for h in HEADS})

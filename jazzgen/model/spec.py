@@ -5,12 +5,28 @@ check that a model folder's weights are a network this jazzgen can run.  No Kera
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from jazzgen.data import tokens as T
 from jazzgen.errors import ModelError
+
+
+@dataclass
+class ModelConfig:
+    """The network's sizes (``TrainConfig`` takes its layers, units and dropout from here)."""
+    layers: int = 2
+    units: int = 256
+    dropout: float = 0.3
+    emb_pitch: int = 64
+    emb_dur: int = 32
+    emb_cond: int = 16
+    emb_dyn: int = 8          # previous articulation, previous velocity, tempo
+    emb_performer: int = 16
+    head_units: int = 64      # hidden width of the articulation and velocity heads
+
 
 # The embeddings whose concatenation the first LSTM layer reads, in that order: (input, the
 # vocabulary size it indexes, the ModelConfig field of its width).  prev_rel is computed

@@ -19,10 +19,11 @@ from pathlib import Path
 
 from jazzgen import paths
 from jazzgen.data.corpus import read_settings
-from jazzgen.errors import DataError, UsageError
+from jazzgen.errors import DataError, FieldError, UsageError
 from jazzgen.model import backend
 from jazzgen.model.distribute import ALONE, Cluster, Parallel, start_parallel
 from jazzgen.model.folder import load_last, read_config, read_state
+from jazzgen.model.spec import ModelConfig
 from jazzgen.util import atomic_json, atomic_write, check_out_folder
 
 DATA_LICENCE = ("Weimar Jazz Database (WJazzD), Jazzomat Research Project, HfM Franz Liszt Weimar; "
@@ -39,9 +40,9 @@ class TrainConfig:
     epochs: int = 40
     batch_size: int = 64       # 1.85x the tokens/s of batch 24 on CPU, as good per second (README)
     seq_len: int = 96
-    layers: int = 2
-    units: int = 256
-    dropout: float = 0.3
+    layers: int = ModelConfig.layers
+    units: int = ModelConfig.units
+    dropout: float = ModelConfig.dropout
     lr: float = 3e-3           # batch 24 used 2e-3; scaled by about sqrt(64 / 24)
     clipnorm: float = 1.0
     patience: int = 4
@@ -65,18 +66,19 @@ RESUMABLE = {"epochs", "patience", "out", "name", "cache", "data", "distribute"}
 
 
 def check_config(cfg: TrainConfig) -> None:
-    """UsageError for values no run can use."""
+    """FieldError (naming the field) for values no run can use."""
     for f in ("epochs", "batch_size", "seq_len", "layers", "units"):
         if getattr(cfg, f) < 1:
-            raise UsageError(f"--{f.replace('_', '-')} must be at least 1")
-    if cfg.patience < 0 or cfg.max_songs < 0:
-        raise UsageError("--patience and --max-songs must not be negative")
+            raise FieldError(f, "must be at least 1")
+    for f in ("patience", "max_songs"):
+        if getattr(cfg, f) < 0:
+            raise FieldError(f, "must not be negative")
     if not 0 <= cfg.dropout < 1:
-        raise UsageError("--dropout must be in [0, 1)")
+        raise FieldError("dropout", "must be in [0, 1)")
     if not 0 < cfg.val_fraction < 1:
-        raise UsageError("--val-fraction must be in (0, 1)")
+        raise FieldError("val_fraction", "must be in (0, 1)")
     if cfg.lr <= 0:
-        raise UsageError("--lr must be positive")
+        raise FieldError("lr", "must be positive")
 
 
 # ---------------------------------------------------------------------------- data
@@ -228,7 +230,7 @@ def write_formulas(data: Data, out: Path) -> None:
 
 def inference_copy(model, cfg: TrainConfig, vocab):
     """The same weights in an uncompiled model: a third of the size (no optimizer slots)."""
-    from jazzgen.model.network import ModelConfig, build_model
+    from jazzgen.model.network import build_model
     clone = build_model(vocab, ModelConfig(layers=cfg.layers, units=cfg.units, dropout=cfg.dropout))
     clone.set_weights(model.get_weights())
     return clone
@@ -278,7 +280,7 @@ def _resumed(cfg: TrainConfig, state: dict):
 
 def _new(cfg: TrainConfig, vocab):
     """(model, state): a new compiled model for the training solos' vocabulary, and a fresh state."""
-    from jazzgen.model.network import ModelConfig, build_model, compile_model
+    from jazzgen.model.network import build_model, compile_model
     model = build_model(vocab, ModelConfig(layers=cfg.layers, units=cfg.units, dropout=cfg.dropout))
     compile_model(model, cfg.lr, cfg.clipnorm)
     return model, new_state(cfg)

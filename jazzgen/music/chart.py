@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jazzgen.errors import ChordError, UsageError
+from jazzgen.errors import ChordError, FieldError, UsageError
 from jazzgen.music.charts import Tune, changes_of, pick_tune, read_chart_file, read_tunes
 from jazzgen.music.chords import FORMS, clean, form_changes, form_meter, parse_changes
 from jazzgen.music.notes import ChordChange, NoteSequence, Tempo, TimeSignature, parse_meter
@@ -36,7 +36,7 @@ from jazzgen.music.timing import seconds_in, seconds_of, steps_in
 DEFAULT_BPM = 160.0
 DEFAULT_FORM, DEFAULT_KEY = "blues", "F"
 MIN_BPM, MAX_BPM = 20.0, 400.0
-MAX_SECONDS = 3600.0
+MAX_SOLO_SECONDS = 3600.0
 PRIMER_BARS = 4            # a primer longer than half of --seconds is cut to this many bars
 _METER_LINE = re.compile(r"\s*(?:(?:meter|time)\s*:?\s*)?(\d{1,2}\s*/\s*\d{1,2})\s*", re.I)
 
@@ -174,8 +174,8 @@ def check_primer(primer: NoteSequence, bpm: float | None = None) -> None:
         raise UsageError(f"{name}: its meter {ts.numerator}/{ts.denominator} is not one a solo can be played in")
     qpm = bpm or (primer.tempos[0].qpm if primer.tempos else DEFAULT_BPM)
     seconds = seconds_in(primer.end, qpm)
-    if seconds > MAX_SECONDS:
-        raise UsageError(f"{name}: {seconds:.0f} s long, more than the {MAX_SECONDS:g} s a solo may last")
+    if seconds > MAX_SOLO_SECONDS:
+        raise UsageError(f"{name}: {seconds:.0f} s long, more than the {MAX_SOLO_SECONDS:g} s a solo may last")
 
 
 def build_chart(*, chords: str | None = None, chart_file: str | Path | None = None, form: str | None = None,
@@ -195,11 +195,11 @@ def build_chart(*, chords: str | None = None, chart_file: str | Path | None = No
     """
     from_file = chart_file is not None or chart_data is not None
     if key is not None and (chords is not None or from_file):
-        raise UsageError("--key transposes a --form, not --chords or --chart")
+        raise FieldError("key", "transposes a form, not chords or a chart")
     if tune is not None and not from_file:
-        raise UsageError("--tune picks a tune of a --chart file")
+        raise FieldError("tune", "picks a tune of a chart file")
     if bpm is not None and not MIN_BPM <= bpm <= MAX_BPM:   # also NaN
-        raise UsageError(f"--bpm must be in [{MIN_BPM:g}, {MAX_BPM:g}], not {bpm:g}")
+        raise FieldError("bpm", f"must be in [{MIN_BPM:g}, {MAX_BPM:g}], not {bpm:g}")
     if primer is not None:
         check_primer(primer, bpm)
     primer_bpm, primer_meter = None, None
@@ -297,7 +297,7 @@ def fit_primer(primer: NoteSequence, seconds: float, bars: int | None = None) ->
     `seconds`, then its first PRIMER_BARS).  UsageError if what is kept fills `seconds`.
     """
     if bars is not None and bars < 1:
-        raise UsageError(f"--primer-bars must be at least 1, not {bars}")
+        raise FieldError("primer_bars", f"must be at least 1, not {bars}")
     note = None
     whole = seconds_of(primer, primer_end(primer))
     if bars is None and whole > seconds / 2 and len(primer.bars()) > PRIMER_BARS:

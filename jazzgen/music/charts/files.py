@@ -23,7 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import Callable, NamedTuple
 
-from jazzgen.errors import UsageError
+from jazzgen.errors import FieldError, UsageError
 from jazzgen.music.charts.form import Tune
 from jazzgen.music.charts.impro_visor import looks_like_leadsheet, read_leadsheet
 from jazzgen.music.charts.ireal import LINK, all_songs, read_song
@@ -105,7 +105,7 @@ def pick_tune(tunes: list[Entry], title: str | None, where: str = "the chart") -
         if len(tunes) == 1:
             return tunes[0]
         shown = ", ".join(repr(n) for n in names[:3]) + (", ..." if len(names) > 3 else "")
-        raise UsageError(f"{where} holds {len(tunes)} tunes ({shown}): pick one with --tune TITLE")
+        raise FieldError("tune", f"is needed: {where} holds {len(tunes)} tunes ({shown})")
     want = _plain(title)
     exact = [t for t in tunes if _plain(t.title) == want]
     part = [t for t in tunes if want and want in _plain(t.title)]
@@ -114,8 +114,8 @@ def pick_tune(tunes: list[Entry], title: str | None, where: str = "the chart") -
         return found[0]
     if found:
         shown = ", ".join(repr(t.title) for t in found[:5])
-        raise UsageError(f"--tune {title!r} matches {len(found)} tunes in {where}: {shown}")
+        raise FieldError("tune", f"{title!r} matches {len(found)} tunes in {where}: {shown}")
     near = difflib.get_close_matches(title, names, n=3, cutoff=0.6)
     hint = f"; did you mean {', '.join(repr(n) for n in near)}?" if near else (
         f" (it holds {names[0]!r})" if len(names) == 1 else "")
-    raise UsageError(f"--tune: no tune {title!r} in {where}{hint}")
+    raise FieldError("tune", f"{title!r}: no such tune in {where}{hint}")
