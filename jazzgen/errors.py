@@ -9,7 +9,23 @@ from __future__ import annotations
 
 
 class JazzgenError(ValueError):
-    """Bad input; the message is one line that names the thing and what is wrong."""
+    """Bad input; the message is one line that names the thing and what is wrong.
+
+    One about a field of a configuration or a chart (``field="chart"``) names it first, so
+    that each edge says it in its own words (see ``FieldError``)."""
+
+    def __init__(self, message: str = "", *, field: str | None = None):
+        self.field, self.problem = field, message
+        super().__init__(message if field is None else self.named(field))
+
+    def named(self, name: str) -> str:
+        """The message with its field called `name` (a flag, a form field)."""
+        if self.field is None:
+            return str(self)
+        return name + ("" if self.problem.startswith(":") else " ") + self.problem
+
+    def __reduce__(self):      # whole across processes (the page makes takes in workers)
+        return _rebuild, (type(self), self.problem, self.field)
 
 
 class MidiError(JazzgenError):
@@ -39,9 +55,10 @@ class FieldError(UsageError):
     its flag (``--top-p must be ...``, ``cli.run``), the page by its JSON field."""
 
     def __init__(self, field: str, problem: str):
-        self.field, self.problem = field, problem
-        super().__init__(f"{field} {problem}")
+        super().__init__(problem, field=field)
 
-    def named(self, name: str) -> str:
-        """The message with the field called `name` (a flag, a form field)."""
-        return f"{name} {self.problem}"
+
+def _rebuild(cls, problem: str, field: str | None) -> JazzgenError:
+    e = Exception.__new__(cls)
+    JazzgenError.__init__(e, problem, field=field)
+    return e

@@ -72,7 +72,7 @@ def test_chart_file_with_a_bom_and_a_binary_one(tmp_path):
 def test_bad_take_settings(kw, words):
     with pytest.raises(UsageError, match=words):
         TakeConfig(**kw)
-    with pytest.raises(UsageError, match="top-p"):
+    with pytest.raises(UsageError, match="top_p must be in"):      # the field, not the command's flag
         Sampling(top_p=0)
 
 

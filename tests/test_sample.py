@@ -308,7 +308,7 @@ def test_solos_have_dynamics_articulation_and_a_performer(stepper):
     assert a.performer == "Chet Baker" and b.performer == "ArtPepper"
     assert not (len(a) == len(b) and np.array_equal(a.pitch, b.pitch))  # the performer changes the solo
     from jazzgen.errors import UsageError
-    with pytest.raises(UsageError, match="no performer"):
+    with pytest.raises(UsageError, match="like 'Bird': no such performer"):
         improvise(stepper, like, seed=3, performer="Bird")
 
 

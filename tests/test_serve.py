@@ -145,7 +145,7 @@ BAD = [
     (b'{"chart": "(title X)(meter 4 4)(part (type chords)) C7 | Xyz"}', 400, "chart: tune 'X', bar 2"),
     (b'{"chart": "<score-partwise/>"}', 400, "chart: tune 'untitled': no chord symbols"),
     (b'{"chart": "irealbook://A=M=S=C=n=C7 |===B=M=S=C=n=F7 |===two"}', 400, "holds 2 tunes ('A', 'B')"),
-    (b'{"chart": "irealbook://A=M=S=C=n=C7 |", "tune": "Zz"}', 400, "tune: no tune 'Zz' in chart"),
+    (b'{"chart": "irealbook://A=M=S=C=n=C7 |", "tune": "Zz"}', 400, "tune 'Zz': no such tune in the chart"),
     (b'{"tune": "A"}', 400, "tune picks a tune of a chart file"),
     (b'{"seconds": "30"}', 400, "seconds must be a number"),
     (b'{"chords": 7}', 400, "chords must be a string"),

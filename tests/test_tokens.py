@@ -95,7 +95,7 @@ def test_tempo_and_performer_ids():
     v = T.vocab_for([replace(NoteSequence.empty(), performer=p) for p in ("Chet Baker", "ArtPepper", "ArtPepper", "")])
     assert v.performers == ("ArtPepper", "Chet Baker") and v.performer_solos == (2, 1)
     assert v.find_performer("chetbaker") == "Chet Baker" and v.find_performer("ART PEPPER") == "ArtPepper"
-    with pytest.raises(UsageError, match="no performer"):
+    with pytest.raises(UsageError, match="no such performer"):
         v.find_performer("Bird")
     seq = replace(hand_seq([60], [0], [12], tempos=[Tempo(0, 300.0)]), performer="ArtPepper")
     tok = T.encode(seq, v)

@@ -14,7 +14,7 @@ import sys
 import tempfile
 import traceback
 
-from jazzgen.errors import FieldError, JazzgenError
+from jazzgen.errors import JazzgenError
 
 USER_ERROR, INTERNAL_ERROR = 2, 3
 
@@ -44,10 +44,9 @@ def run(prog: str, main, argv=None) -> int:
     """main(argv) with the error rule applied; returns the exit code."""
     try:
         return main(argv)
-    except FieldError as e:
-        return fail(prog, e.named(flag(e.field)))
     except JazzgenError as e:
-        return fail(prog, str(e).splitlines()[0] if str(e) else type(e).__name__)
+        text = e.named(flag(e.field)) if e.field else str(e)
+        return fail(prog, text.splitlines()[0] if text else type(e).__name__)
     except KeyboardInterrupt:
         return fail(prog, "interrupted", 130)
     except Exception:  # a bug: one line here, the traceback in a file

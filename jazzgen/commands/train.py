@@ -16,7 +16,7 @@ from pathlib import Path
 from jazzgen import paths
 from jazzgen.commands import cli
 from jazzgen.commands.ingest import add_read_options
-from jazzgen.errors import FieldError
+from jazzgen.errors import UsageError
 from jazzgen.model import backend, distribute
 from jazzgen.model.training import TrainConfig, check_config, train
 
@@ -60,8 +60,8 @@ def parse_args(argv=None) -> tuple[TrainConfig, bool, set[str], str | None, dist
     try:
         check_config(cfg)
         cluster = distribute.cluster_from(cfg.distribute, **where)
-    except FieldError as e:
-        p.error(e.named(cli.flag(e.field)))
+    except UsageError as e:
+        p.error(e.named(cli.flag(e.field)) if e.field else str(e))
     return cfg, resume, given - {"resume", "help", "backend", *where}, backend_name, cluster
 
 

@@ -123,14 +123,17 @@ def split_meter(text: str) -> tuple[tuple[int, int] | None, str]:
     return meter_of(m.group(1), "chart meter line"), "\n".join(lines[first + 1:])
 
 
-def meter_of(value, what: str = "--meter") -> tuple[int, int]:
-    """A meter given as '3/4' or (3, 4), checked; UsageError naming `what` else."""
+def meter_of(value, what: str | None = None) -> tuple[int, int]:
+    """A meter given as '3/4' or (3, 4), checked; else a UsageError naming `what`, or (None)
+    the field ``meter``."""
     try:
         if isinstance(value, str):
             return parse_meter(value)
         num, den = (int(v) for v in value)
         return parse_meter(f"{num}/{den}")
     except (TypeError, ValueError) as e:
+        if what is None:
+            raise FieldError("meter", str(e).removeprefix("meter ")) from None
         raise UsageError(f"{what}: {e}") from None
 
 
@@ -231,27 +234,29 @@ def file_chart(data: bytes, name: str, tune: str | None, bpm: float | None, prim
 
     Its tempo: `bpm`, else the chart's own (when within the flag's limits), else
     `primer_bpm`, else 160.  Its meter: `meter` when `forced` (--meter), else the chart's
-    own, else `meter`, else 4/4.  Errors name the flag and the file: ``--chart F: tune
-    'Blue Bossa', bar 5: unknown chord symbol ...``.
+    own, else `meter`, else 4/4.  Errors name the field and the file: ``chart F: tune
+    'Blue Bossa', bar 5: unknown chord symbol ...`` (``--chart F: ...`` on the command line).
     """
-    what = "--chart" + (f" {name}" if name else "")
+    what = "the chart" + (f" {name}" if name else "")
     try:
         got = read_tunes(data, name)
         if isinstance(got, str):
             if tune is not None:
-                raise UsageError("--tune picks a tune of a playlist; a text chart holds one chorus")
+                raise FieldError("tune", "picks a tune of a playlist; a text chart holds one chorus")
             own, text = split_meter(got)
             return from_bars(parse_changes(text), bpm or primer_bpm or DEFAULT_BPM,
                              (meter if forced else own or meter) or (4, 4))
     except (ChordError, UsageError) as e:
-        raise type(e)(f"{what}: {e}") from None
+        if e.field is not None:
+            raise
+        raise type(e)(f"{name}: {e}" if name else f": {e}", field="chart") from None
     entry = pick_tune(got, tune, what)
     try:
         picked = entry.read()
         own_bpm = picked.bpm if picked.bpm and MIN_BPM <= picked.bpm <= MAX_BPM else None
         return from_tune(picked, bpm or own_bpm or primer_bpm or DEFAULT_BPM, meter if forced else None)
     except ChordError as e:
-        raise ChordError(f"{what}: {e}") from None
+        raise ChordError(f"{name}: {e}" if name else f": {e}", field="chart") from None
 
 
 def from_tune(tune: Tune, bpm: float, meter: tuple[int, int] | None = None) -> Chart:
