@@ -43,7 +43,7 @@ def model_sets(a, log):
     stepper = load_stepper(a.model)
     if a.no_nuance:
         stepper.nuance = None
-    sampling = Sampling(temperature=a.temperature, top_p=a.top_p, min_p=a.min_p)
+    sampling = Sampling(temperature=a.temperature, top_p=a.top_p, min_p=a.min_p, formulas=a.formulas)
     t0 = time.time()
     if a.grid_real:
         solos = [s if stepper.nuance is None else
@@ -93,6 +93,8 @@ def main(argv=None) -> int:
     p.add_argument("--temperature", type=float, default=Sampling().temperature)
     p.add_argument("--top-p", type=float, default=Sampling().top_p)
     p.add_argument("--min-p", type=float, default=Sampling().min_p)
+    p.add_argument("--formulas", type=float, default=Sampling().formulas,
+                   help="weight of the model's formula memory (0: the network alone)")
     p.add_argument("--max-files", type=int, default=0, help="only the first N validation files (smoke tests)")
     p.add_argument("--issue-features", action="store_true", help="also the issue's own feature sets")
     p.add_argument("--no-nuance", action="store_true", help="play on the grid even if the model has nuance tables")
