@@ -20,7 +20,7 @@ scored by
 and ranked by ``score = accuracy + (1 - mean of the five overlaps)`` (lower is better),
 each averaged over the seeds; the best is the lowest score whose spread is at least 0.5
 with every seed.  The table and the best setting are printed; the
-defaults in ``jazzgen/sample.py`` are chosen from it (README "Measured").
+defaults in ``jazzgen/generation/sample.py`` are chosen from it (docs/measured.md).
 """
 from __future__ import annotations
 
