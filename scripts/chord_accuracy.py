@@ -10,17 +10,19 @@ are skipped.  Quality is compared by family:
 
     python scripts/chord_accuracy.py [--data midi/wjazzd] [--limit N] [--every K] [--per beat|half-bar]
         [--solo]   (also feed the solo line to the inference, as a real band file would)
-        [--set NAME=VALUE ...]   (override a constant of chord_infer: how sensitive is it?)
+        [--set NAME=VALUE ...]   (override a field of chord_infer.Params: how sensitive is it?)
         [--triads DIR]   (real files instead: where the accompaniment plays plain triads, is
                           the inferred root the triad's?  e.g. Nottingham's chord tracks)
         [--pop909 DIR]   (POP909's songs against its chord labels: see pop909)
 
-e.g. ``--every 2 --set BASS_ROOT_FIRST=1.3`` or ``--set "CHANGE_COST={0: 0.8, 1: 1.2, 2: 2.0}"``.
+e.g. ``--every 2 --set bass_root_first=1.3`` or ``--set "change_cost=(0.8, 1.2, 2.0)"`` (fields of
+``chord_infer.Params``; a new object each run, no module constant is rewritten).
 """
 from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
 import sys
 import time
 from collections import Counter
@@ -44,7 +46,7 @@ FAMILY = {"maj": "maj", "maj7": "maj", "6": "maj", "aug": "maj",
 
 
 def _seq(path):
-    out = read_midi(path)
+    out = read_midi(path, chord_params=PARAMS)
     return out[0] if isinstance(out, tuple) else out
 
 
@@ -72,7 +74,7 @@ def score_file(path, per: str, with_solo: bool, seed: int = 0):
         vel = np.concatenate([vel, seq.velocity])
     t = time.perf_counter()
     changes = chord_infer.infer_chords(pitch, start, start + dur, vel,
-                                       seq.time_signatures, total=seq.end, per=per)
+                                       seq.time_signatures, total=seq.end, per=per, params=PARAMS)
     spent = time.perf_counter() - t
     beats = np.arange(0, seq.end, GRID)
     idx = seq.chord_at(beats)
@@ -135,7 +137,7 @@ def triad_roots(folder: Path) -> tuple[int, int]:
     Nottingham folk tunes, whose chord track plays the tune's triads.  (beats, hits)."""
     n = hits = 0
     for f in sorted(folder.glob("*.mid")):
-        seq, rep = read_midi(f)
+        seq, rep = read_midi(f, chord_params=PARAMS)
         if rep.chord_source != "inferred":
             continue
         notes = accompaniment_notes(f, seq)
@@ -177,7 +179,7 @@ def pop909(folder: Path) -> tuple[int, int, int, int]:
     from jazzgen.music.timing import seconds_of
     n = hits = fam_n = fam_hits = 0
     for d in sorted(p for p in folder.iterdir() if (p / "chord_midi.txt").exists()):
-        seq, rep = read_midi(d / f"{d.name}.mid")
+        seq, rep = read_midi(d / f"{d.name}.mid", chord_params=PARAMS)
         labels = pop909_labels(d / "chord_midi.txt")
         for b in range(int(seq.end // GRID)):
             mid = b * GRID + GRID // 2
@@ -196,6 +198,22 @@ def pop909(folder: Path) -> tuple[int, int, int, int]:
     return n, hits, fam_n, fam_hits
 
 
+PARAMS = chord_infer.DEFAULT     # the tuning every inference here uses (--set makes another)
+
+
+def params_from(items: list[str], ap) -> chord_infer.Params:
+    """chord_infer.Params with the --set NAME=VALUE overrides (a field, in any case)."""
+    fields = {f.name for f in dataclasses.fields(chord_infer.Params)}
+    changed = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        if name.lower() not in fields:
+            ap.error(f"--set: chord_infer.Params has no field {name.lower()!r}")
+        changed[name.lower()] = ast.literal_eval(value)
+        print(f"chord_infer.Params.{name.lower()} = {changed[name.lower()]!r}")
+    return dataclasses.replace(chord_infer.DEFAULT, **changed)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=str(ROOT / "midi" / "wjazzd"))
@@ -207,13 +225,8 @@ def main(argv=None) -> int:
     ap.add_argument("--triads", metavar="DIR", help="score real files instead: see triad_roots")
     ap.add_argument("--pop909", metavar="DIR", help="score POP909 songs against their chord labels: see pop909")
     args = ap.parse_args(argv)
-    for item in args.set:
-        name, _, value = item.partition("=")
-        if not hasattr(chord_infer, name) or not name.isupper():
-            ap.error(f"--set: chord_infer has no constant {name!r}")
-        setattr(chord_infer, name, ast.literal_eval(value))
-        print(f"chord_infer.{name} = {getattr(chord_infer, name)!r}")
-    chord_infer.build_tables()   # from the constants as --set left them
+    global PARAMS
+    PARAMS = params_from(args.set, ap)
     if args.pop909:
         n, hits, fam_n, fam_hits = pop909(Path(args.pop909))
         print(f"{args.pop909}: {n} beats with a chord label; inferred root right on {hits / max(n, 1):.1%}; "

@@ -22,18 +22,18 @@ How, in the manner of Magenta note_seq's ``chord_inference``:
    the root, most on a chord's first frame (walking bass and comping left hands state the
    root where the chord changes: that is what separates Dm7 from the Fmaj7 that its
    rootless voicing F-A-C-E also spells) and a smaller one for any chord tone.  A chord
-   whose first frame sounds its root nowhere (bass or not) pays ROOT_MISSING: else a bare
+   whose first frame sounds its root nowhere (bass or not) pays ``root_missing``: else a bare
    triad reads as the seventh chord a third below it (C/G as Am7, G-B-D as Em7), whose
    3rd, 5th and 7th it is, while its root A sounds nowhere.  Later frames need no root:
    a walking bass leaves it.
    A prior favours the common jazz qualities (7, m7, maj7 over aug or sus).
    Which voicings a file plays sets the chord-tone weights: jazz comping leaves out root
-   and fifth, so they weigh least (TONE_WEIGHT); pop, folk and classical accompaniment
+   and fifth, so they weigh least (``Params.tone_weight``); pop, folk and classical accompaniment
    doubles the bass in root-position triads, where those weights read a C triad as the
    Am7 whose 3rd, 5th and 7th it is as soon as an A passes by.  ``rooted_share``
    measures how often the upper notes double the bass and moves the weights toward
-   ROOTED_WEIGHT (equal), and the bass root's bonus on a chord's later frames toward
-   BASS_ROOT_ROOTED (a rooted bass holds the root: a bare fifth C#-G# over C# is C#, not
+   ``rooted_weight`` (equal), and the bass root's bonus on a chord's later frames toward
+   ``bass_root_rooted`` (a rooted bass holds the root: a bare fifth C#-G# over C# is C#, not
    the Amaj7 whose 3rd and 7th it is).  On the 909 POP909 piano arrangements, roots right
    went from 54.7 % to 78.0 % of beats with the weights, 80.2 % with the bar phases of 4.
    and 82.2 % with the bass, jazzgen's trio unchanged (``scripts/chord_accuracy.py
@@ -69,6 +69,8 @@ and the bass already carry the harmonic rhythm a key would.
 """
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -97,43 +99,53 @@ _VOCAB = (
 )
 QUALITY_NAMES = tuple(v[0] for v in _VOCAB)
 SUFFIX = {v[0]: v[3] for v in _VOCAB}
-TONE_WEIGHT = (0.4, 1.0, 0.6, 1.0)  # root, 3rd, 5th, 7th/6th: comping voicings leave out
-                                    # root and 5th (the bass has the root), never 3rd and 7th.
-# The root weighs least: a rootless Dm7 (F C E A) spells Fmaj7, whose root F the piano then
-# seems to play; the bass, not the piano's lowest note, says which it is (root 0.6 and 5th
-# 0.5 read long Dm7 vamps as Fmaj7: 1.5 points of root accuracy on every other file,
-# scripts/chord_accuracy.py --every 2).
-TENSION, OTHER = 0.5, -0.8          # the quality's usual tensions; anything else
-GUIDE_MISSING = 0.1      # cost (in chroma units) for each absent 3rd / 7th-or-6th
-ROOT_MISSING = 1.0       # cost for a chord whose first frame nothing sounds the root in
-BASS_ROOT_FIRST = 0.9    # bass plays the root on the chord's first frame
-BASS_ROOT = 0.2          # ... on a later frame (a walking bass leaves the root)
-BASS_ROOT_ROOTED = 0.5   # ... where the voicings are rooted (rooted_share): the bass holds it
-BASS_TONE = 0.15         # bass plays another chord tone
-PRIOR_SCALE = 0.12
-CHANGE_COST = {0: 0.5, 1: 0.9, 2: 1.6}      # downbeat, middle of the bar, any other beat
-SILENT_NC = 0.15         # what N.C. gains on a silent frame (a short silence holds the chord)
-ONSET_BONUS = 0.5
-ANTICIPATION = True
-NOVELTY_COST = 0.3       # extra change cost where the upper notes did not change
-FULL_FRAME = 1.5        # a frame with less energy than this x the median weighs less
-BASS_IN_CHROMA = 0.3     # weight of each frame's lowest note in the chord chroma (see 2.)
-ROOTED_WEIGHT = (1.0, 1.0, 1.0, 1.0)  # TONE_WEIGHT where the voicings are rooted (rooted_share)
-ROOTED_FROM, ROOTED_AT = 0.6, 0.8      # share of frames doubling the bass: rootless below, rooted above
-PHASE_MARGIN = 2.0       # how much better another bar phase must score than the file's own
-PRESENT = 0.03           # chroma share below which a guide tone counts as absent
 
 
-def _templates(weights: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class Params:
+    """Every tuning value of the inference, one frozen object passed in (``DEFAULT``; a study
+    makes another with ``dataclasses.replace``, e.g. ``scripts/chord_accuracy.py --set``)."""
+    tone_weight: tuple[float, ...] = (0.4, 1.0, 0.6, 1.0)   # root, 3rd, 5th, 7th/6th: comping voicings
+    # leave out root and 5th (the bass has the root), never 3rd and 7th.  The root weighs least: a
+    # rootless Dm7 (F C E A) spells Fmaj7, whose root F the piano then seems to play; the bass, not
+    # the piano's lowest note, says which it is (root 0.6 and 5th 0.5 read long Dm7 vamps as Fmaj7:
+    # 1.5 points of root accuracy on every other file, scripts/chord_accuracy.py --every 2).
+    tension: float = 0.5           # the quality's usual tensions
+    other: float = -0.8            # anything else
+    guide_missing: float = 0.1     # cost (in chroma units) for each absent 3rd / 7th-or-6th
+    root_missing: float = 1.0      # cost for a chord whose first frame nothing sounds the root in
+    bass_root_first: float = 0.9   # bass plays the root on the chord's first frame
+    bass_root: float = 0.2         # ... on a later frame (a walking bass leaves the root)
+    bass_root_rooted: float = 0.5  # ... where the voicings are rooted (rooted_share): the bass holds it
+    bass_tone: float = 0.15        # bass plays another chord tone
+    prior_scale: float = 0.12
+    change_cost: tuple[float, float, float] = (0.5, 0.9, 1.6)   # downbeat, middle of the bar, any other beat
+    silent_nc: float = 0.15        # what N.C. gains on a silent frame (a short silence holds the chord)
+    onset_bonus: float = 0.5
+    anticipation: bool = True
+    novelty_cost: float = 0.3      # extra change cost where the upper notes did not change
+    full_frame: float = 1.5        # a frame with less energy than this x the median weighs less
+    bass_in_chroma: float = 0.3    # weight of each frame's lowest note in the chord chroma (see 2.)
+    rooted_weight: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0)   # tone_weight where the voicings are rooted
+    rooted_from: float = 0.6       # share of frames doubling the bass: rootless below,
+    rooted_at: float = 0.8         # ... rooted above
+    phase_margin: float = 2.0      # how much better another bar phase must score than the file's own
+    present: float = 0.03          # chroma share below which a guide tone counts as absent
+
+
+DEFAULT = Params()
+
+
+def _templates(weights: Sequence[float], p: Params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(T, guide, tones): T[q*12 + r, pc] weights; guide[q*12+r, pc] marks 3rd and 7th/6th;
     tones the chord-tone mask, both for the bass terms."""
     q = len(_VOCAB)
-    T = np.full((q * 12, 12), OTHER)
+    T = np.full((q * 12, 12), p.other)
     guide = np.zeros((q * 12, 12))
     tones = np.zeros((q * 12, 12))
     for i, (_, ct, tens, _, _) in enumerate(_VOCAB):
-        base = np.full(12, OTHER)
-        base[list(tens)] = TENSION
+        base = np.full(12, p.other)
+        base[list(tens)] = p.tension
         base[list(ct)] = weights[:len(ct)]
         g = np.zeros(12)
         g[list(ct[1:2] + ct[3:4])] = 1.0          # the 3rd (or 4th) and the 7th/6th
@@ -150,16 +162,11 @@ _ROOTS = np.tile(np.arange(12), len(_VOCAB))
 _ROOT_MASK = np.eye(12)[_ROOTS]                      # (states, 12): the root's pitch class
 
 
-def build_tables() -> None:
-    """(Re)build the templates and the prior from the constants above: at import, and after a
-    constant is changed (scripts/chord_accuracy.py --set)."""
-    global _T, _GUIDE, _TONES, _PRIOR, _T_ROOTED
-    _T, _GUIDE, _TONES = _templates(TONE_WEIGHT)
-    _T_ROOTED = _templates(ROOTED_WEIGHT)[0]
-    _PRIOR = np.repeat([v[4] for v in _VOCAB], 12) * PRIOR_SCALE
-
-
-build_tables()
+@functools.lru_cache(maxsize=8)
+def tables(p: Params) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(templates, guide tones, chord tones, prior, rooted templates) of the parameters, built once each."""
+    T, guide, tones = _templates(p.tone_weight, p)
+    return T, guide, tones, np.repeat([v[4] for v in _VOCAB], 12) * p.prior_scale, _templates(p.rooted_weight, p)[0]
 
 
 def frames(time_signatures: Sequence[TimeSignature], end: int, per: str = "beat"
@@ -192,7 +199,7 @@ def frames(time_signatures: Sequence[TimeSignature], end: int, per: str = "beat"
     return np.array(starts, np.int64), np.array(kinds, np.int8)
 
 
-def chroma(pitch, start, end, velocity, fstart: np.ndarray, total: int
+def chroma(pitch, start, end, velocity, fstart: np.ndarray, total: int, p: Params = DEFAULT
            ) -> tuple[np.ndarray, np.ndarray]:
     """(chroma, bass chroma), each (frames, 12): duration- and velocity-weighted, onsets
     counting extra; the bass chroma holds only each frame's lowest sounding pitch."""
@@ -215,7 +222,7 @@ def chroma(pitch, start, end, velocity, fstart: np.ndarray, total: int
     idx = np.repeat(np.arange(len(pitch)), n)
     f = f0[idx] + np.arange(len(idx)) - np.repeat(np.cumsum(n) - n, n)
     ov = np.minimum(end[idx], fend[f]) - np.maximum(start[idx], fstart[f])
-    w = ov / flen[f] * vel[idx] * (1.0 + ONSET_BONUS * (start[idx] >= fstart[f]))
+    w = ov / flen[f] * vel[idx] * (1.0 + p.onset_bonus * (start[idx] >= fstart[f]))
     pc = pitch[idx] % 12
     C += np.bincount(f * 12 + pc, w, F * 12).reshape(F, 12)
     low = np.full(F, 999)
@@ -226,14 +233,14 @@ def chroma(pitch, start, end, velocity, fstart: np.ndarray, total: int
 
 
 def frame_chroma(pitch, start, end, velocity, time_signatures: Sequence[TimeSignature],
-                 fstart: np.ndarray, total: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 fstart: np.ndarray, total: int, p: Params = DEFAULT) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(chroma, bass chroma, bass of the frame's first beat), each (frames, 12), the bass
     taken beat by beat.  In a frame longer than a beat (a half bar) the lowest note over
     all of it is often a walking bass's passing note (Eb-C under Eb7 named the chord Cm:
     51.7 % of roots right on the trio); the bass where the frame starts states the root
     (90.5 %; 90.1 % per beat: ``scripts/chord_accuracy.py --per half-bar``)."""
     bstart, _ = frames(time_signatures, total, "beat")
-    C, B = chroma(pitch, start, end, velocity, bstart, total)
+    C, B = chroma(pitch, start, end, velocity, bstart, total, p)
     if len(bstart) == len(fstart):
         return C, B, B
     bend = np.append(bstart[1:], max(total, bstart[-1] + 1))
@@ -250,7 +257,7 @@ def _sum_rows(X: np.ndarray, into: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def rooted_share(C: np.ndarray, B: np.ndarray) -> float:
+def rooted_share(C: np.ndarray, B: np.ndarray, p: Params = DEFAULT) -> float:
     """0 for rootless comping, 1 for rooted voicings, from the share of frames whose upper
     notes double the bass's pitch class: jazzgen's trio 0.25-0.61 (median 0.37) of its
     frames, POP909's piano 0.44-0.99 (median 0.89)."""
@@ -260,34 +267,35 @@ def rooted_share(C: np.ndarray, B: np.ndarray) -> float:
         return 0.0
     u = U[has] / U[has].sum(1, keepdims=True)
     d = float(np.mean(u[np.arange(len(u)), B[has].argmax(1)] > 0.05))
-    return float(np.clip((d - ROOTED_FROM) / (ROOTED_AT - ROOTED_FROM), 0.0, 1.0))
+    return float(np.clip((d - p.rooted_from) / (p.rooted_at - p.rooted_from), 0.0, 1.0))
 
 
-def emissions(C: np.ndarray, B: np.ndarray, bass: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def emissions(C: np.ndarray, B: np.ndarray, bass: np.ndarray, p: Params = DEFAULT) -> tuple[np.ndarray, np.ndarray]:
     """(score on a chord's first frame, score on a later frame), each (frames, states);
     the last state is N.C.  B: the bass chroma taken out of C; ``bass``: the one the bass
     terms read (``frame_chroma``)."""
-    a = rooted_share(C, B)
-    C = C - (1.0 - BASS_IN_CHROMA) * B
+    a = rooted_share(C, B, p)
+    T, guide, tones, prior, t_rooted = tables(p)
+    C = C - (1.0 - p.bass_in_chroma) * B
     tot = C.sum(1, keepdims=True)
     full = np.median(tot[tot > 0]) if np.any(tot > 0) else 1.0
-    c = C / np.maximum(tot, max(FULL_FRAME * full, 1e-9))     # a thin frame is weak evidence
+    c = C / np.maximum(tot, max(p.full_frame * full, 1e-9))     # a thin frame is weak evidence
     b = bass / np.maximum(bass.sum(1, keepdims=True), 1e-9)
-    present = (c > PRESENT).astype(np.float64)
-    base = c @ ((1 - a) * _T + a * _T_ROOTED).T - GUIDE_MISSING * ((1 - present) @ _GUIDE.T) + _PRIOR
+    present = (c > p.present).astype(np.float64)
+    base = c @ ((1 - a) * T + a * t_rooted).T - p.guide_missing * ((1 - present) @ guide.T) + prior
     root_b = b @ _ROOT_MASK.T
-    tone_b = b @ _TONES.T - root_b
-    root_missing = (1 - np.maximum(present, b > PRESENT)) @ _ROOT_MASK.T   # the bass sounds it too
-    first = base + BASS_ROOT_FIRST * root_b + BASS_TONE * tone_b - ROOT_MISSING * root_missing
-    later = base + ((1 - a) * BASS_ROOT + a * BASS_ROOT_ROOTED) * root_b + BASS_TONE * tone_b
+    tone_b = b @ tones.T - root_b
+    root_missing = (1 - np.maximum(present, b > p.present)) @ _ROOT_MASK.T   # the bass sounds it too
+    first = base + p.bass_root_first * root_b + p.bass_tone * tone_b - p.root_missing * root_missing
+    later = base + ((1 - a) * p.bass_root + a * p.bass_root_rooted) * root_b + p.bass_tone * tone_b
     silent = tot[:, 0] <= 1e-9
     first[silent] = 0.0
     later[silent] = 0.0
-    nc = np.where(silent, SILENT_NC, -1.0)[:, None]
+    nc = np.where(silent, p.silent_nc, -1.0)[:, None]
     return np.hstack([first, nc]), np.hstack([later, nc])
 
 
-def novelty(C: np.ndarray, B: np.ndarray) -> np.ndarray:
+def novelty(C: np.ndarray, B: np.ndarray, p: Params = DEFAULT) -> np.ndarray:
     """Per frame, how much the upper notes (all but the lowest) changed since the last frame
     that had any: 1 - cosine similarity, 0 where a frame has none (no evidence of a change).
     Comping plays a new voicing where the chord changes, and walking bass does not."""
@@ -301,7 +309,7 @@ def novelty(C: np.ndarray, B: np.ndarray) -> np.ndarray:
     ok = has & (prev >= 0)
     out = np.zeros(len(U))
     out[ok] = 1.0 - np.einsum("ij,ij->i", u[ok], u[prev[ok]])
-    if ANTICIPATION:
+    if p.anticipation:
         out[1:] = np.maximum(out[1:], out[:-1])   # a voicing pushed an eighth early
     return out
 
@@ -336,17 +344,17 @@ def viterbi(first: np.ndarray, later: np.ndarray, cost: np.ndarray) -> tuple[np.
     return state, change, score
 
 
-def smooth(first: np.ndarray, later: np.ndarray, kind: np.ndarray, novel: np.ndarray
+def smooth(first: np.ndarray, later: np.ndarray, kind: np.ndarray, novel: np.ndarray, p: Params = DEFAULT
            ) -> tuple[np.ndarray, np.ndarray]:
     """Viterbi with the change costs of each phase of the bar (the file's bar lines shifted
     by 0, 1, ... frames): a file's bar lines may sit a beat or more off its music (a pickup
     written as a whole bar, a 4/4 song written in 2/4 or 1/4, as many of POP909's are).
-    Another phase wins only if its path scores PHASE_MARGIN more than the file's own."""
+    Another phase wins only if its path scores p.phase_margin more than the file's own."""
     downbeats = np.flatnonzero(kind == 0)
     bar = int(np.median(np.diff(downbeats))) if len(downbeats) > 1 else 1
-    cost = lambda k: np.array([CHANGE_COST[int(x)] for x in k]) + NOVELTY_COST * (1.0 - novel)
+    cost = lambda k: np.array([p.change_cost[int(x)] for x in k]) + p.novelty_cost * (1.0 - novel)
     runs = [viterbi(first, later, cost(np.roll(kind, shift))) for shift in range(bar)]
-    state, change, _ = max(runs, key=lambda r: r[2] - PHASE_MARGIN * (r is not runs[0]))
+    state, change, _ = max(runs, key=lambda r: r[2] - p.phase_margin * (r is not runs[0]))
     return state, change
 
 
@@ -360,14 +368,15 @@ def symbol(state: int) -> str:
 
 def infer_chords(pitch, start, end, velocity,
                  time_signatures: Sequence[TimeSignature] = (), total: int | None = None,
-                 per: str = "beat") -> list[ChordChange]:
+                 per: str = "beat", params: Params | None = None) -> list[ChordChange]:
     """Chord changes for accompaniment notes (pitch, start step, end step, velocity arrays,
     grid = notes.GRID steps per beat; drums excluded by the caller).
 
     One symbol per change, at frame starts (beats, or half bars with per='half-bar');
     the first change is at step 0 (N.C. until the music starts).  ``total``: length in
-    steps (default: the last note's end).
+    steps (default: the last note's end).  ``params``: the tuning (None: ``DEFAULT``).
     """
+    p = params or DEFAULT
     pitch = np.asarray(pitch)
     end_arr = np.asarray(end)
     if total is None:
@@ -375,9 +384,9 @@ def infer_chords(pitch, start, end, velocity,
     if total <= 0 or not len(pitch):
         return [ChordChange(0, NO_CHORD)]
     fstart, kind = frames(time_signatures, total, per)
-    C, B, bass = frame_chroma(pitch, start, end, velocity, time_signatures, fstart, total)
-    first, later = emissions(C, B, bass)
-    state, change = smooth(first, later, kind, novelty(C, B))
+    C, B, bass = frame_chroma(pitch, start, end, velocity, time_signatures, fstart, total, p)
+    first, later = emissions(C, B, bass, p)
+    state, change = smooth(first, later, kind, novelty(C, B, p), p)
     out: list[ChordChange] = []
     for t in np.flatnonzero(change | (np.arange(len(state)) == 0)).tolist():
         sym = symbol(int(state[t]))

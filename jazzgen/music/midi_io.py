@@ -84,8 +84,8 @@ def _chords_from_texts(texts: list[tuple[int, str]], rep: ReadReport) -> list[Ch
     return out
 
 
-def _read_chords(score, data: bytes, to_step: float, rep: ReadReport, accompaniment, sigs, end: int
-                 ) -> list[ChordChange]:
+def _read_chords(score, data: bytes, to_step: float, rep: ReadReport, accompaniment, sigs, end: int,
+                 params=None) -> list[ChordChange]:
     """Markers that are chords, else text events that are, else chords inferred from the
     accompaniment (``chord_infer``), else none; rep.chord_source says which."""
     marks = [(int(round(m.time * to_step)), m.text) for m in score.markers]
@@ -103,7 +103,7 @@ def _read_chords(score, data: bytes, to_step: float, rep: ReadReport, accompanim
     if len(accompaniment[0]):
         from jazzgen.music.chord_infer import infer_chords
         rep.chord_source = "inferred"
-        return infer_chords(*accompaniment, time_signatures=sigs, total=max(end, 1))
+        return infer_chords(*accompaniment, time_signatures=sigs, total=max(end, 1), params=params)
     rep.chord_source = "none"
     return []
 
@@ -160,7 +160,8 @@ def _signatures(score, to_step: float) -> tuple[list[TimeSignature], list[KeySig
     return sigs, keys
 
 
-def read_midi(path: str | os.PathLike, track: int | str | None = None) -> tuple[NoteSequence, ReadReport]:
+def read_midi(path: str | os.PathLike, track: int | str | None = None, chord_params=None
+              ) -> tuple[NoteSequence, ReadReport]:
     """Read one Standard MIDI File into a quantized monophonic NoteSequence.
 
     Raises MidiError (one line) for anything that cannot be used as a solo.  The size
@@ -173,11 +174,13 @@ def read_midi(path: str | os.PathLike, track: int | str | None = None) -> tuple[
         data = path.read_bytes()
     except OSError as e:
         raise MidiError(f"cannot read file ({e.strerror})") from None
-    return read_midi_bytes(data, track=track, name=path.stem)
+    return read_midi_bytes(data, track=track, name=path.stem, chord_params=chord_params)
 
 
-def read_midi_bytes(data: bytes, track: int | str | None = None, name: str = "") -> tuple[NoteSequence, ReadReport]:
-    """Like read_midi, from bytes: a NoteSequence or a MidiError, never another exception."""
+def read_midi_bytes(data: bytes, track: int | str | None = None, name: str = "", chord_params=None
+                    ) -> tuple[NoteSequence, ReadReport]:
+    """Like read_midi, from bytes: a NoteSequence or a MidiError, never another exception.
+    ``chord_params``: the tuning of the chord inference (``chord_infer.Params``; None: its default)."""
     check_header(data)
     refuse_game_chart(data)
     score, data, clipped = parse_or_clip(data)
@@ -207,7 +210,7 @@ def read_midi_bytes(data: bytes, track: int | str | None = None, name: str = "")
 
     tempos = _tempos(score, to_step)
     end = int(round(score.end() * to_step))
-    chords = _read_chords(score, data, to_step, rep, accompaniment(parts, t, keep, to_step), sigs, end)
+    chords = _read_chords(score, data, to_step, rep, accompaniment(parts, t, keep, to_step), sigs, end, chord_params)
     seq = NoteSequence(pitch, on, off - on, np.clip(vel, 1, 127), chords=chords, tempos=tempos,
                        time_signatures=sigs, key_signatures=keys, end=end, name=name)
     return seq, rep
