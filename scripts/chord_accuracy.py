@@ -30,34 +30,18 @@ from pathlib import Path
 
 import numpy as np
 
-from jazzgen.errors import JazzgenError
+from jazzgen.evaluation.chord_accuracy import pop909, root_family, triad_roots
 from jazzgen.generation.band import band_parts
 from jazzgen.music import chord_infer
-from jazzgen.music.chords import parse_chord
 from jazzgen.music.midi_io import read_midi
 from jazzgen.music.notes import GRID, NO_CHORD
 
 ROOT = Path(__file__).resolve().parents[1]
 
-FAMILY = {"maj": "maj", "maj7": "maj", "6": "maj", "aug": "maj",
-          "min": "min", "min7": "min", "min6": "min", "minmaj7": "min",
-          "dom7": "dom", "aug7": "dom", "alt": "dom", "m7b5": "hdim",
-          "dim": "dim", "dim7": "dim", "sus4": "sus", "7sus4": "sus"}
-
 
 def _seq(path):
     out = read_midi(path, chord_params=PARAMS)
     return out[0] if isinstance(out, tuple) else out
-
-
-def _root_family(symbol: str):
-    try:
-        ch = parse_chord(symbol)
-    except JazzgenError:
-        return None
-    if ch.root is None:
-        return None
-    return ch.root, FAMILY[ch.quality]
 
 
 def score_file(path, per: str, with_solo: bool, seed: int = 0):
@@ -83,10 +67,10 @@ def score_file(path, per: str, with_solo: bool, seed: int = 0):
     n = root = full = 0
     conf = Counter()
     for want, got in zip(truth, guess):
-        w = _root_family(want)
+        w = root_family(want)
         if w is None:
             continue
-        g = _root_family(got)
+        g = root_family(got)
         n += 1
         if g is not None and g[0] == w[0]:
             root += 1
@@ -96,106 +80,6 @@ def score_file(path, per: str, with_solo: bool, seed: int = 0):
         else:
             conf[("root", "miss")] += 1
     return n, root, full, spent, conf
-
-
-TRIADS = {frozenset({0, 4, 7}), frozenset({0, 3, 7})}
-
-
-def triad_root(pcs: set[int]) -> int | None:
-    """The root of a plain major or minor triad (any inversion); None for anything else."""
-    for r in pcs:
-        if frozenset((p - r) % 12 for p in pcs) in TRIADS:
-            return r
-    return None
-
-
-def accompaniment_notes(path: Path, melody) -> list[tuple[float, float, int]]:
-    """(start beat, end beat, pitch) of every note of the file (mido) but the melody's
-    (a note at the step and pitch of one of `melody`'s, the NoteSequence jazzgen read)."""
-    import mido
-    mf = mido.MidiFile(path)
-    tpq = mf.ticks_per_beat
-    sung = set(zip(melody.start.tolist(), melody.pitch.tolist()))
-    out = []
-    for tr in mf.tracks:
-        t, on = 0, {}
-        for m in tr:
-            t += m.time
-            if m.type == "note_on" and m.velocity > 0:
-                on[(m.channel, m.note)] = t
-            elif m.type in ("note_on", "note_off") and (m.channel, m.note) in on:
-                t0 = on.pop((m.channel, m.note))
-                if (round(t0 / tpq * GRID), m.note) not in sung:
-                    out.append((t0 / tpq, t / tpq, m.note))
-    return out
-
-
-def triad_roots(folder: Path) -> tuple[int, int]:
-    """Real files whose changes are known where they are plain: read each (chords inferred,
-    as ingest does), and on every beat where the other tracks sound exactly a major or
-    minor triad (mido, mid-beat), compare its root with the inferred chord's.  E.g. the
-    Nottingham folk tunes, whose chord track plays the tune's triads.  (beats, hits)."""
-    n = hits = 0
-    for f in sorted(folder.glob("*.mid")):
-        seq, rep = read_midi(f, chord_params=PARAMS)
-        if rep.chord_source != "inferred":
-            continue
-        notes = accompaniment_notes(f, seq)
-        for b in range(int(seq.end // GRID)):
-            root = triad_root({p % 12 for s, e, p in notes if s <= b + 0.5 < e})
-            i = int(seq.chord_at(np.array([b * GRID]))[0])
-            if root is None or i < 0:
-                continue
-            got = _root_family(seq.chords[i].symbol)
-            n += 1
-            hits += got is not None and got[0] == root
-    return n, hits
-
-
-# POP909 chord_midi.txt qualities (Harte-style "root:quality[/bass]") -> family; others skipped
-POP909_FAMILY = {"maj": "maj", "maj7": "maj", "maj6": "maj", "aug": "maj", "min": "min", "min7": "min",
-                 "min6": "min", "minmaj7": "min", "7": "dom", "hdim7": "hdim", "dim": "dim", "dim7": "dim",
-                 "sus2": "sus", "sus4": "sus", "sus4(b7)": "sus"}
-
-
-def pop909_labels(path: Path) -> list[tuple[float, float, int | None, str | None]]:
-    """(start s, end s, root pitch class or None for N, family or None) of each chord_midi.txt line."""
-    out = []
-    for line in path.read_text().splitlines():
-        start, end, label = line.split("\t")
-        root, _, quality = label.partition(":")
-        r = _root_family(root) if root != "N" else None
-        out.append((float(start), float(end), r[0] if r else None, POP909_FAMILY.get(quality.split("/")[0])))
-    return out
-
-
-def pop909(folder: Path) -> tuple[int, int, int, int]:
-    """POP909 songs (DIR/NNN/NNN.mid + chord_midi.txt, github.com/music-x-lab/POP909-Dataset):
-    read each as ingest does (its MELODY track the melody, chords inferred from BRIDGE and
-    PIANO) and compare, in the middle of
-    every beat, the inferred chord with the dataset's MIDI chord labels (themselves
-    extracted from the MIDI by its authors' algorithm, not transcribed by hand).  N beats
-    are skipped.  (beats, root hits, beats with a known family, root + family hits)."""
-    from jazzgen.music.timing import seconds_of
-    n = hits = fam_n = fam_hits = 0
-    for d in sorted(p for p in folder.iterdir() if (p / "chord_midi.txt").exists()):
-        seq, rep = read_midi(d / f"{d.name}.mid", chord_params=PARAMS)
-        labels = pop909_labels(d / "chord_midi.txt")
-        for b in range(int(seq.end // GRID)):
-            mid = b * GRID + GRID // 2
-            t = seconds_of(seq, mid)
-            want = next((x for x in labels if x[0] <= t < x[1]), None)
-            i = int(seq.chord_at(np.array([mid]))[0])
-            if want is None or want[2] is None:
-                continue
-            got = _root_family(seq.chords[i].symbol) if i >= 0 else None
-            n += 1
-            ok = got is not None and got[0] == want[2]
-            hits += ok
-            if want[3] is not None:
-                fam_n += 1
-                fam_hits += ok and got[1] == want[3]
-    return n, hits, fam_n, fam_hits
 
 
 PARAMS = chord_infer.DEFAULT     # the tuning every inference here uses (--set makes another)
@@ -228,12 +112,12 @@ def main(argv=None) -> int:
     global PARAMS
     PARAMS = params_from(args.set, ap)
     if args.pop909:
-        n, hits, fam_n, fam_hits = pop909(Path(args.pop909))
+        n, hits, fam_n, fam_hits = pop909(Path(args.pop909), PARAMS)
         print(f"{args.pop909}: {n} beats with a chord label; inferred root right on {hits / max(n, 1):.1%}; "
               f"root + quality family on {fam_hits / max(fam_n, 1):.1%} of the {fam_n} with a known family")
         return 0
     if args.triads:
-        n, hits = triad_roots(Path(args.triads))
+        n, hits = triad_roots(Path(args.triads), PARAMS)
         print(f"{args.triads}: {n} beats whose accompaniment sounds a plain major or minor triad; "
               f"inferred root = the triad's on {hits / max(n, 1):.1%}")
         return 0

@@ -29,31 +29,26 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import os
 import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
-from jazzgen.errors import JazzgenError
-from jazzgen.generation.band import band_parts
+from jazzgen.evaluation.chord_accuracy import root_accuracy, symbol_events, write_arrangement
 from jazzgen.music.chords import parse_chord
-from jazzgen.music.midi_io import Part, read_midi, write_midi
-from jazzgen.music.notes import GRID, NoteSequence
-from jazzgen.util import atomic_write
+from jazzgen.music.midi_io import read_midi, write_midi
+from jazzgen.music.notes import NoteSequence
 
 ROOT = Path(__file__).resolve().parents[1]
 
 WJAZZD = ROOT / "midi" / "wjazzd"
 SHIPPED = ROOT / "models" / "wjazzd"
-SOLO_NAME, SOLO_PROGRAM = "Sax", 65        # alto sax, on channel 0 (the band uses 1, 2 and 9)
 CHARTS = (("blues in F", {"form": "blues", "key": "F"}),
           ("rhythm changes in Bb", {"form": "rhythm-changes", "key": "Bb"}),
           ("ii-V-I (form ii-v-i, C)", {"form": "ii-v-i"}))
@@ -67,36 +62,6 @@ def pick_solos(n: int, data: Path = WJAZZD) -> list[Path]:
     if n >= len(files):
         return files
     return [files[i] for i in np.linspace(0, len(files) - 1, n).round().astype(int)]
-
-
-def write_arrangement(path: Path, seq: NoteSequence, band: str = "trio", seed: int = 0) -> None:
-    """The solo as a track named "Sax" plus jazzgen's band from its markers; no chord symbol.
-
-    write_midi names its first track "Melody" and puts the solo there; here that track
-    keeps only the tempo, meter and key maps (renamed "Conductor"), and the solo is a
-    part of its own, so nothing in the file says which part is the melody.
-    """
-    parts = band_parts(seq, band, seed)                  # made from the markers ...
-    solo = Part(SOLO_NAME, SOLO_PROGRAM, 0, seq.pitch, seq.start, seq.duration, seq.velocity)
-    empty = NoteSequence.empty(seq.name)
-    maps = replace(empty, chords=[], tempos=seq.tempos, time_signatures=seq.time_signatures,
-                   key_signatures=seq.key_signatures, end=seq.end)   # ... which the file leaves out
-    buf = io.BytesIO()
-    write_midi(path, maps, [solo] + parts)
-    import mido
-    mf = mido.MidiFile(path)
-    for msg in mf.tracks[0]:
-        if msg.type == "track_name":
-            msg.name = "Conductor"
-    mf.save(file=buf)
-    atomic_write(path, lambda f: f.write(buf.getvalue()))
-
-
-def symbol_events(path: Path) -> list[str]:
-    """Every marker, text, lyric or cue event of a file (mido): a chordless file has none."""
-    import mido
-    kinds = {"marker", "text", "lyrics", "cue_marker"}
-    return [f"{m.type} {m.text!r}" for tr in mido.MidiFile(path).tracks for m in tr if m.type in kinds]
 
 
 def write_folders(files: list[Path], work: Path) -> tuple[Path, Path, Path, dict[str, NoteSequence]]:
@@ -115,30 +80,6 @@ def write_folders(files: list[Path], work: Path) -> tuple[Path, Path, Path, dict
 
 
 # ---------------------------------------------------------------------------- reading them back
-
-def chord_root(symbol: str) -> int | None:
-    """The root pitch class of a symbol; None for N.C. or one that does not parse."""
-    try:
-        return parse_chord(symbol).root
-    except JazzgenError:
-        return None
-
-
-def root_accuracy(songs: list[NoteSequence], originals: dict[str, NoteSequence]) -> tuple[int, int]:
-    """(beats with a marker chord, beats whose chord read from the file has its root)."""
-    n = hits = 0
-    for s in songs:
-        truth = originals[s.name]
-        beats = np.arange(0, truth.end, GRID)
-        want = truth.chord_at(beats)
-        got = s.chord_at(beats)
-        for w, g in zip(want.tolist(), got.tolist()):
-            r = chord_root(truth.chords[w].symbol) if w >= 0 else None
-            if r is None:
-                continue
-            n += 1
-            hits += g >= 0 and chord_root(s.chords[g].symbol) == r
-    return n, hits
 
 
 def ingest(folder: Path, cache: Path):

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import load_script
+from jazzgen.evaluation import chord_accuracy
 from jazzgen.generation.band import band_parts
 from jazzgen.music import chord_infer
 from jazzgen.music.chords import NAMES, parse_chord
@@ -184,5 +184,5 @@ def test_pop909_songs_get_their_labelled_roots(song, tmp_path):
     in rooted triads: 0.40 of its roots with the rootless-comping weights alone; 334's bar
     lines sit a beat off its music: 0.29 with the file's own bar phase only."""
     shutil.copytree(Path(__file__).parent / "data" / "pop909" / song, tmp_path / song)
-    beats, hits, _, _ = load_script("chord_accuracy").pop909(tmp_path)
+    beats, hits, _, _ = chord_accuracy.pop909(tmp_path)
     assert beats > 100 and hits / beats >= 0.8

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import mido
 
-from conftest import WJAZZD, load_script
+from conftest import WJAZZD
 from jazzgen.data.corpus import load_corpus
+from jazzgen.evaluation import chord_accuracy
 from jazzgen.music.midi_io import read_midi
 
 SOLOS = ["ArtPepper_Anthropology_FINAL.mid", "CliffordBrown_I'llRememberApril_FINAL.mid",
@@ -18,7 +19,7 @@ SOLOS = ["ArtPepper_Anthropology_FINAL.mid", "CliffordBrown_I'llRememberApril_FI
 
 
 def test_band_files_without_symbols_get_the_markers_roots_inferred(tmp_path):
-    check = load_script("chordless_folder_check")
+    check = chord_accuracy
     folder = tmp_path / "band"
     folder.mkdir()
     originals = {}
@@ -48,7 +49,7 @@ def test_band_files_without_symbols_get_the_markers_roots_inferred(tmp_path):
 
 
 def test_melody_only_files_have_no_chords_at_all(tmp_path):
-    check = load_script("chordless_folder_check")
+    check = chord_accuracy
     seq, _ = read_midi(WJAZZD / SOLOS[0])
     check.write_arrangement(tmp_path / "solo.mid", seq, "none")
     assert check.symbol_events(tmp_path / "solo.mid") == []
@@ -65,7 +66,7 @@ def test_the_triad_check_scores_a_chord_track_of_triads(tmp_path):
 
     from jazzgen.music.midi_io import Part, write_midi
     from jazzgen.music.notes import GRID, NoteSequence, TimeSignature
-    acc = load_script("chord_accuracy")
+    acc = chord_accuracy
     assert acc.triad_root({7, 11, 2}) == 7 and acc.triad_root({7, 0, 4}) == 0 and acc.triad_root({2, 6, 9, 0}) is None
     bar = 4 * GRID
     tune = np.array([67, 71, 74, 72, 76, 79, 74, 78, 72, 71, 74, 79, 67, 71, 74, 79])
