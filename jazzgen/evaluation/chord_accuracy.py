@@ -15,17 +15,12 @@ import numpy as np
 
 from jazzgen.errors import JazzgenError
 from jazzgen.generation.band import band_parts
-from jazzgen.music.chords import parse_chord
+from jazzgen.music.chords import QUALITY, parse_chord
 from jazzgen.music.midi_io import Part, read_midi, write_midi
 from jazzgen.music.notes import GRID, NoteSequence
 from jazzgen.util import atomic_write
 
 SOLO_NAME, SOLO_PROGRAM = "Sax", 65        # alto sax, on channel 0 (the band uses 1, 2 and 9)
-
-FAMILY = {"maj": "maj", "maj7": "maj", "6": "maj", "aug": "maj",
-          "min": "min", "min7": "min", "min6": "min", "minmaj7": "min",
-          "dom7": "dom", "aug7": "dom", "alt": "dom", "m7b5": "hdim",
-          "dim": "dim", "dim7": "dim", "sus4": "sus", "7sus4": "sus"}
 
 
 def root_family(symbol: str):
@@ -35,7 +30,7 @@ def root_family(symbol: str):
         return None
     if ch.root is None:
         return None
-    return ch.root, FAMILY[ch.quality]
+    return ch.root, QUALITY[ch.quality].family
 
 
 TRIADS = {frozenset({0, 4, 7}), frozenset({0, 3, 7})}

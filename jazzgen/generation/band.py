@@ -42,27 +42,6 @@ DRUM_KITS = (32, 0)        # GS/GM2 'Jazz' kit if the SoundFont has it, else 'St
 
 # ---------------------------------------------------------------------------- harmony
 
-# Scale (intervals above the root) that a bassist walks through on each chord quality.
-SCALES = {
-    "maj": (0, 2, 4, 5, 7, 9, 11), "maj7": (0, 2, 4, 5, 7, 9, 11), "6": (0, 2, 4, 5, 7, 9, 11),
-    "dom7": (0, 2, 4, 5, 7, 9, 10), "sus4": (0, 2, 5, 7, 9, 10), "7sus4": (0, 2, 5, 7, 9, 10),
-    "min": (0, 2, 3, 5, 7, 9, 10), "min7": (0, 2, 3, 5, 7, 9, 10), "min6": (0, 2, 3, 5, 7, 9, 10),
-    "minmaj7": (0, 2, 3, 5, 7, 9, 11), "m7b5": (0, 1, 3, 5, 6, 8, 10),
-    "dim": (0, 2, 3, 5, 6, 8, 9, 11), "dim7": (0, 2, 3, 5, 6, 8, 9, 11),
-    "aug": (0, 2, 4, 6, 8, 10), "aug7": (0, 2, 4, 6, 8, 10), "alt": (0, 1, 3, 4, 6, 8, 10),
-}
-
-# Rootless piano voicing per quality: (3rd, 7th, colour, colour) above the root.
-# The bass has the root, so the piano plays guide tones + tensions (Bill Evans A/B forms).
-VOICINGS = {
-    "maj": (4, 9, 2, 7), "maj7": (4, 11, 2, 7), "6": (4, 9, 2, 7),
-    "dom7": (4, 10, 2, 9), "sus4": (5, 10, 2, 7), "7sus4": (5, 10, 2, 9),
-    "min": (3, 10, 2, 7), "min7": (3, 10, 2, 7), "min6": (3, 9, 2, 7), "minmaj7": (3, 11, 2, 7),
-    "m7b5": (3, 10, 5, 6), "dim": (3, 9, 6, 2), "dim7": (3, 9, 6, 2),
-    "aug": (4, 10, 8, 2), "aug7": (4, 10, 8, 2), "alt": (4, 10, 3, 8),
-}
-
-
 @dataclass(frozen=True)
 class Harmony:
     """What the rhythm section needs to know about one chord symbol (pitch classes)."""
@@ -76,18 +55,19 @@ class Harmony:
 @functools.lru_cache(maxsize=None)
 def harmony(symbol: str) -> Harmony | None:
     """Parse a chord symbol for the band; None for N.C. or a symbol nobody can read."""
-    from jazzgen.music.chords import chord_or_none, chord_tones
+    from jazzgen.music.chords import QUALITY, chord_or_none, chord_tones
     ch = chord_or_none(symbol)     # an unreadable symbol: the band lays out rather than crash
     if ch is None:
         return None
     root = ch.root
     tones = tuple(dict.fromkeys(int(t) % 12 for t in chord_tones(ch) if t is not None))
-    ivs = VOICINGS.get(ch.quality, (4, 10, 2, 9))
+    q = QUALITY.get(ch.quality, QUALITY["dom7"])
+    ivs = q.voicing   # rootless: the bass has the root, the piano guide tones + tensions (Bill Evans A/B)
     third = (tones[1] - root) % 12 if len(tones) > 1 else ivs[0]
     seventh = (tones[3] - root) % 12 if len(tones) > 3 else ivs[1]
     voicing = (third, seventh) + _colours(ch, root, tones, ivs[2:])
     voicing = tuple(dict.fromkeys((root + v) % 12 for v in voicing))
-    scale = tones + tuple((root + s) % 12 for s in SCALES.get(ch.quality, SCALES["dom7"]))
+    scale = tones + tuple((root + s) % 12 for s in q.scale)
     bass = ch.bass if ch.bass is not None else root
     return Harmony(root, int(bass) % 12, tones, tuple(dict.fromkeys(scale)), voicing)
 

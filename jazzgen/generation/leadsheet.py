@@ -36,7 +36,7 @@ import numpy as np
 
 from jazzgen.data.tokens import CLOSE_GAPS
 from jazzgen.errors import ChordError
-from jazzgen.music.chords import parse_chord
+from jazzgen.music.chords import QUALITY, parse_chord
 from jazzgen.music.notes import GRID, NO_CHORD, NoteSequence
 from jazzgen.util import atomic_write
 
@@ -67,11 +67,6 @@ SHARPS = (("C", 0), ("C", 1), ("D", 0), ("D", 1), ("E", 0), ("F", 0), ("F", 1), 
           ("A", 0), ("A", 1), ("B", 0))
 FLATS = (("C", 0), ("D", -1), ("D", 0), ("E", -1), ("E", 0), ("F", 0), ("G", -1), ("G", 0), ("A", -1),
          ("A", 0), ("B", -1), ("B", 0))
-KINDS = {"maj": "major", "maj7": "major-seventh", "6": "major-sixth", "dom7": "dominant",
-         "min": "minor", "min7": "minor-seventh", "min6": "minor-sixth", "minmaj7": "major-minor",
-         "m7b5": "half-diminished", "dim": "diminished", "dim7": "diminished-seventh",
-         "aug": "augmented", "aug7": "augmented-seventh", "sus4": "suspended-fourth",
-         "7sus4": "suspended-fourth", "alt": "dominant"}
 DOCTYPE = ('<!DOCTYPE score-partwise PUBLIC "-//Recordare//DTD MusicXML 4.0 Partwise//EN" '
            '"http://www.musicxml.org/dtds/partwise.dtd">')
 
@@ -382,7 +377,7 @@ def _harmony(measure, symbol: str, offset: int) -> None:
         _sub(root, "root-step", step)
         if alter:
             _sub(root, "root-alter", alter)
-        _sub(h, "kind", KINDS.get(ch.quality, "other"), text=head[n:])
+        _sub(h, "kind", QUALITY[ch.quality].kind if ch.quality in QUALITY else "other", text=head[n:])
         if bass.strip() and bass.strip()[0] in "ABCDEFG":
             bstep, balter = _root_of(bass.strip())
             b = _sub(h, "bass")

@@ -75,28 +75,14 @@ from typing import Sequence
 
 import numpy as np
 
-from jazzgen.music.chords import NAMES
+from jazzgen.music.chords import NAMES, QUALITY
 from jazzgen.music.notes import NO_CHORD, ChordChange, TimeSignature
 
-# (quality, chord-tone intervals, tension intervals, suffix, log prior)
-# tensions: what players add to that quality without changing its name.
-_VOCAB = (
-    ("dom7",    (0, 4, 7, 10), (2, 9, 1, 3, 6, 8), "7",      0.0),
-    ("min7",    (0, 3, 7, 10), (2, 5),             "m7",     0.0),
-    ("maj7",    (0, 4, 7, 11), (2, 9, 6),          "maj7",   -0.1),
-    ("6",       (0, 4, 7, 9),  (2,),               "6",      -0.3),
-    ("maj",     (0, 4, 7),     (2,),               "",       -0.4),
-    ("min",     (0, 3, 7),     (2, 5),             "m",      -0.4),
-    ("m7b5",    (0, 3, 6, 10), (5, 8, 2),          "m7b5",   -0.3),
-    ("min6",    (0, 3, 7, 9),  (2, 5),             "m6",     -0.5),
-    ("dim7",    (0, 3, 6, 9),  (2, 5, 8, 11),      "dim7",   -0.5),
-    ("7sus4",   (0, 5, 7, 10), (2, 9),             "7sus4",  -0.7),
-    ("minmaj7", (0, 3, 7, 11), (2, 5),             "m(maj7)", -1.0),
-    ("aug7",    (0, 4, 8, 10), (2, 3, 1),          "7#5",    -0.9),
-    ("sus4",    (0, 5, 7),     (2,),               "sus4",   -1.2),
-    ("aug",     (0, 4, 8),     (11,),              "+",      -1.5),
-    ("dim",     (0, 3, 6),     (),                 "dim",    -1.5),
-)
+# The qualities inferred, in the order of the Viterbi states (ties go to the first); their
+# tones, tensions, suffix and prior are chords.QUALITY's: (quality, tones, tensions, suffix, prior)
+INFERRED = ("dom7", "min7", "maj7", "6", "maj", "min", "m7b5", "min6", "dim7", "7sus4", "minmaj7", "aug7", "sus4",
+            "aug", "dim")
+_VOCAB = tuple((q, QUALITY[q].tones, QUALITY[q].tensions, QUALITY[q].suffix, QUALITY[q].prior) for q in INFERRED)
 QUALITY_NAMES = tuple(v[0] for v in _VOCAB)
 SUFFIX = {v[0]: v[3] for v in _VOCAB}
 

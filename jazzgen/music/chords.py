@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from jazzgen.errors import ChordError
 
 QUALITIES = ("none", "maj", "maj7", "6", "dom7", "min", "min7", "min6", "minmaj7", "m7b5",
-             "dim", "dim7", "aug", "aug7", "sus4", "7sus4", "alt")
+             "dim", "dim7", "aug", "aug7", "sus4", "7sus4", "alt")   # the ids' order: QUALITY has the rest
 _QUALITY_INDEX = {q: i for i, q in enumerate(QUALITIES)}
 NAMES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")  # transposed spelling
 _LETTER = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
@@ -91,6 +91,45 @@ _TOKENS = [(kind, re.compile(p)) for kind, p in [   # tried in this order at eac
 _FIRST_ONLY = {"aug", "dim", "half", "min"}   # triad words must follow the root directly
 
 
+
+
+@dataclass(frozen=True)
+class Quality:
+    """What every stage knows about one chord quality, in one row of ``QUALITY``."""
+    name: str
+    tones: tuple[int, ...]       # chord tones above the root (chord_infer's templates)
+    tensions: tuple[int, ...]    # what players add without renaming the chord (chord_infer)
+    suffix: str                  # how an inferred chord of it is written ("7", "m7b5")
+    prior: float                 # chord_infer's log prior: common jazz qualities first
+    scale: tuple[int, ...]       # the scale a bassist walks through on it (band)
+    voicing: tuple[int, ...]     # a rootless piano voicing: 3rd, 7th, two colours (band)
+    family: str                  # maj / min / dom / hdim / dim / sus, for scoring inference
+    kind: str                    # MusicXML's <kind> (the lead sheet)
+
+
+_MAJ_SCALE, _DOM_SCALE, _MIN_SCALE = (0, 2, 4, 5, 7, 9, 11), (0, 2, 4, 5, 7, 9, 10), (0, 2, 3, 5, 7, 9, 10)
+_SUS_SCALE, _DIM_SCALE, _WHOLE = (0, 2, 5, 7, 9, 10), (0, 2, 3, 5, 6, 8, 9, 11), (0, 2, 4, 6, 8, 10)
+QUALITY = {q.name: q for q in (
+    Quality("none", (), (), "N.C.", 0.0, (), (), "", "other"),
+    Quality("maj", (0, 4, 7), (2,), "", -0.4, _MAJ_SCALE, (4, 9, 2, 7), "maj", "major"),
+    Quality("maj7", (0, 4, 7, 11), (2, 9, 6), "maj7", -0.1, _MAJ_SCALE, (4, 11, 2, 7), "maj", "major-seventh"),
+    Quality("6", (0, 4, 7, 9), (2,), "6", -0.3, _MAJ_SCALE, (4, 9, 2, 7), "maj", "major-sixth"),
+    Quality("dom7", (0, 4, 7, 10), (2, 9, 1, 3, 6, 8), "7", 0.0, _DOM_SCALE, (4, 10, 2, 9), "dom", "dominant"),
+    Quality("min", (0, 3, 7), (2, 5), "m", -0.4, _MIN_SCALE, (3, 10, 2, 7), "min", "minor"),
+    Quality("min7", (0, 3, 7, 10), (2, 5), "m7", 0.0, _MIN_SCALE, (3, 10, 2, 7), "min", "minor-seventh"),
+    Quality("min6", (0, 3, 7, 9), (2, 5), "m6", -0.5, _MIN_SCALE, (3, 9, 2, 7), "min", "minor-sixth"),
+    Quality("minmaj7", (0, 3, 7, 11), (2, 5), "m(maj7)", -1.0, (0, 2, 3, 5, 7, 9, 11), (3, 11, 2, 7), "min",
+            "major-minor"),
+    Quality("m7b5", (0, 3, 6, 10), (5, 8, 2), "m7b5", -0.3, (0, 1, 3, 5, 6, 8, 10), (3, 10, 5, 6), "hdim",
+            "half-diminished"),
+    Quality("dim", (0, 3, 6), (), "dim", -1.5, _DIM_SCALE, (3, 9, 6, 2), "dim", "diminished"),
+    Quality("dim7", (0, 3, 6, 9), (2, 5, 8, 11), "dim7", -0.5, _DIM_SCALE, (3, 9, 6, 2), "dim", "diminished-seventh"),
+    Quality("aug", (0, 4, 8), (11,), "+", -1.5, _WHOLE, (4, 10, 8, 2), "maj", "augmented"),
+    Quality("aug7", (0, 4, 8, 10), (2, 3, 1), "7#5", -0.9, _WHOLE, (4, 10, 8, 2), "dom", "augmented-seventh"),
+    Quality("sus4", (0, 5, 7), (2,), "sus4", -1.2, _SUS_SCALE, (5, 10, 2, 7), "sus", "suspended-fourth"),
+    Quality("7sus4", (0, 5, 7, 10), (2, 9), "7sus4", -0.7, _SUS_SCALE, (5, 10, 2, 9), "sus", "suspended-fourth"),
+    Quality("alt", (0, 4, 8, 10), (1, 3, 6), "7alt", -2.0, (0, 1, 3, 4, 6, 8, 10), (4, 10, 3, 8), "dom", "dominant"),
+)}
 
 
 @dataclass(frozen=True)
