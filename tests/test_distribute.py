@@ -97,8 +97,9 @@ def test_two_processes_take_the_steps_of_one_and_only_process_0_writes(one_devic
     flags = ["--num-processes", "2", "--process-id", "0", "--coordinator", f"127.0.0.1:{port}"]
     env1 = {"KERAS_DISTRIBUTION_JOB_ADDRESSES": f"127.0.0.1:{port}", "KERAS_DISTRIBUTION_NUM_PROCESSES": "2",
             "KERAS_DISTRIBUTION_PROCESS_ID": "1"}
+    loopback = {"JAX_COORDINATOR_BIND_ADDRESS": f"127.0.0.1:{port}"}   # JAX's coordinator listens on 127.0.0.1 only
     procs = []
-    for host, extra, env in ((hosts[0], flags, {}), (hosts[1], [], env1)):
+    for host, extra, env in ((hosts[0], flags, loopback), (hosts[1], [], env1)):
         host.mkdir()
         procs.append(subprocess.Popen(argv + extra, cwd=host, env=subprocess_env(**JAX, **env),
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))

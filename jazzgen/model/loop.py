@@ -187,6 +187,7 @@ class RunCheckpoint(keras.callbacks.Callback):
                 self.write(st)
 
     def write(self, st: dict) -> None:
+        """The epoch's files, each atomically: a new best, then last.keras, then the state that names it."""
         if self.improved:
             self.export(self.model, self.out / "model.keras")
         save_model(self.model, self.out / "last.keras")
