@@ -4,7 +4,9 @@
 
 (a) sampling: `improvise` alone for 30 s of music (the default chart: a blues in F at
     160 bpm), weights already loaded; one warm-up, then the median of --runs seeds, with
-    the model folder's formula memory (generate's default) and, alternately, without it.
+    the model folder's formula memory (generate's default) and, alternately, without it:
+    wall time and the process's CPU time (on a shared machine the wall time moves 5-10x
+    with the load, the CPU time far less).  --sampling-only stops after (a).
 (b) the command: wall time of `python -m jazzgen.generate --seconds 30 --seed 0 --out TMP`
     as a user runs it (interpreter start, imports, weights, sampling, band, MIDI), and
     the same with --wav; one warm-up (disk cache), then the median of --cmd-runs.
@@ -26,6 +28,10 @@ import tempfile
 import time
 from pathlib import Path
 
+# before NumPy loads, as in ``generate``: importing jazzgen keeps BLAS to one thread (with a
+# pool, BLAS threads spin on the CPU between the sampler's small products)
+import jazzgen  # noqa: F401
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -37,8 +43,11 @@ def timeline(seconds: float):
 
 
 def bench_sampling(model: Path, seconds: float, runs: int):
-    """(median ms with the formula memory, median ms of the network alone, events, notes, stepper) of
-    improvise alone, the two timed alternately seed by seed (the machine's load falls on both)."""
+    """(median ms with the formula memory, median ms of the network alone, events, notes, stepper,
+    median CPU ms with the memory, median CPU ms alone) of improvise alone, the two timed
+    alternately seed by seed (the machine's load falls on both).  Wall time moves with the
+    machine's load (another process holding the core counts as ours); the process's CPU
+    time counts only what this process computed, so it is the figure to compare across runs."""
     import numpy as np
 
     from jazzgen.generation.sample import Sampling, improvise, load_stepper
@@ -46,11 +55,13 @@ def bench_sampling(model: Path, seconds: float, runs: int):
     like = timeline(seconds)
     improvise(stepper, like, seed=999)                                # warm-up
     times, alone, events, notes = [], [], [], []
+    cpu, cpu_alone = [], []
     for seed in range(runs):
-        for out, sampling in ((times, Sampling()), (alone, Sampling(formulas=0.0))):
-            t0 = time.perf_counter()
+        for out, out_cpu, sampling in ((times, cpu, Sampling()), (alone, cpu_alone, Sampling(formulas=0.0))):
+            t0, c0 = time.perf_counter(), time.process_time()
             [solo] = improvise(stepper, like, seed=seed, sampling=sampling)
             out.append(time.perf_counter() - t0)
+            out_cpu.append(time.process_time() - c0)
         notes.append(len(solo))
     real_step, count = stepper.step, [0]
 
@@ -64,7 +75,7 @@ def bench_sampling(model: Path, seconds: float, runs: int):
         events.append(count[0])
     stepper.step = real_step
     return (1000 * statistics.median(times), 1000 * statistics.median(alone), float(np.mean(events)),
-            float(np.mean(notes)), stepper)
+            float(np.mean(notes)), stepper, 1000 * statistics.median(cpu), 1000 * statistics.median(cpu_alone))
 
 
 def bench_command(model: Path, seconds: float, runs: int, wav: bool) -> float:
@@ -147,18 +158,23 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=7, help="timed sampling runs (median; at least 5)")
     p.add_argument("--cmd-runs", type=int, default=3, help="timed command runs each (median)")
     p.add_argument("--tokens", type=int, default=30, help="model.predict calls timed for the baseline")
+    p.add_argument("--sampling-only", action="store_true", help="only (a): no command runs, no model.predict")
     a = p.parse_args()
     model = Path(a.model)
     if not (model / "model.keras" if model.is_dir() else model).exists():
         sys.exit(f"bench_generate: no model at {model} (train one, or pass --model DIR)")
     runs = max(5, a.runs)
 
-    ms, ms_alone, events, notes, stepper = bench_sampling(model, a.seconds, runs)
+    ms, ms_alone, events, notes, stepper, cpu, cpu_alone = bench_sampling(model, a.seconds, runs)
     memory = "with its formula memory" if stepper.formulas is not None else "no formula memory in the folder"
     print(f"model: {model} ({stepper.n_layers} x {stepper.units} LSTM, {memory}); {a.seconds:g} s = "
           f"{events:.0f} events ({notes:.0f} notes) per solo", flush=True)
-    print(f"(a) improvise, median of {runs}: {ms:.1f} ms ({1000 * ms / events:.0f} us/event); the network alone "
-          f"(--formulas 0) {ms_alone:.1f} ms (the memory costs {ms / ms_alone:.2f}x)", flush=True)
+    print(f"(a) improvise, median of {runs}: {ms:.1f} ms wall, {cpu:.1f} ms CPU ({1000 * cpu / events:.0f} us/event); "
+          f"the network alone (--formulas 0) {ms_alone:.1f} ms wall, {cpu_alone:.1f} ms CPU (the memory costs "
+          f"{cpu / cpu_alone:.2f}x in CPU time)", flush=True)
+    if a.sampling_only:
+        print(f"sampling {a.seconds:g} s: {cpu:.1f} ms of CPU, {ms:.1f} ms wall (target <= 100 ms)")
+        return
     cmd = bench_command(model, a.seconds, a.cmd_runs, wav=False)
     cmd_wav = bench_command(model, a.seconds, a.cmd_runs, wav=True)
     print(f"(b) python -m jazzgen.generate, median of {a.cmd_runs}: {cmd:.2f} s; with --wav {cmd_wav:.2f} s",
@@ -167,7 +183,8 @@ def main() -> None:
     baseline = per_call * 2 * events
     print(f"(c) model.predict on the sequence so far: {1000 * per_call:.1f} ms/call x 2 calls x {events:.0f} events "
           f"= {baseline:.1f} s", flush=True)
-    print(f"sampling {a.seconds:g} s: {ms:.1f} ms (target <= 100 ms) | command: {cmd:.2f} s (<= 1 s), "
+    print(f"sampling {a.seconds:g} s: {cpu:.1f} ms of CPU, {ms:.1f} ms wall (target <= 100 ms) | "
+          f"command: {cmd:.2f} s (<= 1 s), "
           f"with --wav: {cmd_wav:.2f} s (<= 1.5 s) | model.predict per step: {1000 * per_call:.1f} ms/call "
           f"-> baseline {baseline / (ms / 1000):.0f}x slower")
 
