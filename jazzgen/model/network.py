@@ -64,10 +64,11 @@ def build_model(vocab: T.Vocab, cfg: ModelConfig) -> keras.Model:
     """Many-to-many model for training and scoring (teacher forcing on `pitch`)."""
     sizes = vocab.sizes
     inp = {k: keras.Input(shape=(None,), dtype="int32", name=k) for k in INPUTS}
-    emb = {name: layers.Embedding(sizes[table], getattr(cfg, width), name=f"emb_{name}")
-           for name, table, width in EMBEDDINGS + TARGETS}
+    # each layer made where it is first called, in the spec's order: the weights' draws (and so a
+    # seeded model's start) follow the order layers are made in
+    emb = lambda name, table, width: layers.Embedding(sizes[table], getattr(cfg, width), name=f"emb_{name}")
     given = {**inp, "prev_rel": ChordRelative(name="prev_rel")(inp["prev_pitch"], inp["root"])}
-    x = layers.Concatenate(name="features")([emb[name](given[name]) for name, _, _ in EMBEDDINGS])
+    x = layers.Concatenate(name="features")([emb(*e)(given[e[0]]) for e in EMBEDDINGS])
     for i in range(cfg.layers):
         x = layers.LSTM(cfg.units, return_sequences=True, name=f"lstm_{i}")(x)
         x = layers.Dropout(cfg.dropout, name=f"dropout_{i}")(x)
@@ -76,11 +77,11 @@ def build_model(vocab: T.Vocab, cfg: ModelConfig) -> keras.Model:
     rel_logits = RelativeLogits(sizes["pitch"], name="pitch_rel_spread")(rel, inp["root"])
     pitch_sum = layers.Add(name="pitch_sum")([abs_logits, rel_logits])
     pitch = layers.Activation("linear", dtype="float32", name="pitch")(pitch_sum)
-    target_pitch = emb["target_pitch"](inp["target_pitch"])   # shared by 3 heads
+    target_pitch = emb(*TARGETS[0])(inp["target_pitch"])   # shared by 3 heads
     d = layers.Concatenate(name="dur_features")([x, target_pitch])
     d = layers.Dense(cfg.units, activation="relu", name="dur_hidden")(d)
     out = {"pitch": pitch, "dur": layers.Dense(sizes["dur"], dtype="float32", name="dur")(d)}
-    target_dur = emb["target_dur"](inp["target_dur"])
+    target_dur = emb(*TARGETS[1])(inp["target_dur"])
     for h in EXPRESSION:
         e = layers.Concatenate(name=f"{h}_features")([x, target_pitch, target_dur])
         e = layers.Dense(cfg.head_units, activation="relu", name=f"{h}_hidden")(e)
