@@ -52,7 +52,7 @@ def test_generate_play_and_download_in_chromium(served, browser, tmp_path, capsy
     page.on("response",
             lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 and r.status != 400 else None)
     page.goto(served)
-    page.wait_for_function("document.getElementById('form').options.length > 1", timeout=WAIT_MS)
+    page.wait_for_function("document.body.dataset.ready === '1'", timeout=WAIT_MS)
 
     page.fill("#chart", "Dm7 G7 | Cmaj7 |")
     page.click("#generate")
@@ -116,13 +116,14 @@ def test_generate_play_and_download_in_chromium(served, browser, tmp_path, capsy
 @pytest.mark.slow
 def test_a_chart_file_opened_on_the_page(served, browser):
     """A playlist opened with the file control and a tune picked by title: the take is over that
-    tune, at its own tempo (the tempo box is emptied); a compressed MusicXML file too."""
+    tune, at its own tempo (the tempo box is emptied); a compressed MusicXML file too. The file is
+    picked as soon as the page has loaded, while its lists are still being fetched: it is not lost."""
     charts = Path(__file__).parent / "data" / "charts"
     page = browser.new_page()
     page.goto(served)
-    page.wait_for_function("document.getElementById('form').options.length > 1", timeout=WAIT_MS)
     page.set_input_files("#chart-file", str(charts / "jazzgen-tests.html"))
     page.wait_for_function("document.getElementById('bpm').value === ''", timeout=WAIT_MS)
+    page.wait_for_function("document.body.dataset.ready === '1'", timeout=WAIT_MS)
     page.fill("#tune", "test blues")
     page.fill("#seconds", "4")
     page.click("#generate")
@@ -157,7 +158,7 @@ def test_trading_a_bar_at_300_bpm_in_chromium(served, browser):
     page.on("pageerror", lambda e: problems.append(str(e)))
     page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 500 else None)
     page.goto(served)
-    page.wait_for_function("document.getElementById('form').options.length > 1", timeout=WAIT_MS)
+    page.wait_for_function("document.body.dataset.ready === '1'", timeout=WAIT_MS)
     page.select_option("#form", "blues")
     page.fill("#bpm", "400")                                              # more than trading offers
     page.click("#trade-start")

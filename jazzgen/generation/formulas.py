@@ -234,11 +234,17 @@ class Formulas:
 
 
 def load(model_dir: str | Path) -> Formulas | None:
-    """The model folder's memory, or None if it has none (a model trained before it)."""
+    """The model folder's memory, or None if it has none (a model trained before it).
+
+    Its search columns and copy-guard keys are built here, not on first use: built lazily they
+    cost the first answer of a trading session (or the page's first take) 0.2 s, which made it late."""
     d = Path(model_dir)
     path = (d if d.is_dir() else d.parent) / FILE
     if not path.exists() and not path.is_symlink():
         return None
     from jazzgen.util import regular_file
     regular_file(path, ModelError, "formulas")
-    return Formulas.load(path)
+    memory = Formulas.load(path)
+    memory._columns()
+    memory._guard_keys()
+    return memory

@@ -17,6 +17,7 @@ async function getJSON(url, options) {
 }
 
 async function init() {
+  wire();         // the controls answer at once: a file picked while the lists load is not lost
   const forms = await getJSON("/api/forms");
   if (forms.ok) {
     for (const f of forms.body.forms) $("form").add(new Option(f, f));
@@ -29,6 +30,10 @@ async function init() {
   }
   const takes = await getJSON("/api/takes");            // the server's session survives a reload
   if (takes.ok) for (const t of takes.body.takes.slice().reverse()) addToList(t);
+  document.body.dataset.ready = "1";
+}
+
+function wire() {
   const showSwing = () => {
     $("swing").disabled = $("swing-auto").checked;
     $("swing-value").textContent = $("swing-auto").checked ? "auto" : $("swing").value;
