@@ -22,7 +22,7 @@ from jazzgen.errors import ChordError, DataError, JazzgenError, MidiError, Model
 
 # The sampler's matrix-vector products (one note at a time) are far too small to share
 # between BLAS threads: one thread samples a 30-s solo about twice as fast as OpenBLAS's
-# default pool here (scripts/bench_generate.py), and a server's concurrent requests then
+# default pool here (scripts/bench/bench_generate.py), and a server's concurrent requests then
 # each keep to their own core.  Set before NumPy loads; a value the user set wins.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 

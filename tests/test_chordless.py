@@ -1,7 +1,7 @@
 """A folder of band arrangements with no chord symbols: the reader finds the solo and infers
 the changes from the band, with the roots of the original markers on most beats.
 
-The files are written by scripts/chordless_folder_check.py's own writer (the solo as a
+The files are written by scripts/tools/chordless_folder_check.py's own writer (the solo as a
 track named "Sax", jazzgen's trio from the markers, the markers left out), so this test
 checks the premise that script's training comparison rests on; no model is trained here.
 """
@@ -59,7 +59,7 @@ def test_melody_only_files_have_no_chords_at_all(tmp_path):
 
 
 def test_the_triad_check_scores_a_chord_track_of_triads(tmp_path):
-    """scripts/chord_accuracy.py --triads: a tune (no markers) over a chord track of plain
+    """scripts/tools/chord_accuracy.py --triads: a tune (no markers) over a chord track of plain
     triads, G - C - D7 (not a triad: not scored) - G; every scored beat's
     inferred root must be the triad's, and the melody's notes must not count as chord."""
     import numpy as np

@@ -1,7 +1,7 @@
 """The lead sheet: notation a reader expects, valid MusicXML, the engraved SVG.
 
 The schema check uses the W3C MusicXML 4.0 XSD kept in tests/data/musicxml/ (with lxml);
-the re-read uses music21, as scripts/check_musicxml.py does for 50 random takes.
+the re-read uses music21, as scripts/tools/check_musicxml.py does for 50 random takes.
 """
 from __future__ import annotations
 

@@ -111,7 +111,7 @@ def test_detached_share_counts_gaps_of_a_twelfth_beat(tmp_path):
 
 
 def test_listen_script_scores_folders(tmp_path, capsys):
-    """scripts/listen.py on three folders of real files: the tables and the targets are printed."""
+    """scripts/tools/listen.py on three folders of real files: the tables and the targets are printed."""
     import shutil
 
     from conftest import load_script

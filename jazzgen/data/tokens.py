@@ -78,7 +78,7 @@ FIELDS = ("pitch", "dur", "art", "vel", "root", "qual", "beat", "sub", "tempo", 
 DEFAULT_VELOCITY = 90
 
 # Chosen from WJazzD (401 solos, 175,724 notes, read without closing gaps; see
-# scripts/corpus_dynamics.py).  Articulation = sounding length / event length:
+# scripts/tools/corpus_dynamics.py).  Articulation = sounding length / event length:
 # 55% of notes sound >= 0.9 of their event (legato), 21% 0.7-0.9 (5/6 of an eighth,
 # 3/4 of a triplet), 23% 0.5-0.7 (2/3: a sixteenth less one step, half an eighth),
 # 1.5% under 0.5 (staccato).  Those edges fall between the ratios the 12-step grid
@@ -89,7 +89,7 @@ ART_EDGES = (0.9, 0.7, 0.5)                  # class k: ratio >= ART_EDGES[k] (l
 ART_VALUES = (1.0, 0.833, 0.667, 0.333)      # each class's median ratio in the corpus
 # Velocity: 11 levels, the corpus's octiles (95..117) plus three for the soft tail and one
 # for the loud one, so that a soft solo stays soft and a wide one wide (they keep 0.90 of
-# the real spread of per-solo velocity sd: scripts/corpus_dynamics.py); each level decodes to
+# the real spread of per-solo velocity sd: scripts/tools/corpus_dynamics.py); each level decodes to
 # the median velocity of its bin (WJazzD after its velocity dropouts are filled: values
 # 11..127, median 108; fewest notes in a level: 1,285 below 80).
 VEL_EDGES = (80, 90, 95, 101, 105, 108, 111, 114, 117, 121)   # level k: VEL_EDGES[k-1] <= v < VEL_EDGES[k]

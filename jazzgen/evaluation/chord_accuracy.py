@@ -1,7 +1,7 @@
 """How well chords are inferred from a band (``music.chord_infer``), against changes known
 another way: the markers of files jazzgen writes itself (a solo over its trio, the markers
 left out), plain triads of a chord track, POP909's labels.  Used by
-``scripts/chord_accuracy.py`` and ``scripts/chordless_folder_check.py`` and by the tests.
+``scripts/tools/chord_accuracy.py`` and ``scripts/tools/chordless_folder_check.py`` and by the tests.
 
 ``params``: the inference's tuning (``chord_infer.Params``; None: its default).
 """

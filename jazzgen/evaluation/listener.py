@@ -34,7 +34,7 @@ or score a model folder against issue 20's targets in one command (one solo per
 validation file of the model's split, over its changes, tempo and length; both
 renderings; formula use, copies, chord tones and overlaps beside it)::
 
-    python scripts/listen.py --model models/wjazzd
+    python scripts/tools/listen.py --model models/wjazzd
 
 The classifiers run on one thread (``threadpool_limits``): on a shared machine the
 trees' OpenMP pool otherwise spins against other work and ran 50 times slower here.

@@ -95,7 +95,7 @@ class Formulas:
     ``weights[k]``: how much of the notes' probability the memory gets after a match of k
     intervals (k = 0: nothing matched).  The default was fitted on the 40 validation
     solos' pitch likelihood with the shipped model, one weight per length, two folds by
-    solo: perplexity 7.10 -> 6.88 (``scripts/formulas_fit.py``).
+    solo: perplexity 7.10 -> 6.88 (``scripts/tools/formulas_fit.py``).
     """
     interval: np.ndarray
     degree: np.ndarray
@@ -138,7 +138,7 @@ class Formulas:
               and len(a["weights"]) >= 1 and np.all((a["weights"] >= 0) & (a["weights"] < 1)))
         if not ok:
             raise ModelError(f"formulas {path}: arrays that do not fit together (rebuild it: "
-                             f"python scripts/formulas_fit.py --model DIR --write)")
+                             f"python scripts/tools/formulas_fit.py --model DIR --write)")
         return cls(a["interval"], a["degree"], a["dur"], a["order"], a["weights"].astype(np.float64))
 
     # ------------------------------------------------------------------ retrieval

@@ -187,7 +187,7 @@ def _sample_row(z, allowed, u: float, temperature: float, top_k: int, top_p: flo
 class Sampling:
     """How to draw from the network's distributions.
 
-    The defaults were chosen by ``scripts/sweep_sampling.py`` on the 40 validation solos.
+    The defaults were chosen by ``scripts/tools/sweep_sampling.py`` on the 40 validation solos.
     First temperature 0.9/1.0/1.1 x top-p 0.9/0.95/0.98/1.0 (two seeds per setting):
     temperature 1.0 with top-p 1.0 was the hardest to tell from the real solos (two-sample
     accuracy 0.575, against 0.697 for the former top-p 0.95); cutting the pitch distribution

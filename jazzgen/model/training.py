@@ -203,7 +203,7 @@ def write_card(cfg: TrainConfig, state: dict, data: Data, path: Path) -> None:
         "## Formula memory", "",
         "`formulas.npz`: the training solos' interval lines, which the sampler mixes into the pitch head "
         "(`jazzgen.generation.formulas`), with the default weights; fit them to this model on its validation "
-        "solos with `python scripts/formulas_fit.py --model DIR --write`.", "",
+        "solos with `python scripts/tools/formulas_fit.py --model DIR --write`.", "",
         "## Config", "", "```json", json.dumps(asdict(cfg), indent=1), "```", "",
     ]
     atomic_write(path, lambda f: f.write("\n".join(lines).encode()))
@@ -220,7 +220,7 @@ def finish(cfg: TrainConfig, state: dict, data: Data) -> None:
 def write_formulas(data: Data, out: Path) -> None:
     """formulas.npz: the training solos' formula memory, which the sampler mixes into the pitch
     head (generation.formulas), with its default weights (refit them for this model on its
-    validation solos with scripts/formulas_fit.py --write)."""
+    validation solos with scripts/tools/formulas_fit.py --write)."""
     from jazzgen.generation.formulas import FILE, Formulas
     if data.train_toks:
         Formulas.build(data.train_toks).save(out / FILE)

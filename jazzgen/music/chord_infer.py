@@ -14,7 +14,7 @@ How, in the manner of Magenta note_seq's ``chord_inference``:
    only 0.3 in the chord chroma: a walking bass passes through notes that are no tone
    of the chord (the chromatic A that leads Fm7 into Bb7 is Fm7's major third), and
    heard at full weight they turned minor sevenths into dominants (3 points of
-   quality-family accuracy, ``scripts/chord_accuracy.py``).  The root the bass states
+   quality-family accuracy, ``scripts/tools/chord_accuracy.py``).  The root the bass states
    still counts through the bass terms below.
 3. **Templates.** Every (root, quality) scores ``chroma . template``: chord tones +1,
    the quality's usual tensions (9, 11, 13, b9...) a little, other pitch classes minus, and
@@ -36,7 +36,7 @@ How, in the manner of Magenta note_seq's ``chord_inference``:
    ``bass_root_rooted`` (a rooted bass holds the root: a bare fifth C#-G# over C# is C#, not
    the Amaj7 whose 3rd and 7th it is).  On the 909 POP909 piano arrangements, roots right
    went from 54.7 % to 78.0 % of beats with the weights, 80.2 % with the bar phases of 4.
-   and 82.2 % with the bass, jazzgen's trio unchanged (``scripts/chord_accuracy.py
+   and 82.2 % with the bass, jazzgen's trio unchanged (``scripts/tools/chord_accuracy.py
    --pop909 DIR``).
 4. **Smoothing.** Viterbi over (chord, just-changed?) states: a change costs a penalty
    that is low on a downbeat, higher on the bar's middle beat, highest elsewhere (the
@@ -60,7 +60,7 @@ or uses the bass the way jazz comping needs.
 
 Key is not modelled.  Magenta's key-aware smoothing (states are (key, chord) pairs, a
 chord pays for each tone outside the key's scale, a key change costs extra) was tried
-(commit e5b9844; ``scripts/chord_accuracy.py --every 4 --set KEY_OUT=...``): root accuracy
+(commit e5b9844; ``scripts/tools/chord_accuracy.py --every 4 --set KEY_OUT=...``): root accuracy
 91.7 % without it, 90.6 % at 0.05 per tone outside the key, 87.9 % at 0.1, 81.2 % at 0.2
 (key change cost 3; 91.1-91.3 % at 0.03 with 0.3 or 1), and the Nottingham triads stay at
 93.6 %.  Jazz changes leave the key all the time (secondary dominants, tritone
@@ -90,12 +90,12 @@ SUFFIX = {v[0]: v[3] for v in _VOCAB}
 @dataclass(frozen=True)
 class Params:
     """Every tuning value of the inference, one frozen object passed in (``DEFAULT``; a study
-    makes another with ``dataclasses.replace``, e.g. ``scripts/chord_accuracy.py --set``)."""
+    makes another with ``dataclasses.replace``, e.g. ``scripts/tools/chord_accuracy.py --set``)."""
     tone_weight: tuple[float, ...] = (0.4, 1.0, 0.6, 1.0)   # root, 3rd, 5th, 7th/6th: comping voicings
     # leave out root and 5th (the bass has the root), never 3rd and 7th.  The root weighs least: a
     # rootless Dm7 (F C E A) spells Fmaj7, whose root F the piano then seems to play; the bass, not
     # the piano's lowest note, says which it is (root 0.6 and 5th 0.5 read long Dm7 vamps as Fmaj7:
-    # 1.5 points of root accuracy on every other file, scripts/chord_accuracy.py --every 2).
+    # 1.5 points of root accuracy on every other file, scripts/tools/chord_accuracy.py --every 2).
     tension: float = 0.5           # the quality's usual tensions
     other: float = -0.8            # anything else
     guide_missing: float = 0.1     # cost (in chroma units) for each absent 3rd / 7th-or-6th
@@ -224,7 +224,7 @@ def frame_chroma(pitch, start, end, velocity, time_signatures: Sequence[TimeSign
     taken beat by beat.  In a frame longer than a beat (a half bar) the lowest note over
     all of it is often a walking bass's passing note (Eb-C under Eb7 named the chord Cm:
     51.7 % of roots right on the trio); the bass where the frame starts states the root
-    (90.5 %; 90.1 % per beat: ``scripts/chord_accuracy.py --per half-bar``)."""
+    (90.5 %; 90.1 % per beat: ``scripts/tools/chord_accuracy.py --per half-bar``)."""
     bstart, _ = frames(time_signatures, total, "beat")
     C, B = chroma(pitch, start, end, velocity, bstart, total, p)
     if len(bstart) == len(fstart):

@@ -9,7 +9,7 @@ Compared against the plain skyline (highest note at each onset), on the same not
     mean |interval| between successive line notes (semitones), share of leaps > 12,
     precision (share of line notes that are solo notes), recall (share of solo notes found)
 
-    python scripts/melody_accuracy.py [--data midi/wjazzd] [--limit N] [--up 12] [--bass]
+    python scripts/tools/melody_accuracy.py [--data midi/wjazzd] [--limit N] [--up 12] [--bass]
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from jazzgen.generation.band import band_parts
 from jazzgen.music import melody
 from jazzgen.music.midi_io import read_midi
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def texture(path, up: int, with_bass: bool, seed: int = 0):

@@ -1,6 +1,6 @@
 """Trading latency: from the player's last bar line to jazzgen's answer being ready.
 
-    python scripts/bench_trade.py [--turns 8] [--bars 4] [--bpm 120 300 320] [--model DIR]
+    python scripts/bench/bench_trade.py [--turns 8] [--bars 4] [--bpm 120 300 320] [--model DIR]
 
 Starts the page's server (``jazzgen.commands.serve``, the shipped model, a real socket on
 127.0.0.1) in this process and trades --turns turns at each tempo: each turn the

@@ -18,7 +18,7 @@ model (chord-tone rate about chance).  This script checks, in one run:
    rate (``metrics.chord_tone_rates``) with the chance level (random notes: the share of
    the 12 pitch classes that are the chord's, averaged over the chart's time).
 
-    python scripts/chordless_folder_check.py [--n 150] [--epochs 10] [--layers 1] [--units 128]
+    python scripts/tools/chordless_folder_check.py [--n 150] [--epochs 10] [--layers 1] [--units 128]
         [--k 16] [--seeds 3] [--seconds 30] [--top-p P] [--min-p P] [--work DIR] [--markers] [--reuse]
         (--markers: also a model on the markers; --reuse: the models in --work DIR, untrained again)
 
@@ -45,7 +45,7 @@ from jazzgen.music.chords import parse_chord
 from jazzgen.music.midi_io import read_midi, write_midi
 from jazzgen.music.notes import NoteSequence
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 WJAZZD = ROOT / "midi" / "wjazzd"
 SHIPPED = ROOT / "models" / "wjazzd"

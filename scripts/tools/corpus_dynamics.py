@@ -1,6 +1,6 @@
 """Where tokens.py's articulation, velocity and tempo bins come from: the corpus's distributions.
 
-    python scripts/corpus_dynamics.py [midi/wjazzd]
+    python scripts/tools/corpus_dynamics.py [midi/wjazzd]
 
 Prints, over every note of the folder (read as the tokens read it: performed lengths,
 silences of up to tokens.CLOSE_GAPS steps joined to the note's event), the share of

@@ -1,6 +1,6 @@
 """The same tunes read from two chart formats: do they play the same bars and chords?
 
-    python -m scripts.chart_crosscheck PLAYLIST FOLDER [--show N]
+    python scripts/tools/chart_crosscheck.py PLAYLIST FOLDER [--show N]
 
 PLAYLIST holds iReal Pro links (e.g. Jazz 1460); FOLDER holds MusicXML files of the same
 tunes (e.g. a notation program's import of that playlist), matched by title (the file name

@@ -1,6 +1,6 @@
 """How fast is ingestion? Cold and warm corpus.load_corpus, and music21 for scale.
 
-    python scripts/bench_ingest.py --data midi/wjazzd
+    python scripts/bench/bench_ingest.py --data midi/wjazzd
 
 All times are wall-clock seconds of calls made inside this one process, measured
 with time.perf_counter around the call alone: interpreter start-up and the import

@@ -1,6 +1,6 @@
 """Read every chart in folders, play a short take over each tune, and count what went wrong.
 
-    python scripts/chart_survey.py FOLDER [FOLDER ...] [--seconds 3] [--limit N] [--model DIR]
+    python scripts/tools/chart_survey.py FOLDER [FOLDER ...] [--seconds 3] [--limit N] [--model DIR]
         [--show K]
 
 For each file under the folders (``.ls``, ``.musicxml``, ``.xml``, ``.mxl``, ``.html``,

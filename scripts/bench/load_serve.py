@@ -1,7 +1,7 @@
 """Load test of python -m jazzgen.serve: concurrent takes plus malformed requests.
 
-    python scripts/load_serve.py                      # starts its own server on a free loopback port
-    python scripts/load_serve.py --url http://127.0.0.1:8000/ --duration 20
+    python scripts/bench/load_serve.py                      # starts its own server on a free loopback port
+    python scripts/bench/load_serve.py --url http://127.0.0.1:8000/ --duration 20
 
 For each number of concurrent clients (default 1 and 4) it sends generate requests
 for --take-seconds takes for --duration seconds while one more client sends
@@ -32,7 +32,7 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 CHARTS = ["Dm7 G7 | Cmaj7 |", "Cm7 F7 | Bbmaj7 | Em7b5 A7alt | Dm6 |", "C7 | F7 | C7 | % | F7 | % | C7 | A7 |"]
 MALFORMED = [   # (kind, method, path, body bytes, extra headers)

@@ -1,6 +1,6 @@
 """Fit a model's formula memory on its validation solos (and write it into the model folder).
 
-    python scripts/formulas_fit.py --model models/wjazzd [--write]
+    python scripts/tools/formulas_fit.py --model models/wjazzd [--write]
 
 Builds the memory of the model's training solos (``jazzgen.generation.formulas``),
 scores every event of the validation solos with the network alone and with the memory
@@ -30,7 +30,7 @@ def main(argv=None) -> int:
     from jazzgen.evaluation import likelihood as L
     from jazzgen.generation import formulas as F
     from jazzgen.model import folder
-    p = cli.Parser(prog="python scripts/formulas_fit.py", description=__doc__.split("\n\n")[0])
+    p = cli.Parser(prog="python scripts/tools/formulas_fit.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default=str(SHIPPED_MODEL))
     p.add_argument("--data", default=None, help="the model's training folder (default: its config's)")
     p.add_argument("--cache", default=CACHE)

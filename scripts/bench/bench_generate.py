@@ -1,6 +1,6 @@
 """Generation speed: our NumPy sampler and the whole command, against model.predict per step.
 
-    python scripts/bench_generate.py [--model models/wjazzd] [--runs 7]
+    python scripts/bench/bench_generate.py [--model models/wjazzd] [--runs 7]
 
 (a) sampling: `improvise` alone for 30 s of music (the default chart: a blues in F at
     160 bpm), weights already loaded; one warm-up, then the median of --runs seeds, with
@@ -32,7 +32,7 @@ from pathlib import Path
 # pool, BLAS threads spin on the CPU between the sampler's small products)
 import jazzgen  # noqa: F401
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def timeline(seconds: float):

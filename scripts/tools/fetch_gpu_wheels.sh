@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Download into .whl/ exactly the wheels that scripts/gpu_check.py needs on a lent GPU machine.
+# Download into .whl/ exactly the wheels that scripts/tools/gpu_check.py needs on a lent GPU machine.
 #
-#     bash scripts/fetch_gpu_wheels.sh        # then carry .whl (git-ignored) to the machine
+#     bash scripts/tools/fetch_gpu_wheels.sh        # then carry .whl (git-ignored) to the machine
 #
 # That machine (Python 3.12, x86_64, no network) already has jax + jaxlib + the CUDA plugins,
 # torch, numpy, h5py, matplotlib, tqdm, rich, absl-py, ml-dtypes, packaging and

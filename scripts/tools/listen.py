@@ -1,8 +1,8 @@
 """Score a model folder (or two folders of MIDI) against issue 20's targets, with the listener.
 
-    python scripts/listen.py --model models/wjazzd                  # both renderings
-    python scripts/listen.py --model DIR --renderings plain --seed 1
-    python scripts/listen.py --generated out/gen --real some/solos --train midi/wjazzd
+    python scripts/tools/listen.py --model models/wjazzd                  # both renderings
+    python scripts/tools/listen.py --model DIR --renderings plain --seed 1
+    python scripts/tools/listen.py --generated out/gen --real some/solos --train midi/wjazzd
 
 With --model: one solo per validation file of the model's split, over that file's own
 changes, tempo map and length, a performer drawn at random each (solo i: seed (seed, i)),
@@ -80,7 +80,7 @@ def main(argv=None) -> int:
     from jazzgen.errors import JazzgenError
     from jazzgen.evaluation import comparison as C
     from jazzgen.generation.sample import Sampling
-    p = cli.Parser(prog="python scripts/listen.py", description=__doc__.split("\n\n")[0])
+    p = cli.Parser(prog="python scripts/tools/listen.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default=str(SHIPPED_MODEL))
     p.add_argument("--data", default="midi/wjazzd", help="the model's training folder")
     p.add_argument("--generated", help="score this folder of MIDI instead of a model's solos")

@@ -1,6 +1,6 @@
 """Choose the sampling defaults by measurement: temperature x top-p x min-p on the validation split.
 
-    python scripts/sweep_sampling.py [--model models/wjazzd] [--seeds 2] [--temperatures 0.9,1.0,1.1]
+    python scripts/tools/sweep_sampling.py [--model models/wjazzd] [--seeds 2] [--temperatures 0.9,1.0,1.1]
         [--top-ps 0.9,0.95,0.98,1.0] [--min-ps 0,0.005,...]
 
 For every setting, one solo per validation file of the model's split is improvised
@@ -60,7 +60,7 @@ def main(argv=None) -> int:
     from jazzgen.errors import JazzgenError
     from jazzgen.evaluation import metrics
     from jazzgen.generation import sample
-    p = cli.Parser(prog="python scripts/sweep_sampling.py", description=__doc__.split("\n\n")[0])
+    p = cli.Parser(prog="python scripts/tools/sweep_sampling.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="models/wjazzd")
     p.add_argument("--data", default="midi/wjazzd")
     p.add_argument("--temperatures", default="0.9,1.0,1.1")

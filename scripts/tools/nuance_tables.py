@@ -1,6 +1,6 @@
 """Write a model folder's nuance tables (``nuance.npz``) from its training solos read as played.
 
-    python scripts/nuance_tables.py --model models/wjazzd
+    python scripts/tools/nuance_tables.py --model models/wjazzd
 
 ``jazzgen.train`` writes them with every model; this is for a model trained before they
 existed (the model's split is taken over --data, default its config's folder).  Prints
@@ -21,7 +21,7 @@ def main(argv=None) -> int:
     from jazzgen.errors import JazzgenError
     from jazzgen.evaluation.likelihood import model_split
     from jazzgen.model.folder import CONFIG_NEEDS, load_vocab, read_config
-    p = cli.Parser(prog="python scripts/nuance_tables.py", description=__doc__.split("\n\n")[0])
+    p = cli.Parser(prog="python scripts/tools/nuance_tables.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default=str(SHIPPED_MODEL))
     p.add_argument("--data", default=None, help="the model's training folder (default: its config's)")
     p.add_argument("--cache", default=CACHE)

@@ -1,6 +1,6 @@
 """Reproduce the full evaluation report of a trained model, in one command.
 
-    python scripts/report.py --model models/wjazzd --data midi/wjazzd --out eval/report
+    python scripts/tools/report.py --model models/wjazzd --data midi/wjazzd --out eval/report
 
 (a) likelihood of every predicted head (pitch, dur, art, vel) of the model and of the
     n-gram baselines (fitted on the model's training files) over the validation files
@@ -19,7 +19,7 @@
     played beside the real files read the same way: linear and gradient-boosted
     two-sample tests with their real-vs-real floor, what separates most, formula use,
     copies, chord-tone rate, detached share and sounding-length overlaps, and the
-    issue's targets (``python scripts/listen.py`` runs this part alone).
+    issue's targets (``python scripts/tools/listen.py`` runs this part alone).
 
 ``report.md`` and ``report.json`` (the random mode, as ``jazzgen.evaluate`` writes them)
 and ``histograms.png`` go to ``<out>``, ``summary.md`` (everything printed) beside them.
@@ -201,7 +201,7 @@ def mode_section(mode: str, solos: list, train: list, val: list, seconds: float)
 
 def listener_section(solos: list, train: list, val: list, data: str, out: Path, seed: int) -> tuple[str, dict]:
     """Issue 20's listener on the random-performer solos, both renderings, read as played
-    (``evaluation.comparison``; ``python scripts/listen.py`` runs the same alone)."""
+    (``evaluation.comparison``; ``python scripts/tools/listen.py`` runs the same alone)."""
     from jazzgen.evaluation import comparison as C
     real, train_raw = C.read_all(C.files_of(val, data)), C.read_all(C.files_of(train, data))
     t_index = C.idiom.index(train_raw)
@@ -222,7 +222,7 @@ def parse_args(argv=None):
     from jazzgen.commands import cli
     from jazzgen.evaluation import report as R
     from jazzgen.generation import sample
-    p = cli.Parser(prog="python scripts/report.py", description=__doc__.split("\n\n")[0])
+    p = cli.Parser(prog="python scripts/tools/report.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default=R.DEFAULT_MODEL)
     p.add_argument("--data", default="midi/wjazzd", help="the model's training folder")
     p.add_argument("--out", default="eval/report")
@@ -281,7 +281,7 @@ def likelihood_section(a, train: list, val: list, stepper) -> dict:
 def write_random_report(a, argv, solos: list, train: list, val: list, figures: dict, lik, out: Path) -> None:
     """report.md/json of the random-performer solos, as ``jazzgen.evaluate`` writes them."""
     from jazzgen.evaluation import report as R
-    rep = {"command": "python scripts/report.py " + " ".join(sys.argv[1:] if argv is None else argv),
+    rep = {"command": "python scripts/tools/report.py " + " ".join(sys.argv[1:] if argv is None else argv),
            "data": str(out / "random"), "model": a.model,
            "split": f"one solo per validation file of the model's split, over its changes "
                     f"(seed {a.seed}, temperature {a.temperature}, top-p {a.top_p}, min-p {a.min_p}, "

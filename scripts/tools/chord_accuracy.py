@@ -8,7 +8,7 @@ are skipped.  Quality is compared by family:
     maj = maj, maj7, 6, aug     min = min, min7, min6, minmaj7     dom = dom7, aug7, alt
     hdim = m7b5                 dim = dim, dim7                    sus = sus4, 7sus4
 
-    python scripts/chord_accuracy.py [--data midi/wjazzd] [--limit N] [--every K] [--per beat|half-bar]
+    python scripts/tools/chord_accuracy.py [--data midi/wjazzd] [--limit N] [--every K] [--per beat|half-bar]
         [--solo]   (also feed the solo line to the inference, as a real band file would)
         [--set NAME=VALUE ...]   (override a field of chord_infer.Params: how sensitive is it?)
         [--triads DIR]   (real files instead: where the accompaniment plays plain triads, is
@@ -36,7 +36,7 @@ from jazzgen.music import chord_infer
 from jazzgen.music.midi_io import read_midi
 from jazzgen.music.notes import GRID, NO_CHORD
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _seq(path):

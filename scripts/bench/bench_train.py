@@ -1,6 +1,6 @@
 """Training throughput: jazzgen's loop as users run it, the previous batch, and plain PyTorch.
 
-    python scripts/bench_train.py [--epochs 2] [--rounds 2] [--max-songs 0] [--batch-size B]
+    python scripts/bench/bench_train.py [--epochs 2] [--rounds 2] [--max-songs 0] [--batch-size B]
 
 Three systems, all on the bundled corpus's training windows (the shipped configuration:
 2 x 256 LSTM, seq 96, augmentation on) and measured in this one run, in an order that
@@ -34,7 +34,7 @@ from pathlib import Path
 
 from jazzgen.model.training import TrainConfig  # (no Keras import yet)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 PREVIOUS_BATCH = 24
 

@@ -1,8 +1,8 @@
 """The GPU check: the shipped configuration under each Keras backend, the same with --distribute, then a 3 x 512 model.
 
-    bash scripts/fetch_gpu_wheels.sh                   # here: the wheels the GPU machine lacks
-    bash scripts/gpu_check.sh                          # there: installs .whl/, runs this
-    bash scripts/gpu_check.sh --cpu-smoke              # anywhere: tiny sizes, a few minutes on a CPU
+    bash scripts/tools/fetch_gpu_wheels.sh                   # here: the wheels the GPU machine lacks
+    bash scripts/tools/gpu_check.sh                          # there: installs .whl/, runs this
+    bash scripts/tools/gpu_check.sh --cpu-smoke              # anywhere: tiny sizes, a few minutes on a CPU
 
 1. For each backend in --backends (default jax and torch; each in its own process, since
    Keras fixes the backend at import): `jazzgen.model.training.train` with the shipped
@@ -37,7 +37,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SMOKE = {"max_songs": 12, "units": 32, "layers": 1, "seq_len": 32}
 BIG = "--layers 3 --units 512 --dropout 0.3 --batch-size 64 --lr 3.3e-3"
 BIG_SMOKE = "--layers 3 --units 32 --batch-size 16 --seq-len 32 --max-songs 12 --epochs 30"

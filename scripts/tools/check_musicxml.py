@@ -1,6 +1,6 @@
 """Do jazzgen's lead sheets open in notation programs?  Validate and re-read many takes.
 
-    python scripts/check_musicxml.py [--takes 50] [--seed 0] [--model models/wjazzd]
+    python scripts/tools/check_musicxml.py [--takes 50] [--seed 0] [--model models/wjazzd]
 
 Makes --takes takes with random settings (form or a chart in another meter, tempo 60-300,
 length 8-60 s, seed, performer), writes each one's MusicXML as the page and `generate
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 SCHEMA = ROOT / "tests" / "data" / "musicxml" / "musicxml.xsd"
 CHARTS = (("3/4", "Dm7 | G7 | Cmaj7 | A7 |"), ("5/4", "Ebm7 | Bbm7 |"), ("6/8", "Fmaj7 | Em7b5 A7 | Dm7 | G7 |"),
