@@ -30,7 +30,7 @@ from jazzgen.data.tokens import UNKNOWN_PERFORMER
 from jazzgen.errors import DataError, MidiError, UsageError
 from jazzgen.music import midi_check, midi_io
 from jazzgen.music.midi_io import read_midi_bytes
-from jazzgen.music.notes import GRID, NO_CHORD, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature
+from jazzgen.music.notes import GRID, NO_CHORD, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature, per_chord
 from jazzgen.util import atomic_write, file_kind, named_tuples, no_gc
 
 CACHE_VERSION = 11  # 3: reports name the melody part and the chord source; 4: notes keep their performed lengths;
@@ -152,9 +152,8 @@ def find_midi(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Pa
 
 def _stats(seq: NoteSequence) -> dict:
     bars = int(seq.bar_position([max(seq.end - 1, 0)])[0][0]) + 1 if seq.end else 0
-    ci = seq.chord_at(seq.start)
-    has = np.array([c.symbol != NO_CHORD for c in seq.chords] + [False])
-    return {"notes": len(seq), "bars": bars, "chord_coverage": float(has[ci].mean()) if len(seq) else 0.0}
+    has = per_chord([c.symbol != NO_CHORD for c in seq.chords], seq.chord_at(seq.start), False, bool)
+    return {"notes": len(seq), "bars": bars, "chord_coverage": float(has.mean()) if len(seq) else 0.0}
 
 
 def _hist(err: np.ndarray) -> list[int]:

@@ -50,7 +50,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from jazzgen.music.notes import GRID, NO_CHORD, ChordChange, NoteSequence
+from jazzgen.music.notes import GRID, NO_CHORD, ChordChange, NoteSequence, per_chord
 from jazzgen.music.timing import MIDI_DEFAULT_QPM
 
 PAD, UNK, BOS = 0, 1, 2
@@ -245,15 +245,11 @@ def chord_ids(seq: NoteSequence, steps: np.ndarray) -> tuple[np.ndarray, np.ndar
     them) reads as no chord, like N.C., rather than stopping a whole corpus.
     """
     from jazzgen.music.chords import chord_or_none
-    table_root = np.full(len(seq.chords) + 1, ROOT_NONE, np.int16)   # last slot: before any chord
-    table_qual = np.ones(len(seq.chords) + 1, np.int16)              # 1 + index of "none"
-    for i, ch in enumerate(seq.chords):
-        c = chord_or_none(ch.symbol)
-        if c is not None:
-            table_root[i] = ROOT0 + c.root
-            table_qual[i] = 1 + c.quality_index
+    chords = [chord_or_none(c.symbol) for c in seq.chords]
     idx = seq.chord_at(steps)
-    return table_root[idx], table_qual[idx]
+    root = per_chord([ROOT_NONE if c is None else ROOT0 + c.root for c in chords], idx, ROOT_NONE, np.int16)
+    qual = per_chord([1 if c is None else 1 + c.quality_index for c in chords], idx, 1, np.int16)   # 1: "none"
+    return root, qual
 
 
 def position_ids(seq: NoteSequence, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -163,26 +163,13 @@ def symbol_events(path: Path) -> list[str]:
     return [f"{m.type} {m.text!r}" for tr in mido.MidiFile(path).tracks for m in tr if m.type in kinds]
 
 
-def chord_root(symbol: str) -> int | None:
-    """The root pitch class of a symbol; None for N.C. or one that does not parse."""
-    try:
-        return parse_chord(symbol).root
-    except JazzgenError:
-        return None
-
-
 def root_accuracy(songs: list[NoteSequence], originals: dict[str, NoteSequence]) -> tuple[int, int]:
     """(beats with a marker chord, beats whose chord read from the file has its root)."""
     n = hits = 0
     for s in songs:
         truth = originals[s.name]
         beats = np.arange(0, truth.end, GRID)
-        want = truth.chord_at(beats)
-        got = s.chord_at(beats)
-        for w, g in zip(want.tolist(), got.tolist()):
-            r = chord_root(truth.chords[w].symbol) if w >= 0 else None
-            if r is None:
-                continue
-            n += 1
-            hits += g >= 0 and chord_root(s.chords[g].symbol) == r
+        want, got = truth.roots_at(beats), s.roots_at(beats)
+        n += int(np.sum(want >= 0))
+        hits += int(np.sum((want >= 0) & (got == want)))
     return n, hits

@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from jazzgen.music.notes import NoteSequence
+from jazzgen.music.notes import NoteSequence, per_chord
 
 NAN = float("nan")
 
@@ -107,10 +107,9 @@ def chord_tone_rates(seq: NoteSequence) -> tuple[float, float]:
     """
     if len(seq) == 0 or not seq.chords:
         return NAN, NAN
-    idx = seq.chord_at(seq.start)
+    sounding = per_chord([_chord_sets(c.symbol) for c in seq.chords], seq.chord_at(seq.start), None)
     hit_all, hit_core, known = 0, 0, 0
-    for k, p in zip(idx, seq.pitch):
-        sets = _chord_sets(seq.chords[k].symbol) if k >= 0 else None
+    for sets, p in zip(sounding, seq.pitch):
         if sets is None:
             continue
         known += 1

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from jazzgen.evaluation.metrics import DUR_BINS
-from jazzgen.music.chords import chord_or_none
 from jazzgen.music.notes import GRID, NoteSequence
 
 WINDOW_BARS = 4
@@ -34,14 +33,6 @@ FEATURES = (
        "pitch_mean", "pitch_range"])
 
 
-def _chord_roots(seq: NoteSequence) -> np.ndarray:
-    """Root pitch class of the chord at each note's onset, -1 where none is known."""
-    chords = [chord_or_none(c.symbol) for c in seq.chords]
-    roots = [-1 if c is None else c.root for c in chords]
-    table = np.array(roots + [-1], np.int64)        # index -1 (before any chord) -> -1
-    return table[seq.chord_at(seq.start)] if len(seq) else np.zeros(0, np.int64)
-
-
 def _hist(values: np.ndarray, n: int) -> np.ndarray:
     h = np.bincount(values, minlength=n)[:n].astype(np.float64)
     return h / max(h.sum(), 1.0)
@@ -53,7 +44,7 @@ def window_features(seq: NoteSequence, window_bars: int = WINDOW_BARS) -> np.nda
         return np.zeros((0, len(FEATURES)))
     bar, _ = seq.bar_position(seq.start)
     win = (bar - bar.min()) // window_bars
-    roots = _chord_roots(seq)
+    roots = seq.roots_at(seq.start)
     start, dur = seq.start.astype(np.int64), seq.duration.astype(np.int64)
     nxt = np.append(start[1:], start[-1] + dur[-1])
     gap = nxt - (start + dur)                                      # silence after each note

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from jazzgen.music.midi_io import DRUM_CHANNEL, Part
-from jazzgen.music.notes import GRID, NoteSequence
+from jazzgen.music.notes import GRID, NoteSequence, per_chord
 
 BANDS = ("none", "bass", "trio")   # solo only | + walking bass | + piano, bass and drums
 EIGHTH = GRID // 2                 # the off-beat eighth, straight; the writer swings it
@@ -89,8 +89,7 @@ def _colours(ch, root: int, tones: tuple[int, ...], defaults: tuple[int, ...]) -
 
 
 def _chords_per_step(seq: NoteSequence, steps: np.ndarray) -> list[Harmony | None]:
-    idx = seq.chord_at(steps)
-    return [harmony(seq.chords[i].symbol) if i >= 0 else None for i in idx.tolist()]
+    return per_chord([harmony(c.symbol) for c in seq.chords], seq.chord_at(steps), None).tolist()
 
 
 def _nearest(pc: int, ref: float, low: int, high: int) -> int:

@@ -76,7 +76,7 @@ from typing import Sequence
 import numpy as np
 
 from jazzgen.music.chords import NAMES, QUALITY
-from jazzgen.music.notes import NO_CHORD, ChordChange, TimeSignature
+from jazzgen.music.notes import NO_CHORD, ChordChange, TimeSignature, chord_index, per_chord
 
 # The qualities inferred, in the order of the Viterbi states (ties go to the first); their
 # tones, tensions, suffix and prior are chords.QUALITY's: (quality, tones, tensions, suffix, prior)
@@ -383,6 +383,5 @@ def infer_chords(pitch, start, end, velocity,
 
 def chord_per_frame(changes: Sequence[ChordChange], steps: np.ndarray) -> list[str]:
     """The symbol in force at each step (N.C. before the first change)."""
-    starts = np.array([c.step for c in changes], np.int64)
-    idx = np.searchsorted(starts, np.asarray(steps), side="right") - 1
-    return [changes[i].symbol if i >= 0 else NO_CHORD for i in idx.tolist()]
+    idx = chord_index([c.step for c in changes], steps)
+    return per_chord([c.symbol for c in changes], idx, NO_CHORD).tolist()

@@ -504,6 +504,11 @@ def chord_or_none(symbol: str) -> Chord | None:
     return ch if ch.root is not None else None
 
 
+def chord_roots(symbols) -> list[int]:
+    """The root pitch class of each symbol; -1 for N.C. and for one that does not parse."""
+    return [-1 if (c := chord_or_none(s)) is None else c.root for s in symbols]
+
+
 def is_chord_symbol(text: str) -> bool:
     """True if ``text`` reads as a chord symbol (N.C. included) and is no rehearsal mark."""
     if is_rehearsal_mark(text):

@@ -26,6 +26,33 @@ class ChordChange(NamedTuple):
     symbol: str  # lead-sheet symbol as written ('Bb7', 'Cm7b5', 'N.C.')
 
 
+def chord_index(starts, times) -> np.ndarray:
+    """Which chord sounds at each time: the index of the last change at or before it.
+
+    The one lookup of the chord in force, whatever the unit (steps, ticks, beats).  A note
+    that starts exactly on a change hears the new chord; of two changes at one time the one
+    listed later wins; before the first change the answer is -1 (no chord yet); the last
+    chord holds on past its bar, to the end of the piece.  ``starts`` need not be sorted.
+    """
+    starts = np.asarray(starts, np.int64)
+    times = np.asarray(times)
+    if len(starts) > 1 and np.any(np.diff(starts) < 0):
+        order = np.argsort(starts, kind="stable")            # equal starts keep their order
+        k = np.searchsorted(starts[order], times, side="right") - 1
+        return np.where(k >= 0, order[np.maximum(k, 0)], -1)
+    return np.searchsorted(starts, times, side="right") - 1
+
+
+def per_chord(values, index, none, dtype=object) -> np.ndarray:
+    """``values[i]`` (one per chord) at each ``index`` from ``chord_index``; ``none`` where it
+    is -1 (before the first chord).  The way every stage reads a per-chord table per note."""
+    table = np.empty(len(values) + 1, dtype)
+    for i, v in enumerate(values):       # one by one: tuples and sets stay single objects
+        table[i] = v
+    table[-1] = none
+    return table[np.asarray(index, np.int64)]
+
+
 class Tempo(NamedTuple):
     step: int
     qpm: float   # quarter notes per minute
@@ -175,9 +202,15 @@ class NoteSequence:
         return out
 
     def chord_at(self, steps: np.ndarray) -> np.ndarray:
-        """Index into ``self.chords`` of the chord in force at each step (-1: none yet)."""
-        starts = np.array([c.step for c in self.chords], np.int64)
-        return np.searchsorted(starts, np.asarray(steps), side="right") - 1
+        """Index into ``self.chords`` of the chord in force at each step (-1: none yet;
+        ``chord_index`` says what happens on and around a change)."""
+        return chord_index([c.step for c in self.chords], steps)
+
+    def roots_at(self, steps: np.ndarray) -> np.ndarray:
+        """Root pitch class of the chord in force at each step; -1 before the first chord,
+        under N.C. and under a symbol that does not parse."""
+        from jazzgen.music.chords import chord_roots
+        return per_chord(chord_roots(c.symbol for c in self.chords), self.chord_at(steps), -1, np.int64)
 
     def bar_position(self, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(bar index, steps since the bar's downbeat) for each step, through meter changes."""

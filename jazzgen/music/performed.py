@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from jazzgen.errors import MidiError
+from jazzgen.music.notes import chord_index, per_chord
 
 MELODY_NAMES = ("melody", "solo", "lead", "sax", "trumpet", "voice", "vocal")
 
@@ -68,24 +69,21 @@ class PerformedSolo:
     @property
     def chord_index(self) -> np.ndarray:
         """Index into chord_symbols of the chord in force at each onset (-1: none yet)."""
-        return np.searchsorted(self.chord_ticks, self.onset, side="right") - 1
+        return chord_index(self.chord_ticks, self.onset)
 
     @property
     def chord_root(self) -> np.ndarray:
         """Root pitch class of the chord at each onset, -1 for none (N.C., unknown, before the first)."""
-        from jazzgen.music.chords import chord_or_none
-        roots = [(c.root if (c := chord_or_none(s)) is not None else -1) for s in self.chord_symbols]
-        return np.array(roots + [-1], np.int64)[self.chord_index] if len(self) else np.zeros(0, np.int64)
+        from jazzgen.music.chords import chord_roots
+        return per_chord(chord_roots(self.chord_symbols), self.chord_index, -1, np.int64)
 
     def chord_tone(self) -> np.ndarray:
         """Per note: 1 if its pitch class is in the chord's (tensions included), 0 if not, -1 no chord."""
         from jazzgen.music.chords import chord_or_none
         pcs = [(frozenset(c.pcs) if (c := chord_or_none(s)) is not None else None) for s in self.chord_symbols]
-        out = np.full(len(self), -1, np.int64)
-        for i, (k, p) in enumerate(zip(self.chord_index.tolist(), self.pitch.tolist())):
-            if k >= 0 and pcs[k] is not None:
-                out[i] = int(p % 12 in pcs[k])
-        return out
+        sounding = per_chord(pcs, self.chord_index, None)
+        pitch = self.pitch.tolist()
+        return np.array([-1 if s is None else int(p % 12 in s) for s, p in zip(sounding, pitch)], np.int64)
 
 
 def _pick_track(score, track: int | str | None):
