@@ -90,7 +90,8 @@ def _random_inputs(rng, batch, length):
     sizes = T.default_vocab().sizes
     hi = {"prev_pitch": sizes["pitch"], "prev_dur": sizes["dur"], "root": sizes["root"], "qual": sizes["qual"],
           "beat": sizes["beat"], "sub": sizes["sub"], "target_pitch": sizes["pitch"], "target_dur": sizes["dur"],
-          "prev_art": sizes["art"], "prev_vel": sizes["vel"], "tempo": sizes["tempo"], "performer": sizes["performer"]}
+          "prev_art": sizes["art"], "prev_vel": sizes["vel"], "tempo": sizes["tempo"], "performer": sizes["performer"],
+          "next_root": sizes["root"], "next_qual": sizes["qual"], "change": sizes["change"]}
     return {k: rng.integers(1, hi[k], (batch, length)).astype("int32") for k in INPUTS}
 
 

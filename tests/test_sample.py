@@ -14,19 +14,20 @@ from jazzgen.generation.sample import Sampling, Stepper, improvise, sample_ids
 from jazzgen.model.folder import export_weights, load_weights
 from jazzgen.music.notes import GRID, ChordChange, NoteSequence, Tempo, TimeSignature
 
-FIELDS = ("prev_pitch", "prev_dur", "prev_art", "prev_vel", "tempo", "performer", "root", "qual", "beat", "sub")
+FIELDS = ("prev_pitch", "prev_dur", "prev_art", "prev_vel", "tempo", "performer", "root", "qual", "beat", "sub",
+          "next_root", "next_qual", "change")
 PERFORMERS = ("ArtPepper", "Chet Baker")
 VOCAB = T.default_vocab(PERFORMERS, (6, 3))
 
 
-def random_model(layers=2, units=16, seed=0, scale=0.3):
+def random_model(layers=2, units=16, seed=0, scale=0.3, harmony=True):
     """A tiny model with random weights large enough that every input matters."""
     import keras
 
     from jazzgen.model.network import ModelConfig, build_model
     keras.utils.set_random_seed(seed)
     m = build_model(VOCAB, ModelConfig(layers=layers, units=units, dropout=0.5, emb_pitch=12, emb_dur=8,
-                                       emb_cond=6, emb_dyn=4, emb_performer=5, head_units=12))
+                                       emb_cond=6, emb_dyn=4, emb_performer=5, head_units=12, harmony=harmony))
     rng = np.random.default_rng(seed)
     m.set_weights([rng.normal(0, scale, w.shape).astype("float32") for w in m.get_weights()])
     return m
@@ -53,9 +54,18 @@ def stepper(model_folder):
 
 # ---------------------------------------------------------------------------- Stepper == Keras
 
-def test_stepper_equals_keras_predict_every_head(model_folder, stepper):
+@pytest.mark.parametrize("harmony", [True, False])
+def test_stepper_equals_keras_predict_every_head(model_folder, stepper, harmony, tmp_path):
+    """A model with the chord ahead and one without (as every model before it): the same."""
     import keras
+
+    from jazzgen.generation.takes import load_stepper
+    from jazzgen.model.network import model_inputs
+    if not harmony:
+        model_folder = save_model(random_model(harmony=False), tmp_path / "old")
+        stepper = load_stepper(model_folder)
     model = keras.saving.load_model(model_folder / "model.keras", safe_mode=True)
+    assert stepper.harmony == harmony == ("next_root" in model_inputs(model))
     sizes = VOCAB.sizes
     rng = np.random.default_rng(7)
     B, L = 3, 9
@@ -67,18 +77,21 @@ def test_stepper_equals_keras_predict_every_head(model_folder, stepper):
          "target_dur": rng.integers(T.DUR0 + 1, sizes["dur"], (B, L)),
          "prev_art": rng.integers(0, sizes["art"], (B, L)), "prev_vel": rng.integers(0, sizes["vel"], (B, L)),
          "tempo": np.repeat(rng.integers(1, sizes["tempo"], (B, 1)), L, 1),
-         "performer": np.repeat(np.array([[1], [2], [3]]), L, 1)}
+         "performer": np.repeat(np.array([[1], [2], [3]]), L, 1),
+         "next_root": rng.integers(1, sizes["root"], (B, L)), "next_qual": rng.integers(1, sizes["qual"], (B, L)),
+         "change": rng.integers(1, sizes["change"], (B, L))}
     x["prev_pitch"][:, 0] = x["prev_dur"][:, 0] = T.BOS          # a song's first step
     x["prev_art"][:, 0] = x["prev_vel"][:, 0] = T.PAD
     x["root"][0, :3] = 1                                        # no chord: no relative logits
     x = {k: v.astype("int32") for k, v in x.items()}
-    ref = model.predict(x, verbose=0)
+    ref = model.predict({k: x[k] for k in model_inputs(model)}, verbose=0)
     assert all(ref[h].std() > 0.2 for h in ("pitch", "dur", "art", "vel"))   # far above the 1e-5 tolerance
     state = stepper.zero_state(B)
     assert stepper.n_layers == 2 and stepper.units == 16
     for t in range(L):
         h, state = stepper.step(state, *(x[f][:, t] for f in FIELDS))
-        np.testing.assert_allclose(stepper.pitch_logits(h, x["root"][:, t]), ref["pitch"][:, t], atol=1e-5, rtol=0)
+        got = stepper.pitch_logits(h, x["root"][:, t], x["next_root"][:, t])
+        np.testing.assert_allclose(got, ref["pitch"][:, t], atol=1e-5, rtol=0)
         np.testing.assert_allclose(stepper.dur_logits(h, x["target_pitch"][:, t]), ref["dur"][:, t], atol=1e-5, rtol=0)
         for head in ("art", "vel"):
             got = stepper.expression_logits(head, h, x["target_pitch"][:, t], x["target_dur"][:, t])
@@ -315,6 +328,20 @@ def test_solos_have_dynamics_articulation_and_a_performer(stepper):
 def test_tempo_reaches_the_network(stepper):
     slow, fast = (improvise(stepper, chart(qpm=q), seed=4, performer="ArtPepper")[0] for q in (70.0, 280.0))
     assert not (len(slow) == len(fast) and np.array_equal(slow.pitch, fast.pitch))
+
+
+@pytest.mark.parametrize("harmony", [True, False])
+def test_the_chord_ahead_reaches_a_model_with_harmony_only(harmony, tmp_path):
+    """Two charts that agree on bar 1 and differ from bar 2 on: a model with harmony plays bar 1
+    differently (it sees the next chord coming); one without (every model before it) the same."""
+    from jazzgen.generation.takes import load_stepper
+    stepper = load_stepper(save_model(random_model(harmony=harmony), tmp_path / "m"))
+    a, b = chart(bars=4), chart(bars=4)
+    b.chords = [b.chords[0]] + [ChordChange(c.step, "F#7") for c in b.chords[1:]]
+    bar1 = [(s.pitch[s.start < 4 * GRID], s.start[s.start < 4 * GRID])
+            for s in (improvise(stepper, c, seed=9, performer="ArtPepper")[0] for c in (a, b))]
+    same = all(np.array_equal(x, y) for x, y in zip(*bar1))
+    assert same != harmony
 
 
 def test_a_model_from_before_dynamics_is_one_model_error(model_folder, tmp_path):

@@ -166,7 +166,27 @@ def test_ids_stay_inside_the_vocabulary_on_corpus_files():
         tok = T.encode(read_midi(path)[0])
         for f, a in tok.arrays().items():
             lowest = T.PAD if f in ("art", "vel") else 1            # PAD: rests and ties
-            assert a.min() >= lowest and a.max() < sizes[f], (path.name, f)
+            table = {"next_root": "root", "next_qual": "qual"}.get(f, f)
+            assert a.min() >= lowest and a.max() < sizes[table], (path.name, f)
+
+
+def test_the_chord_ahead_skips_repeats_and_counts_the_steps_to_it():
+    seq = hand_seq([60, 62, 64, 65, 67, 69], [0, 12, 23, 48, 60, 100], [6, 6, 6, 6, 6, 6],
+                   chords=[ChordChange(6, "Dm7"), ChordChange(24, "G7"), ChordChange(48, "G7"),
+                           ChordChange(60, "C"), ChordChange(100, "N.C.")])
+    nxt_root, nxt_qual, change = T.next_chord_ids(seq, np.array([0, 6, 12, 23, 24, 47, 59, 99, 100]))
+    q = lambda name: 1 + T.default_vocab().qualities.index(name)   # noqa: E731
+    g, c, d = T.ROOT0 + 7, T.ROOT0, T.ROOT0 + 2
+    assert nxt_root.tolist() == [d, g, g, g, c, c, c, T.ROOT_NONE, T.ROOT_NONE]   # the repeated G7 is no change
+    assert nxt_qual.tolist() == [q("min7"), q("dom7"), q("dom7"), q("dom7"), q("maj"), q("maj"), q("maj"),
+                                 q("none"), q("none")]
+    # 6 steps, 18, 12, 1, 36, 13, 1, 1 away; nothing after N.C.
+    assert change.tolist() == [2, 4, 3, 1, 5, 4, 1, 1, T.CHANGE_NONE]
+    tok = T.encode(seq)                                 # an event's ids are those at its onset
+    assert tok.next_root[tok.pitch == T.PITCH0 + 64].tolist() == [g]
+    up = T.transpose(tok, 2)
+    assert ((up.next_root - tok.next_root)[tok.next_root >= T.ROOT0] % 12 == 2).all()
+    assert (up.next_root[tok.next_root < T.ROOT0] == T.ROOT_NONE).all()
 
 
 def test_transposition_moves_notes_and_chords_together():

@@ -61,12 +61,13 @@ def runs(tmp_path_factory):
         r["after_first"] = {"state": json.loads((b / "state.json").read_text()),
                             "iterations": iterations(b / "last.keras"), "log": (b / "log.csv").read_text()}
     r["b2"] = run_module("jazzgen.train", ["--out", "models", "--name", "b", "--resume"], cwd=tmp)
-    return {"tmp": tmp, "a": tmp / "models" / "a", "b": b, **r}
+    r["h1"] = run_module("jazzgen.train", flags + ["--name", "h", "--harmony"], cwd=tmp)
+    return {"tmp": tmp, "a": tmp / "models" / "a", "b": b, "h": tmp / "models" / "h", **r}
 
 
 @pytest.fixture
 def ran(runs):
-    for k, code in (("a1", 0), ("b1", 130), ("b2", 0)):
+    for k, code in (("a1", 0), ("b1", 130), ("b2", 0), ("h1", 0)):
         assert runs[k].returncode == code, (k, runs[k].stdout[-2000:], runs[k].stderr[-3000:])
     return runs
 
@@ -110,6 +111,25 @@ def test_artifacts_of_a_two_epoch_run(ran):
     with np.load(out / "weights.npz") as z:
         assert str(z["keras_sha256"]) == hashlib.sha256((out / "model.keras").read_bytes()).hexdigest()
         assert z["lstm_0_recurrent"].shape == (16, 64)
+
+
+@pytest.mark.slow
+def test_a_run_with_harmony_reads_the_chord_ahead_and_samples(ran):
+    from jazzgen.generation.sample import improvise
+    from jazzgen.generation.takes import load_stepper
+    from jazzgen.music.notes import GRID, ChordChange, NoteSequence, Tempo, TimeSignature
+    h = ran["h"]
+    assert json.loads((h / "config.json").read_text())["harmony"] is True
+    assert json.loads((ran["a"] / "config.json").read_text())["harmony"] is False
+    with np.load(h / "weights.npz") as z:
+        assert z["emb_next_root"].shape[0] == z["emb_root"].shape[0] and z["pitch_next_w"].shape == (16, 12)
+    stepper = load_stepper(h)
+    assert stepper.harmony and not load_stepper(ran["a"]).harmony
+    like = NoteSequence.empty("chart")
+    like.chords = [ChordChange(i * 4 * GRID, s) for i, s in enumerate(["Dm7", "G7", "Cmaj7", "Cmaj7"])]
+    like.tempos, like.time_signatures, like.end = [Tempo(0, 160.0)], [TimeSignature(0, 4, 4)], 16 * GRID
+    [solo] = improvise(stepper, like, seed=1)
+    assert len(solo) > 0 and solo.end == like.end
 
 
 @pytest.mark.slow
@@ -196,6 +216,18 @@ def test_licence_only_for_wjazzd_solos():
     assert "ODbL" not in training._licence(cfg, d) and "`midi`" in training._licence(cfg, d)
 
 
+def test_a_model_folder_from_before_harmony_reads_as_without_it(tmp_path):
+    """config.json without "harmony" (every model before the flag): the network without the chord ahead."""
+    from jazzgen.model.folder import read_config
+    assert read_config(SHIPPED_MODEL).harmony is False
+    d = json.loads((SHIPPED_MODEL / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**d, "harmony": True}))
+    assert read_config(tmp_path).harmony is True
+    cfg = train_cmd.parse_args(["--harmony", "--weight-decay", "0.01"])[0]
+    assert (cfg.harmony, cfg.weight_decay, cfg.model_config().harmony) == (True, 0.01, True)
+    assert train_cmd.parse_args(["--no-harmony"])[0].harmony is False
+
+
 # ---------------------------------------------------------------------------- errors
 
 @pytest.mark.parametrize("flags, needle", [
@@ -204,6 +236,7 @@ def test_licence_only_for_wjazzd_solos():
     (["--no-such-flag"], "unrecognized arguments: --no-such-flag"),
     (["--units", "many"], "invalid int value"),
     (["--epo", "3"], "unrecognized arguments: --epo"),
+    (["--weight-decay", "1.5"], "--weight-decay must be in [0, 1)"),
 ])
 def test_bad_flags_exit_2_with_one_line(flags, needle, capsys):
     with pytest.raises(SystemExit) as e:

@@ -10,6 +10,7 @@ Flags in, ``jazzgen.model.training.train`` (which says how a run goes), a model 
 """
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -33,9 +34,12 @@ def parse_args(argv=None) -> tuple[TrainConfig, bool, set[str], str | None, dist
     p.add_argument("--cache", default=d.cache, help=f"corpus cache folder (default: {paths.CACHE})")
     for f in ("epochs", "batch_size", "seq_len", "layers", "units", "patience", "seed", "max_songs"):
         p.add_argument("--" + f.replace("_", "-"), type=int, default=getattr(d, f))
-    for f in ("dropout", "lr", "clipnorm", "val_fraction"):
+    for f in ("dropout", "lr", "clipnorm", "weight_decay", "val_fraction"):
         p.add_argument("--" + f.replace("_", "-"), type=float, default=getattr(d, f))
     p.add_argument("--no-augment", dest="augment", action="store_false", help="no 12-key transposition")
+    p.add_argument("--harmony", action=argparse.BooleanOptionalAction, default=d.harmony,
+                   help="the network also reads the chord ahead (the next change and how far away it is) "
+                   f"(default: {'on' if d.harmony else 'off'}; docs/measured.md has the comparison)")
     p.add_argument("--mixed-precision", action="store_true", help="float16/bfloat16 compute (GPU)")
     p.add_argument("--distribute", action="store_true",
                    help="data-parallel over all local devices (and over processes, with the three flags below)")

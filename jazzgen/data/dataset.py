@@ -77,6 +77,8 @@ class Windows:
         out = dict(a)
         out["pitch"], out["root"] = T.transpose_ids(a["pitch"], a["root"], k)
         out["prev_pitch"], _ = T.transpose_ids(a["prev_pitch"], a["root"], k)
+        if "next_root" in a:
+            _, out["next_root"] = T.transpose_ids(a["next_root"], a["next_root"], k)
         return Windows(out)
 
 

@@ -14,6 +14,9 @@ factors and six conditioning values, all small integers:
                sub    pad or grid step within that quarter (0..GRID-1)
                tempo  pad or tempo bucket of the whole solo (Vocab.tempo_edges, log-bpm)
                performer  pad/unknown or the solo's performer (Vocab.performers)
+               next_root, next_qual  the next chord that differs from the one in force (root
+                      none: no chord follows), as a player reading the changes sees it coming
+               change pad or how far away that change is (CHANGE_EDGES buckets of grid steps)
 
 Position works in any meter, through meter changes (``NoteSequence.bar_position``):
 the bar restarts at each bar line of the meter in force, and the beat id counts
@@ -74,7 +77,15 @@ PREDICTED = ("pitch", "dur", "art", "vel")
 EXPRESSION = PREDICTED[2:]   # per note only (rests and ties carry PAD); see the target pitch and duration
 PREDATES_DYNAMICS = ("this model predates dynamics (articulation, velocity, tempo, performer) "
                      "and needs retraining with python -m jazzgen.train")
-FIELDS = ("pitch", "dur", "art", "vel", "root", "qual", "beat", "sub", "tempo", "performer")
+# the chord ahead: what an approach note aims at (a model trained without them ignores them)
+HARMONY = ("next_root", "next_qual", "change")
+FIELDS = ("pitch", "dur", "art", "vel", "root", "qual", "beat", "sub", "tempo", "performer") + HARMONY
+# Steps from an event's onset to the next chord change: the last sixteenth (1-3), the last
+# eighth (4-6), the last beat (7-12), the last two beats, the last bar of 4/4, further;
+# CHANGE0 + len(CHANGE_EDGES) + 1 is "no change ahead" (the last chord of the solo).
+CHANGE_EDGES = (4, 7, 13, 25, 49)
+CHANGE0 = 1
+CHANGE_NONE = CHANGE0 + len(CHANGE_EDGES) + 1
 DEFAULT_VELOCITY = 90
 
 # Chosen from WJazzD (401 solos, 175,724 notes, read without closing gaps; see
@@ -120,7 +131,8 @@ class Vocab:
         return {"pitch": PITCH0 + 128, "dur": DUR0 + self.max_dur + 1, "root": N_ROOT, "rel": N_REL,
                 "qual": 1 + len(self.qualities), "beat": 1 + self.max_beat, "sub": 1 + self.grid,
                 "art": ART0 + len(self.art_values) + self.art_rest, "vel": VEL0 + len(self.vel_values),
-                "tempo": TEMPO0 + len(self.tempo_edges) + 1, "performer": PERFORMER0 + len(self.performers)}
+                "tempo": TEMPO0 + len(self.tempo_edges) + 1, "performer": PERFORMER0 + len(self.performers),
+                "change": CHANGE_NONE + 1}
 
     # -- per-note and per-solo ids
     @property
@@ -227,6 +239,9 @@ class Tokens:
     sub: np.ndarray
     tempo: np.ndarray
     performer: np.ndarray
+    next_root: np.ndarray
+    next_qual: np.ndarray
+    change: np.ndarray
     seq: NoteSequence = field(repr=False, default=None)  # chords/tempo/meter/key/end/name (notes unused)
 
     def __len__(self) -> int:
@@ -238,18 +253,49 @@ class Tokens:
 
 # ---------------------------------------------------------------------------- conditioning
 
-def chord_ids(seq: NoteSequence, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(root id, quality id) of the chord in force at each step.
+def _chord_table(seq: NoteSequence) -> tuple[np.ndarray, np.ndarray]:
+    """(root id, quality id) of each of seq.chords, and in a last slot "before any chord".
 
     A symbol that does not parse (a hand-built or edited sequence: the reader drops
     them) reads as no chord, like N.C., rather than stopping a whole corpus.
     """
     from jazzgen.music.chords import chord_or_none
     chords = [chord_or_none(c.symbol) for c in seq.chords]
-    idx = seq.chord_at(steps)
-    root = per_chord([ROOT_NONE if c is None else ROOT0 + c.root for c in chords], idx, ROOT_NONE, np.int16)
-    qual = per_chord([1 if c is None else 1 + c.quality_index for c in chords], idx, 1, np.int16)   # 1: "none"
+    root = np.array([ROOT_NONE if c is None else ROOT0 + c.root for c in chords] + [ROOT_NONE], np.int16)
+    qual = np.array([1 if c is None else 1 + c.quality_index for c in chords] + [1], np.int16)   # 1: "none"
     return root, qual
+
+
+def chord_ids(seq: NoteSequence, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(root id, quality id) of the chord in force at each step."""
+    root, qual = _chord_table(seq)
+    idx = seq.chord_at(steps)
+    return per_chord(root[:-1], idx, ROOT_NONE, np.int16), per_chord(qual[:-1], idx, 1, np.int16)
+
+
+def next_chord_ids(seq: NoteSequence, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(root id, quality id, change id) of the next chord after each step that differs from the
+    one in force there (a symbol repeated, or respelled to the same root and quality, is no
+    change), and how many steps away it starts (``CHANGE_EDGES``).  None ahead: root none,
+    quality none, CHANGE_NONE."""
+    root, qual = _chord_table(seq)
+    n = len(seq.chords)
+    starts = np.array([c.step for c in seq.chords], np.int64)
+    times = np.unique(starts)                       # the times the chord may change, in order
+    slot = np.r_[n, seq.chord_at(times)]            # what sounds from each (first: before any chord)
+    key = root[slot].astype(np.int64) * 256 + qual[slot]
+    nxt = np.full(len(slot) + 1, len(slot))         # per slot, the next slot that differs (len: none)
+    for j in range(len(slot) - 2, -1, -1):
+        nxt[j] = j + 1 if key[j + 1] != key[j] else nxt[j + 1]
+    steps = np.asarray(steps, np.int64)
+    idx = seq.chord_at(steps)
+    here = np.where(idx >= 0, np.searchsorted(times, starts[np.maximum(idx, 0)]) + 1, 0) if n else idx + 1
+    j = nxt[here]
+    ahead = j < len(slot)
+    k = np.where(ahead, slot[np.minimum(j, len(slot) - 1)], n)
+    away = np.maximum(np.r_[times, 0][np.maximum(j - 1, 0)] - steps, 1)
+    change = np.where(ahead, CHANGE0 + np.searchsorted(np.asarray(CHANGE_EDGES), away, side="right"), CHANGE_NONE)
+    return root[k], qual[k], change.astype(np.int16)      # slot n: root none, quality none
 
 
 def position_ids(seq: NoteSequence, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -260,9 +306,12 @@ def position_ids(seq: NoteSequence, steps: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def condition(seq: NoteSequence, onsets: np.ndarray) -> dict[str, np.ndarray]:
+    """The given ids of events starting at `onsets`: chord in force, metric position, chord ahead."""
     root, qual = chord_ids(seq, onsets)
     beat, sub = position_ids(seq, onsets)
-    return {"root": root, "qual": qual, "beat": beat, "sub": sub}
+    next_root, next_qual, change = next_chord_ids(seq, onsets)
+    return {"root": root, "qual": qual, "beat": beat, "sub": sub, "next_root": next_root, "next_qual": next_qual,
+            "change": change}
 
 
 def interval_ids(pitch, root, xp=np):
@@ -440,4 +489,4 @@ def transpose(tok: Tokens, k: int) -> Tokens:
               for c in tok.seq.chords]
     keys = [ks._replace(sharps=(ks.sharps + 7 * k + 6) % 12 - 6) for ks in tok.seq.key_signatures]
     seq = replace(tok.seq, pitch=tok.seq.pitch + k, chords=chords, key_signatures=keys)
-    return replace(tok, pitch=p, root=r, seq=seq)
+    return replace(tok, pitch=p, root=r, next_root=transpose_ids(tok.next_root, tok.next_root, k)[1], seq=seq)

@@ -220,10 +220,10 @@ def formula_rows(model, toks: list[T.Tokens], memory) -> np.ndarray:
     memory's probability of the true pitch, intervals matched, song index, whether the true
     pitch is a note: rests and ties keep the network's probability), for scoring
     the network with its formula memory (``generation.formulas``) as the sampler mixes them."""
-    from jazzgen.model.network import _log_softmax, xy
+    from jazzgen.model.network import _log_softmax, model_inputs, xy
     rows = []
     for si, tok in enumerate(toks):
-        x, _ = xy(dataset.make_windows([tok], len(tok)).arrays)
+        x, _ = xy(dataset.make_windows([tok], len(tok)).arrays, model_inputs(model))
         q = np.exp(_log_softmax(np.asarray(model.predict_on_batch(x)["pitch"], np.float64)[0]))
         notes: list[int] = []
         for i, t in enumerate(tok.pitch.tolist()):

@@ -18,14 +18,11 @@ from jazzgen.data import tokens as T
 from jazzgen.data.nuance import perform
 from jazzgen.errors import FieldError, ModelError, UsageError
 from jazzgen.model.folder import load_vocab, load_weights
-from jazzgen.model.spec import EXPRESSION, FEATURES
+from jazzgen.model.spec import EXPRESSION, features, has_harmony
 from jazzgen.music.notes import NoteSequence
 
-# ---------------------------------------------------------------------------- weights
-
-
-# (the performer table's size is the model's own vocabulary's: checked against vocab.json by the Stepper)
-
+# the given ids of a step, in Stepper.step's order after the solo's tempo and performer
+CONDITION = ("root", "qual", "beat", "sub", "next_root", "next_qual", "change")
 
 # ---------------------------------------------------------------------------- the step
 
@@ -54,11 +51,12 @@ class Stepper:
         if self.vocab.sizes["performer"] != w["emb_performer"].shape[0]:
             raise ModelError("the model's vocab.json and weights disagree on the performers (retrain)")
         w = {k: v.astype(np.float64) for k, v in w.items()}   # fold in float64, run in dtype
+        self.harmony = has_harmony(w)                          # reads the chord ahead (train --harmony)
         self.n_layers = sum(1 for k in w if k.endswith("_recurrent"))
         self.units = u = w["lstm_0_recurrent"].shape[0]
         order = np.r_[0:2 * u, 3 * u:4 * u, 2 * u:3 * u]       # keras (i, f, g, o) -> (i, f, o, g)
         k0, off, self.tables = w["lstm_0_kernel"], 0, []
-        for f in FEATURES:
+        for f in features(self.harmony):
             e = w[f"emb_{f}"]
             self.tables.append((e @ k0[off:off + e.shape[1]])[:, order])
             off += e.shape[1]
@@ -70,12 +68,11 @@ class Stepper:
         self.biases = [w[f"lstm_{i}_bias"][order] for i in range(1, self.n_layers)]
         n_pitch = w["pitch_abs_w"].shape[1]
         rel = T.interval_ids(np.arange(n_pitch)[:, None], np.arange(T.N_ROOT)[None, :])  # (pitch id, root id)
-        onehot = np.zeros((T.N_ROOT, T.N_REL, n_pitch))         # root id -> (interval id -> pitch id)
-        onehot[np.arange(T.N_ROOT)[:, None], rel.T, np.arange(n_pitch)[None, :]] = 1.0
-        rel_w = np.concatenate([np.zeros((u, 1)), w["pitch_rel_w"]], 1)
-        rel_b = np.concatenate([[0.0], w["pitch_rel_b"]])
-        self.pitch_w = w["pitch_abs_w"][None] + np.einsum("hk,rkv->rhv", rel_w, onehot)   # (roots, u, V)
-        self.pitch_b = w["pitch_abs_b"][None] + np.einsum("k,rkv->rv", rel_b, onehot)     # (roots, V)
+        self.pitch_w, self.pitch_b = _by_root(w["pitch_rel_w"], w["pitch_rel_b"], rel)    # (roots, u, V), (roots, V)
+        self.pitch_w += w["pitch_abs_w"][None]
+        self.pitch_b += w["pitch_abs_b"][None]
+        if self.harmony:                                         # the same, by the next chord's root
+            self.next_w, self.next_b = _by_root(w["pitch_next_w"], w["pitch_next_b"], rel)
         self.dur_h_w, self.dur_h_b = w["dur_hidden_w"][:u], w["dur_hidden_b"]
         self.dur_target = w["emb_target_pitch"] @ w["dur_hidden_w"][u:] + self.dur_h_b
         self.dur_w, self.dur_b = w["dur_w"], w["dur_b"]
@@ -108,15 +105,19 @@ class Stepper:
         c = s[..., u:2 * u] * c + s[..., :u] * np.tanh(z[..., 3 * u:])
         return s[..., 2 * u:] * np.tanh(c), c
 
-    def step(self, state, prev_pitch, prev_dur, prev_art, prev_vel, tempo, performer, root, qual, beat, sub):
+    def step(self, state, prev_pitch, prev_dur, prev_art, prev_vel, tempo, performer, root, qual, beat, sub,
+             next_root=T.ROOT_NONE, next_qual=1, change=T.CHANGE_NONE):
         """One event: ids are ints (one solo, the fast path) or int arrays of shape (B,).
 
-        Returns (top hidden, new state).
+        The chord ahead (next_root, next_qual, change: ``tokens.condition``) is read by a
+        model with harmony; an older one ignores it.  Returns (top hidden, new state).
         """
         t = self.tables
         rel = self.rel[prev_pitch, root]
         z = (t[0][prev_pitch] + t[1][prev_dur] + t[2][prev_art] + t[3][prev_vel] + t[4][tempo] + t[5][performer]
              + t[6][root] + t[7][qual] + t[8][beat] + t[9][sub] + t[10][rel])
+        if self.harmony:
+            z = z + t[11][next_root] + t[12][next_qual] + t[13][change] + t[14][self.rel[prev_pitch, next_root]]
         h, c = state[0]
         x, c = self._cell(z + h @ self.recurrent[0], c)
         new = [(x, c)]
@@ -126,11 +127,10 @@ class Stepper:
             new.append((x, c))
         return x, new
 
-    def pitch_logits(self, hidden, root):
-        if hidden.ndim == 1:
-            return hidden @ self.pitch_w[root] + self.pitch_b[root]
-        root = np.asarray(root)
-        return np.einsum("bh,bhv->bv", hidden, self.pitch_w[root]) + self.pitch_b[root]
+    def pitch_logits(self, hidden, root, next_root=T.ROOT_NONE):
+        """Pitch logits under the chord in force (and, for a model with harmony, the next one)."""
+        z = _matvec(hidden, self.pitch_w, self.pitch_b, root)
+        return z + _matvec(hidden, self.next_w, self.next_b, next_root) if self.harmony else z
 
     def dur_logits(self, hidden, pitch):
         d = np.maximum(hidden @ self.dur_h_w + self.dur_target[pitch], 0.0)
@@ -140,6 +140,25 @@ class Stepper:
         """Logits of the `head` ("art" or "vel") given the note's pitch and duration ids."""
         kh, tp, td, wo, bo = self.expr[head]
         return np.maximum(hidden @ kh + tp[pitch] + td[dur], 0.0) @ wo + bo
+
+
+def _by_root(rel_w: np.ndarray, rel_b: np.ndarray, rel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """12 root-relative pitch logits (kernel, bias) spread onto the absolute pitches, one
+    (kernel, bias) per root id: ``network.RelativeLogits`` folded (interval id 0 adds nothing)."""
+    n_pitch = len(rel)
+    onehot = np.zeros((T.N_ROOT, T.N_REL, n_pitch))             # root id -> (interval id -> pitch id)
+    onehot[np.arange(T.N_ROOT)[:, None], rel.T, np.arange(n_pitch)[None, :]] = 1.0
+    w = np.concatenate([np.zeros((rel_w.shape[0], 1)), rel_w], 1)
+    b = np.concatenate([[0.0], rel_b])
+    return np.einsum("hk,rkv->rhv", w, onehot), np.einsum("k,rkv->rv", b, onehot)
+
+
+def _matvec(hidden, w, b, root):
+    """hidden @ w[root] + b[root], for one solo (ints) or a batch (root ids per row)."""
+    if hidden.ndim == 1:
+        return hidden @ w[root] + b[root]
+    root = np.asarray(root)
+    return np.einsum("bh,bhv->bv", hidden, w[root]) + b[root]
 
 
 def load_stepper(model_dir: str | Path) -> Stepper:
@@ -243,7 +262,7 @@ def improvise(stepper: Stepper, timeline: NoteSequence, *, sampling: Sampling = 
     rng = np.random.default_rng(seed)
     played = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])   # the nuance's own stream
     cond = T.condition(timeline, np.arange(steps))                     # ids for every grid step
-    cond = [cond[k].tolist() for k in ("root", "qual", "beat", "sub")]  # Python ints: the fast path
+    cond = [cond[k].tolist() for k in CONDITION]                      # Python ints: the fast path
     tempo = vocab.tempo_id(T.solo_bpm(timeline))
     fixed = None if performer is None else vocab.find_performer(performer)
     out = []
@@ -287,12 +306,13 @@ def _one_solo(stepper: Stepper, cond: list[list[int]], steps: int, rng, sampling
     line = _Line(stepper, sampling, [p - T.PITCH0 for p in out[0] if p >= T.PITCH0],
                  [d for p, d in zip(out[0], out[1]) if p >= T.PITCH0])
     while t < steps:
-        root, qual, beat, sub = (c[t] for c in cond)
-        h, state = stepper.step(state, *prev, tempo, performer, root, qual, beat, sub)
+        here = [c[t] for c in cond]
+        root, next_root = here[0], here[4]
+        h, state = stepper.step(state, *prev, tempo, performer, *here)
         line.allowed[T.TIE] = prev[0] >= T.PITCH0                # a tie only continues a note
         sounding = prev[0] >= T.PITCH0 or prev[0] == T.TIE
         _follow_articulation(line.allowed, note_art, rest_id, sounding)
-        p = line.pitch(h, root, rng.random())
+        p = line.pitch(h, root, next_root, rng.random())
         # the solo ends exactly on time; a rest after a note is longer than a gap the note's articulation holds
         shortest = T.CLOSE_GAPS + 1 if p == T.REST and sounding and steps - t > T.CLOSE_GAPS else 1
         d = line.dur(h, p, shortest, steps - t, rng.random())
@@ -320,8 +340,8 @@ class _Line:
         self.any_vel = np.arange(stepper.n_vel) >= T.VEL0
         self.draw = (sampling.temperature, sampling.top_k, sampling.top_p)
 
-    def pitch(self, h, root: int, u: float) -> int:
-        z = self.stepper.pitch_logits(h, root)
+    def pitch(self, h, root: int, next_root: int, u: float) -> int:
+        z = self.stepper.pitch_logits(h, root, next_root)
         if self.memory is not None and len(self.notes) >= 2:
             q = np.exp(z - z.max(), dtype=np.float64)
             q = self.memory.mix(q / q.sum(), self.notes, root - T.ROOT0 if root >= T.ROOT0 else None,

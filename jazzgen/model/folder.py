@@ -18,7 +18,7 @@ import numpy as np
 
 from jazzgen.data import tokens as T
 from jazzgen.errors import ModelError
-from jazzgen.model.spec import DENSE, FEATURES, TARGETS, check_weights
+from jazzgen.model.spec import TARGETS, check_weights, dense, features
 from jazzgen.util import regular_file
 
 
@@ -114,7 +114,8 @@ def export_weights(model, keras_path: Path, out: Path) -> dict[str, np.ndarray]:
 
     from jazzgen.util import atomic_write
     w = {}
-    for f in FEATURES + tuple(t for t, _, _ in TARGETS):
+    harmony = any(layer.name == "emb_next_root" for layer in model.layers)
+    for f in features(harmony) + tuple(t for t, _, _ in TARGETS):
         w[f"emb_{f}"] = model.get_layer(f"emb_{f}").get_weights()[0]
     i = 0
     while True:
@@ -124,7 +125,7 @@ def export_weights(model, keras_path: Path, out: Path) -> dict[str, np.ndarray]:
             break
         w[f"lstm_{i}_kernel"], w[f"lstm_{i}_recurrent"], w[f"lstm_{i}_bias"] = k, u, b
         i += 1
-    for name in DENSE:
+    for name in dense(harmony):
         w[f"{name}_w"], w[f"{name}_b"] = model.get_layer(name).get_weights()
     w = {k: np.asarray(v, np.float32) for k, v in w.items()}
     try:
@@ -165,11 +166,12 @@ CONFIG_NEEDS = ("data", "val_fraction", "seed", "max_songs")   # what the model'
 def read_config(model_dir: str | Path, needs: tuple[str, ...] = ()):
     """The run's TrainConfig from its config.json, checked as ``train`` checks its flags.
 
-    A key this jazzgen does not know is ignored and one it does not find takes its default
-    (an older run), except `needs` (evaluation needs the split: ``CONFIG_NEEDS``).  Anything
+    A key this jazzgen does not know is ignored and one it does not find takes the value runs
+    had before it existed (``training.BEFORE``), else its default (an older run), except
+    `needs` (evaluation needs the split: ``CONFIG_NEEDS``).  Anything
     else is a ModelError naming the file and the field.
     """
-    from jazzgen.model.training import TrainConfig, check_config
+    from jazzgen.model.training import BEFORE, TrainConfig, check_config
     path = Path(model_dir) / "config.json"
     if not path.exists() and not path.is_symlink():
         raise ModelError(f"model folder {model_dir}: no config.json (not a model folder written by jazzgen.train)")
@@ -183,7 +185,7 @@ def read_config(model_dir: str | Path, needs: tuple[str, ...] = ()):
     missing = [k for k in needs if k not in d]
     if missing:
         raise ModelError(f"model config {path}: missing {', '.join(missing)}")
-    out = {}
+    out = {k: v for k, v in BEFORE.items() if k not in d}
     for f in fields(TrainConfig):
         if f.name in d:
             out[f.name] = _typed(d[f.name], f.default if f.default is not MISSING else None, f.name, path)

@@ -19,7 +19,7 @@ import keras
 import numpy as np
 
 from jazzgen.model.distribute import undistributed
-from jazzgen.model.network import score, xy
+from jazzgen.model.network import INPUTS, score, xy
 from jazzgen.util import atomic_json, atomic_write
 
 
@@ -41,8 +41,9 @@ class KeyedWindows(keras.utils.PyDataset):
     """
 
     def __init__(self, windows, lo: int, hi: int, batch_size: int, seed: int, augment: bool = True,
-                 start_epoch: int = 0, shard=None):
+                 start_epoch: int = 0, shard=None, names: tuple[str, ...] = INPUTS):
         super().__init__()
+        self.names = names                   # the model's inputs (network.model_inputs)
         self.windows, self.lo, self.hi, self.batch_size = windows, lo, hi, batch_size
         self.seed, self.augment, self.start_epoch = seed, augment, start_epoch
         self.shard = shard                   # (x, y) -> this process's rows of them (distribute.Parallel.shard)
@@ -60,7 +61,7 @@ class KeyedWindows(keras.utils.PyDataset):
             rng = np.random.default_rng([self.seed, epoch])
             w = self.windows.transposed(rng, self.lo, self.hi) if self.augment else self.windows
             order = rng.permutation(len(w))
-            arrays = xy({k: v[order] for k, v in w.arrays.items()})
+            arrays = xy({k: v[order] for k, v in w.arrays.items()}, self.names)
             self._memo = (epoch, arrays)
         return arrays
 

@@ -16,7 +16,11 @@ very different lengths.  The articulation and velocity heads see the pitch and t
 duration being predicted (sampled before them): how much of its time a note sounds
 depends first on how long that time is.  Given at every step too: the solo's tempo
 bucket and its performer (an embedding: whose phrasing), and the previous note's
-articulation and velocity are fed back like its pitch and duration.
+articulation and velocity are fed back like its pitch and duration.  A model with harmony
+(``ModelConfig.harmony``, ``train --harmony``) also sees the chord ahead, as a player reading
+the changes does: the next chord that differs, how many steps away it starts, and the
+previous pitch above its root; its pitch head adds 12 logits by interval above the next
+chord's root, so that an approach note can aim at that chord's tones.
 """
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ import keras
 from keras import layers, ops
 
 from jazzgen.data import tokens as T
-from jazzgen.model.spec import EMBEDDINGS, EXPRESSION, HEADS, INPUTS, TARGETS, ModelConfig  # noqa: F401
+from jazzgen.model.spec import COMPUTED, EXPRESSION, HEADS, INPUTS, TARGETS, ModelConfig, embeddings, inputs  # noqa: F401
 
 
 @keras.saving.register_keras_serializable(package="jazzgen")
@@ -63,19 +67,26 @@ class RelativeLogits(layers.Layer):
 def build_model(vocab: T.Vocab, cfg: ModelConfig) -> keras.Model:
     """Many-to-many model for training and scoring (teacher forcing on `pitch`)."""
     sizes = vocab.sizes
-    inp = {k: keras.Input(shape=(None,), dtype="int32", name=k) for k in INPUTS}
+    inp = {k: keras.Input(shape=(None,), dtype="int32", name=k) for k in inputs(cfg.harmony)}
     # each layer made where it is first called, in the spec's order: the weights' draws (and so a
     # seeded model's start) follow the order layers are made in
     emb = lambda name, table, width: layers.Embedding(sizes[table], getattr(cfg, width), name=f"emb_{name}")
-    given = {**inp, "prev_rel": ChordRelative(name="prev_rel")(inp["prev_pitch"], inp["root"])}
-    x = layers.Concatenate(name="features")([emb(*e)(given[e[0]]) for e in EMBEDDINGS])
+    given = dict(inp)
+    for name, (pitch, root) in COMPUTED.items():
+        if root in inp:
+            given[name] = ChordRelative(name=name)(inp[pitch], inp[root])
+    x = layers.Concatenate(name="features")([emb(*e)(given[e[0]]) for e in embeddings(cfg.harmony)])
     for i in range(cfg.layers):
         x = layers.LSTM(cfg.units, return_sequences=True, name=f"lstm_{i}")(x)
         x = layers.Dropout(cfg.dropout, name=f"dropout_{i}")(x)
     abs_logits = layers.Dense(sizes["pitch"], name="pitch_abs")(x)
     rel = layers.Dense(sizes["rel"] - 1, name="pitch_rel")(x)
     rel_logits = RelativeLogits(sizes["pitch"], name="pitch_rel_spread")(rel, inp["root"])
-    pitch_sum = layers.Add(name="pitch_sum")([abs_logits, rel_logits])
+    parts = [abs_logits, rel_logits]
+    if cfg.harmony:
+        ahead = layers.Dense(sizes["rel"] - 1, name="pitch_next")(x)
+        parts.append(RelativeLogits(sizes["pitch"], name="pitch_next_spread")(ahead, inp["next_root"]))
+    pitch_sum = layers.Add(name="pitch_sum")(parts)
     pitch = layers.Activation("linear", dtype="float32", name="pitch")(pitch_sum)
     target_pitch = emb(*TARGETS[0])(inp["target_pitch"])   # shared by 3 heads
     d = layers.Concatenate(name="dur_features")([x, target_pitch])
@@ -89,20 +100,28 @@ def build_model(vocab: T.Vocab, cfg: ModelConfig) -> keras.Model:
     return keras.Model(inp, out, name="jazzgen_lstm")
 
 
-def compile_model(model: keras.Model, lr: float | None = None, clipnorm: float | None = None) -> None:
+def compile_model(model: keras.Model, lr: float | None = None, clipnorm: float | None = None,
+                  weight_decay: float = 0.0) -> None:
     """Masked cross-entropy per head (PAD = 0 targets are ignored: rests and ties for art/vel).
-    The step size and the clipping norm default to ``TrainConfig``'s."""
+    The step size and the clipping norm default to ``TrainConfig``'s; a weight decay makes
+    the optimizer AdamW (decoupled decay, embeddings and biases included)."""
     from jazzgen.model.training import TrainConfig
     lr = TrainConfig.lr if lr is None else lr
     clipnorm = TrainConfig.clipnorm if clipnorm is None else clipnorm
     loss = lambda: keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=T.PAD)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr, clipnorm=clipnorm),
-                  loss={h: loss() for h in HEADS})
+    opt = (keras.optimizers.AdamW(learning_rate=lr, clipnorm=clipnorm, weight_decay=weight_decay) if weight_decay
+           else keras.optimizers.Adam(learning_rate=lr, clipnorm=clipnorm))
+    model.compile(optimizer=opt, loss={h: loss() for h in HEADS})
 
 
-def xy(arrays: dict) -> tuple[dict, dict]:
-    """Window arrays (dataset.Windows.arrays) -> (model inputs, targets)."""
-    x = {k: arrays[k] for k in INPUTS if not k.startswith("target_")}
+def model_inputs(model: keras.Model) -> tuple[str, ...]:
+    """The names of a (loaded) model's inputs: an older model reads fewer than a new one."""
+    return tuple(model.input) if isinstance(model.input, dict) else tuple(t.name for t in model.inputs)
+
+
+def xy(arrays: dict, names: tuple[str, ...] = INPUTS) -> tuple[dict, dict]:
+    """Window arrays (dataset.Windows.arrays) -> (the inputs `names`, targets)."""
+    x = {k: arrays[k] for k in names if not k.startswith("target_")}
     x["target_pitch"], x["target_dur"] = arrays["pitch"], arrays["dur"]
     return x, {h: arrays[h] for h in HEADS}
 
@@ -122,7 +141,7 @@ def score(model: keras.Model, arrays: dict, batch_size: int = 16) -> dict:
     window per song) count every note once.
     """
     import numpy as np
-    x, y = xy(arrays)
+    x, y = xy(arrays, model_inputs(model))
     sums = {h: [0.0, 0, 0] for h in HEADS}
     for i in range(0, len(y["pitch"]), batch_size):
         xb = {k: v[i:i + batch_size] for k, v in x.items()}

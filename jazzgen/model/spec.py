@@ -26,6 +26,7 @@ class ModelConfig:
     emb_dyn: int = 8          # previous articulation, previous velocity, tempo
     emb_performer: int = 16
     head_units: int = 64      # hidden width of the articulation and velocity heads
+    harmony: bool = False     # the chord ahead as input, and pitch logits relative to its root
 
 
 # The embeddings whose concatenation the first LSTM layer reads, in that order: (input, the
@@ -35,21 +36,53 @@ EMBEDDINGS = (("prev_pitch", "pitch", "emb_pitch"), ("prev_dur", "dur", "emb_dur
               ("prev_vel", "vel", "emb_dyn"), ("tempo", "tempo", "emb_dyn"),
               ("performer", "performer", "emb_performer"), ("root", "root", "emb_cond"), ("qual", "qual", "emb_cond"),
               ("beat", "beat", "emb_cond"), ("sub", "sub", "emb_cond"), ("prev_rel", "rel", "emb_cond"))
-FEATURES = tuple(name for name, _, _ in EMBEDDINGS)
+# ... and after them, in a model with harmony (ModelConfig.harmony): the next chord that differs
+# from the one in force, how far away it is, and the previous pitch's interval above its root
+# (prev_next_rel, computed); its pitch head adds 12 logits by interval above that root
+# (``pitch_next``): "aim at the third of the chord ahead" is one weight, whatever the chord.
+HARMONY_EMBEDDINGS = (("next_root", "root", "emb_cond"), ("next_qual", "qual", "emb_cond"),
+                      ("change", "change", "emb_cond"), ("prev_next_rel", "rel", "emb_cond"))
+COMPUTED = {"prev_rel": ("prev_pitch", "root"), "prev_next_rel": ("prev_pitch", "next_root")}
 # the event being predicted, embedded for the heads that come after its pitch (and duration)
 TARGETS = (("target_pitch", "pitch", "emb_pitch"), ("target_dur", "dur", "emb_dur"))
-INPUTS = tuple(n for n in FEATURES if n != "prev_rel") + tuple(n for n, _, _ in TARGETS)
 HEADS, EXPRESSION = T.PREDICTED, T.EXPRESSION   # art and vel see the target pitch and duration
 # the dense layers, each with a kernel (_w) and a bias (_b): pitch (absolute + chord-relative),
 # duration (hidden, out), and each expression head (hidden, out)
 DENSE = ("pitch_abs", "pitch_rel", "dur_hidden", "dur") + tuple(f"{h}{x}" for h in EXPRESSION for x in ("_hidden", ""))
+HARMONY_DENSE = ("pitch_next",)
 
 
-def _required(n_layers: int) -> list[str]:
+def embeddings(harmony: bool) -> tuple[tuple[str, str, str], ...]:
+    """The first layer's embeddings, in order, of a network with or without harmony."""
+    return EMBEDDINGS + (HARMONY_EMBEDDINGS if harmony else ())
+
+
+def features(harmony: bool) -> tuple[str, ...]:
+    return tuple(name for name, _, _ in embeddings(harmony))
+
+
+def inputs(harmony: bool) -> tuple[str, ...]:
+    """The Keras model's inputs: the features it is given (not those it computes) and the targets."""
+    return tuple(n for n in features(harmony) if n not in COMPUTED) + tuple(n for n, _, _ in TARGETS)
+
+
+def dense(harmony: bool) -> tuple[str, ...]:
+    return DENSE + (HARMONY_DENSE if harmony else ())
+
+
+def has_harmony(w: dict[str, np.ndarray]) -> bool:
+    """Whether a network's weights (by array name) read the chord ahead."""
+    return "emb_next_root" in w
+
+
+INPUTS = inputs(True)            # a new model's (an older one's are inputs(False))
+
+
+def _required(n_layers: int, harmony: bool) -> list[str]:
     """The arrays of a network with `n_layers` LSTM layers, by name (what weights.npz holds)."""
-    keys = [f"emb_{f}" for f in FEATURES] + [f"emb_{t}" for t, _, _ in TARGETS]
+    keys = [f"emb_{f}" for f in features(harmony)] + [f"emb_{t}" for t, _, _ in TARGETS]
     keys += [f"lstm_{i}_{k}" for i in range(n_layers) for k in ("kernel", "recurrent", "bias")]
-    return keys + [f"{n}_{k}" for n in DENSE for k in "wb"]
+    return keys + [f"{n}_{k}" for n in dense(harmony) for k in "wb"]
 
 
 def check_weights(w: dict[str, np.ndarray], where: str | Path, vocab: T.Vocab | None = None) -> dict[str, np.ndarray]:
@@ -62,10 +95,11 @@ def check_weights(w: dict[str, np.ndarray], where: str | Path, vocab: T.Vocab | 
     if "pitch_abs_w" in w and "emb_prev_vel" not in w:
         raise ModelError(f"{where}: {T.PREDATES_DYNAMICS}")
     n_layers = sum(1 for k in w if k.startswith("lstm_") and k.endswith("_recurrent"))
-    missing = [k for k in _required(max(n_layers, 1)) if k not in w]
+    harmony = has_harmony(w)
+    missing = [k for k in _required(max(n_layers, 1), harmony) if k not in w]
     if missing:
         raise bad(f"missing {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}")
-    for k in _required(n_layers):
+    for k in _required(n_layers, harmony):
         a = w[k]
         if a.dtype.kind != "f":
             raise bad(f"{k} holds {a.dtype}, not floating-point numbers")
@@ -76,14 +110,15 @@ def check_weights(w: dict[str, np.ndarray], where: str | Path, vocab: T.Vocab | 
     sizes = (vocab or T.default_vocab()).sizes
     u = w["lstm_0_recurrent"].shape[0]
     n_pitch, n_dur = sizes["pitch"], sizes["dur"]
-    emb_in = sum(w[f"emb_{f}"].shape[1] for f in FEATURES)
+    emb_in = sum(w[f"emb_{f}"].shape[1] for f in features(harmony))
     tp, td = w["emb_target_pitch"].shape[1], w["emb_target_dur"].shape[1]
     h = w["dur_hidden_w"].shape[1]
     # (the performer table's size is the model's own vocabulary's: checked against vocab.json by the Stepper)
-    want = {**{f"emb_{f}": (None if f == "performer" else sizes[n], None) for f, n, _ in EMBEDDINGS},
+    want = {**{f"emb_{f}": (None if f == "performer" else sizes[n], None) for f, n, _ in embeddings(harmony)},
             "emb_target_pitch": (n_pitch, None), "emb_target_dur": (n_dur, None),
             "pitch_abs_w": (u, n_pitch), "pitch_abs_b": (n_pitch,),
             "pitch_rel_w": (u, T.N_REL - 1), "pitch_rel_b": (T.N_REL - 1,),
+            **({"pitch_next_w": (u, T.N_REL - 1), "pitch_next_b": (T.N_REL - 1,)} if harmony else {}),
             "dur_hidden_w": (u + tp, h), "dur_hidden_b": (h,), "dur_w": (h, n_dur), "dur_b": (n_dur,)}
     for e in EXPRESSION:
         eh = w[f"{e}_hidden_w"].shape[1]

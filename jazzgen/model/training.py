@@ -43,8 +43,10 @@ class TrainConfig:
     layers: int = ModelConfig.layers
     units: int = ModelConfig.units
     dropout: float = ModelConfig.dropout
+    harmony: bool = ModelConfig.harmony   # the chord ahead as input (model.spec)
     lr: float = 3e-3           # batch 24 used 2e-3; scaled by about sqrt(64 / 24)
     clipnorm: float = 1.0
+    weight_decay: float = 0.0  # AdamW's decoupled weight decay (0: Adam)
     patience: int = 4
     val_fraction: float = 0.1
     seed: int = 0
@@ -58,6 +60,14 @@ class TrainConfig:
     @property
     def model_dir(self) -> Path:
         return Path(self.out) / self.name
+
+    def model_config(self) -> ModelConfig:
+        """The network's sizes this run trains."""
+        return ModelConfig(layers=self.layers, units=self.units, dropout=self.dropout, harmony=self.harmony)
+
+
+# what a run folder's config.json means by a key it does not have (it predates the key)
+BEFORE = {"harmony": False}
 
 
 # what a resumed run may change; any other flag must repeat the run's own value
@@ -79,6 +89,8 @@ def check_config(cfg: TrainConfig) -> None:
         raise FieldError("val_fraction", "must be in (0, 1)")
     if cfg.lr <= 0:
         raise FieldError("lr", "must be positive")
+    if not 0 <= cfg.weight_decay < 1:
+        raise FieldError("weight_decay", "must be in [0, 1)")
 
 
 # ---------------------------------------------------------------------------- data
@@ -231,7 +243,7 @@ def write_formulas(data: Data, out: Path) -> None:
 def inference_copy(model, cfg: TrainConfig, vocab):
     """The same weights in an uncompiled model: a third of the size (no optimizer slots)."""
     from jazzgen.model.network import build_model
-    clone = build_model(vocab, ModelConfig(layers=cfg.layers, units=cfg.units, dropout=cfg.dropout))
+    clone = build_model(vocab, cfg.model_config())
     clone.set_weights(model.get_weights())
     return clone
 
@@ -259,9 +271,10 @@ def _prepare(cfg: TrainConfig) -> None:
 
 def _fit(model, cfg: TrainConfig, state: dict, data: Data, progress: bool, par: Parallel) -> None:
     from jazzgen.model import loop
+    from jazzgen.model.network import model_inputs
     start = state["epoch"] + 1
     windows = loop.KeyedWindows(data.train, data.lo, data.hi, cfg.batch_size, cfg.seed, cfg.augment, start,
-                                shard=par.shard)
+                                shard=par.shard, names=model_inputs(model))
     cbs = loop.callbacks(cfg.model_dir, state, data.val.arrays, cfg.epochs, cfg.patience, cfg.seed,
                          export_best(cfg, data.vocab), progress and par.writer, par)
     stop = next(c for c in cbs if isinstance(c, loop.keras.callbacks.EarlyStopping))
@@ -281,8 +294,8 @@ def _resumed(cfg: TrainConfig, state: dict):
 def _new(cfg: TrainConfig, vocab):
     """(model, state): a new compiled model for the training solos' vocabulary, and a fresh state."""
     from jazzgen.model.network import build_model, compile_model
-    model = build_model(vocab, ModelConfig(layers=cfg.layers, units=cfg.units, dropout=cfg.dropout))
-    compile_model(model, cfg.lr, cfg.clipnorm)
+    model = build_model(vocab, cfg.model_config())
+    compile_model(model, cfg.lr, cfg.clipnorm, cfg.weight_decay)
     return model, new_state(cfg)
 
 

@@ -102,7 +102,7 @@ def bench_predict(model: Path, seconds: float, tokens: int) -> float:
 
     from jazzgen.data import tokens as T
     from jazzgen.generation.sample import sample_ids
-    from jazzgen.model import network as _  # noqa: F401  (registers the custom layers)
+    from jazzgen.model.network import model_inputs  # (and registers the custom layers)
     m = keras.saving.load_model(model / "model.keras" if model.is_dir() else model, safe_mode=True)
     like = timeline(seconds)
     steps = like.end
@@ -116,8 +116,9 @@ def bench_predict(model: Path, seconds: float, tokens: int) -> float:
     ok["art"][0, T.ART0:] = True
     ok["vel"][0, T.VEL0:] = True
     tempo = T.default_vocab().tempo_id(T.solo_bpm(like))
-    seq = {k: [] for k in ("prev_pitch", "prev_dur", "prev_art", "prev_vel", "root", "qual", "beat", "sub", "tempo",
-                           "performer", "target_pitch", "target_dur")}
+    given = [k for k in model_inputs(m) if k in T.HARMONY] + ["root", "qual", "beat", "sub"]   # read from the chart
+    seq = {k: [] for k in ("prev_pitch", "prev_dur", "prev_art", "prev_vel", "tempo", "performer", "target_pitch",
+                           "target_dur", *given)}
     prev, t = [T.BOS, T.BOS, T.PAD, T.PAD], 0
     calls, elapsed = 0, 0.0
     x = lambda: {k: np.array([v], np.int32) for k, v in seq.items()}   # noqa: E731
@@ -127,7 +128,7 @@ def bench_predict(model: Path, seconds: float, tokens: int) -> float:
         for k, v in (("target_pitch", T.PAD), ("target_dur", T.PAD), ("tempo", tempo),
                      ("performer", T.PERFORMER_UNKNOWN)):
             seq[k].append(v)
-        for k in ("root", "qual", "beat", "sub"):
+        for k in given:
             seq[k].append(int(cond[k][min(t, steps - 1)]))
         t0 = time.perf_counter()
         out = m.predict(x(), verbose=0)                                # 1: the pitch
