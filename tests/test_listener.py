@@ -110,6 +110,17 @@ def test_detached_share_counts_gaps_of_a_twelfth_beat(tmp_path):
     assert idiom.detached_share(s) == pytest.approx(1 / 3)
 
 
+def test_chord_tones_by_where_the_note_starts(tmp_path):
+    # C7 over the bar: beat 1 E (tone), the swung off-beat C# (not), beat 2 G (tone), a sixteenth
+    # later D (not), beat 3 Bb (tone), 5/12 into beat 3 F (not), beat 4 (off the grid by 1/48) A (not)
+    notes = [(64, 0, 0.5), (61, 2 / 3, 0.3), (67, 1, 0.25), (62, 1.25, 0.5), (70, 2, 0.4), (65, 2 + 5 / 12, 0.5),
+             (69, 3 + 1 / 48, 0.5)]
+    s = read_performed(save_midi(tmp_path / "p.mid", Track(notes, name="Melody", markers=[(0, "C7")])))
+    assert idiom.positions(s).tolist() == [0, 2, 1, 3, 0, 3, 1]
+    by = idiom.chord_tone_by_position([s])
+    assert by == {"strong beat": 1.0, "other beat": 0.5, "off-beat eighth": 0.0, "elsewhere": 0.0}
+
+
 def test_listen_script_scores_folders(tmp_path, capsys):
     """scripts/tools/listen.py on three folders of real files: the tables and the targets are printed."""
     import shutil

@@ -121,6 +121,9 @@ def markdown(res: dict, title: str) -> str:
     lines = [f"### {title}", "", listener.markdown(res["listener"]),
              "| target | met | measured |", "|---|---|---|"]
     lines += [f"| {what} | {'yes' if ok else 'NO'} | {fig} |" for what, ok, fig in res["targets"]]
+    by = res["closeness"]["chord_tone_by_position"]
+    lines += ["", "| chord-tone rate where the note starts | generated | real |", "|---|---|---|"]
+    lines += [f"| {where} | {by['generated'][where]:.3f} | {by['real'][where]:.3f} |" for where in idiom.POSITIONS]
     return "\n".join(lines) + "\n"
 
 

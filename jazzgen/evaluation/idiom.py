@@ -12,7 +12,9 @@ alike:
   the nearest 1/12 beat) are found whole in the training solos: verbatim copying, which
   must stay rare while formula use rises;
 - **chord-tone rate**: the share of notes under a known chord whose pitch class is in
-  that chord (tensions included), from the chord markers of the files;
+  that chord (tensions included), from the chord markers of the files; also by where the
+  note starts (``POSITIONS``): on a strong beat (1 or 3 of a 4/4 bar), on another beat, on
+  the off-beat eighth (straight or swung), elsewhere;
 - **detached share**: per solo, the share of notes followed by a silence of at least
   1/12 beat before the next onset; the overlap of the two sets' per-solo densities
   (``metrics.overlap_area``, 1 = the same);
@@ -86,6 +88,28 @@ def chord_tone_rate(solos: list[PerformedSolo]) -> float:
     return float(t[known].mean()) if known.any() else float("nan")
 
 
+POSITIONS = ("strong beat", "other beat", "off-beat eighth", "elsewhere")
+
+
+def positions(solo: PerformedSolo) -> np.ndarray:
+    """Per note, its POSITIONS index, read at the nearest 1/12 beat: a beat of the bar counted
+    from its bar line (even: strong), the off-beat eighth at 6/12 (straight) or 8/12 (swung)."""
+    step = np.rint(solo.onset * 12 / solo.tpq).astype(np.int64)
+    bar = np.maximum(np.searchsorted(solo.bar_starts, solo.onset, side="right") - 1, 0)
+    start = solo.bar_starts[bar] if len(solo.bar_starts) else np.zeros_like(solo.onset)
+    beat = np.rint((solo.onset - start) * 12 / solo.tpq).astype(np.int64) // 12
+    sub = step % 12
+    return np.where(sub == 0, np.where(beat % 2 == 0, 0, 1), np.where((sub == 6) | (sub == 8), 2, 3))
+
+
+def chord_tone_by_position(solos: list[PerformedSolo]) -> dict[str, float]:
+    """The chord-tone rate of the notes at each of POSITIONS, over the whole set."""
+    t = np.concatenate([s.chord_tone() for s in solos] + [np.zeros(0, np.int64)])
+    where = np.concatenate([positions(s) for s in solos] + [np.zeros(0, np.int64)])
+    return {name: float(t[(where == i) & (t >= 0)].mean()) if ((where == i) & (t >= 0)).any() else float("nan")
+            for i, name in enumerate(POSITIONS)}
+
+
 def detached_share(solo: PerformedSolo) -> float:
     """Share of notes (all but the last) followed by at least 1/12 beat of silence."""
     g = solo.gap_beats[:-1]
@@ -106,4 +130,6 @@ def closeness(generated: list[PerformedSolo], real: list[PerformedSolo]) -> dict
     return {"detached_generated": float(np.nanmean(dg)), "detached_real": float(np.nanmean(dr)),
             "detached_overlap": overlap_area(dg, dr),
             "sounding_overlap": float(np.minimum(sounding_histogram(generated), sounding_histogram(real)).sum()),
-            "chord_tone_generated": chord_tone_rate(generated), "chord_tone_real": chord_tone_rate(real)}
+            "chord_tone_generated": chord_tone_rate(generated), "chord_tone_real": chord_tone_rate(real),
+            "chord_tone_by_position": {"generated": chord_tone_by_position(generated),
+                                       "real": chord_tone_by_position(real)}}
