@@ -182,14 +182,14 @@ def test_a_padded_batch_has_the_loss_of_the_batch(tmp_path):
     """The last batch's PAD rows change nothing: Keras averages the masked loss over real targets."""
     from jazzgen.data import corpus, dataset, tokens
     from jazzgen.model import loop
-    from jazzgen.model.network import ModelConfig, build_model, compile_model, xy
+    from jazzgen.model.network import ModelConfig, build_model, compile_model, model_inputs, xy
     songs = corpus.load_corpus(write_walks(tmp_path / "d", n=2), None, progress=False).songs
     vocab = tokens.vocab_for(songs)
     w = dataset.make_windows([tokens.encode(s, vocab) for s in songs], 16, stride=16)
     model = build_model(vocab, ModelConfig(layers=1, units=8))
     compile_model(model)
     assert len(w) >= 5
-    x, y = xy({k: v[:5] for k, v in w.arrays.items()})
+    x, y = xy({k: v[:5] for k, v in w.arrays.items()}, model_inputs(model))
     full = model.test_on_batch(x, y, return_dict=True)
     pad = model.test_on_batch({k: loop.padded(v, 8) for k, v in x.items()},
                               {k: loop.padded(v, 8) for k, v in y.items()}, return_dict=True)

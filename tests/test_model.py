@@ -10,7 +10,7 @@ import pytest
 
 from conftest import subprocess_env
 from jazzgen.data import dataset, tokens as T
-from jazzgen.model.network import HEADS, INPUTS, ModelConfig, build_model, compile_model, score, xy
+from jazzgen.model.network import HEADS, INPUTS, ModelConfig, build_model, compile_model, model_inputs, score, xy
 from jazzgen.music.chords import parse_chord
 from jazzgen.music.notes import GRID, ChordChange, NoteSequence, Tempo, TimeSignature
 
@@ -57,10 +57,10 @@ def corpus(seq_len=32):
     return dataset.make_windows(train, seq_len, stride=seq_len), dataset.make_windows(val, seq_len, stride=seq_len)
 
 
-def tiny(layers=1, units=16, seed=0):
+def tiny(layers=1, units=16, seed=0, harmony=False):
     keras.utils.set_random_seed(seed)
     return build_model(T.default_vocab(), ModelConfig(layers=layers, units=units, dropout=0.0,
-                                                      emb_pitch=16, emb_dur=8, emb_cond=8))
+                                                      emb_pitch=16, emb_dur=8, emb_cond=8, harmony=harmony))
 
 
 @pytest.mark.slow
@@ -70,7 +70,7 @@ def test_loss_falls_and_learns_a_learnable_corpus():
     model = tiny()
     compile_model(model, lr=2e-2)
     model.jit_compile = False   # XLA takes longer to compile than this fit runs (the CLI tests use it)
-    x, y = xy(tr.arrays)
+    x, y = xy(tr.arrays, model_inputs(model))
     hist = model.fit(x, y, batch_size=4, epochs=20, shuffle=True, verbose=0)
     loss = hist.history["loss"]
     assert loss[-1] < 0.25 * loss[0], loss
@@ -86,13 +86,13 @@ def test_loss_falls_and_learns_a_learnable_corpus():
     assert fresh["pitch_nll"] > 3 * res["pitch_nll"]
 
 
-def _random_inputs(rng, batch, length):
+def _random_inputs(rng, batch, length, names=INPUTS):
     sizes = T.default_vocab().sizes
     hi = {"prev_pitch": sizes["pitch"], "prev_dur": sizes["dur"], "root": sizes["root"], "qual": sizes["qual"],
           "beat": sizes["beat"], "sub": sizes["sub"], "target_pitch": sizes["pitch"], "target_dur": sizes["dur"],
           "prev_art": sizes["art"], "prev_vel": sizes["vel"], "tempo": sizes["tempo"], "performer": sizes["performer"],
           "next_root": sizes["root"], "next_qual": sizes["qual"], "change": sizes["change"]}
-    return {k: rng.integers(1, hi[k], (batch, length)).astype("int32") for k in INPUTS}
+    return {k: rng.integers(1, hi[k], (batch, length)).astype("int32") for k in names}
 
 
 def _scramble(model, rng, scale=0.3):
@@ -101,13 +101,15 @@ def _scramble(model, rng, scale=0.3):
 
 
 @pytest.mark.slow
-def test_save_load_gives_identical_predictions(tmp_path):
-    model = tiny(layers=2)
+@pytest.mark.parametrize("harmony", [False, True])
+def test_save_load_gives_identical_predictions(tmp_path, harmony):
+    model = tiny(layers=2, harmony=harmony)
     _scramble(model, np.random.default_rng(0))
     path = tmp_path / "m.keras"
     model.save(path)
     loaded = keras.saving.load_model(path, safe_mode=True)
-    x = _random_inputs(np.random.default_rng(1), 3, 7)
+    assert ("next_root" in model_inputs(loaded)) == harmony
+    x = _random_inputs(np.random.default_rng(1), 3, 7, model_inputs(model))
     a, b = model.predict(x, verbose=0), loaded.predict(x, verbose=0)
     for h in HEADS:
         assert a[h].std() > 0.1
@@ -120,7 +122,7 @@ def test_score_counts_every_target_once_and_matches_hand_nll():
     model = tiny()
     _scramble(model, np.random.default_rng(2))
     rng = np.random.default_rng(3)
-    x = _random_inputs(rng, 5, 6)
+    x = _random_inputs(rng, 5, 6, model_inputs(model))
     arrays = {k: v.astype(np.int16) for k, v in x.items() if not k.startswith("target_")}
     arrays["pitch"] = x["target_pitch"].astype(np.int16)
     arrays["dur"] = rng.integers(T.DUR0 + 1, T.default_vocab().sizes["dur"], (5, 6)).astype(np.int16)
@@ -133,7 +135,7 @@ def test_score_counts_every_target_once_and_matches_hand_nll():
             arrays[k][i, n:] = 0
     res = score(model, arrays, batch_size=2)             # batches of 2, 2, 1
     assert res["notes"] == sum(lengths) == 20
-    xin, y = xy(arrays)
+    xin, y = xy(arrays, model_inputs(model))
     out = model.predict(xin, verbose=0)
     for h in HEADS:
         mask = arrays[h] != T.PAD
@@ -160,13 +162,13 @@ import sys
 import numpy as np
 import keras
 from jazzgen.data import tokens as T
-from jazzgen.model.network import ModelConfig, build_model, compile_model, xy
+from jazzgen.model.network import ModelConfig, build_model, compile_model, model_inputs, xy
 weights, data, out = sys.argv[1:4]
 m = build_model(T.default_vocab(), ModelConfig(layers=1, units=16, dropout=0.0, emb_pitch=16, emb_dur=8, emb_cond=8))
 m.load_weights(weights)
 with np.load(data) as z:
     arrays = {k: z[k] for k in z.files}
-x, y = xy(arrays)
+x, y = xy(arrays, model_inputs(m))
 compile_model(m, lr=1e-2)
 m.run_eagerly = True    # graph tracing (or XLA / torch.compile) would cost more than these few steps
 pred = m.predict(x, verbose=0, batch_size=8)
@@ -185,7 +187,7 @@ def test_tensorflow_and_torch_backends_agree_and_train(tmp_path):
     model = tiny()
     _scramble(model, np.random.default_rng(4), scale=0.2)
     model.save_weights(tmp_path / "tiny.weights.h5")
-    here = model.predict(xy(arrays)[0], verbose=0, batch_size=8)
+    here = model.predict(xy(arrays, model_inputs(model))[0], verbose=0, batch_size=8)
     script = tmp_path / "run_backend.py"
     script.write_text(BACKEND_SCRIPT)
     procs = {}

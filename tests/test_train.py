@@ -182,12 +182,14 @@ def test_lr_halves_on_a_stall_and_early_stopping_counts(tmp_path):
 
 def test_keyed_windows_depend_only_on_the_epoch(tmp_path):
     from jazzgen.data import corpus, dataset, tokens
+    from jazzgen.model import spec
     from jazzgen.model.loop import KeyedWindows
     songs = [tokens.encode(s) for s in corpus.load_corpus(write_walks(tmp_path / "d", n=3), None, progress=False).songs]
     w = dataset.make_windows(songs, 16, stride=16)
     lo, hi = dataset.pitch_range(songs)
-    ds = KeyedWindows(w, lo, hi, batch_size=8, seed=3)
-    later = KeyedWindows(w, lo, hi, batch_size=8, seed=3, start_epoch=1)
+    names = spec.inputs(False)
+    ds = KeyedWindows(w, lo, hi, batch_size=8, seed=3, names=names)
+    later = KeyedWindows(w, lo, hi, batch_size=8, seed=3, names=names, start_epoch=1)
     assert ds.num_batches is None and ds.steps == -(-len(w) // 8)
     # batch 0 of a run resumed at epoch 1 is batch 0 of epoch 1 of the whole run, whatever was read before
     ds[0], ds[ds.steps + 1]

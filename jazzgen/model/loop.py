@@ -19,7 +19,7 @@ import keras
 import numpy as np
 
 from jazzgen.model.distribute import undistributed
-from jazzgen.model.network import INPUTS, score, xy
+from jazzgen.model.network import score, xy
 from jazzgen.util import atomic_json, atomic_write
 
 
@@ -40,8 +40,8 @@ class KeyedWindows(keras.utils.PyDataset):
     distributed run, whose ``shard`` then gives each process its rows.
     """
 
-    def __init__(self, windows, lo: int, hi: int, batch_size: int, seed: int, augment: bool = True,
-                 start_epoch: int = 0, shard=None, names: tuple[str, ...] = INPUTS):
+    def __init__(self, windows, lo: int, hi: int, batch_size: int, seed: int, names: tuple[str, ...],
+                 augment: bool = True, start_epoch: int = 0, shard=None):
         super().__init__()
         self.names = names                   # the model's inputs (network.model_inputs)
         self.windows, self.lo, self.hi, self.batch_size = windows, lo, hi, batch_size

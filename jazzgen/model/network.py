@@ -119,8 +119,12 @@ def model_inputs(model: keras.Model) -> tuple[str, ...]:
     return tuple(model.input) if isinstance(model.input, dict) else tuple(t.name for t in model.inputs)
 
 
-def xy(arrays: dict, names: tuple[str, ...] = INPUTS) -> tuple[dict, dict]:
-    """Window arrays (dataset.Windows.arrays) -> (the inputs `names`, targets)."""
+def xy(arrays: dict, names: tuple[str, ...]) -> tuple[dict, dict]:
+    """Window arrays (dataset.Windows.arrays) -> (the inputs `names`, targets).
+
+    `names` are the model's own (``model_inputs``): Keras binds a dict with other keys
+    than the model's inputs by position in training, so a model without harmony given
+    the chord ahead would read the wrong arrays."""
     x = {k: arrays[k] for k in names if not k.startswith("target_")}
     x["target_pitch"], x["target_dur"] = arrays["pitch"], arrays["dur"]
     return x, {h: arrays[h] for h in HEADS}

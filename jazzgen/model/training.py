@@ -273,8 +273,8 @@ def _fit(model, cfg: TrainConfig, state: dict, data: Data, progress: bool, par: 
     from jazzgen.model import loop
     from jazzgen.model.network import model_inputs
     start = state["epoch"] + 1
-    windows = loop.KeyedWindows(data.train, data.lo, data.hi, cfg.batch_size, cfg.seed, cfg.augment, start,
-                                shard=par.shard, names=model_inputs(model))
+    windows = loop.KeyedWindows(data.train, data.lo, data.hi, cfg.batch_size, cfg.seed, model_inputs(model),
+                                cfg.augment, start, shard=par.shard)
     cbs = loop.callbacks(cfg.model_dir, state, data.val.arrays, cfg.epochs, cfg.patience, cfg.seed,
                          export_best(cfg, data.vocab), progress and par.writer, par)
     stop = next(c for c in cbs if isinstance(c, loop.keras.callbacks.EarlyStopping))
