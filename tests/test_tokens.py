@@ -187,6 +187,12 @@ def test_the_chord_ahead_skips_repeats_and_counts_the_steps_to_it():
     up = T.transpose(tok, 2)
     assert ((up.next_root - tok.next_root)[tok.next_root >= T.ROOT0] % 12 == 2).all()
     assert (up.next_root[tok.next_root < T.ROOT0] == T.ROOT_NONE).all()
+    # changes listed out of order, and two at one step (the later listed sounds: notes.chord_index)
+    at = np.arange(110)
+    shuffled = replace(seq, chords=[seq.chords[i] for i in (3, 0, 4, 2, 1)] + [ChordChange(60, "Eb7"),
+                                                                              ChordChange(60, "C")])
+    for x, y in zip(T.next_chord_ids(shuffled, at), T.next_chord_ids(seq, at)):
+        np.testing.assert_array_equal(x, y)
 
 
 def test_transposition_moves_notes_and_chords_together():
