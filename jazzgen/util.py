@@ -73,8 +73,14 @@ def size_text(n: int) -> str:
     return f"{n / 2**20:.0f} MB" if n >= 2**20 else f"{n} bytes"
 
 
-# A FIFO or a device passes Path.exists and then blocks read_bytes forever; a folder raises
-# IsADirectoryError deep inside a reader: checked once, at the edge, each is one line.
+# A FIFO or a device passes Path.exists and then blocks read_bytes forever (or, /dev/zero, fills
+# memory); a folder raises IsADirectoryError deep inside a reader: checked once, at the edge, each
+# is one line.  A file is opened first (without blocking: O_NONBLOCK) and then checked through its
+# descriptor, so it cannot be swapped for a FIFO between the check and the read.
+
+def _why_not_regular(mode: int) -> str:
+    return "a folder, not a file" if stat.S_ISDIR(mode) else "not a regular file (a FIFO, socket or device)"
+
 
 def regular_file(path: str | os.PathLike, error: type[Exception], what: str) -> Path:
     """`path` if it is a regular file (symlinks followed), else error('<what> <path>: why')."""
@@ -85,11 +91,88 @@ def regular_file(path: str | os.PathLike, error: type[Exception], what: str) -> 
         raise error(f"{what} {p}: " + ("a broken symbolic link" if p.is_symlink() else "no such file")) from None
     except OSError as e:
         raise error(f"{what} {p}: cannot read it ({e.strerror or e})") from None
-    if stat.S_ISDIR(mode):
-        raise error(f"{what} {p}: a folder, not a file")
     if not stat.S_ISREG(mode):
-        raise error(f"{what} {p}: not a regular file (a FIFO, socket or device)")
+        raise error(f"{what} {p}: {_why_not_regular(mode)}")
     return p
+
+
+def open_regular(path: str | os.PathLike, error: type[Exception], what: str, limit: int | None = None):
+    """`path` opened for binary reading if it is a regular file of at most `limit` bytes, else
+    error('<what> <path>: why'); the check is made on the open file."""
+    p = Path(path)
+    try:
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise error(f"{what} {p}: " + ("a broken symbolic link" if p.is_symlink() else "no such file")) from None
+    except OSError as e:
+        raise error(f"{what} {p}: cannot read it ({e.strerror or e})") from None
+    st = os.fstat(fd)
+    why = "" if stat.S_ISREG(st.st_mode) else _why_not_regular(st.st_mode)
+    if not why and limit is not None and st.st_size > limit:
+        why = f"{size_text(st.st_size)}, over the {size_text(limit)} it may have"
+    if why:
+        os.close(fd)
+        raise error(f"{what} {p}: {why}")
+    return os.fdopen(fd, "rb")
+
+
+def read_regular(path: str | os.PathLike, error: type[Exception], what: str, limit: int) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes (see ``open_regular``)."""
+    with open_regular(path, error, what, limit) as f:
+        try:
+            data = f.read(limit + 1)
+        except OSError as e:
+            raise error(f"{what} {path}: cannot read it ({e.strerror or e})") from None
+    if len(data) > limit:                     # it grew after the check
+        raise error(f"{what} {path}: over the {size_text(limit)} it may have")
+    return data
+
+
+MAX_JSON_BYTES = 4 * 2**20     # a config, vocabulary or run state is kilobytes
+
+
+def read_json(path: str | os.PathLike, error: type[Exception], what: str, limit: int = MAX_JSON_BYTES):
+    """A small JSON file (UTF-8, a BOM allowed), parsed; error('<what> <path>: why') for anything else.
+
+    Only the parse is done here: what the values may be is the reader's schema.
+    """
+    data = read_regular(path, error, what, limit)
+    try:
+        return json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise error(f"{what} {path}: not UTF-8 text") from None
+    except RecursionError:
+        raise error(f"{what} {path}: nested too deeply") from None
+    except ValueError as e:
+        raise error(f"{what} {path}: not JSON ({str(e).splitlines()[0][:120]})") from None
+
+
+MAX_MODEL_BYTES = 512 * 2**20   # a model file, packed or unpacked: 128M float32 weights (the shipped one: 5 MB)
+ZIP_RATIO = 100                 # weights hardly compress: a large member that shrinks 100-fold is a zip bomb
+
+
+def check_zip(path: str | os.PathLike, error: type[Exception], what: str, limit: int = MAX_MODEL_BYTES,
+              kind: str = "a zip archive") -> None:
+    """A zip archive (model.keras, weights.npz) of at most `limit` bytes, packed and unpacked,
+    with no member that unpacks over ZIP_RATIO times its size: checked from its directory, before
+    anything is unpacked.  (Python's zipfile, which Keras and NumPy read with, unpacks no more
+    than a member's recorded size.)  error('<what> <path>: why') otherwise."""
+    import zipfile
+    with open_regular(path, error, what, limit) as f:
+        try:
+            with zipfile.ZipFile(f) as z:
+                infos = z.infolist()
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+            raise error(f"{what} {path}: not {kind} (not a whole zip archive: {str(e)[:100]}); "
+                        "truncated or overwritten?") from None
+    unpacked = sum(i.file_size for i in infos)
+    if len(infos) > 10_000 or unpacked > limit:
+        raise error(f"{what} {path}: unpacks to {len(infos)} files, {size_text(unpacked)}, over the "
+                    f"{size_text(limit)} a model may have (a zip bomb?)")
+    for i in infos:
+        if i.file_size > 2**20 and i.file_size > ZIP_RATIO * max(i.compress_size, 1):
+            raise error(f"{what} {path}: member {i.filename[:60]!r} unpacks {i.file_size // max(i.compress_size, 1)}"
+                        f"-fold (a zip bomb?)")
 
 
 def file_kind(path: str | os.PathLike) -> str:

@@ -110,7 +110,7 @@ def test_model_keras_is_a_broken_link(tmp_path):
 def test_truncated_weights_npz(tmp_path):
     d = model_copy(tmp_path, npz_bytes=(SHIPPED_MODEL / "weights.npz").read_bytes()[:3000])
     msg = model_error(d)
-    assert msg.startswith(f"weights {d / 'weights.npz'}: unreadable") and "delete it" in msg
+    assert msg.startswith(f"weights {d / 'weights.npz'}: not a zip archive (not a whole zip archive")
 
 
 def test_weights_npz_is_a_fifo(tmp_path):
@@ -184,7 +184,7 @@ def test_config_not_an_object(tmp_path):
                                         ("data", 3), ("augment", 1), ("units", True)])
 def test_config_wrong_types(tmp_path, key, value):
     msg = config_error(tmp_path, json.dumps({**good_config(), key: value}))
-    assert f"config.json: {key} is {json.dumps(value)}, expected" in msg
+    assert f"config.json: {key!r} should be " in msg and msg.endswith(f"not {type(value).__name__}"), msg
 
 
 def test_config_missing_keys(tmp_path):
@@ -215,7 +215,7 @@ def test_evaluate_load_model_errors(tmp_path):
     with pytest.raises(ModelError, match="not a Keras model file"):
         load_model(tmp_path)
     (tmp_path / "vocab.json").write_text("{")
-    with pytest.raises(ModelError, match="vocab.json: unreadable"):
+    with pytest.raises(ModelError, match="vocab.json: not JSON"):
         load_model(tmp_path)
 
 

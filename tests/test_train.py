@@ -18,7 +18,11 @@ from jazzgen.model import training
 
 SMALL = ["--units", "16", "--layers", "1", "--seq-len", "16", "--batch-size", "8"]
 ARTIFACTS = ("model.keras", "weights.npz", "vocab.json", "config.json", "metrics.json", "log.csv", "curve.png",
+<<<<<<< HEAD
              "MODEL_CARD.md", "state.json", "last.keras", "formulas.npz")
+=======
+             "MODEL_CARD.md", "state.json", "last-0002.keras")
+>>>>>>> b4e86df (Run and model folders are data, never directions: a resume's data, cache and folder are the command's (a saved path is only mentioned); --name is one folder name; one training per run folder (flock); a versioned checkpoint named by state.json, so a kill anywhere resumes exactly; model.keras and weights.npz refused as zip bombs before loading, and nothing written into a model folder only read; vocab.json, config.json and state.json checked against bounds (jazzgen/schema.py); a resume over changed data keeps its validation files and vocabulary, new performers train as the unknown one)
 
 # main() in a child that is interrupted (Ctrl-C) once the first epoch has been saved
 INTERRUPT = """
@@ -59,7 +63,7 @@ def runs(tmp_path_factory):
     b = tmp / "models" / "b"
     if r["b1"].returncode == 130:
         r["after_first"] = {"state": json.loads((b / "state.json").read_text()),
-                            "iterations": iterations(b / "last.keras"), "log": (b / "log.csv").read_text()}
+                            "iterations": iterations(b / "last-0001.keras"), "log": (b / "log.csv").read_text()}
     r["b2"] = run_module("jazzgen.train", ["--out", "models", "--name", "b", "--resume"], cwd=tmp)
     r["h1"] = run_module("jazzgen.train", flags + ["--name", "h", "--harmony"], cwd=tmp)
     return {"tmp": tmp, "a": tmp / "models" / "a", "b": b, "h": tmp / "models" / "h", **r}
@@ -90,6 +94,7 @@ def test_artifacts_of_a_two_epoch_run(ran):
     for f in ARTIFACTS:
         assert (out / f).is_file() and (out / f).stat().st_size > 0, f
     assert not list(out.glob(".*tmp*")), "temporary files left behind"
+    assert sorted(p.name for p in out.glob("*.keras")) == ["last-0002.keras", "model.keras"]   # one checkpoint
     assert (out / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     from dataclasses import replace
 
@@ -142,13 +147,13 @@ def test_resume_continues_exactly(ran):
     # the first row is the first run's, untouched
     assert (b / "log.csv").read_text().splitlines()[:2] == ran["after_first"]["log"].splitlines()[:2]
     # the optimizer carried on: as many steps again as the first epoch took
-    assert iterations(b / "last.keras") == 2 * ran["after_first"]["iterations"]
+    assert iterations(b / "last-0002.keras") == 2 * ran["after_first"]["iterations"]
     # and the interrupted run ends where the straight one does: same keys, order, dropout, counters
     sa, sb = (json.loads((d / "state.json").read_text()) for d in (a, b))
     for k in ("epoch", "lr", "iterations", "bad_epochs", "callbacks"):
         assert sa[k] == sb[k], k
     assert [r["val_nll"] for r in sa["log"]] == [r["val_nll"] for r in sb["log"]]
-    ma, mb = load(a / "last.keras"), load(b / "last.keras")
+    ma, mb = load(a / "last-0002.keras"), load(b / "last-0002.keras")
     for wa, wb in zip(ma.get_weights() + [np.asarray(v) for v in ma.optimizer.variables],
                       mb.get_weights() + [np.asarray(v) for v in mb.optimizer.variables]):
         np.testing.assert_array_equal(wa, wb)
@@ -290,16 +295,23 @@ def test_resume_of_a_finished_model_folder_is_an_error(tmp_path, capsys):
     assert "no last.keras" in err and str(tmp_path / "models" / "wjazzd") in err
 
 
-STATE = {"epoch": 0, "lr": 0.002, "best": {"val_nll": 9.0}, "log": [{"epoch": 0}], "train_seconds": 1.0,
+ROW = {"epoch": 0, "val_nll": 9.0, "train_pitch_loss": 3.0, "train_dur_loss": 2.0, "val_pitch_ppl": 20.0,
+       "val_dur_ppl": 8.0}
+STATE = {"epoch": 0, "lr": 0.002, "best": ROW, "log": [ROW], "train_seconds": 1.0,
          "command": "python -m jazzgen.train", "device": "tensorflow cpu"}
 
 
 @pytest.mark.parametrize("what, needle", [
-    ("state.json", "state.json: unreadable"),
-    ("state epoch", "state.json: 'epoch' missing or malformed"),
+    ("state.json", "state.json: not JSON"),
+    ("state epoch", "state.json: 'epoch' should be an integer, not str"),
     ("state log", "state.json: epoch 3 does not match its log"),
+<<<<<<< HEAD
     ("config.json", 'config.json: units is "many", expected int'),
     ("config value", "config.json: epochs must be at least 1"),
+=======
+    ("config.json", "config.json: 'units' should be an integer, not str"),
+    ("config value", "config.json: --epochs must be at least 1"),
+>>>>>>> b4e86df (Run and model folders are data, never directions: a resume's data, cache and folder are the command's (a saved path is only mentioned); --name is one folder name; one training per run folder (flock); a versioned checkpoint named by state.json, so a kill anywhere resumes exactly; model.keras and weights.npz refused as zip bombs before loading, and nothing written into a model folder only read; vocab.json, config.json and state.json checked against bounds (jazzgen/schema.py); a resume over changed data keeps its validation files and vocabulary, new performers train as the unknown one)
     ("last.keras", "last.keras: not a Keras model file"),
     ("flag", "--resume continues"),
 ])
@@ -313,7 +325,8 @@ def test_resume_of_a_broken_run_is_a_one_line_error(tmp_path, what, needle, caps
                                                 dict(cfg, epochs=0) if what == "config value" else cfg))
     (run / "last.keras").write_bytes(b"PK\x03\x04 not a zip")
     flags = ["--units", "32"] if what == "flag" else ["--units", "16"]      # repeating a run's own flag is fine
-    err = one_line_error(train_cmd.main(["--out", str(tmp_path / "models"), "--name", "r", "--resume", *flags]), capsys)
+    err = one_line_error(train_cmd.main(["--data", str(tmp_path), "--out", str(tmp_path / "models"), "--name", "r",
+                                         "--resume", *flags]), capsys)
     assert needle in err, err
 
 

@@ -69,14 +69,17 @@ def parse_args(argv=None) -> tuple[TrainConfig, bool, set[str], str | None, dist
     return cfg, resume, given - {"resume", "help", "backend", *where}, backend_name, cluster
 
 
-
-
 def resume_hint(cfg: TrainConfig) -> str:
-    out = cfg.model_dir
-    if not (out / "state.json").is_file() or not (out / "last.keras").is_file():
+    from jazzgen.errors import JazzgenError
+    from jazzgen.model.training import read_state
+    try:
+        read_state(cfg.model_dir)
+    except JazzgenError:
         return "interrupted before the first epoch ended; nothing saved to resume"
-    flags = f"--out {cfg.out} --name {cfg.name}" + (f" --cache {cfg.cache}" if cfg.cache != paths.CACHE else "")
-    return f"interrupted; continue with: python -m jazzgen.train {flags} --resume"
+    flags = (f" --data {cfg.data}" if cfg.data != paths.DATA else "") + f" --out {cfg.out} --name {cfg.name}" \
+        + (f" --cache {cfg.cache}" if cfg.cache != paths.CACHE else "") \
+        + (f" --track-map {cfg.track_map}" if cfg.track_map else "")
+    return f"interrupted; continue with: python -m jazzgen.train{flags} --resume"
 
 
 def _main(argv) -> int:

@@ -55,6 +55,7 @@ import numpy as np
 
 from jazzgen.music.notes import GRID, NO_CHORD, ChordChange, NoteSequence, per_chord
 from jazzgen.music.timing import MIDI_DEFAULT_QPM
+from jazzgen.schema import Field, check
 
 PAD, UNK, BOS = 0, 1, 2
 REST, TIE = 3, 4
@@ -185,21 +186,52 @@ class Vocab:
         return json.dumps(d, indent=1)
 
     @staticmethod
-    def from_json(text: str) -> "Vocab":
-        """The vocabulary of vocab.json; a ModelError for one written before dynamics."""
+    def from_json(text: str, where: str = "vocab.json") -> "Vocab":
+        """The vocabulary of vocab.json's text; a ModelError naming `where` for anything else."""
         from jazzgen.errors import ModelError
-        d = json.loads(text)
-        new = ("art_values", "vel_values", "tempo_edges", "performers")
-        if any(k not in d for k in new):
+        try:
+            d = json.loads(text)
+        except RecursionError:
+            raise ModelError(f"{where}: nested too deeply") from None
+        except ValueError as e:
+            raise ModelError(f"{where}: not JSON ({str(e).splitlines()[0][:120]})") from None
+        return Vocab.from_dict(d, where)
+
+    @staticmethod
+    def from_dict(d, where: str = "vocab.json") -> "Vocab":
+        """The vocabulary of vocab.json's parsed JSON, every field checked against VOCAB_FIELDS
+        first; a ModelError naming `where` and the field, or one for a vocabulary from before dynamics."""
+        from jazzgen.errors import ModelError
+        d = check(d, VOCAB_FIELDS, where, ModelError)
+        if any(k not in d for k in ("art_values", "vel_values", "tempo_edges", "performers")):
             raise ModelError(PREDATES_DYNAMICS)
+        missing = [k for k in ("grid", "max_dur", "max_beat", "qualities", "art_edges", "vel_edges") if k not in d]
+        if missing:
+            raise ModelError(f"{where}: missing {', '.join(missing)}")
         tup = lambda k: tuple(d[k])
         v = Vocab(grid=d["grid"], max_dur=d["max_dur"], max_beat=d["max_beat"], qualities=tup("qualities"),
                   art_edges=tup("art_edges"), art_values=tup("art_values"), vel_edges=tup("vel_edges"),
                   vel_values=tup("vel_values"), tempo_edges=tup("tempo_edges"), performers=tup("performers"),
-                  performer_solos=tup("performer_solos"), art_rest=bool(d.get("art_rest", False)))
+                  performer_solos=tuple(d.get("performer_solos", ())), art_rest=bool(d.get("art_rest", False)))
         if v.grid != GRID:
-            raise ValueError(f"vocabulary grid {v.grid} does not match this jazzgen's grid {GRID}")
+            raise ModelError(f"{where}: vocabulary grid {v.grid} does not match this jazzgen's grid {GRID}")
+        pairs = (("art_values", "art_edges", 1), ("vel_values", "vel_edges", 1), ("performer_solos", "performers", 0))
+        for a, b, more in pairs:
+            if len(getattr(v, a)) != len(getattr(v, b)) + more and (a != "performer_solos" or v.performer_solos):
+                raise ModelError(f"{where}: {len(getattr(v, a))} {a} for {len(getattr(v, b))} {b}")
+        if len(set(v.performers)) != len(v.performers):
+            raise ModelError(f"{where}: a performer named twice")
         return v
+
+
+# What vocab.json may hold (jazzgen.schema): types and bounds far beyond any real vocabulary's,
+# checked before a value sizes an array.
+VOCAB_FIELDS = {"grid": Field(int, 1, 96), "max_dur": Field(int, 1, 64 * GRID), "max_beat": Field(int, 1, 64),
+                "qualities": Field(str, many=64, chars=40), "art_edges": Field(float, 0, 1, many=16),
+                "art_values": Field(float, 0, 1, many=17), "art_rest": Field(bool),
+                "vel_edges": Field(int, 0, 128, many=127), "vel_values": Field(int, 0, 127, many=128),
+                "tempo_edges": Field(float, 1, 2000, many=64), "performers": Field(str, many=100_000, chars=200),
+                "performer_solos": Field(int, 0, 10**9, many=100_000)}
 
 
 def default_vocab(performers: tuple[str, ...] = (), performer_solos: tuple[int, ...] = ()) -> Vocab:

@@ -214,18 +214,24 @@ def write_report(rep: dict, out: str | Path, gen: list[dict] | None = None, real
 
 # ---------------------------------------------------------------------------- the whole run
 
-def _training_folder(train_data: str | None, cfg) -> tuple[str | None, str | None]:
-    """(the training folder to use, the config's folder if it is missing).
+def _training_folder(train_data: str | None, cfg, data: str) -> tuple[str | None, str | None]:
+    """(the training folder to use, the config's folder if it is missing or not to be read).
 
     A --train-data that is not there is an error; the folder named in the model's
-    config.json may be missing (a shipped model scores any folder without it)."""
+    config.json may be missing (a shipped model scores any folder without it).  A model
+    folder is data, not directions: its config's folder is read only if it is --data, or
+    relative and inside the current folder (where the commands' own defaults are)."""
     if train_data is not None:
         if not Path(train_data).exists():
             raise EvalError(f"training data folder {train_data} not found (--train-data)")
         return train_data, None
     if cfg is None:
         return None, None
-    return (cfg.data, None) if Path(cfg.data).exists() else (None, cfg.data)
+    p = Path(cfg.data)
+    inside = not p.is_absolute() and ".." not in p.parts and p.parts != ()
+    if not inside and not (p.exists() and _same(p, data)):
+        return None, cfg.data
+    return (cfg.data, None) if p.exists() else (None, cfg.data)
 
 
 def _same(a, b) -> bool:
@@ -274,12 +280,13 @@ def evaluate(data: str, model: str | None = DEFAULT_MODEL, train_data: str | Non
     check_out_folder(out, "--out")
     cfg = read_config(model, CONFIG_NEEDS) if model is not None else None
     warnings: list[str] = []
-    train_dir, missing = _training_folder(train_data, cfg)
+    train_dir, missing = _training_folder(train_data, cfg, data)
     if missing and split in ("val", "train"):
         raise EvalError(f"--split {split} needs the model's training folder {missing} (not found; "
                         "pass --train-data DIR)")
     if missing:
-        warnings.append(f"the model's training folder {missing} is not here: every file of --data is scored "
+        warnings.append(f"the model's training folder {missing} is not here (or outside this folder: "
+                        f"--train-data reads it): every file of --data is scored "
                         "(the split is unknown: some may be training files), without novelty"
                         + ("; the n-gram baselines need it (pass --train-data DIR)" if baselines and score_likelihood
                            else ""))

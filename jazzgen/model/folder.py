@@ -1,17 +1,19 @@
 """A model folder, read in one place: model.keras, weights.npz, vocab.json, config.json, and
 state.json with last.keras for a resume.
 
-Every way a folder can be broken (no folder, no model.keras, a cut or foreign file, a FIFO,
-unreadable JSON, a config or vocabulary this jazzgen cannot use, weights with missing arrays,
-NaN or shapes that do not fit) is one ``ModelError`` naming the file and the field.  Keras is
-imported only to load model.keras itself (a stale or missing weights.npz is exported again).
+Every way a folder can be broken (no folder, no model.keras, a cut, foreign or bomb file, a
+FIFO, unreadable JSON, a config or vocabulary this jazzgen cannot use or with values out of
+bounds, weights with missing arrays, NaN or shapes that do not fit) is one ``ModelError`` naming
+the file and the field.  A folder may come from anywhere: it is data, never directions.  Every
+file is opened only if it is a regular file, its size bounded (zip archives unpacked size too,
+before anything is unpacked), its JSON checked against a schema (``jazzgen.schema``) before a
+value is used, and nothing is written into a folder that is only being read.  Keras is imported
+only to load model.keras itself (when weights.npz is missing or stale).
 """
 from __future__ import annotations
 
 import hashlib
-import json
-import math
-from dataclasses import MISSING, fields
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,11 +21,17 @@ import numpy as np
 from jazzgen.data import tokens as T
 from jazzgen.errors import ModelError
 from jazzgen.model.spec import TARGETS, check_weights, dense, features
-from jazzgen.util import regular_file
+from jazzgen.schema import Field, check
+from jazzgen.util import MAX_MODEL_BYTES, check_zip, open_regular, read_json, regular_file
 
 
 def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """The model file's SHA-256 (what ties weights.npz to it), read in chunks, its size bounded."""
+    h = hashlib.sha256()
+    with open_regular(path, ModelError, "model", MAX_MODEL_BYTES) as f:
+        while chunk := f.read(2**20):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def model_file(model_dir: str | Path) -> Path:
@@ -37,31 +45,38 @@ def model_file(model_dir: str | Path) -> Path:
     return regular_file(path, ModelError, "model")
 
 
-def _check_zip(path: Path) -> None:
-    """A .keras file is a zip archive: a cut or foreign one is named so before Keras reads it."""
+def _check_zip(path: Path, what: str = "model") -> None:
+    """A .keras file is a zip archive: a cut, foreign or bomb one is named so before Keras reads it."""
     import zipfile
+    check_zip(path, ModelError, what, kind="a Keras model file")
     try:
         with zipfile.ZipFile(path) as z:
             bad = z.testzip()
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
-        raise ModelError(f"model {path}: not a Keras model file (not a whole zip archive: {e}); "
+        raise ModelError(f"{what} {path}: not a Keras model file (not a whole zip archive: {e}); "
                          "truncated or overwritten?") from None
     if bad is not None:
-        raise ModelError(f"model {path}: corrupt (member {bad} fails its checksum)")
+        raise ModelError(f"{what} {path}: corrupt (member {bad} fails its checksum)")
 
 
 def _read_npz(npz: Path, sha: str) -> dict[str, np.ndarray] | None:
     """The exported weights, or None if they belong to another model.keras (stale)."""
-    regular_file(npz, ModelError, "weights")
+    check_zip(npz, ModelError, "weights")
     try:
-        with np.load(npz, allow_pickle=False) as z:
+        with open_regular(npz, ModelError, "weights", MAX_MODEL_BYTES) as f, np.load(f, allow_pickle=False) as z:
             if "keras_sha256" not in z.files or str(z["keras_sha256"]) != sha:
                 return None
             return {k: z[k] for k in z.files if k != "keras_sha256"}
+    except ModelError:
+        raise
     except Exception as e:  # BadZipFile, EOFError, zlib.error, ValueError (pickled object arrays)...
         why = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise ModelError(f"weights {npz}: unreadable ({why}); delete it to export it again from model.keras") \
-            from None
+        raise ModelError(f"weights {npz}: unreadable ({why})") from None
+
+
+def read_vocab(path: Path) -> T.Vocab:
+    """vocab.json, its fields checked (``tokens.VOCAB_FIELDS``); ModelError naming the file."""
+    return T.Vocab.from_dict(read_json(path, ModelError, "model vocabulary"), str(path))
 
 
 def load_vocab(model_dir: str | Path) -> T.Vocab | None:
@@ -72,14 +87,7 @@ def load_vocab(model_dir: str | Path) -> T.Vocab | None:
     path = (d if d.is_dir() else d.parent) / "vocab.json"
     if not path.exists() and not path.is_symlink():
         return None
-    regular_file(path, ModelError, "model vocabulary")
-    try:
-        vocab = T.Vocab.from_json(path.read_bytes().decode("utf-8-sig"))
-    except ModelError:
-        raise
-    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as e:
-        why = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise ModelError(f"model vocabulary {path}: unreadable ({why})") from None
+    vocab = read_vocab(path)
     here = T.default_vocab()
     if any(getattr(vocab, f) != getattr(here, f) for f in ("grid", "max_dur", "max_beat", "qualities")):
         raise ModelError(f"model vocabulary {path}: differs from this jazzgen's")
@@ -93,7 +101,7 @@ def model_vocab(model_dir: str | Path) -> T.Vocab:
 
 def load_keras(path: Path, what: str = "model"):
     """A .keras file loaded in safe mode (the custom layers registered); ModelError naming it."""
-    _check_zip(path)
+    _check_zip(path, what)
     import keras
 
     from jazzgen.model import network as _  # noqa: F401  (registers the custom layers)
@@ -104,11 +112,10 @@ def load_keras(path: Path, what: str = "model"):
         raise ModelError(f"{what} {path}: cannot load it ({why[:200]})") from None
 
 
-def export_weights(model, keras_path: Path, out: Path) -> dict[str, np.ndarray]:
-    """The Keras model's weights by layer name, also written to a plain .npz beside it (no pickle).
-
-    A folder that cannot be written (an installed, read-only model) only costs the
-    export on every load: the weights are returned either way.
+def export_weights(model, keras_path: Path, out: Path | None = None) -> dict[str, np.ndarray]:
+    """The Keras model's weights by layer name, also written to the plain .npz `out` (no pickle)
+    when given: training does that for the model it writes; a model only being read is never
+    written into.
     """
     import sys
 
@@ -128,6 +135,8 @@ def export_weights(model, keras_path: Path, out: Path) -> dict[str, np.ndarray]:
     for name in dense(harmony):
         w[f"{name}_w"], w[f"{name}_b"] = model.get_layer(name).get_weights()
     w = {k: np.asarray(v, np.float32) for k, v in w.items()}
+    if out is None:
+        return w
     try:
         atomic_write(out, lambda f: np.savez(f, **w, keras_sha256=np.array(_sha(keras_path))))
     except OSError as e:
@@ -136,10 +145,11 @@ def export_weights(model, keras_path: Path, out: Path) -> dict[str, np.ndarray]:
 
 
 def load_weights(model_dir: str | Path) -> dict[str, np.ndarray]:
-    """weights.npz of a model folder, re-exported from model.keras if missing or stale.
+    """weights.npz of a model folder, or the weights of its model.keras if that is missing or
+    stale (read, not written: the folder is only being read).
 
-    Every way a model folder can be broken (no folder, no model.keras, a cut or foreign
-    file, a FIFO, weights with missing arrays, NaN or shapes that do not fit) is one
+    Every way a model folder can be broken (no folder, no model.keras, a cut, foreign or
+    bomb file, a FIFO, weights with missing arrays, NaN or shapes that do not fit) is one
     ModelError naming the file.
     """
     keras_path = model_file(model_dir)
@@ -151,7 +161,7 @@ def load_weights(model_dir: str | Path) -> dict[str, np.ndarray]:
         if w is not None:
             return check_weights(w, npz, vocab)
     try:
-        w = export_weights(load_keras(keras_path), keras_path, npz)
+        w = export_weights(load_keras(keras_path), keras_path)
     except ModelError:
         raise
     except Exception as e:
@@ -171,43 +181,23 @@ def read_config(model_dir: str | Path, needs: tuple[str, ...] = ()):
     `needs` (evaluation needs the split: ``CONFIG_NEEDS``).  Anything
     else is a ModelError naming the file and the field.
     """
-    from jazzgen.model.training import BEFORE, TrainConfig, check_config
+    from jazzgen.model.training import BEFORE, CONFIG_FIELDS, TrainConfig, check_config
     path = Path(model_dir) / "config.json"
     if not path.exists() and not path.is_symlink():
         raise ModelError(f"model folder {model_dir}: no config.json (not a model folder written by jazzgen.train)")
-    regular_file(path, ModelError, "model config")
-    try:
-        d = json.loads(path.read_bytes().decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as e:
-        raise ModelError(f"model config {path}: not JSON ({str(e).splitlines()[0]})") from None
-    if not isinstance(d, dict):
-        raise ModelError(f"model config {path}: not a JSON object")
-    missing = [k for k in needs if k not in d]
+    d = read_json(path, ModelError, "model config")
+    missing = [k for k in needs if isinstance(d, dict) and k not in d]
     if missing:
         raise ModelError(f"model config {path}: missing {', '.join(missing)}")
-    out = {k: v for k, v in BEFORE.items() if k not in d}
-    for f in fields(TrainConfig):
-        if f.name in d:
-            out[f.name] = _typed(d[f.name], f.default if f.default is not MISSING else None, f.name, path)
-    cfg = TrainConfig(**out)
+    cfg = TrainConfig(**{k: v for k, v in BEFORE.items() if not (isinstance(d, dict) and k in d)},
+                      **check(d, CONFIG_FIELDS, f"model config {path}", ModelError))
     try:
-        check_config(cfg)
+        check_config(replace(cfg, name="run"))     # its name (and paths) steer nothing: see resume_config
     except ModelError:
         raise
     except ValueError as e:
         raise ModelError(f"model config {path}: {e}") from None
     return cfg
-
-
-def _typed(v, default, name: str, path: Path):
-    """`v` if it has the type of the field's default (a finite number for a float), else ModelError."""
-    ok = (isinstance(v, bool) if isinstance(default, bool) else
-          isinstance(v, int) and not isinstance(v, bool) if isinstance(default, int) else
-          isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-          if isinstance(default, float) else isinstance(v, str) if isinstance(default, str) else True)
-    if not ok:
-        raise ModelError(f"model config {path}: {name} is {json.dumps(v)[:40]}, expected {type(default).__name__}")
-    return float(v) if isinstance(default, float) else v
 
 
 def load_model(model_dir: str | Path):
@@ -216,48 +206,61 @@ def load_model(model_dir: str | Path):
     return load_keras(model_file(model_dir))
 
 
-def read_json(path: Path):
-    try:
-        return json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise ModelError(f"{path}: unreadable ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+STATE_FIELDS = {"epoch": Field(int, -1, 10**6), "lr": Field(float, 0, 10), "train_seconds": Field(float, 0, 1e12),
+                "command": Field(str, chars=100_000), "device": Field(str), "iterations": Field(int, 0, 2**62),
+                "bad_epochs": Field(int, 0, 10**6), "stopped_early": Field(bool), "n_train": Field(int, 0, 10**9),
+                "val_files": Field(str, many=10**6), "checkpoint": Field(str, chars=40)}
+LOGGED = ("epoch", "val_nll", "val_pitch_ppl", "val_dur_ppl", "train_pitch_loss", "train_dur_loss")
 
 
-STATE_TYPES = {"epoch": int, "lr": (int, float), "best": (dict, type(None)), "log": list,
-               "train_seconds": (int, float), "command": str, "device": str}
+def _numbers(x, depth: int = 1) -> bool:
+    """A dict of str -> number or null (or, depth 2, of such dicts): a log row, the best, counters."""
+    return isinstance(x, dict) and all(isinstance(k, str) and (
+        _numbers(v, depth - 1) if depth > 1 else isinstance(v, (int, float, type(None))) and not isinstance(v, bool))
+        for k, v in x.items())
 
 
 def read_state(out: Path) -> dict:
-    """state.json of an interrupted run, checked; ModelError for one that cannot be resumed."""
-    if not (out / "state.json").is_file():
+    """state.json of an interrupted run, every field checked, and the checkpoint it names there;
+    ModelError for one that cannot be resumed."""
+    from jazzgen.model.loop import CHECKPOINT
+    where = out / "state.json"
+    if not where.is_file():
         raise ModelError(f"nothing to resume in {out} (no state.json)")
-    if not (out / "last.keras").is_file():
-        raise ModelError(f"nothing to resume in {out}: no last.keras (a finished model folder keeps only "
-                         f"model.keras; train anew with another --name)")
-    state = read_json(out / "state.json")
-    if not isinstance(state, dict):
-        raise ModelError(f"{out / 'state.json'}: not a JSON object")
-    for k, t in STATE_TYPES.items():
-        if not isinstance(state.get(k), t) or isinstance(state.get(k), bool):
-            raise ModelError(f"{out / 'state.json'}: {k!r} missing or malformed")
-    if state["epoch"] < 0 or len(state["log"]) != state["epoch"] + 1 or (state["best"] is None) != (state["epoch"] < 0):
-        raise ModelError(f"{out / 'state.json'}: epoch {state['epoch']} does not match its log")
+    state = read_json(where, ModelError, "run state")
+    known = check(state, STATE_FIELDS, where, ModelError)
+    if any(k not in known for k in ("epoch", "lr", "train_seconds", "command", "device")) \
+            or not isinstance(state.get("log"), list) or not all(_numbers(r) for r in state["log"]) \
+            or not (state.get("best") is None or _numbers(state["best"])) \
+            or not _numbers(state.get("callbacks", {}), 2):
+        raise ModelError(f"{where}: a field is missing or malformed")
+    state.update(known)
+    if state["epoch"] < 0 or len(state["log"]) != state["epoch"] + 1 or state["best"] is None:
+        raise ModelError(f"{where}: epoch {state['epoch']} does not match its log")
+    if any(k not in row for row in state["log"] + [state["best"]] for k in LOGGED):
+        raise ModelError(f"{where}: its log lacks one of {', '.join(LOGGED)}")
+    state.setdefault("checkpoint", "last.keras")      # runs from before versioned checkpoints
+    if not CHECKPOINT.fullmatch(state["checkpoint"]) or not (out / state["checkpoint"]).is_file():
+        raise ModelError(f"nothing to resume in {out}: no {state['checkpoint']} (a finished model folder "
+                         f"keeps only model.keras; train anew with another --name)")
     state.setdefault("callbacks", {"early_stopping": {"wait": state.get("bad_epochs", 0),
                                                       "best": state["best"].get("val_nll")}})
     return state
 
 
 def load_last(out: Path, state: dict):
-    """last.keras with its optimizer; ModelError if it cannot be loaded or is not the state's."""
+    """The run's checkpoint (state.json names it) with its optimizer; ModelError if it cannot be
+    loaded or is not the state's."""
     import keras
-    model = load_keras(out / "last.keras", "run")
+    path = out / state["checkpoint"]
+    model = load_keras(path, "checkpoint")
     try:
         iters = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
     except Exception as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise ModelError(f"run {out / 'last.keras'}: cannot load it ({msg[:200]})") from None
+        raise ModelError(f"checkpoint {path}: cannot load it ({msg[:200]})") from None
     if state.get("iterations", iters) != iters:
-        raise ModelError(f"{out / 'last.keras'}: {iters} optimizer steps, state.json says {state['iterations']} "
+        raise ModelError(f"{path}: {iters} optimizer steps, state.json says {state['iterations']} "
                          f"(killed while saving?); cannot resume exactly")
     model.optimizer.learning_rate.assign(state["lr"])
     return model

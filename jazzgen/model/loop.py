@@ -12,6 +12,7 @@ import csv
 import io
 import math
 import os
+import re
 import time
 from pathlib import Path
 
@@ -129,10 +130,33 @@ def f32(v) -> float:
 
 
 def save_model(model, path: Path) -> None:
-    """model.save into a temporary name, then rename: a kill never leaves half a model."""
+    """model.save into a temporary name, then rename: a kill never leaves half a model, and a
+    failure (a full disk) leaves no temporary file."""
     tmp = path.with_name(f".{path.stem}.tmp.keras")
-    model.save(tmp)
-    os.replace(tmp, path)
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+# The run's checkpoint (model and optimizer) has a new name each epoch, and state.json names the
+# one it goes with: written in that order, a kill at any moment leaves a state.json whose
+# checkpoint is whole and matches it (the older one is deleted only after the state names the new).
+CHECKPOINT = re.compile(r"last(-\d{1,7})?\.keras")
+
+
+def checkpoint_name(epoch: int) -> str:
+    return f"last-{epoch + 1:04d}.keras"
+
+
+def prune_checkpoints(out: Path, keep: str) -> None:
+    """Delete the run's other checkpoints (and temporary ones a kill left), only those by our names."""
+    for p in out.glob("*last*.keras"):
+        name = p.name[1:].replace(".tmp.keras", ".keras") if p.name.startswith(".") else p.name
+        if CHECKPOINT.fullmatch(name) and p.name != keep:
+            p.unlink(missing_ok=True)
 
 
 def write_log(log: list[dict], path: Path) -> None:
@@ -144,8 +168,9 @@ def write_log(log: list[dict], path: Path) -> None:
 
 
 class RunCheckpoint(keras.callbacks.Callback):
-    """After each epoch: the log row; the best model and its weights.npz; the last model with its
-    optimizer; state.json and log.csv: each file atomically, state.json after last.keras.
+    """After each epoch: the log row; the best model and its weights.npz; the checkpoint (model
+    with its optimizer, ``checkpoint_name``); state.json naming it; log.csv; then the previous
+    checkpoint is deleted.  Each file atomically: a kill anywhere resumes exactly.
 
     ``state`` is the run's plain-dict state (epoch, lr, best, log, counters), updated in
     place; ``counted`` are the Keras callbacks whose counters it saves, and restores
@@ -183,6 +208,7 @@ class RunCheckpoint(keras.callbacks.Callback):
         st["callbacks"] = {name: snapshot(cb) for name, cb in self.counted.items()}
         st["bad_epochs"] = st["callbacks"].get("early_stopping", {}).get("wait", 0)
         st["stopped_early"] = bool(self.model.stop_training)
+        st["checkpoint"] = checkpoint_name(epoch)
         if self.writer:
             with undistributed():        # process 0 alone: nothing in here may wait for the other processes
                 self.write(st)
@@ -191,9 +217,10 @@ class RunCheckpoint(keras.callbacks.Callback):
         """The epoch's files, each atomically: a new best, then last.keras, then the state that names it."""
         if self.improved:
             self.export(self.model, self.out / "model.keras")
-        save_model(self.model, self.out / "last.keras")
+        save_model(self.model, self.out / st["checkpoint"])
         atomic_json(self.out / "state.json", st)
         write_log(st["log"], self.out / "log.csv")
+        prune_checkpoints(self.out, st["checkpoint"])
 
 
 def eta(seconds: float) -> str:

@@ -12,6 +12,7 @@ written atomically with the run state, so that `--resume` continues exactly.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -22,8 +23,9 @@ from jazzgen.data.corpus import read_settings
 from jazzgen.errors import DataError, FieldError, UsageError
 from jazzgen.model import backend
 from jazzgen.model.distribute import ALONE, Cluster, Parallel, start_parallel
-from jazzgen.model.folder import load_last, read_config, read_state
+from jazzgen.model.folder import load_last, read_config, read_state, read_vocab
 from jazzgen.model.spec import ModelConfig
+from jazzgen.schema import Field
 from jazzgen.util import atomic_json, atomic_write, check_out_folder
 
 DATA_LICENCE = ("Weimar Jazz Database (WJazzD), Jazzomat Research Project, HfM Franz Liszt Weimar; "
@@ -72,25 +74,52 @@ BEFORE = {"harmony": False}
 
 # what a resumed run may change; any other flag must repeat the run's own value
 # (--distribute too: a step is the same over one device or several, see distribute.py)
-RESUMABLE = {"epochs", "patience", "out", "name", "cache", "data", "distribute"}
+RESUMABLE = {"epochs", "patience", "out", "name", "cache", "data", "distribute", "track_map"}
+
+
+MAX_WEIGHTS = 40_000_000     # LSTM weights a run may have: 160 MB, 480 MB with Adam's slots (see MAX_MODEL_BYTES)
+# What config.json may hold (jazzgen.schema), checked before a value sizes anything; a saved
+# run's paths are only read, never followed (see resume_config).
+CONFIG_FIELDS = {
+    **{k: Field(str) for k in ("data", "out", "name", "cache")},
+    **{k: Field(str, null=True) for k in ("track", "track_map")},
+    **{k: Field(int) for k in ("epochs", "batch_size", "seq_len", "layers", "units", "patience", "max_songs")},
+    **{k: Field(float) for k in ("dropout", "lr", "clipnorm", "val_fraction", "weight_decay")},  # check_config bounds
+    "seed": Field(int, 0, 2**63 - 1),
+    **{k: Field(bool) for k in ("augment", "mixed_precision", "distribute", "harmony")},
+}
+
+
+def check_name(name: str) -> None:
+    """A run's --name is one folder name under --out: never a path that leads elsewhere."""
+    if name in ("", ".", "..") or "/" in name or "\\" in name or "\0" in name:
+        raise FieldError("name", f"must be a single folder name (no '/', not '.' or '..'), not {name!r}")
 
 
 def check_config(cfg: TrainConfig) -> None:
-    """FieldError (naming the field) for values no run can use."""
-    for f in ("epochs", "batch_size", "seq_len", "layers", "units"):
-        if getattr(cfg, f) < 1:
-            raise FieldError(f, "must be at least 1")
-    for f in ("patience", "max_songs"):
-        if getattr(cfg, f) < 0:
-            raise FieldError(f, "must not be negative")
+    """FieldError (naming the field) for values no run can use: the command's flags, or a saved
+    config.json's values (bounded: a run folder may come from anywhere)."""
+    for f, hi in (("epochs", 10**6), ("batch_size", 2**16), ("seq_len", 2**16), ("layers", 16), ("units", 8192)):
+        if not 1 <= getattr(cfg, f) <= hi:
+            raise FieldError(f, "must be at least 1" if getattr(cfg, f) < 1 else f"must be at most {hi}")
+    weights = 8 * cfg.units ** 2 * cfg.layers          # each layer's input and recurrent kernels, 4 gates
+    if weights > MAX_WEIGHTS:
+        raise FieldError("units", f"{cfg.units} with {cfg.layers} layers: about {weights / 1e6:.0f}M LSTM weights, "
+                                  f"more than the {MAX_WEIGHTS / 1e6:.0f}M a model may have")
+    for f, hi in (("patience", 10**6), ("max_songs", 10**9)):
+        if not 0 <= getattr(cfg, f) <= hi:
+            raise FieldError(f, "must not be negative" if getattr(cfg, f) < 0 else f"must be at most {hi}")
     if not 0 <= cfg.dropout < 1:
         raise FieldError("dropout", "must be in [0, 1)")
     if not 0 < cfg.val_fraction < 1:
         raise FieldError("val_fraction", "must be in (0, 1)")
-    if cfg.lr <= 0:
-        raise FieldError("lr", "must be positive")
+    if not 0 < cfg.lr <= 10:
+        raise FieldError("lr", "must be in (0, 10]")
     if not 0 <= cfg.weight_decay < 1:
         raise FieldError("weight_decay", "must be in [0, 1)")
+    if not 0 < cfg.clipnorm <= 1e9:
+        raise FieldError("clipnorm", "must be positive and finite")
+    check_name(cfg.name)
 
 
 # ---------------------------------------------------------------------------- data
@@ -110,7 +139,8 @@ class Data:
     nuance: object = None    # data.nuance.NuanceTables: how the training solos are played off the grid
 
 
-def load_data(cfg: TrainConfig) -> Data:
+def load_data(cfg: TrainConfig, state: dict | None = None) -> Data:
+    """The corpus of cfg.data, split and windowed; `state`: a resumed run's (see ``_split``)."""
     from jazzgen.data import dataset, tokens
     from jazzgen.data.corpus import load_corpus
     if not Path(cfg.data).exists():
@@ -118,11 +148,11 @@ def load_data(cfg: TrainConfig) -> Data:
     corpus = load_corpus(cfg.data, cfg.cache, read_settings(cfg), progress=sys.stderr.isatty())  # no bar in logs
     for r in corpus.dropped:
         print(r.line(), file=sys.stderr)
-    train_songs, val_songs = dataset.split_songs(corpus.songs, cfg.val_fraction, cfg.seed, cfg.max_songs)
+    train_songs, val_songs = _split(corpus.songs, cfg, state)
     if not train_songs or not val_songs:
         n = len(train_songs) + len(val_songs)
         raise DataError(f"{cfg.data}: {n} usable MIDI files; need at least 2 (one to validate on)")
-    vocab = tokens.vocab_for(train_songs)
+    vocab = tokens.vocab_for(train_songs) if state is None else run_vocab(cfg.model_dir, train_songs, state)
     tr, va = [tokens.encode(s, vocab) for s in train_songs], [tokens.encode(s, vocab) for s in val_songs]
     lo, hi = dataset.pitch_range(tr)
     wj = {Path(r.path).stem for r in corpus.reports if r.kept and "wjazzd" in Path(r.path).resolve().as_posix().lower()}
@@ -133,11 +163,53 @@ def load_data(cfg: TrainConfig) -> Data:
                 tables_for(train_songs, cfg.data, vocab))
 
 
+def _split(songs: list, cfg: TrainConfig, state: dict | None) -> tuple[list, list]:
+    """(train songs, validation songs): split by file; a resumed run keeps the validation files its
+    state names (its best stays comparable, and no file it validated on becomes a training file)
+    and trains on every other file there is now."""
+    from jazzgen.data import dataset
+    if state is None or "val_files" not in state:
+        return dataset.split_songs(songs, cfg.val_fraction, cfg.seed, cfg.max_songs)
+    songs, names = dataset.usable(songs, cfg.max_songs), set(state["val_files"])
+    val = [s for s in songs if s.name in names]
+    if not val:
+        raise DataError(f"{cfg.data}: none of the run's {len(names)} validation files is there any more; "
+                        "this run cannot go on with this data: train anew (another --name)")
+    train = [s for s in songs if s.name not in names]
+    if len(val) < len(names) or len(train) != state.get("n_train", len(train)):
+        print(f"note: the data changed since the run began: {len(train)} training solos (were "
+              f"{state.get('n_train', '?')}), {len(val)} of its {len(names)} validation solos", file=sys.stderr)
+    return train, val
+
+
+def run_vocab(out: Path, train_songs: list, state: dict):
+    """A resumed run's own vocabulary (vocab.json): its model's tables are that size, whatever the
+    data holds now.  Solos by performers it does not know train as the unknown performer (a new
+    run, or fine-tuning from this one, learns them): said in a line."""
+    from jazzgen.data.tokens import UNKNOWN_PERFORMER
+    vocab = read_vocab(out / "vocab.json")
+    new = sorted({s.performer for s in train_songs} - set(vocab.performers) - {UNKNOWN_PERFORMER, ""})
+    if new:
+        n = sum(s.performer in new for s in train_songs)
+        print(f"note: {n} training solos by {len(new)} performers this run does not know "
+              f"({', '.join(new[:5])}{', ...' if len(new) > 5 else ''}) train as the unknown performer; "
+              f"a new run learns them", file=sys.stderr)
+    return vocab
+
+
 # ---------------------------------------------------------------------------- the run folder
 
 
+PATHS = ("data", "out", "name", "cache", "track_map")    # where a run reads and writes: the command's own
+
+
 def resume_config(cfg: TrainConfig, given: set[str]) -> tuple[TrainConfig, dict]:
-    """(the run's own config with what a resume may change, its state)."""
+    """(the run's own config with what a resume may change, its state).
+
+    A run folder is data, never directions: its config.json's settings (sizes, rates, seed)
+    are the run's, but where the data, the cache and the folder are is always the command's
+    (its flags, else their defaults); a saved path that differs is only mentioned.
+    """
     out = cfg.model_dir
     state = read_state(out)
     saved = read_config(out)
@@ -145,7 +217,28 @@ def resume_config(cfg: TrainConfig, given: set[str]) -> tuple[TrainConfig, dict]
         if getattr(cfg, k) != getattr(saved, k):
             raise UsageError(f"--resume continues {out} as it was configured: --{k.replace('_', '-')} "
                              f"{getattr(cfg, k)} differs from its {getattr(saved, k)}")
-    return replace(saved, **{k: getattr(cfg, k) for k in given & RESUMABLE}), state
+    for k in ("data", "track_map"):
+        if getattr(saved, k) != getattr(cfg, k) and k not in given:
+            flag = "--" + k.replace("_", "-")
+            print(f"note: the run began with {flag} {str(getattr(saved, k))[:200]}; this resume has "
+                  f"{getattr(cfg, k)} (give {flag} to change it)", file=sys.stderr)
+    return replace(saved, **{k: getattr(cfg, k) for k in (given & RESUMABLE) | set(PATHS)}), state
+
+
+def lock_run(out: Path, stack) -> None:
+    """Hold an exclusive lock on the run folder (flock on the folder itself) until `stack` closes;
+    UsageError if another training holds it.  The kernel drops it when the process ends, even killed."""
+    try:
+        import fcntl
+    except ImportError:             # not a POSIX system: no lock
+        return
+    fd = os.open(out, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    stack.callback(os.close, fd)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise UsageError(f"{out}: another training is writing into this folder; wait for it to end, "
+                         f"or give another --name") from None
 
 
 def new_state(cfg: TrainConfig) -> dict:
@@ -299,10 +392,13 @@ def _new(cfg: TrainConfig, vocab):
     return model, new_state(cfg)
 
 
-def _write_run(cfg: TrainConfig, data: Data) -> None:
-    """The run folder's vocabulary and config, before the first epoch."""
+def _write_run(cfg: TrainConfig, data: Data, lock_in=None) -> None:
+    """The run folder's vocabulary and config, before the first epoch; a new folder is locked
+    (until the ExitStack `lock_in` closes) as soon as it is made."""
     out = cfg.model_dir
     out.mkdir(parents=True, exist_ok=True)
+    if lock_in is not None:
+        lock_run(out, lock_in)
     atomic_write(out / "vocab.json", lambda f: f.write(data.vocab.to_json().encode()))
     data.nuance.save(out)                           # nuance.npz: generation plays the notes off the grid
     atomic_json(out / "config.json", asdict(cfg))
@@ -314,35 +410,42 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: 
 
     ``given``: the flags set on the command line, which a resume checks against the run's own.
     ``cluster``: this process's place in a run of several (``distribute.py``); only process 0
-    writes the run folder.  Everything that can fail on the user's input (the run folder, the
-    data) fails before the first file is written.
+    writes the run folder, and holds its lock (``lock_run``: one training at a time).  Everything
+    that can fail on the user's input (the run folder, the data) fails before the first file is
+    written.
     """
-    state = None
+    import contextlib
+    cfg = replace(cfg, name=cfg.name or Path(cfg.data).resolve().name)
+    check_config(cfg)
     check_out_folder(cfg.model_dir, "--out/--name")     # a file there: one line, before any work
-    if resume:
-        cfg, state = resume_config(cfg, given)
-    par = start_parallel(cfg.distribute, cfg.batch_size, cluster)
-    _prepare(cfg)
-    with par.scope():
-        model = _resumed(cfg, state) if state is not None else None
-        data = load_data(cfg)
-        par.check_same_data("data", data.vocab.to_json().encode(), data.train.arrays["pitch"],
-                            data.val.arrays["pitch"])
-        print(f"data: {len(data.train_files)} train / {len(data.val_files)} validation solos, "
-              f"{len(data.train)} windows of {cfg.seq_len} events, pitch range {data.lo}-{data.hi}")
-        if model is None:
-            model, state = _new(cfg, data.vocab)
-        state["config"] = asdict(cfg)
+    writer = cluster.process_id == 0
+    with contextlib.ExitStack() as stack:
+        locked = writer and cfg.model_dir.is_dir()
+        if locked:
+            lock_run(cfg.model_dir, stack)
+        cfg, state = resume_config(cfg, given) if resume else (cfg, None)
+        par = start_parallel(cfg.distribute, cfg.batch_size, cluster)
+        _prepare(cfg)
+        with par.scope():
+            model = _resumed(cfg, state) if state is not None else None
+            data = load_data(cfg, state)
+            par.check_same_data("data", data.vocab.to_json().encode(), data.train.arrays["pitch"],
+                                data.val.arrays["pitch"])
+            print(f"data: {len(data.train_files)} train / {len(data.val_files)} validation solos, "
+                  f"{len(data.train)} windows of {cfg.seq_len} events, pitch range {data.lo}-{data.hi}")
+            if model is None:
+                model, state = _new(cfg, data.vocab)
+            state.update(config=asdict(cfg), val_files=data.val_files, n_train=len(data.train_files))
+            if par.writer:
+                _write_run(cfg, data, None if locked else stack)
+            if state.get("stopped_early") and "patience" not in given:
+                print(f"nothing to resume: the run stopped early after epoch {state['epoch'] + 1}")
+            elif state["epoch"] + 1 >= cfg.epochs:
+                print(f"nothing to resume: the run has done its {cfg.epochs} epochs (give a larger --epochs)")
+            else:
+                _fit(model, cfg, state, data, progress, par)
         if par.writer:
-            _write_run(cfg, data)
-        if state.get("stopped_early") and "patience" not in given:
-            print(f"nothing to resume: the run stopped early after epoch {state['epoch'] + 1}")
-        elif state["epoch"] + 1 >= cfg.epochs:
-            print(f"nothing to resume: the run has done its {cfg.epochs} epochs (give a larger --epochs)")
-        else:
-            _fit(model, cfg, state, data, progress, par)
-    if par.writer:
-        finish(cfg, state, data)
+            finish(cfg, state, data)
     return state
 
 
