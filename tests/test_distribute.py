@@ -38,11 +38,12 @@ def jax_train(cwd, *flags, **env):
 
 
 def weights(run_dir) -> list[np.ndarray]:
-    """last.keras's weights and optimizer slots (loaded with this process's backend)."""
+    """The run's checkpoint's weights and optimizer slots (loaded with this process's backend)."""
     import keras
 
     import jazzgen.model.network  # noqa: F401  (registers the custom layers)
-    m = keras.saving.load_model(run_dir / "last.keras", safe_mode=True)
+    checkpoint = json.loads((run_dir / "state.json").read_text())["checkpoint"]     # last-0002.keras
+    m = keras.saving.load_model(run_dir / checkpoint, safe_mode=True)
     return m.get_weights() + [np.asarray(v) for v in m.optimizer.variables]
 
 
