@@ -18,6 +18,15 @@ from pathlib import Path
 from jazzgen.errors import UsageError
 
 
+def os_error(e: OSError) -> str:
+    """An operating-system error as one line: the path (or paths) and the cause, e.g.
+    'cannot write out/x.wav: No space left on device'."""
+    cause = e.strerror or str(e) or type(e).__name__
+    names = [str(n) for n in (e.filename, e.filename2) if n is not None]
+    where = " -> ".join(n if len(n) <= 200 else n[:100] + "..." + n[-60:] for n in names)
+    return f"{where}: {cause}" if where else cause
+
+
 def atomic_write(path: str | os.PathLike, write) -> None:
     """Call write(binary file) on a temporary file beside `path`, then rename it into place.
 
@@ -25,7 +34,10 @@ def atomic_write(path: str | os.PathLike, write) -> None:
     permissions (0666 less the umask), not mkstemp's private 0600.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:200]}.", suffix=".tmp")
+    except OSError as e:
+        raise OSError(e.errno, f"cannot write there ({e.strerror})", str(path)) from None
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -33,9 +45,11 @@ def atomic_write(path: str | os.PathLike, write) -> None:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(e, OSError) and e.filename is None:     # a full disk says no path: name ours
+            raise OSError(e.errno, f"cannot write it ({e.strerror or e})", str(path)) from None
         raise
 
 

@@ -76,7 +76,7 @@ def test_two_devices_take_the_steps_of_one_and_resume(one_device):
     first = jax_train(tmp, "--data", "data", "--name", "two", "--epochs", "1", "--distribute", **TWO_DEVICES)
     assert "keras DataParallel over 2 devices" in first.stdout
     assert json.loads((tmp / "models" / "two" / "state.json").read_text())["config"]["distribute"] is True
-    second = jax_train(tmp, "--name", "two", "--resume", "--epochs", "2", **TWO_DEVICES)
+    second = jax_train(tmp, "--data", "data", "--name", "two", "--resume", "--epochs", "2", **TWO_DEVICES)
     assert "resuming after epoch 0" in second.stdout and "DataParallel over 2 devices" in second.stdout
     assert_same_run(tmp / "models" / "one", tmp / "models" / "two")
 

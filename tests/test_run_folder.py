@@ -262,3 +262,15 @@ def test_resume_when_its_validation_files_are_gone_says_so(base, tmp_path):
     r = train(tmp_path, "--name", "r", "--resume", "--epochs", "2")
     assert r.returncode == 2 and "none of the run's 1 validation files is there any more" in r.stderr, r.stderr
     assert r.stderr.strip().splitlines()[-1].startswith("jazzgen.train: error: ")
+
+
+def test_resume_without_data_where_the_default_is_missing_says_which_to_give(tmp_path, monkeypatch, capsys):
+    from test_train import STATE
+    run = tmp_path / "models" / "r"
+    run.mkdir(parents=True)
+    (run / "state.json").write_text(json.dumps(STATE))
+    (run / "config.json").write_text(json.dumps({"data": "/elsewhere/solos", "units": 16, "layers": 1}))
+    (run / "last.keras").write_bytes(b"")
+    monkeypatch.chdir(tmp_path)                                  # no midi/ here
+    err = one_line(main(["--out", "models", "--name", "r", "--resume"]), capsys)
+    assert "--resume reads --data midi, which is not here; the run began with --data /elsewhere/solos" in err

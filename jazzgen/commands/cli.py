@@ -15,6 +15,7 @@ import tempfile
 import traceback
 
 from jazzgen.errors import JazzgenError
+from jazzgen.util import os_error
 
 USER_ERROR, INTERNAL_ERROR = 2, 3
 
@@ -41,7 +42,15 @@ def fail(prog: str, message: str, code: int = USER_ERROR) -> int:
 
 
 def run(prog: str, main, argv=None) -> int:
-    """main(argv) with the error rule applied; returns the exit code."""
+    """main(argv) with the error rule applied; returns the exit code.
+
+    A file name that is not UTF-8 is printed escaped (stdout too, not only stderr), and an
+    operating-system error (a full disk, a name too long, no permission, a read-only
+    folder) is one line naming the path and the cause, exit 1.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         return main(argv)
     except JazzgenError as e:
@@ -49,13 +58,24 @@ def run(prog: str, main, argv=None) -> int:
         return fail(prog, text.splitlines()[0] if text else type(e).__name__)
     except KeyboardInterrupt:
         return fail(prog, "interrupted", 130)
+    except OSError as e:
+        return fail(prog, os_error(e), 1)
     except Exception:  # a bug: one line here, the traceback in a file
+        return fail(prog, internal_error(prog), INTERNAL_ERROR)
+
+
+def internal_error(prog: str) -> str:
+    """The one line of an unexpected exception; its traceback goes to a file (if one can be written)."""
+    e = sys.exc_info()[1]
+    first = str(e).splitlines()[0] if str(e) else ""
+    try:
         fd, path = tempfile.mkstemp(prefix=f"{prog}-", suffix=".traceback.txt")
-        with os.fdopen(fd, "w") as f:
+        with os.fdopen(fd, "w", errors="backslashreplace") as f:
             traceback.print_exc(file=f)
-        e = sys.exc_info()[1]
-        first = str(e).splitlines()[0] if str(e) else ""
-        return fail(prog, f"internal error {type(e).__name__}: {first} (traceback in {path})", INTERNAL_ERROR)
+        where = f"traceback in {path}"
+    except OSError as oe:
+        where = f"no traceback file: {os_error(oe)}"
+    return f"internal error {type(e).__name__}: {first} ({where})"
 
 
 # ---------------------------------------------------------------------------- jazzgen CMD

@@ -128,10 +128,12 @@ def chart_bytes(text: str) -> bytes:
     """The `chart` field's file: its text, or the bytes of a ``data:`` URL (how the page
     uploads a file, a compressed .mxl included)."""
     if not text.startswith("data:"):
-        return text.encode()
+        return text.encode("utf-8", "surrogatepass")          # a lone surrogate: "not UTF-8", not a 500
     head, comma, body = text.partition(",")
     try:
-        return base64.b64decode(body, validate=True) if head.endswith(";base64") else unquote(body).encode()
+        if head.endswith(";base64"):
+            return base64.b64decode(body, validate=True)
+        return unquote(body).encode("utf-8", "surrogatepass")
     except (binascii.Error, ValueError):
         raise UsageError("chart: the data: URL's base64 does not decode") from None
 

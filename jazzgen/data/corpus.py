@@ -31,7 +31,7 @@ from jazzgen.errors import DataError, MidiError, UsageError
 from jazzgen.music import midi_check, midi_io
 from jazzgen.music.midi_io import read_midi_bytes
 from jazzgen.music.notes import GRID, NO_CHORD, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature, per_chord
-from jazzgen.util import atomic_write, file_kind, named_tuples, no_gc
+from jazzgen.util import atomic_write, file_kind, named_tuples, no_gc, read_regular
 
 CACHE_VERSION = 11  # 3: reports name the melody part and the chord source; 4: notes keep their performed lengths;
                     # 5: velocity dropouts filled; 6: chord inference retuned, percussion no melody;
@@ -324,9 +324,12 @@ def _read_all(files: list[Path]) -> list[bytes | FileReport]:
         try:
             size = f.stat().st_size
             out.append(FileReport(str(f), False, str(midi_check.too_large(size)))
-                       if size > midi_check.MAX_FILE_BYTES else f.read_bytes())
+                       if size > midi_check.MAX_FILE_BYTES else read_regular(f, MidiError, "file",
+                                                                           midi_check.MAX_FILE_BYTES))
         except OSError as e:
             out.append(FileReport(str(f), False, f"cannot read file ({e.strerror})"))
+        except MidiError as e:     # swapped for a FIFO or grown since the listing: checked on the open file
+            out.append(FileReport(str(f), False, str(e).split(": ", 1)[-1]))
     return out
 
 
@@ -406,6 +409,7 @@ def load_corpus(paths, cache_dir: str | os.PathLike | None = None, settings: Rea
 
 
 INDEX_FILE = "index.tsv"     # beside the MIDI files: columns file, performer (and any others)
+MAX_INDEX_BYTES = 16 * 2**20  # an index.tsv or a --track-map: a line a file
 
 
 def performers_beside(files: list[Path]) -> dict[Path, str]:
@@ -415,8 +419,9 @@ def performers_beside(files: list[Path]) -> dict[Path, str]:
     out: dict[Path, str] = {}
     for folder in {f.parent for f in files}:
         try:
-            lines = (folder / INDEX_FILE).read_text(encoding="utf-8-sig").splitlines()
-        except (OSError, UnicodeDecodeError):
+            lines = read_regular(folder / INDEX_FILE, DataError, "index", MAX_INDEX_BYTES).decode(
+                "utf-8-sig").splitlines()
+        except (DataError, UnicodeDecodeError):     # none, not a regular file, too large or not text
             continue
         head = lines[0].split("\t") if lines else []
         if "file" not in head or "performer" not in head:
@@ -497,10 +502,11 @@ def _track_value(text: str) -> int | str:
 
 def read_track_map(path: str | Path) -> tuple[tuple[str, int | str], ...]:
     """(pattern, track) pairs from a TSV file; UsageError (one line, file:line) for a bad one."""
+    data = read_regular(path, UsageError, "--track-map", MAX_INDEX_BYTES)      # a FIFO or /dev/zero: refused
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise UsageError(f"cannot read --track-map {path}: {getattr(e, 'strerror', None) or e}") from None
+        lines = data.decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise UsageError(f"--track-map {path}: not UTF-8 text") from None
     out = []
     for n, line in enumerate(lines, 1):
         if not line.strip() or line.lstrip().startswith("#"):

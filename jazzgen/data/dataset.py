@@ -23,7 +23,8 @@ def split_by_file(names: list[str], val_fraction: float = 0.1, seed: int = 0) ->
     Hashing the name (not shuffling the list) keeps a file on the same side when files
     are added or the folder is listed in another order.
     """
-    rank = sorted(range(len(names)), key=lambda i: hashlib.sha256(f"{seed}:{names[i]}".encode()).hexdigest())
+    rank = sorted(range(len(names)), key=lambda i: hashlib.sha256(f"{seed}:{names[i]}".encode(
+        "utf-8", "surrogateescape")).hexdigest())      # a name that is not UTF-8: its own bytes
     n_val = int(round(val_fraction * len(names))) if len(names) > 1 else 0
     if val_fraction > 0 and len(names) > 1:
         n_val = max(1, n_val)

@@ -204,7 +204,7 @@ def write_report(rep: dict, out: str | Path, gen: list[dict] | None = None, real
     try:
         out.mkdir(parents=True, exist_ok=True)
         atomic_json(out / "report.json", _json_safe(rep))
-        atomic_write(out / "report.md", lambda f: f.write(md.encode()))
+        atomic_write(out / "report.md", lambda f: f.write(md.encode("utf-8", "backslashreplace")))
         if gen is not None and real is not None:
             metrics.plot_histograms(gen, real, str(out / "histograms.png"))
     except OSError as e:

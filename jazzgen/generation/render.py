@@ -102,38 +102,55 @@ def _send(synth, sfid: int, channel: int, kind: str, data: tuple[int, ...]) -> N
         _program(synth, sfid, channel, data[0])
 
 
-def synthesize(seq: NoteSequence, parts: Sequence[Part] = (), program: int = SOLO_PROGRAM,
-               swing: float = SWING, soundfont: str | os.PathLike | None = None,
-               sample_rate: int = 44100, channels: Sequence[int] | None = None) -> np.ndarray:
-    """Float32 stereo audio (n, 2) of what render_midi would write, not normalised.
+BLOCK = 1 << 16             # frames synthesized at a time (a multiple of tinysoundfont's 64-frame
+                           # render block, so splitting a span between events changes no sample)
 
-    Audio is generated in one block between consecutive events (not per sample), which
-    renders a 30-s band in a fraction of a second.  `channels` plays only those MIDI
-    channels (to check that each instrument is audible on its own).
+
+def audio_blocks(seq: NoteSequence, parts: Sequence[Part] = (), program: int = SOLO_PROGRAM,
+                 swing: float = SWING, soundfont: str | os.PathLike | None = None,
+                 sample_rate: int = 44100, channels: Sequence[int] | None = None):
+    """(frames the music lasts, an iterator of float32 stereo blocks of at most BLOCK frames,
+    release tail included): what render_midi would write, not normalised.
+
+    Audio is generated in one call between consecutive events (not per sample), which
+    renders a 30-s band in a fraction of a second; in blocks, so that an hour's take
+    needs no more memory than a minute's.  `channels` plays only those MIDI channels (to
+    check that each instrument is audible on its own).
     """
     synth, sfid = _load_synth(soundfont or default_soundfont(), sample_rate)
     events, length = timed_events(seq, parts, program, swing)
     total = int((length + TAIL_SECONDS) * sample_rate)
-    audio = np.zeros((total, 2), np.float32)
-    buf = memoryview(audio.reshape(-1).view(np.uint8))
-    done = 0
-    for t, channel, kind, data in events:
-        if channels is not None and kind != "program_change" and channel not in channels:
-            continue
-        n = min(int(round(t * sample_rate)), total)
-        if n > done:
-            synth.generate_simple(n - done, buffer=buf[done * 8:n * 8])
-            done = n
-        _send(synth, sfid, channel, kind, data)
-    if total > done:
-        synth.generate_simple(total - done, buffer=buf[done * 8:total * 8])
-    return _trim_tail(audio, int(length * sample_rate))
+
+    def blocks():
+        done = 0
+        for t, channel, kind, data in [*events, (None, None, None, None)]:
+            if kind is not None and channels is not None and kind != "program_change" and channel not in channels:
+                continue
+            n = total if t is None else min(int(round(t * sample_rate)), total)
+            while done < n:
+                out = np.empty((min(BLOCK, n - done), 2), np.float32)
+                synth.generate_simple(len(out), buffer=memoryview(out.reshape(-1).view(np.uint8)))
+                done += len(out)
+                yield out
+            if kind is not None:
+                _send(synth, sfid, channel, kind, data)
+    return int(length * sample_rate), blocks()
 
 
-def _trim_tail(audio: np.ndarray, keep: int) -> np.ndarray:
-    """Cut the silent part of the release tail (but never before the MIDI file ends)."""
-    loud = np.flatnonzero(np.abs(audio[keep:]).max(axis=1) > 1e-4)
-    return audio[:keep + (int(loud[-1]) + 1 if len(loud) else 0)]
+def synthesize(seq: NoteSequence, parts: Sequence[Part] = (), program: int = SOLO_PROGRAM,
+               swing: float = SWING, soundfont: str | os.PathLike | None = None,
+               sample_rate: int = 44100, channels: Sequence[int] | None = None) -> np.ndarray:
+    """Float32 stereo audio (n, 2) of what render_midi would write, not normalised, the
+    silent part of the release tail cut (never before the MIDI file ends)."""
+    keep, blocks = audio_blocks(seq, parts, program, swing, soundfont, sample_rate, channels)
+    audio = np.concatenate([*blocks, np.zeros((0, 2), np.float32)])
+    return audio[:_heard(audio, keep)]
+
+
+def _heard(audio: np.ndarray, keep: int, offset: int = 0) -> int:
+    """Frames to keep: `keep`, or up to the last audible frame of `audio` (frames from `offset`)."""
+    loud = np.flatnonzero(np.abs(audio).max(axis=1) > 1e-4) if len(audio) else ()
+    return max(keep, offset + int(loud[-1]) + 1) if len(loud) else keep
 
 
 def render_wav(path: str | os.PathLike, seq: NoteSequence, parts: Sequence[Part] = (),
@@ -142,23 +159,34 @@ def render_wav(path: str | os.PathLike, seq: NoteSequence, parts: Sequence[Part]
     """The music render_midi writes for these arguments, played through a SoundFont into
     a 16-bit stereo WAV peaking at -1 dBFS.
 
+    In two passes over blocks: the float audio goes to a nameless temporary file beside
+    the WAV while its peak is found, then is scaled into the WAV: memory stays at a few
+    blocks whatever the length (an hour is 1.3 GB of float audio).
     soundfont: path to an .sf2/.sf3; default: `default_soundfont()`.  A missing or
     unreadable SoundFont raises ValueError naming it.
     """
+    import tempfile
     import wave
-    audio = synthesize(seq, parts, program, swing, soundfont, sample_rate)
-    peak = float(np.abs(audio).max()) if audio.size else 0.0
-    if peak > 0:
-        audio = audio * (10 ** (PEAK_DBFS / 20) / peak)
-    pcm = np.clip(np.round(audio * 32767), -32768, 32767).astype("<i2")
+    keep, blocks = audio_blocks(seq, parts, program, swing, soundfont, sample_rate)
+    with tempfile.TemporaryFile(dir=Path(path).parent) as raw:
+        peak, frames, end = 0.0, 0, keep
+        for b in blocks:
+            raw.write(b.tobytes())
+            peak = max(peak, float(np.abs(b).max()))
+            end, frames = _heard(b, end, frames), frames + len(b)
+        scale = np.float32(10 ** (PEAK_DBFS / 20) / peak) if peak > 0 else None
 
-    def write(f):
-        with wave.open(f, "wb") as w:
-            w.setnchannels(2)
-            w.setsampwidth(2)
-            w.setframerate(sample_rate)
-            w.writeframes(pcm.tobytes())
-    atomic_write(path, write)
+        def write(f):
+            raw.seek(0)
+            with wave.open(f, "wb") as w:
+                w.setnchannels(2)
+                w.setsampwidth(2)
+                w.setframerate(sample_rate)
+                for start in range(0, end, BLOCK):
+                    audio = np.frombuffer(raw.read(8 * min(BLOCK, end - start)), np.float32)
+                    audio = audio * scale if scale is not None else audio
+                    w.writeframes(np.clip(np.round(audio * 32767), -32768, 32767).astype("<i2").tobytes())
+        atomic_write(path, write)
 
 
 # ---------------------------------------------------------------------------- picture
@@ -173,6 +201,15 @@ def _bar_steps(seq: NoteSequence, steps) -> np.ndarray:
     return np.array([seq.time_signature_at(s).bar_steps for s in np.asarray(steps).tolist()], np.float64)
 
 
+def _label_every(n_bars: int, pixels: float) -> int:
+    """1 if every bar has room for its number and chord symbols (30 px), else the bars between
+    numbers (4, 8, 16...): a long take's roll stays one picture, drawn in time linear in its bars."""
+    every = 1
+    while pixels * every / n_bars < 30:
+        every = 4 if every == 1 else 2 * every
+    return every
+
+
 def render_pianoroll(path_png: str | os.PathLike, seq: NoteSequence, parts: Sequence = (),
                      title: str = "") -> None:
     """A PNG piano roll: the solo, the bass part if given (another colour), bar lines,
@@ -180,8 +217,7 @@ def render_pianoroll(path_png: str | os.PathLike, seq: NoteSequence, parts: Sequ
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.collections import PatchCollection
-    from matplotlib.patches import Rectangle
+    from matplotlib.collections import PolyCollection
 
     n_bars = max(1, int(np.ceil(_in_bars(seq, [max(seq.end - 1, 0)])[0] + 1e-9)))
     lines = [(seq.pitch, seq.start, seq.duration, "tab:blue", "solo")]
@@ -193,23 +229,28 @@ def render_pianoroll(path_png: str | os.PathLike, seq: NoteSequence, parts: Sequ
         if not len(pitch):
             continue
         x0, width = _in_bars(seq, start), np.asarray(dur) / _bar_steps(seq, start)
-        rects = [Rectangle((x, p - 0.4), w, 0.8) for x, w, p in zip(x0, width, np.asarray(pitch))]
-        ax.add_collection(PatchCollection(rects, facecolor=colour, edgecolor="black", linewidth=0.3))
+        y0 = np.asarray(pitch, np.float64) - 0.4                 # each note a box, its corners from arrays
+        box = np.stack([np.c_[x0, y0], np.c_[x0 + width, y0], np.c_[x0 + width, y0 + 0.8], np.c_[x0, y0 + 0.8]], 1)
+        ax.add_collection(PolyCollection(box, facecolor=colour, edgecolor="black", linewidth=0.3))
         ax.plot([], [], color=colour, linewidth=6, label=label)
         lo, hi = min(lo, int(np.min(pitch))), max(hi, int(np.max(pitch)))
     if lo > hi:
         lo, hi = 60, 72
-    for b in range(n_bars + 1):
-        ax.axvline(b, color="0.4" if b % 4 == 0 else "0.8", linewidth=0.8 if b % 4 == 0 else 0.5, zorder=0)
     top = hi + 2
-    above = ax.get_xaxis_transform()          # x in bars, y in axes fractions: over the plot
-    for c in seq.chords:
-        if c.step < seq.end:
-            ax.text(_in_bars(seq, [c.step])[0] + 0.01, 1.01, c.symbol, transform=above, fontsize=8,
-                    va="bottom", clip_on=False)
+    every = _label_every(n_bars, fig.get_figwidth() * fig.dpi)
+    if every == 1:
+        for b in range(n_bars + 1):
+            ax.axvline(b, color="0.4" if b % 4 == 0 else "0.8", linewidth=0.8 if b % 4 == 0 else 0.5, zorder=0)
+        above = ax.get_xaxis_transform()          # x in bars, y in axes fractions: over the plot
+        for c in seq.chords:
+            if c.step < seq.end:
+                ax.text(_in_bars(seq, [c.step])[0] + 0.01, 1.01, c.symbol, transform=above, fontsize=8,
+                        va="bottom", clip_on=False)
+    else:      # a long take: bar lines in one collection, every few bars numbered, no chord symbols
+        ax.vlines(np.arange(0, n_bars + 1, every), lo - 2, top, color="0.6", linewidth=0.5, zorder=0)
     ax.set_xlim(0, n_bars)
     ax.set_ylim(lo - 2, top)
-    ax.set_xticks(np.arange(n_bars) + 0.5, [str(b + 1) for b in range(n_bars)], fontsize=7)
+    ax.set_xticks(np.arange(0, n_bars, every) + 0.5, [str(b + 1) for b in range(0, n_bars, every)], fontsize=7)
     ax.tick_params(axis="x", length=0)
     cs = [p for p in range(lo - 2, top + 1) if p % 12 == 0]
     ax.set_yticks(cs, [f"C{p // 12 - 1}" for p in cs])

@@ -20,6 +20,7 @@ from jazzgen.music.chart import MAX_SOLO_SECONDS, Chart, timeline_with_primer
 from jazzgen.music.midi_io import Part, write_midi
 from jazzgen.music.notes import NoteSequence
 from jazzgen.music.timing import MAX_SWING, swing_at_tempo, swing_for
+from jazzgen.util import os_error
 
 FORMATS = ("mid", "wav", "png", "musicxml", "svg")
 
@@ -120,8 +121,14 @@ def write_take(take: Take, folder: str | Path, formats=("mid",), soundfont: str 
                 render.render_notation(path, take.solo, program=cfg.instrument)
     except BaseException as e:
         for f in written:
-            f.unlink(missing_ok=True)
-        if isinstance(e, (OSError, ValueError)) and not isinstance(e, JazzgenError):
-            raise UsageError(f"cannot write {written[-1] if written else stem}: {str(e).splitlines()[0]}") from None
+            try:
+                f.unlink(missing_ok=True)
+            except OSError:            # a name too long, a folder gone read-only: nothing was written there
+                pass
+        where = written[-1] if written else stem
+        if isinstance(e, OSError):
+            raise UsageError(os_error(e) if e.filename else f"cannot write {where}: {os_error(e)}") from None
+        if isinstance(e, ValueError) and not isinstance(e, JazzgenError):
+            raise UsageError(f"cannot write {where}: {str(e).splitlines()[0]}") from None
         raise
     return written

@@ -136,8 +136,10 @@ def save_model(model, path: Path) -> None:
     try:
         model.save(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         tmp.unlink(missing_ok=True)
+        if isinstance(e, OSError) and e.filename is None:     # a full disk says no path: name ours
+            raise OSError(e.errno, f"cannot write it ({e.strerror or e})", str(path)) from None
         raise
 
 

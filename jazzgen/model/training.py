@@ -217,6 +217,9 @@ def resume_config(cfg: TrainConfig, given: set[str]) -> tuple[TrainConfig, dict]
         if getattr(cfg, k) != getattr(saved, k):
             raise UsageError(f"--resume continues {out} as it was configured: --{k.replace('_', '-')} "
                              f"{getattr(cfg, k)} differs from its {getattr(saved, k)}")
+    if "data" not in given and saved.data != cfg.data and not Path(cfg.data).exists():
+        raise UsageError(f"--resume reads --data {cfg.data}, which is not here; the run began with --data "
+                         f"{saved.data[:200]}: give --data (a run folder's paths are never followed)")
     for k in ("data", "track_map"):
         if getattr(saved, k) != getattr(cfg, k) and k not in given:
             flag = "--" + k.replace("_", "-")
@@ -311,7 +314,7 @@ def write_card(cfg: TrainConfig, state: dict, data: Data, path: Path) -> None:
         "solos with `python scripts/tools/formulas_fit.py --model DIR --write`.", "",
         "## Config", "", "```json", json.dumps(asdict(cfg), indent=1), "```", "",
     ]
-    atomic_write(path, lambda f: f.write("\n".join(lines).encode()))
+    atomic_write(path, lambda f: f.write("\n".join(lines).encode("utf-8", "backslashreplace")))
 
 
 def finish(cfg: TrainConfig, state: dict, data: Data) -> None:

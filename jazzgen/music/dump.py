@@ -74,7 +74,10 @@ def mirror_path(path: str | os.PathLike, roots, out: str | os.PathLike) -> Path:
 
 def dump_file(source: str | os.PathLike, seq: NoteSequence, dest: str | os.PathLike) -> Path:
     """Write `seq` (read from `source`) as the learned-from MIDI at `dest`, atomically."""
-    tpq, tempos = source_timing(Path(source).read_bytes())
+    from jazzgen.errors import MidiError
+    from jazzgen.music import midi_check
+    from jazzgen.util import read_regular
+    tpq, tempos = source_timing(read_regular(source, MidiError, "file", midi_check.MAX_FILE_BYTES))
     data = learned_midi(seq, tpq, tempos)
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)

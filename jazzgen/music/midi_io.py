@@ -167,13 +167,14 @@ def read_midi(path: str | os.PathLike, track: int | str | None = None, chord_par
     Raises MidiError (one line) for anything that cannot be used as a solo.  The size
     is checked before reading, so a huge file costs nothing.
     """
+    from jazzgen.util import read_regular
     path = Path(path)
     try:
         if path.stat().st_size > midi_check.MAX_FILE_BYTES:   # read at call time: tests lower it
             raise too_large(path.stat().st_size)
-        data = path.read_bytes()
     except OSError as e:
         raise MidiError(f"cannot read file ({e.strerror})") from None
+    data = read_regular(path, MidiError, "file", midi_check.MAX_FILE_BYTES)   # a FIFO or device: never read
     return read_midi_bytes(data, track=track, name=path.stem, chord_params=chord_params)
 
 

@@ -36,17 +36,10 @@ _XML_START = re.compile(r"\s*(<\?xml|<!DOCTYPE\s+score|<score-(partwise|timewise
 
 def read_chart_file(path: str | Path) -> bytes:
     """The bytes of a chart file (or of an iReal Pro link given in its place); errors name it."""
-    from jazzgen.util import regular_file
+    from jazzgen.util import read_regular
     if LINK.match(str(path)):
-        return str(path).encode()
-    path = regular_file(path, UsageError, "chart")   # a FIFO would block the read
-    try:
-        size = path.stat().st_size
-        if size > MAX_CHART_BYTES:
-            raise UsageError(f"chart {path}: {size} bytes, more than the {MAX_CHART_BYTES} a chord chart needs")
-        return path.read_bytes()
-    except OSError as e:
-        raise UsageError(f"cannot read chart {path}: {e.strerror or e}") from None
+        return str(path).encode("utf-8", "surrogatepass")     # bytes that are not UTF-8: said as such
+    return read_regular(path, UsageError, "chart", MAX_CHART_BYTES)   # a FIFO or device is never read
 
 
 def text_of(data: bytes) -> str:
