@@ -123,7 +123,7 @@ def open_regular(path: str | os.PathLike, error: type[Exception], what: str, lim
     st = os.fstat(fd)
     why = "" if stat.S_ISREG(st.st_mode) else _why_not_regular(st.st_mode)
     if not why and limit is not None and st.st_size > limit:
-        why = f"{size_text(st.st_size)}, over the {size_text(limit)} it may have"
+        why = f"{st.st_size} bytes, more than the {limit} it may have"
     if why:
         os.close(fd)
         raise error(f"{what} {p}: {why}")
@@ -138,7 +138,7 @@ def read_regular(path: str | os.PathLike, error: type[Exception], what: str, lim
         except OSError as e:
             raise error(f"{what} {path}: cannot read it ({e.strerror or e})") from None
     if len(data) > limit:                     # it grew after the check
-        raise error(f"{what} {path}: over the {size_text(limit)} it may have")
+        raise error(f"{what} {path}: more than the {limit} bytes it may have")
     return data
 
 

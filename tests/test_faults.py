@@ -47,7 +47,7 @@ def test_a_fifo_or_a_device_is_refused_unread(fifo):
 
 def test_a_file_over_its_limit_is_refused_unread(tmp_path):
     (tmp_path / "big").write_bytes(b"x" * 1000)
-    with pytest.raises(UsageError, match="over the 999 bytes"):
+    with pytest.raises(UsageError, match="1000 bytes, more than the 999 it may have"):
         read_regular(tmp_path / "big", UsageError, "--track-map", 999)
 
 

@@ -18,11 +18,7 @@ from jazzgen.model import training
 
 SMALL = ["--units", "16", "--layers", "1", "--seq-len", "16", "--batch-size", "8"]
 ARTIFACTS = ("model.keras", "weights.npz", "vocab.json", "config.json", "metrics.json", "log.csv", "curve.png",
-<<<<<<< HEAD
-             "MODEL_CARD.md", "state.json", "last.keras", "formulas.npz")
-=======
-             "MODEL_CARD.md", "state.json", "last-0002.keras")
->>>>>>> b4e86df (Run and model folders are data, never directions: a resume's data, cache and folder are the command's (a saved path is only mentioned); --name is one folder name; one training per run folder (flock); a versioned checkpoint named by state.json, so a kill anywhere resumes exactly; model.keras and weights.npz refused as zip bombs before loading, and nothing written into a model folder only read; vocab.json, config.json and state.json checked against bounds (jazzgen/schema.py); a resume over changed data keeps its validation files and vocabulary, new performers train as the unknown one)
+             "MODEL_CARD.md", "state.json", "last-0002.keras", "formulas.npz")
 
 # main() in a child that is interrupted (Ctrl-C) once the first epoch has been saved
 INTERRUPT = """
@@ -305,13 +301,8 @@ STATE = {"epoch": 0, "lr": 0.002, "best": ROW, "log": [ROW], "train_seconds": 1.
     ("state.json", "state.json: not JSON"),
     ("state epoch", "state.json: 'epoch' should be an integer, not str"),
     ("state log", "state.json: epoch 3 does not match its log"),
-<<<<<<< HEAD
-    ("config.json", 'config.json: units is "many", expected int'),
-    ("config value", "config.json: epochs must be at least 1"),
-=======
     ("config.json", "config.json: 'units' should be an integer, not str"),
-    ("config value", "config.json: --epochs must be at least 1"),
->>>>>>> b4e86df (Run and model folders are data, never directions: a resume's data, cache and folder are the command's (a saved path is only mentioned); --name is one folder name; one training per run folder (flock); a versioned checkpoint named by state.json, so a kill anywhere resumes exactly; model.keras and weights.npz refused as zip bombs before loading, and nothing written into a model folder only read; vocab.json, config.json and state.json checked against bounds (jazzgen/schema.py); a resume over changed data keeps its validation files and vocabulary, new performers train as the unknown one)
+    ("config value", "config.json: epochs must be at least 1"),
     ("last.keras", "last.keras: not a Keras model file"),
     ("flag", "--resume continues"),
 ])
