@@ -169,3 +169,66 @@ def test_a_long_roll_numbers_every_few_bars():
     assert render._label_every(133, 4000) == 1
     assert render._label_every(800, 4000) == 8              # an hour at 160 bpm: every 8th bar
     assert render._label_every(2400, 4000) == 32
+
+
+# ---------------------------------------------------------------------------- cache packs
+
+def corrupt(path, **changes):
+    """Rewrite the pack at `path` with some arrays replaced (a function of the old array, or a value)."""
+    with np.load(path) as z:
+        a = {k: z[k] for k in z.files}
+    for k, f in changes.items():
+        a[k] = f(a[k]) if callable(f) else f
+    np.savez(path, **a)
+
+
+def with_first(value):
+    def change(x):
+        x = x.copy()
+        x.reshape(-1)[0] = value
+        return x
+    return change
+
+
+@pytest.mark.parametrize("changes, needle", [
+    ({"pitch": with_first(200)}, "a pitch of 200, outside 0..127"),
+    ({"duration": with_first(-3)}, "a duration of -3"),
+    ({"velocity": with_first(0)}, "a velocity of 0"),
+    ({"tempo_qpm": with_first(np.nan)}, "a tempo_qpm of nan"),
+    ({"chord_sym": with_first(10**6)}, "a chord_sym of 1e+06"),
+    ({"n_notes": with_first(10**9)}, "pitch does not hold"),
+    ({"start": lambda x: x[::-1].copy()}, "out of order"),
+    ({"index": np.array('{"version": 11, "symbols": [], "names": [], "reports": [{"evil": 1}]}')},
+     "fields this jazzgen does not know"),
+    ({"index": np.array("[" * 100_000 + "]" * 100_000)}, "not JSON"),
+    ({"keys": np.array([None, 1], dtype=object)}, "unreadable"),
+])
+def test_a_corrupt_pack_is_dropped_and_its_files_read_again(tmp_path, changes, needle):
+    data, cache = write_walks(tmp_path / "d", n=3), tmp_path / "cache"
+    fresh = corpus.load_corpus(data, cache, progress=False)
+    [pack] = cache.glob("corpus-*.npz")
+    corrupt(pack, **changes)
+    again = corpus.load_corpus(data, cache, progress=False)
+    assert again.cached == 0 and len(again.cache_dropped) == 1, again.cache_dropped
+    assert needle in again.cache_dropped[0] and "dropped; its files are read again" in again.cache_dropped[0]
+    for a, b in zip(fresh.songs, again.songs):
+        np.testing.assert_array_equal(a.pitch, b.pitch)
+    third = corpus.load_corpus(data, cache, progress=False)                # rewritten whole
+    assert third.cached == 3 and third.cache_dropped == []
+
+
+def test_a_fifo_named_like_a_pack_is_skipped_and_left(tmp_path):
+    data, cache = write_walks(tmp_path / "d", n=2), tmp_path / "cache"
+    cache.mkdir()
+    os.mkfifo(cache / "corpus-000000000000000000000000.npz")
+    got = corpus.load_corpus(data, cache, progress=False)                  # it blocked ingest and train
+    assert len(got.songs) == 2 and "not a regular file" in got.cache_dropped[0]
+    assert (cache / "corpus-000000000000000000000000.npz").exists()
+
+
+def test_ingest_reports_a_dropped_pack(tmp_path):
+    data, cache = write_walks(tmp_path / "d", n=2), tmp_path / "cache"
+    corpus.load_corpus(data, cache, progress=False)
+    corrupt(next(cache.glob("corpus-*.npz")), pitch=with_first(200))
+    r = run_module("jazzgen.ingest", ["--data", data, "--out", cache, "--quiet"], cwd=tmp_path, timeout=120)
+    assert r.returncode == 0 and "cache    cache pack " in r.stdout and "a pitch of 200" in r.stdout, r.stdout

@@ -23,7 +23,7 @@ from jazzgen.paths import WJAZZD
 
 @dataclass
 class Case:
-    family: str                     # midi / flags / chart / model
+    family: str                     # midi / flags / chart / model / faults
     command: str                    # one of COMMANDS
     argv: list[str]
     # scratch-relative path -> bytes | ("fifo",) | ("dir",) | ("link", target)
@@ -31,6 +31,7 @@ class Case:
     keras: bool = False             # needs Keras (left out with --no-keras)
     timeout: float = 60.0            # seconds; generous: the machine is shared
     label: str = ""                 # what the input is, for the listing of failures
+    fsize: int | None = None        # the child's RLIMIT_FSIZE: its writes past this many bytes fail (a full disk)
 
 
 def choose(rng, xs):

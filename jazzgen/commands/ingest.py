@@ -130,10 +130,11 @@ def _main(argv) -> int:
     if not args.quiet:
         for r in corpus.reports:
             print(r.line())
-    print("\n".join(totals(summary, seconds, corpus.cached)))
+    print("\n".join(totals(summary, seconds, corpus.cached)
+                    + [f"cache    {note}" for note in corpus.cache_dropped]))
     if args.report:
         doc = {"totals": summary, "seconds": seconds, "cached": corpus.cached,
-               "files": [vars(r) for r in corpus.reports]}
+               "cache_dropped": corpus.cache_dropped, "files": [vars(r) for r in corpus.reports]}
         try:
             Path(args.report).parent.mkdir(parents=True, exist_ok=True)
             atomic_json(args.report, doc)

@@ -18,7 +18,7 @@ import hashlib
 import json
 import os
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from itertools import chain
 from pathlib import Path
 from typing import Iterable
@@ -31,7 +31,7 @@ from jazzgen.errors import DataError, MidiError, UsageError
 from jazzgen.music import midi_check, midi_io
 from jazzgen.music.midi_io import read_midi_bytes
 from jazzgen.music.notes import GRID, NO_CHORD, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature, per_chord
-from jazzgen.util import atomic_write, file_kind, named_tuples, no_gc, read_regular
+from jazzgen.util import atomic_write, check_zip, file_kind, named_tuples, no_gc, open_regular, read_regular
 
 CACHE_VERSION = 11  # 3: reports name the melody part and the chord source; 4: notes keep their performed lengths;
                     # 5: velocity dropouts filled; 6: chord inference retuned, percussion no melody;
@@ -126,6 +126,7 @@ class Corpus:
     songs: list[NoteSequence] = field(default_factory=list)
     reports: list[FileReport] = field(default_factory=list)
     cached: int = 0              # files served from the cache
+    cache_dropped: list[str] = field(default_factory=list)   # packs that failed their check, and why
 
     @property
     def dropped(self) -> list[FileReport]:
@@ -297,12 +298,38 @@ def save_pack(path: Path, items: list[tuple[NoteSequence | None, FileReport]], k
     atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
+MAX_PACK_BYTES = 2**32      # a pack of 20M notes (MAX_CORPUS_NOTES) is about 0.5 GB
+
+
+class BadPack(DataError):
+    """A file in the cache folder that is not a pack this jazzgen wrote (the message says why)."""
+
+
 def load_pack(path: Path, want: set[str] | None = None) -> dict[str, tuple[NoteSequence | None, FileReport]]:
-    """{key: (sequence, report)} from a pack file (only the keys in `want`, if given)."""
-    with np.load(path, allow_pickle=False) as z:
-        if want is not None and want.isdisjoint(z["keys"].tolist()):
-            return {}
-        return unpack({k: z[k] for k in z.files}, want)
+    """{key: (sequence, report)} from a pack file (only the keys in `want`, if given); BadPack for a
+    file that is not a regular one, too large, not a whole .npz, or whose values fail ``pack_check``."""
+    from jazzgen.data.pack_check import pack_problem
+    try:
+        check_zip(path, BadPack, "cache pack", MAX_PACK_BYTES)
+        with open_regular(path, BadPack, "cache pack", MAX_PACK_BYTES) as f, np.load(f, allow_pickle=False) as z:
+            if want is not None and want.isdisjoint(z["keys"].tolist()):
+                return {}
+            a = {k: z[k] for k in z.files}
+    except BadPack:
+        raise
+    except Exception as e:      # BadZipFile, EOFError, a pickled array (ValueError)...
+        raise BadPack(f"cache pack {path}: unreadable ({type(e).__name__})") from None
+    why = pack_problem(a, FileReport)
+    if why:
+        raise BadPack(f"cache pack {path}: {why}")
+    return unpack(a, want)
+
+
+def _drop_pack(path: Path, e: BadPack, notes: list[str]) -> None:
+    """A pack that failed its check: deleted if it is a regular file (rewritten from the MIDI), and said."""
+    if path.is_file() and not path.is_symlink():
+        path.unlink(missing_ok=True)
+    notes.append(f"{e}: dropped; its files are read again")
 
 
 # ---------------------------------------------------------------------------- the corpus
@@ -343,7 +370,7 @@ def _packs(cache: Path) -> list[Path]:
     return sorted(cache.glob("corpus-*.npz"), key=mtime, reverse=True)
 
 
-def _from_packs(cache: Path, want: set[str]) -> dict:
+def _from_packs(cache: Path, want: set[str], notes: list[str]) -> dict:
     """Entries for `want` from the packs already in the cache folder, newest first."""
     found: dict = {}
     for p in _packs(cache):
@@ -351,9 +378,24 @@ def _from_packs(cache: Path, want: set[str]) -> dict:
             break
         try:
             found.update(load_pack(p, want - found.keys()))
-        except Exception:  # a torn or foreign file in the cache is only a cache miss
-            continue
+        except BadPack as e:
+            _drop_pack(p, e, notes)
     return found
+
+
+def _cached(cache: Path | None, pack_path: Path | None, keys: list[str], notes: list[str]) -> dict:
+    """{key: (sequence, report)} of the files the cache holds: this file list's own pack, else any."""
+    entries: dict = {}
+    if pack_path is not None and (pack_path.exists() or pack_path.is_symlink()):
+        try:
+            entries = load_pack(pack_path)
+            os.utime(pack_path)  # most recently used: pruned last
+        except BadPack as e:
+            _drop_pack(pack_path, e, notes)
+    want = {k for k in keys if k} - entries.keys()
+    if cache is not None and want and cache.is_dir():
+        entries.update(_from_packs(cache, want, notes))
+    return entries
 
 
 def _prune(cache: Path) -> None:
@@ -376,16 +418,8 @@ def load_corpus(paths, cache_dir: str | os.PathLike | None = None, settings: Rea
     keys = [_key(d, how, f.stem) if isinstance(d, bytes) else "" for f, d in zip(files, datas)]
     cache = Path(cache_dir) if cache_dir else None
     pack_path = cache / f"corpus-{hashlib.sha256(''.join(keys).encode()).hexdigest()[:24]}.npz" if cache else None
-    entries: dict = {}
-    if pack_path is not None and pack_path.exists():
-        try:
-            entries = load_pack(pack_path)
-            os.utime(pack_path)  # most recently used: pruned last
-        except Exception:  # a torn or foreign file in the cache is only a cache miss
-            entries = {}
-    want = {k for k in keys if k} - entries.keys()
-    if cache is not None and want and cache.is_dir():
-        entries.update(_from_packs(cache, want))
+    notes: list[str] = []
+    entries = _cached(cache, pack_path, keys, notes)
     tally = _Tally(paths, len(files))
     tally.add(sum(entries[k][1].notes for k in keys if k in entries))
     todo = [i for i, k in enumerate(keys) if k and k not in entries]
@@ -402,10 +436,9 @@ def load_corpus(paths, cache_dir: str | os.PathLike | None = None, settings: Rea
         _prune(cache)
     cached = sum(1 for k in keys if k) - len(todo)
     who = performers_beside(files)
-    for (s, _), f in zip(items, files):
-        if s is not None:
-            s.performer = who.get(f, UNKNOWN_PERFORMER)
-    return Corpus(songs=[s for s, _ in items if s is not None], reports=[r for _, r in items], cached=cached)
+    songs = [replace(s, performer=who.get(f, UNKNOWN_PERFORMER))    # a copy: two files alike share an entry
+             for (s, _), f in zip(items, files) if s is not None]
+    return Corpus(songs=songs, reports=[r for _, r in items], cached=cached, cache_dropped=notes)
 
 
 INDEX_FILE = "index.tsv"     # beside the MIDI files: columns file, performer (and any others)

@@ -67,6 +67,8 @@ def usable_songs(folder: str | Path, cache: str | None = CACHE, max_songs: int =
     if not find_midi(folder):
         raise DataError(f"{folder}: no MIDI files")
     corpus = load_corpus(folder, cache, progress=progress)
+    for note in corpus.cache_dropped:
+        _log(note)
     for r in corpus.reports:
         if not r.kept:
             _log(r.line())

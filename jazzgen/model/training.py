@@ -146,8 +146,8 @@ def load_data(cfg: TrainConfig, state: dict | None = None) -> Data:
     if not Path(cfg.data).exists():
         raise DataError(f"no such data folder: {cfg.data}")
     corpus = load_corpus(cfg.data, cfg.cache, read_settings(cfg), progress=sys.stderr.isatty())  # no bar in logs
-    for r in corpus.dropped:
-        print(r.line(), file=sys.stderr)
+    for line in [r.line() for r in corpus.dropped] + corpus.cache_dropped:
+        print(line, file=sys.stderr)
     train_songs, val_songs = _split(corpus.songs, cfg, state)
     if not train_songs or not val_songs:
         n = len(train_songs) + len(val_songs)
