@@ -162,7 +162,7 @@ def read_json(path: str | os.PathLike, error: type[Exception], what: str, limit:
 
 
 MAX_MODEL_BYTES = 512 * 2**20   # a model file, packed or unpacked: 128M float32 weights (the shipped one: 5 MB)
-ZIP_RATIO = 100                 # weights hardly compress: a large member that shrinks 100-fold is a zip bomb
+ZIP_RATIO = 100                 # weights hardly compress: a member over 16 MB that shrinks 100-fold is a bomb
 
 
 def check_zip(path: str | os.PathLike, error: type[Exception], what: str, limit: int = MAX_MODEL_BYTES,
@@ -184,9 +184,24 @@ def check_zip(path: str | os.PathLike, error: type[Exception], what: str, limit:
         raise error(f"{what} {path}: unpacks to {len(infos)} files, {size_text(unpacked)}, over the "
                     f"{size_text(limit)} a model may have (a zip bomb?)")
     for i in infos:
-        if i.file_size > 2**20 and i.file_size > ZIP_RATIO * max(i.compress_size, 1):
+        if i.file_size > 16 * 2**20 and i.file_size > ZIP_RATIO * max(i.compress_size, 1):
             raise error(f"{what} {path}: member {i.filename[:60]!r} unpacks {i.file_size // max(i.compress_size, 1)}"
                         f"-fold (a zip bomb?)")
+
+
+def load_npz(path: str | os.PathLike, error: type[Exception], what: str, limit: int = MAX_MODEL_BYTES) -> dict:
+    """Every array of an .npz (plain arrays: no pickle), as a dict; the file opened only if it is a
+    regular one, and refused unread past `limit` bytes packed or unpacked (``check_zip``)."""
+    import numpy as np
+    check_zip(path, error, what, limit)
+    try:
+        with open_regular(path, error, what, limit) as f, np.load(f, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except Exception as e:  # BadZipFile, EOFError, zlib.error, ValueError (pickled object arrays)...
+        if isinstance(e, error):
+            raise
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise error(f"{what} {path}: unreadable ({why[:200]})") from None
 
 
 def file_kind(path: str | os.PathLike) -> str:

@@ -107,14 +107,16 @@ def hostile_state(rng) -> tuple[bytes, str]:
 
 def model_links(m: Material) -> dict:
     """A model folder 'm' of links to the base model's files."""
-    return {f"m/{f}": ("link", str(m.model / f)) for f in ("model.keras", "weights.npz", "vocab.json", "config.json")}
+    names = ("model.keras", "weights.npz", "vocab.json", "config.json", "nuance.npz", "formulas.npz")
+    return {f"m/{f}": ("link", str(m.model / f)) for f in names if (m.model / f).exists()}
 
 
 def _special(rng, m: Material) -> Case:
     dev = choose(rng, DEVICES + ["fifo"])
     target = ("fifo",) if dev == "fifo" else ("link", dev)
     base = ["--model", str(m.model), "--out", "out", "--seconds", "1.5", "--seed", "1"]
-    where = choose(rng, ["track-map", "primer", "chart", "pack", "index", "vocab", "weights", "keras", "config"])
+    where = choose(rng, ["track-map", "primer", "chart", "pack", "index", "vocab", "weights", "keras", "config",
+                         "nuance", "formulas"])
     files = {"x": target, "data": ("link", str(m.data))}
     if where in ("track-map", "primer", "chart"):
         cmd, argv = ("ingest", ["--data", "data", "--out", "cache", "--quiet", "--track-map", "x"]) \
@@ -124,7 +126,8 @@ def _special(rng, m: Material) -> Case:
                  "d/walk0.mid": (m.data / "walk0.mid").read_bytes(), "d/walk1.mid": (m.data / "walk1.mid").read_bytes()}
         cmd, argv = "ingest", ["--data", "d", "--out", "cache", "--quiet"]
     else:
-        name = {"vocab": "vocab.json", "weights": "weights.npz", "keras": "model.keras", "config": "config.json"}[where]
+        name = {"vocab": "vocab.json", "weights": "weights.npz", "keras": "model.keras", "config": "config.json",
+                "nuance": "nuance.npz", "formulas": "formulas.npz"}[where]
         files = model_links(m)
         files[f"m/{name}"], files["data"] = target, ("link", str(m.data))
         cmd, argv = ("evaluate", ["--model", "m", "--data", "data", "--out", "e", "--cache", "c", "--no-likelihood"]) \
@@ -206,7 +209,7 @@ def fault_case(rng, m: Material, fm: FaultMaterial, i: int, keras: bool) -> Case
         return Case("faults", cmd, argv, files, label=f"faults corrupt pack ({how})")
     models = model_links(m)
     if kind == "bomb":
-        which = choose(rng, ["model.keras", "weights.npz"])
+        which = choose(rng, ["model.keras", "weights.npz", "nuance.npz", "formulas.npz"])
         models[f"m/{which}"] = fm.keras_bomb if which == "model.keras" else fm.npz_bomb
         if which == "model.keras":
             del models["m/weights.npz"]

@@ -76,24 +76,21 @@ class NuanceTables:
         """The tables of a model folder, None if it has none; a one-line ModelError if they are
         broken or do not fit the model's vocabulary (its articulation classes, velocity levels)."""
         from jazzgen.errors import ModelError
-        from jazzgen.util import regular_file
+        from jazzgen.util import load_npz
         path = Path(folder) / FILE
         if not (path.exists() or path.is_symlink()):
             return None
-        regular_file(path, ModelError, "nuance tables")
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                d = {k: np.asarray(z[k]) for k in ("version", *FIELDS)}
-        except Exception as e:  # BadZipFile, KeyError (a field missing), ValueError (pickled arrays)...
-            why = str(e).splitlines()[0] if str(e) else type(e).__name__
-            raise ModelError(f"nuance tables {path}: unreadable ({why}); delete it to play on the grid") from None
+        d = load_npz(path, ModelError, "nuance tables", 64 * 2**20)      # a FIFO, a zip bomb: refused unread
+        missing = [k for k in ("version", *FIELDS) if k not in d]
+        if missing:
+            raise ModelError(f"nuance tables {path}: no {missing[0]} array; delete it to play on the grid")
         t = NuanceTables(**{k: d[k] for k in FIELDS})
         v = vocab or T.default_vocab()
         want = {"shift": (GRID, CONTEXT, CONTEXT, QUANTILES), "length": (n_classes(v), T.MAX_DUR + 1, QUANTILES),
                 "length_n": (n_classes(v), T.MAX_DUR + 1), "ratio": (n_classes(v), QUANTILES),
                 "velocity": (len(v.vel_values), QUANTILES)}
         bad = [k for k in FIELDS if getattr(t, k).shape != want[k]]
-        if int(d["version"]) != VERSION or bad:
+        if d["version"].size != 1 or d["version"].dtype.kind not in "iu" or int(d["version"]) != VERSION or bad:
             raise ModelError(f"nuance tables {path}: version {int(d['version'])} or shape of "
                              f"{', '.join(bad) or 'none'} does not fit this model; delete it to play on the grid")
         if not all(np.isfinite(getattr(t, k)).all() for k in FIELDS):

@@ -125,12 +125,12 @@ class Formulas:
     @classmethod
     def load(cls, path: str | Path) -> "Formulas":
         """The memory in `path`; ModelError naming the file for anything that does not fit."""
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                a = {k: z[k] for k in ("interval", "degree", "dur", "order", "weights")}
-        except Exception as e:  # a missing key, a cut zip, pickled arrays...
-            why = str(e).splitlines()[0] if str(e) else type(e).__name__
-            raise ModelError(f"formulas {path}: unreadable ({why})") from None
+        from jazzgen.util import load_npz
+        a = load_npz(path, ModelError, "formulas")           # a FIFO, a zip bomb: refused unread
+        missing = [k for k in ("interval", "degree", "dur", "order", "weights") if k not in a]
+        if missing:
+            raise ModelError(f"formulas {path}: no {missing[0]} array")
+        a = {k: a[k] for k in ("interval", "degree", "dur", "order", "weights")}
         n = len(a["interval"])
         ok = (all(a[k].ndim == 1 for k in a) and len(a["degree"]) == n == len(a["dur"])
               and a["order"].dtype.kind == "i" and len(a["order"]) <= n

@@ -22,7 +22,7 @@ from jazzgen.data import tokens as T
 from jazzgen.errors import ModelError
 from jazzgen.model.spec import TARGETS, check_weights, dense, features
 from jazzgen.schema import Field, check
-from jazzgen.util import MAX_MODEL_BYTES, check_zip, open_regular, read_json, regular_file
+from jazzgen.util import MAX_MODEL_BYTES, check_zip, load_npz, open_regular, read_json, regular_file
 
 
 def _sha(path: Path) -> str:
@@ -61,17 +61,10 @@ def _check_zip(path: Path, what: str = "model") -> None:
 
 def _read_npz(npz: Path, sha: str) -> dict[str, np.ndarray] | None:
     """The exported weights, or None if they belong to another model.keras (stale)."""
-    check_zip(npz, ModelError, "weights")
-    try:
-        with open_regular(npz, ModelError, "weights", MAX_MODEL_BYTES) as f, np.load(f, allow_pickle=False) as z:
-            if "keras_sha256" not in z.files or str(z["keras_sha256"]) != sha:
-                return None
-            return {k: z[k] for k in z.files if k != "keras_sha256"}
-    except ModelError:
-        raise
-    except Exception as e:  # BadZipFile, EOFError, zlib.error, ValueError (pickled object arrays)...
-        why = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise ModelError(f"weights {npz}: unreadable ({why})") from None
+    z = load_npz(npz, ModelError, "weights")
+    if "keras_sha256" not in z or z["keras_sha256"].size != 1 or str(z["keras_sha256"]) != sha:
+        return None
+    return {k: v for k, v in z.items() if k != "keras_sha256"}
 
 
 def read_vocab(path: Path) -> T.Vocab:
