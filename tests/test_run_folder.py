@@ -48,6 +48,12 @@ def test_name_is_a_single_folder_name(tmp_path, name, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+def test_a_name_longer_than_the_file_system_allows_is_refused_before_anything_runs(tmp_path, capsys):
+    code = main(["--data", str(tmp_path), "--out", str(tmp_path / "models"), "--name", "é" * 128, *SMALL])
+    assert "--name is 256 bytes long: a folder name may have at most 255" in one_line(code, capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("flags, needle", [
     (["--units", "100000"], "--units must be at most 8192"),
     (["--layers", "100000"], "--layers must be at most 16"),

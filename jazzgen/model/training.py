@@ -90,10 +90,15 @@ CONFIG_FIELDS = {
 }
 
 
+NAME_MAX = 255        # bytes in one file name on Linux, macOS and Windows file systems
+
+
 def check_name(name: str) -> None:
     """A run's --name is one folder name under --out: never a path that leads elsewhere."""
     if name in ("", ".", "..") or "/" in name or "\\" in name or "\0" in name:
         raise FieldError("name", f"must be a single folder name (no '/', not '.' or '..'), not {name!r}")
+    if len(os.fsencode(name)) > NAME_MAX:
+        raise FieldError("name", f"is {len(os.fsencode(name))} bytes long: a folder name may have at most {NAME_MAX}")
 
 
 def check_config(cfg: TrainConfig) -> None:
