@@ -7,22 +7,31 @@ that escapes is a bug in jazzgen, reported as one line plus a traceback file.
 """
 from __future__ import annotations
 
+import re
+
+_FIELD_REF = re.compile(r"`([A-Za-z_][\w.]*)`")     # `primer_bars`: another field the message mentions
+
 
 class JazzgenError(ValueError):
     """Bad input; the message is one line that names the thing and what is wrong.
 
-    One about a field of a configuration or a chart (``field="chart"``) names it first, so
-    that each edge says it in its own words (see ``FieldError``)."""
+    One about a field of a configuration or a chart (``field="chart"``) names it first; any
+    other field it mentions is written in backquotes (``ask for more `seconds```).  So each
+    edge says them in its own words (``named``): the library by the field (``seconds``), the
+    command line by its flag (``--seconds``), the page by its JSON field."""
 
     def __init__(self, message: str = "", *, field: str | None = None):
         self.field, self.problem = field, message
-        super().__init__(message if field is None else self.named(field))
+        super().__init__(self.named(lambda f: f))
 
-    def named(self, name: str) -> str:
-        """The message with its field called `name` (a flag, a form field)."""
+    def named(self, name) -> str:
+        """The message in an edge's words.  `name`: what the edge calls a field (a function:
+        ``cli.flag`` gives ``--top-p`` for ``top_p``), or a plain string for the leading field."""
+        rename = name if callable(name) else (lambda f: name if f == self.field else f)
+        problem = _FIELD_REF.sub(lambda m: rename(m[1]), self.problem)
         if self.field is None:
-            return str(self)
-        return name + ("" if self.problem.startswith(":") else " ") + self.problem
+            return problem
+        return rename(self.field) + ("" if problem.startswith(":") else " ") + problem
 
     def __reduce__(self):      # whole across processes (the page makes takes in workers)
         return _rebuild, (type(self), self.problem, self.field)

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from itertools import repeat
 from pathlib import Path
 
-from jazzgen.errors import UsageError
+from jazzgen.errors import FieldError
 
 
 def os_error(e: OSError) -> str:
@@ -213,22 +213,23 @@ def file_kind(path: str | os.PathLike) -> str:
     return ""
 
 
-def check_out_folder(path, flag: str, _shown=None) -> None:
-    """Refuse, before any work, an output folder that is a file or lies under one."""
+def check_out_folder(path, field: str, _shown=None) -> None:
+    """Refuse, before any work, an output folder that is a file or lies under one (a
+    FieldError naming `field`, the setting that gave the path)."""
     for q in [Path(path), *Path(path).parents]:
         if q.exists():
             if not q.is_dir():
-                raise UsageError(f"{flag} {_shown or path}: {q} is a file, not a folder")
+                raise FieldError(field, f"{_shown or path}: {q} is a file, not a folder")
             if not os.access(q, os.W_OK | os.X_OK):
-                raise UsageError(f"{flag} {_shown or path}: cannot write in {q}")
+                raise FieldError(field, f"{_shown or path}: cannot write in {q}")
             return
 
 
-def check_out_file(path, flag: str) -> None:
+def check_out_file(path, field: str) -> None:
     """Refuse, before any work, an output file that is a folder or cannot be created."""
     p = Path(path)
     if p.is_dir():
-        raise UsageError(f"{flag} {path}: a folder, not a file")
+        raise FieldError(field, f"{path}: a folder, not a file")
     if p.exists() and not p.is_file():
-        raise UsageError(f"{flag} {path}: not a regular file")
-    check_out_folder(p.parent, flag, path)
+        raise FieldError(field, f"{path}: not a regular file")
+    check_out_folder(p.parent, field, path)

@@ -9,8 +9,9 @@ from jazzgen.model import backend
 
 
 def test_an_unknown_backend_is_a_usage_error():
-    with pytest.raises(UsageError, match="--backend must be one of tensorflow, jax, torch"):
+    with pytest.raises(UsageError, match="^backend must be one of tensorflow, jax, torch") as e:
         backend.choose("theano")
+    assert e.value.field == "backend"
 
 
 def test_the_running_backend_cannot_be_switched():

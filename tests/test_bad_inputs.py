@@ -258,6 +258,17 @@ def test_evaluate_bad_flag_is_one_line_exit_2(capsys):
     assert "--ngram-max" in one_line(capsys, "evaluate")
 
 
+def test_evaluate_from_python_names_its_fields_and_the_command_its_flags(tmp_path, capsys):
+    from jazzgen.evaluation.report import evaluate
+    with pytest.raises(UsageError) as e:
+        evaluate(str(tmp_path), model=None, ngram_max=9, out=str(tmp_path / "o"))
+    assert str(e.value) == "ngram_max must be in 1..5, not 9" and e.value.field == "ngram_max"
+    with pytest.raises(ModelError, match=r"^model \S*nowhere: no such model folder \(give one, or none"):
+        evaluate(str(tmp_path), model=str(tmp_path / "nowhere"), out=str(tmp_path / "o"))
+    assert call(evaluate_cmd.main, ["--data", str(tmp_path), "--model", str(tmp_path / "nowhere")]) == 2
+    assert one_line(capsys, "evaluate").startswith(f"jazzgen.evaluate: error: --model {tmp_path / 'nowhere'}: no such")
+
+
 # ---------------------------------------------------------------------------- primer limits
 
 def primer(tmp_path, qpm=120.0, meter=(4, 4), last_beat=8.0) -> str:
@@ -276,7 +287,7 @@ def test_primer_at_3000_us_per_beat_is_refused_naming_it(tmp_path, gen_model, ca
     out = tmp_path / "out"
     assert call(jgen.main, ["--model", gen_model.path, "--primer", p, "--out", out, "--seconds", "2"]) == 2
     msg = one_line(capsys, "generate")
-    assert f"primer {p}: its tempo 20000 bpm is outside [20, 400]; pass --bpm" in msg
+    assert f"primer {p}: its tempo 20000 bpm is outside [20, 400]; give --bpm" in msg
     assert not out.exists() or not any(out.iterdir())
 
 

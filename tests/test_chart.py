@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from jazzgen.commands import cli
 from jazzgen.errors import ChordError, UsageError
 from jazzgen.generation.sample import Sampling
 from jazzgen.generation.takes import TakeConfig, load_stepper, make_takes, write_take
@@ -174,9 +175,10 @@ def test_primer_bars_default_and_chosen():
     assert head is p and note is None
     head, _ = fit_primer(p, 20.0, bars=2)
     assert head.end == 72 and len(head.tempos) == 6 and head.key_signatures == p.key_signatures
-    with pytest.raises(UsageError, match="fills all of --seconds 5") as e:
+    with pytest.raises(UsageError, match="^seconds 5: the primer .* fills all of it") as e:
         fit_primer(p, 5.0, bars=10)
-    assert "\n" not in str(e.value)
+    assert "\n" not in str(e.value) and str(e.value).endswith("ask for more seconds or fewer primer_bars")
+    assert e.value.named(cli.flag).endswith("ask for more --seconds or fewer --primer-bars")
 
 
 def test_timeline_with_primer_keeps_its_tempo_map_meter_and_key():

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from conftest import run_module, subprocess_env, write_walks
-from jazzgen.commands import train as train_cmd
+from jazzgen.commands import cli, train as train_cmd
 from jazzgen.errors import UsageError
 from jazzgen.model import distribute
 from jazzgen.model.distribute import Cluster, cluster_from
@@ -145,9 +145,11 @@ def test_cluster_from_flags_then_keras_variables():
     ((True,), {**KERAS_ENV, "KERAS_DISTRIBUTION_PROCESS_ID": "one"}, "KERAS_DISTRIBUTION_PROCESS_ID=one: not an int"),
 ])
 def test_a_wrong_place_names_its_flag_or_variable(args, environ, needle):
+    """The library names the field (or Keras' variable); the command line says it as its flag."""
     with pytest.raises(UsageError) as e:
         cluster_from(*args, environ=environ)
-    assert needle in str(e.value), str(e.value)
+    assert needle in e.value.named(cli.flag), e.value.named(cli.flag)
+    assert "--" not in str(e.value) and "`" not in str(e.value), str(e.value)
 
 
 def test_the_command_refuses_several_processes_without_distribute(capsys, monkeypatch):
@@ -199,5 +201,5 @@ def test_a_padded_batch_has_the_loss_of_the_batch(tmp_path):
 
 
 def test_a_cluster_without_distribute_is_refused_before_any_work():
-    with pytest.raises(UsageError, match="2 processes train together only with --distribute"):
+    with pytest.raises(UsageError, match="num_processes 2: several processes train together only with distribute"):
         distribute.start_parallel(False, 8, Cluster("127.0.0.1:1", 2, 1))

@@ -37,6 +37,33 @@ def test_no_file_edits_sys_path():
     assert offenders == []
 
 
+def test_library_errors_name_fields_not_flags():
+    """An error raised below the command line names a field (``FieldError``, or another field in
+    backquotes); only jazzgen/commands turns fields into flags (``cli.flag``)."""
+    import ast
+    import re
+    flag = re.compile(r"(?<![\w-])--[a-z]")
+    found = []
+    for path in sorted((ROOT / "jazzgen").rglob("*.py")):
+        if "commands" in path.relative_to(ROOT / "jazzgen").parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Raise) and node.exc is not None:
+                texts = [n.value for n in ast.walk(node.exc) if isinstance(n, ast.Constant)]
+                found += [f"{path.relative_to(ROOT)}:{node.lineno}" for t in texts if flag.search(str(t))]
+    assert found == []
+
+
+def test_an_error_says_its_fields_in_each_edges_words():
+    from jazzgen.errors import FieldError, UsageError
+    e = FieldError("primer_bars", "3: fills all of `seconds`")
+    assert str(e) == "primer_bars 3: fills all of seconds"
+    assert e.named(cli.flag) == "--primer-bars 3: fills all of --seconds"
+    assert e.named("bars") == "bars 3: fills all of seconds"          # a plain name: the leading field only
+    assert UsageError("needs `sampling.top_p`").named(cli.flag) == "needs --top-p"
+    assert UsageError("a path `x-y` stays").named(cli.flag) == "a path `x-y` stays"
+
+
 @pytest.mark.slow
 def test_a_built_wheel_holds_the_package_and_the_shipped_model_and_generates_from_anywhere(tmp_path):
     wheels = tmp_path / "wheels"

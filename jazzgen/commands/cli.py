@@ -54,7 +54,7 @@ def run(prog: str, main, argv=None) -> int:
     try:
         return main(argv)
     except JazzgenError as e:
-        text = e.named(flag(e.field)) if e.field else str(e)
+        text = e.named(flag)
         return fail(prog, text.splitlines()[0] if text else type(e).__name__)
     except KeyboardInterrupt:
         return fail(prog, "interrupted", 130)

@@ -145,7 +145,7 @@ def note_default_changes(primer, a, chart) -> None:
 
 def writable(folder: str) -> Path:
     """The output folder, made; a file in the way or no write permission is one line first."""
-    check_out_folder(folder, "--out")
+    check_out_folder(folder, "out")
     out = Path(folder)
     try:
         out.mkdir(parents=True, exist_ok=True)

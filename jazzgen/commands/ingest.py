@@ -57,10 +57,10 @@ def check_args(args) -> None:
     if args.track is not None and not args.track.strip():
         raise UsageError("--track is empty: give a track name or an index")
     if args.report:
-        check_out_file(args.report, "--report")
-    check_out_folder(args.out, "--out")
+        check_out_file(args.report, "report")
+    check_out_folder(args.out, "out")
     if args.dump:
-        check_out_folder(args.dump, "--dump")
+        check_out_folder(args.dump, "dump")
 
 
 # ---------------------------------------------------------------------------- reading options

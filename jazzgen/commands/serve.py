@@ -380,7 +380,7 @@ def error_handlers(store: TakeStore) -> dict:
     """A user's mistake: 400 with its one line (no server paths); an HTTP refusal: its status;
     anything else: 500, counted in app.state.internal_errors, the traceback in the log."""
     async def user_error(request, exc: JazzgenError):
-        text = exc.named(exc.field.rsplit(".", 1)[-1]) if exc.field else str(exc)   # the page's field name
+        text = exc.named(lambda f: f.rsplit(".", 1)[-1])   # the page's field names
         msg = (text.splitlines() or [type(exc).__name__])[0].replace(str(store.root) + "/", "")
         return JSONResponse({"error": msg, "kind": type(exc).__name__}, status_code=400)   # no server paths
 

@@ -65,7 +65,7 @@ def parse_args(argv=None) -> tuple[TrainConfig, bool, set[str], str | None, dist
         check_config(cfg)
         cluster = distribute.cluster_from(cfg.distribute, **where)
     except UsageError as e:
-        p.error(e.named(cli.flag(e.field)) if e.field else str(e))
+        p.error(e.named(cli.flag))
     return cfg, resume, given - {"resume", "help", "backend", *where}, backend_name, cluster
 
 

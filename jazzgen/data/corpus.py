@@ -27,7 +27,7 @@ import numpy as np
 
 from jazzgen.data import tokens as T
 from jazzgen.data.tokens import UNKNOWN_PERFORMER
-from jazzgen.errors import DataError, MidiError, UsageError
+from jazzgen.errors import DataError, FieldError, MidiError, UsageError
 from jazzgen.music import midi_check, midi_io
 from jazzgen.music.midi_io import read_midi_bytes
 from jazzgen.music.notes import GRID, NO_CHORD, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature, per_chord
@@ -535,11 +535,11 @@ def _track_value(text: str) -> int | str:
 
 def read_track_map(path: str | Path) -> tuple[tuple[str, int | str], ...]:
     """(pattern, track) pairs from a TSV file; UsageError (one line, file:line) for a bad one."""
-    data = read_regular(path, UsageError, "--track-map", MAX_INDEX_BYTES)      # a FIFO or /dev/zero: refused
+    data = read_regular(path, UsageError, "`track_map`", MAX_INDEX_BYTES)      # a FIFO or /dev/zero: refused
     try:
         lines = data.decode("utf-8").splitlines()
     except UnicodeDecodeError:
-        raise UsageError(f"--track-map {path}: not UTF-8 text") from None
+        raise FieldError("track_map", f"{path}: not UTF-8 text") from None
     out = []
     for n, line in enumerate(lines, 1):
         if not line.strip() or line.lstrip().startswith("#"):

@@ -217,13 +217,13 @@ def write_report(rep: dict, out: str | Path, gen: list[dict] | None = None, real
 def _training_folder(train_data: str | None, cfg, data: str) -> tuple[str | None, str | None]:
     """(the training folder to use, the config's folder if it is missing or not to be read).
 
-    A --train-data that is not there is an error; the folder named in the model's
+    A `train_data` that is not there is an error; the folder named in the model's
     config.json may be missing (a shipped model scores any folder without it).  A model
-    folder is data, not directions: its config's folder is read only if it is --data, or
+    folder is data, not directions: its config's folder is read only if it is `data`, or
     relative and inside the current folder (where the commands' own defaults are)."""
     if train_data is not None:
         if not Path(train_data).exists():
-            raise EvalError(f"training data folder {train_data} not found (--train-data)")
+            raise EvalError(f"{train_data}: no such training data folder", field="train_data")
         return train_data, None
     if cfg is None:
         return None, None
@@ -250,7 +250,7 @@ def _scored_songs(data: str, cfg, train_dir, split: str | None, cache, warnings:
     split = split or ("val" if overlap and cfg else "all")
     if split != "all":
         if cfg is None or train_dir is None:
-            raise EvalError(f"--split {split} needs a model (its config.json holds the split)")
+            raise EvalError(f"{split} needs a model (its config.json holds the split)", field="split")
         side = {s.name for s in (val_songs if split == "val" else train_songs)}
         songs = [s for s in songs if s.name in side]
         if not songs:
@@ -272,18 +272,18 @@ def evaluate(data: str, model: str | None = DEFAULT_MODEL, train_data: str | Non
              score_likelihood: bool = True, cache: str | None = CACHE, command: str = "") -> dict:
     """Evaluate `data` (see the module docstring); writes the report files, returns the report."""
     if not 1 <= ngram_max <= 5:
-        raise EvalError("--ngram-max must be in 1..5")
+        raise EvalError(f"must be in 1..5, not {ngram_max}", field="ngram_max")
     if model is not None and not Path(model).is_dir():
-        raise ModelError(f"no such model folder: {model} (pass --model DIR, or --model none for style metrics only)")
+        raise ModelError(f"{model}: no such model folder (give one, or none for style metrics only)", field="model")
     if not Path(data).exists():
-        raise DataError(f"no such data folder: {data}")
-    check_out_folder(out, "--out")
+        raise DataError(f"{data}: no such data folder", field="data")
+    check_out_folder(out, "out")
     cfg = read_config(model, CONFIG_NEEDS) if model is not None else None
     warnings: list[str] = []
     train_dir, missing = _training_folder(train_data, cfg, data)
     if missing and split in ("val", "train"):
-        raise EvalError(f"--split {split} needs the model's training folder {missing} (not found; "
-                        "pass --train-data DIR)")
+        raise EvalError(f"{split} needs the model's training folder {missing} (not found; give `train_data`)",
+                        field="split")
     if missing:
         warnings.append(f"the model's training folder {missing} is not here (or outside this folder: "
                         f"--train-data reads it): every file of --data is scored "

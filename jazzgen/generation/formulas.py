@@ -137,8 +137,8 @@ class Formulas:
               and (not len(a["order"]) or (a["order"].min() >= 0 and a["order"].max() < n))
               and len(a["weights"]) >= 1 and np.all((a["weights"] >= 0) & (a["weights"] < 1)))
         if not ok:
-            raise ModelError(f"formulas {path}: arrays that do not fit together (rebuild it: "
-                             f"python scripts/tools/formulas_fit.py --model DIR --write)")
+            raise ModelError(f"formulas {path}: arrays that do not fit together (scripts/tools/formulas_fit.py "
+                             f"rebuilds it)")
         return cls(a["interval"], a["degree"], a["dur"], a["order"], a["weights"].astype(np.float64))
 
     # ------------------------------------------------------------------ retrieval

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
-from jazzgen.errors import UsageError
+from jazzgen.errors import FieldError, UsageError
 
 BACKENDS = ("tensorflow", "jax", "torch")
 
@@ -22,10 +22,10 @@ def choose(name: str | None) -> None:
     """
     if name is not None:
         if name not in BACKENDS:
-            raise UsageError(f"--backend must be one of {', '.join(BACKENDS)}, not {name!r}")
+            raise FieldError("backend", f"must be one of {', '.join(BACKENDS)}, not {name!r}")
         loaded = sys.modules.get("keras")
         if loaded is not None and loaded.backend.backend() != name:
-            raise UsageError(f"--backend {name}: keras is already running on {loaded.backend.backend()}")
+            raise FieldError("backend", f"{name}: keras is already running on {loaded.backend.backend()}")
         os.environ["KERAS_BACKEND"] = name
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")   # TensorFlow's C++ start-up chatter is no news to a user
 

@@ -25,12 +25,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jazzgen.errors import DataError, UsageError
+from jazzgen.errors import DataError, FieldError, UsageError
 
 # Keras' own variables for a process's place in a run (read by keras.distribution.initialize)
 ENV = {"coordinator": "KERAS_DISTRIBUTION_JOB_ADDRESSES", "num_processes": "KERAS_DISTRIBUTION_NUM_PROCESSES",
        "process_id": "KERAS_DISTRIBUTION_PROCESS_ID"}
-FLAGS = {"coordinator": "--coordinator", "num_processes": "--num-processes", "process_id": "--process-id"}
 
 
 @dataclass(frozen=True)
@@ -50,36 +49,37 @@ ALONE = Cluster()    # a run of one process
 
 def cluster_from(distribute: bool, coordinator=None, num_processes=None, process_id=None,
                  environ=os.environ) -> Cluster:
-    """The Cluster from the flags, else Keras' KERAS_DISTRIBUTION_* variables; UsageError naming either."""
+    """The Cluster from the arguments, else Keras' KERAS_DISTRIBUTION_* variables; an error naming
+    the field (FieldError) or the variable its value came from."""
     given = {"coordinator": coordinator, "num_processes": num_processes, "process_id": process_id}
-    said = {k: f"{FLAGS[k]} {v}" for k, v in given.items() if v is not None}     # how the user said it
-    for k, v in given.items():
-        if v is None and environ.get(ENV[k]):
-            given[k], said[k] = environ[ENV[k]], f"{ENV[k]}={environ[ENV[k]]}"
-    n = 1 if given["num_processes"] is None else _int(given["num_processes"], said["num_processes"])
+    env = {k for k, v in given.items() if v is None and environ.get(ENV[k])}
+    given.update({k: environ[ENV[k]] for k in env})
+
+    def bad(k: str, problem: str) -> UsageError:          # problem: what follows the value (": ...")
+        return UsageError(f"{ENV[k]}={given[k]}{problem}") if k in env else FieldError(k, f"{given[k]}{problem}")
+
+    def number(k: str) -> int:
+        try:
+            return int(given[k])
+        except (TypeError, ValueError):
+            raise bad(k, ": not an integer") from None
+    n = 1 if given["num_processes"] is None else number("num_processes")
     if n < 1:
-        raise UsageError(f"{said['num_processes']}: at least 1 process")
+        raise bad("num_processes", ": at least 1 process")
     if n == 1:
         return ALONE
     if not distribute:
-        raise UsageError(f"{said['num_processes']}: several processes train together only with --distribute")
-    missing = [f"{FLAGS[k]} (or {ENV[k]})" for k in ("coordinator", "process_id") if given[k] is None]
+        raise bad("num_processes", ": several processes train together only with `distribute`")
+    missing = [f"`{k}` (or {ENV[k]})" for k in ("coordinator", "process_id") if given[k] is None]
     if missing:
-        raise UsageError(f"{said['num_processes']} needs {' and '.join(missing)}")
-    i = _int(given["process_id"], said["process_id"])
+        raise bad("num_processes", f" needs {' and '.join(missing)}")
+    i = number("process_id")
     if not 0 <= i < n:
-        raise UsageError(f"{said['process_id']}: the process id must be in 0..{n - 1}")
+        raise bad("process_id", f": the process id must be in 0..{n - 1}")
     host, _, port = str(given["coordinator"]).split(",")[0].rpartition(":")
     if not host or not port.isdigit():
-        raise UsageError(f"{said['coordinator']}: the coordinator must be HOST:PORT (process 0's)")
+        raise bad("coordinator", ": the coordinator must be HOST:PORT (process 0's)")
     return Cluster(str(given["coordinator"]), n, i)
-
-
-def _int(value, said: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"{said}: not an integer") from None
 
 
 def join(cluster: Cluster) -> None:
@@ -88,8 +88,8 @@ def join(cluster: Cluster) -> None:
     if not cluster.multi:
         return
     if keras.backend.backend() != "jax":
-        raise UsageError(f"several processes (--num-processes {cluster.num_processes}) train under the jax "
-                         f"backend only, not {keras.backend.backend()} (KERAS_BACKEND=jax or --backend jax)")
+        raise FieldError("num_processes", f"{cluster.num_processes}: several processes train under the jax backend "
+                                          f"only, not {keras.backend.backend()} (KERAS_BACKEND=jax or `backend` jax)")
     import jax
     if jax.distributed.is_initialized():
         return
@@ -174,7 +174,7 @@ class Parallel:
         if not (every == every[0]).all():
             odd = [i for i in range(len(every)) if not (every[i] == every[0]).all()]
             raise DataError(f"process {odd[0]} reads other {what} than process 0: every process needs the same "
-                            f"--data (and reading flags)")
+                            f"`data` (and reading settings)")
 
 
 def local_rows(a: np.ndarray, processes: int, index: int) -> np.ndarray:
@@ -200,7 +200,8 @@ def start_parallel(distribute: bool, batch_size: int, cluster: Cluster = ALONE) 
     import keras
     if not distribute:
         if cluster.multi:           # every process would train alone and write the run folder
-            raise UsageError(f"{cluster.num_processes} processes train together only with --distribute")
+            raise FieldError("num_processes", f"{cluster.num_processes}: several processes train together only "
+                                              f"with `distribute`")
         return Parallel()
     join(cluster)
     backend = keras.backend.backend()
@@ -214,9 +215,9 @@ def start_parallel(distribute: bool, batch_size: int, cluster: Cluster = ALONE) 
         import jax
         n, p = len(keras.distribution.list_devices()), jax.process_count()
         if batch_size % n:
-            raise UsageError(f"--batch-size {batch_size} does not split over {n} devices: give a multiple of {n}")
+            raise FieldError("batch_size", f"{batch_size} does not split over {n} devices: give a multiple of {n}")
         print(f"distribute: keras DataParallel over {n} devices" + (
             f" in {p} processes (this is process {jax.process_index()})" if p > 1 else ""), flush=True)
         return Parallel(n, p, jax.process_index(), keras.distribution.DataParallel(auto_shard_dataset=False),
                         jax_mesh=True)  # each process feeds its own rows (shard)
-    raise UsageError(f"--distribute needs the tensorflow or jax backend, not {backend}")
+    raise FieldError("distribute", f"needs the tensorflow or jax backend, not {backend}")

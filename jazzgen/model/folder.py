@@ -235,7 +235,7 @@ def read_state(out: Path) -> dict:
     state.setdefault("checkpoint", "last.keras")      # runs from before versioned checkpoints
     if not CHECKPOINT.fullmatch(state["checkpoint"]) or not (out / state["checkpoint"]).is_file():
         raise ModelError(f"nothing to resume in {out}: no {state['checkpoint']} (a finished model folder "
-                         f"keeps only model.keras; train anew with another --name)")
+                         f"keeps only model.keras; train anew with another `name`)")
     state.setdefault("callbacks", {"early_stopping": {"wait": state.get("bad_epochs", 0),
                                                       "best": state["best"].get("val_nll")}})
     return state

@@ -179,7 +179,7 @@ def _split(songs: list, cfg: TrainConfig, state: dict | None) -> tuple[list, lis
     val = [s for s in songs if s.name in names]
     if not val:
         raise DataError(f"{cfg.data}: none of the run's {len(names)} validation files is there any more; "
-                        "this run cannot go on with this data: train anew (another --name)")
+                        "this run cannot go on with this data: train anew (another `name`)")
     train = [s for s in songs if s.name not in names]
     if len(val) < len(names) or len(train) != state.get("n_train", len(train)):
         print(f"note: the data changed since the run began: {len(train)} training solos (were "
@@ -220,11 +220,11 @@ def resume_config(cfg: TrainConfig, given: set[str]) -> tuple[TrainConfig, dict]
     saved = read_config(out)
     for k in sorted(given - RESUMABLE):
         if getattr(cfg, k) != getattr(saved, k):
-            raise UsageError(f"--resume continues {out} as it was configured: --{k.replace('_', '-')} "
-                             f"{getattr(cfg, k)} differs from its {getattr(saved, k)}")
+            raise FieldError(k, f"{getattr(cfg, k)} differs from the {getattr(saved, k)} that {out} was trained "
+                                f"with: `resume` continues a run as it was configured")
     if "data" not in given and saved.data != cfg.data and not Path(cfg.data).exists():
-        raise UsageError(f"--resume reads --data {cfg.data}, which is not here; the run began with --data "
-                         f"{saved.data[:200]}: give --data (a run folder's paths are never followed)")
+        raise UsageError(f"`resume` reads `data` {cfg.data}, which is not here; the run began with `data` "
+                         f"{saved.data[:200]}: give `data` (a run folder's paths are never followed)")
     for k in ("data", "track_map"):
         if getattr(saved, k) != getattr(cfg, k) and k not in given:
             flag = "--" + k.replace("_", "-")
@@ -246,7 +246,7 @@ def lock_run(out: Path, stack) -> None:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         raise UsageError(f"{out}: another training is writing into this folder; wait for it to end, "
-                         f"or give another --name") from None
+                         f"or give another `name`") from None
 
 
 def new_state(cfg: TrainConfig) -> dict:
@@ -425,7 +425,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: 
     import contextlib
     cfg = replace(cfg, name=cfg.name or Path(cfg.data).resolve().name)
     check_config(cfg)
-    check_out_folder(cfg.model_dir, "--out/--name")     # a file there: one line, before any work
+    check_out_folder(cfg.model_dir, "out")     # a file there: one line, before any work
     writer = cluster.process_id == 0
     with contextlib.ExitStack() as stack:
         locked = writer and cfg.model_dir.is_dir()

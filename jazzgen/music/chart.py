@@ -164,14 +164,14 @@ MAX_BAR_BEATS = 64   # a primer's meter: more beats to the bar is a corrupt file
 
 
 def check_primer(primer: NoteSequence, bpm: float | None = None) -> None:
-    """A primer's tempo (unless --bpm overrides it), meter and length go through the flags' limits:
+    """A primer's tempo (unless `bpm` overrides it), meter and length go through the settings' limits:
     a file at 3,000 us per beat must not make a solo at 20,000 bpm."""
     name = f"primer {primer.name}" if primer.name else "the primer"
     if bpm is None and primer.tempos:
         qpm = float(primer.tempos[0].qpm)
         if not MIN_BPM <= qpm <= MAX_BPM:
             raise UsageError(f"{name}: its tempo {qpm:.6g} bpm is outside [{MIN_BPM:g}, {MAX_BPM:g}]; "
-                             "pass --bpm to play it at another")
+                             "give `bpm` to play it at another")
     ts = primer.time_signature_at(0)
     if not 1 <= ts.numerator <= MAX_BAR_BEATS or ts.bar_steps < 1:
         raise UsageError(f"{name}: its meter {ts.numerator}/{ts.denominator} is not one a solo can be played in")
@@ -313,8 +313,8 @@ def fit_primer(primer: NoteSequence, seconds: float, bars: int | None = None) ->
     used = seconds_of(head, primer_end(head))
     if used >= seconds:
         what = f"its first {bars} bars" if bars is not None and head is not primer else "the whole primer"
-        raise UsageError(f"the primer ({what}) lasts {used:.1f} s and fills all of --seconds {seconds:g}: "
-                         "ask for more --seconds or fewer --primer-bars")
+        raise FieldError("seconds", f"{seconds:g}: the primer ({what}) lasts {used:.1f} s and fills all of it: "
+                                    "ask for more `seconds` or fewer `primer_bars`")
     return head, note
 
 
@@ -329,8 +329,8 @@ def timeline_with_primer(chart: Chart, seconds: float, primer: NoteSequence, nam
     head = primer_end(primer)
     used = seconds_of(primer, head)
     if used >= seconds:
-        raise UsageError(f"the primer lasts {used:.1f} s and fills all of --seconds {seconds:g}: "
-                         "ask for more --seconds or fewer --primer-bars")
+        raise FieldError("seconds", f"{seconds:g}: the primer lasts {used:.1f} s and fills all of it: "
+                                    "ask for more `seconds` or fewer `primer_bars`")
     steps = head + steps_in(seconds - used, chart.bpm)
     before = lambda xs: sorted((x for x in xs if x.step < head), key=lambda x: x.step)   # noqa: E731
     seq = NoteSequence.empty(name)
