@@ -21,6 +21,7 @@ def _shipped(name: str) -> Path:
 
 SHIPPED_MODEL = _shipped("wjazzd")             # the default model of generate / evaluate / serve
 WJAZZD = ROOT / "midi" / "wjazzd"              # the bundled corpus (ODbL 1.0, see its README); a checkout's
+MUSICXML_XSD = ROOT / "tests" / "data" / "musicxml" / "musicxml.xsd"   # W3C MusicXML 4.0; a checkout's
 
 DATA = "midi"                                  # training MIDI: the bundled corpus plus the user's files
 MODELS = "models"                              # where train writes model folders

@@ -32,16 +32,6 @@ II_V_I = ["Dm7", "G7", "Cmaj7", "Cmaj7"]
 C_MAJOR = np.array([0, 2, 4, 5, 7, 9, 11])
 
 
-def load_script(name: str):
-    """scripts/*/NAME.py as a module (scripts/ is no package)."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(name, next((ROOT / "scripts").glob(f"*/{name}.py")))
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod          # dataclasses look their module up there
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def subprocess_env(**extra) -> dict:
     """The environment for `python -m jazzgen.*` children (the installed package): TF quiet."""
     env = dict(os.environ)

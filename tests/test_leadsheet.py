@@ -1,7 +1,7 @@
 """The lead sheet: notation a reader expects, valid MusicXML, the engraved SVG.
 
 The schema check uses the W3C MusicXML 4.0 XSD kept in tests/data/musicxml/ (with lxml);
-the re-read uses music21, as scripts/tools/check_musicxml.py does for 50 random takes.
+the re-read uses music21: evaluation.musicxml_check, which scripts/tools/check_musicxml.py runs on 50 takes.
 """
 from __future__ import annotations
 
@@ -9,11 +9,9 @@ import re
 
 import numpy as np
 
-from conftest import load_script
+from jazzgen.evaluation import musicxml_check as check
 from jazzgen.generation import leadsheet as L
 from jazzgen.music.notes import ChordChange, NoteSequence, Tempo, TimeSignature
-
-check = load_script("check_musicxml")
 
 
 def line(notes, end, meter=(4, 4), chords=(("F7", 0),)) -> NoteSequence:

@@ -2,12 +2,14 @@
 nothing else; the idiom measures count what they say."""
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from conftest import Track, save_midi
+from conftest import ROOT, Track, save_midi, subprocess_env
 from jazzgen.errors import MidiError
 from jazzgen.evaluation import idiom, listener
 from jazzgen.evaluation.listener_features import FEATURES, GROUPS, columns, held_bin, window_features
@@ -121,24 +123,27 @@ def test_chord_tones_by_where_the_note_starts(tmp_path):
     assert by == {"strong beat": 1.0, "other beat": 0.5, "off-beat eighth": 0.0, "elsewhere": 0.0}
 
 
-def test_listen_script_scores_folders(tmp_path, capsys):
-    """scripts/tools/listen.py on three folders of real files: the tables and the targets are printed."""
+def test_listening_scores_folders_of_real_files(tmp_path):
+    """Three folders of real files, as scripts/tools/listen.py --generated scores them."""
     import shutil
 
-    from conftest import load_script
+    from jazzgen.evaluation import listening
     for name, files in (("gen", SOLOS[:6]), ("real", SOLOS[6:12]), ("train", SOLOS[12:20])):
         (tmp_path / name).mkdir()
         for f in files:
             shutil.copy(f, tmp_path / name / f.name)
-    args = ["--generated", str(tmp_path / "gen"), "--real", str(tmp_path / "real"), "--train", str(tmp_path / "train"),
-            "--out", str(tmp_path / "out")]
-    assert load_script("listen").main(args) == 0
-    out = capsys.readouterr().out
-    assert "| trees (generated vs real) |" in out and "formula use >= 10%" in out
-    assert (tmp_path / "out" / "summary.json").is_file()
-    with pytest.raises(SystemExit) as e:                        # --generated alone: a one-line usage error
-        load_script("listen").main(["--generated", str(tmp_path / "gen")])
-    assert e.value.code == 2
+    gen, real, train = listening.folder_sets(tmp_path / "gen", tmp_path / "real", tmp_path / "train")
+    assert [len(gen["folder"]), len(real), len(train)] == [6, 6, 8]
+    md, summary = listening.listen(gen, real, train, "gen", paired=False)
+    assert "| trees (generated vs real) |" in md and "formula use >= 10%" in md
+    assert list(summary) == ["folder"] and 0 <= summary["folder"]["listener"]["verdicts"]["trees"]["auc"] <= 1
+
+
+def test_the_listen_script_refuses_a_folder_alone_in_one_line(tmp_path):
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "tools" / "listen.py"), "--generated", str(tmp_path)],
+                       cwd=tmp_path, env=subprocess_env(), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and r.stderr.strip().endswith("--generated needs --real and --train"), r.stderr
+    assert r.stderr.count("\n") == 1
 
 
 def test_twins_stay_in_one_fold(real):

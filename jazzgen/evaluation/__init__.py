@@ -6,5 +6,7 @@ sets apart), ``report`` (the whole evaluation: which files, both sections, the r
 ``listener`` (issue 20's stronger two-sample test on solos read as played, with
 ``listener_features``), ``idiom`` (formula use, copies, chord tones, detached share and
 sounding lengths as played), ``comparison`` (each real validation solo beside a generated
-twin, written and read back; the issue's targets).
+twin, written and read back; the issue's targets), ``listening`` (a model folder or folders
+of MIDI scored against those targets: ``scripts/tools/listen.py``), ``musicxml_check`` (the
+lead sheets against the MusicXML schema and music21: ``scripts/tools/check_musicxml.py``).
 """
