@@ -87,17 +87,66 @@ def test_mix_moves_mass_among_notes_only_and_follows_the_chord_degree(memory, to
     assert np.array_equal(memory.mix(probs, song[:10], 2, scale=0.0), probs)
 
 
-def test_a_continuation_on_another_degree_of_the_chord_counts_a_fifth():
-    def song(pitches, chord):
-        n = len(pitches)
-        return T.encode(NoteSequence(np.array(pitches), 12 * np.arange(n), np.full(n, 12), np.full(n, 100),
-                                     chords=[ChordChange(0, chord)], end=12 * n, name=chord), VOCAB)
-    # after 2, 2: +1 onto the 4th of C7, and +3 onto the 9th of F7
-    m = F.Formulas.build([song([60, 62, 64, 65], "C7"), song([60, 62, 64, 67], "F7")])
-    k, mem = m.memory([60, 62, 64], 0, VOCAB.sizes["pitch"])          # now over C: +1 is the 4th again, +3 the 5th
+def tune(pitches, chord):
+    n = len(pitches)
+    return T.encode(NoteSequence(np.array(pitches), 12 * np.arange(n), np.full(n, 12), np.full(n, 100),
+                                 chords=[ChordChange(0, chord)], end=12 * n, name=chord), VOCAB)
+
+
+def qual_id(quality: str) -> int:
+    from jazzgen.music.chords import QUALITIES
+    return 1 + QUALITIES.index(quality)
+
+
+def test_a_continuation_counts_fully_where_its_note_has_the_role_it_had_in_its_chord():
+    # after 2, 2: +1 onto the 4th of C7 (a note outside it), and +3 onto the 9th of F7 (a tension)
+    m = F.Formulas.build([tune([60, 62, 64, 65], "C7"), tune([60, 62, 64, 67], "F7")])
+    n = VOCAB.sizes["pitch"]
+    k, mem = m.memory([60, 62, 64], 0, n, qual_id("dom7"))   # over C7: +1 outside again, +3 the fifth
     assert k == 2
-    assert mem[T.PITCH0 + 65] == pytest.approx(mem[T.PITCH0 + 67] / F.OTHER_DEGREE)
+    assert mem[T.PITCH0 + 65] == pytest.approx(mem[T.PITCH0 + 67] / F.OTHER_ROLE)
     assert mem[T.PITCH0 + 65] + mem[T.PITCH0 + 67] == pytest.approx(1.0)
+    # over D7 the F is the #9 (a tension, not outside as over C7) and the G the 4th (outside, not a tension):
+    # neither fits, and the two count alike
+    k, mem = m.memory([60, 62, 64], 2, n, qual_id("dom7"))
+    assert mem[T.PITCH0 + 65] == pytest.approx(mem[T.PITCH0 + 67])
+
+
+def test_a_line_lands_on_the_third_of_the_chord_in_force_whichever_third_it_is():
+    # the same descent lands on the minor third over Cm7 and on the major third over C7
+    m = F.Formulas.build([tune([67, 65, 63], "Cm7"), tune([67, 65, 64], "C7")])
+    n = VOCAB.sizes["pitch"]
+    _, over_minor = m.memory([67, 65], 0, n, qual_id("min7"))
+    _, over_dominant = m.memory([67, 65], 0, n, qual_id("dom7"))     # where Eb would be the #9, a colour
+    assert over_minor[T.PITCH0 + 63] == pytest.approx(over_minor[T.PITCH0 + 64] / F.OTHER_ROLE)
+    assert over_dominant[T.PITCH0 + 64] == pytest.approx(over_dominant[T.PITCH0 + 63] / F.OTHER_ROLE)
+    # by the degree above the root alone both would count fully in both
+    _, by_degree = replace(m, role=None).memory([67, 65], 0, n, qual_id("min7"))
+    assert by_degree[T.PITCH0 + 63] == pytest.approx(by_degree[T.PITCH0 + 64])
+
+
+def test_chord_roles_follow_the_quality_table():
+    roles = F.chord_roles("dom7")
+    assert [F.ROLES[r] for r in roles[[0, 4, 7, 10, 3, 11]]] == ["root", "third", "fifth", "seventh", "tension",
+                                                                  "outside"]
+    assert F.ROLES[F.chord_roles("min7")[3]] == "third" and F.ROLES[F.chord_roles("7sus4")[5]] == "third"
+    assert (F.chord_roles("none") == F.NO_ROLE).all()
+
+
+def test_a_memory_without_roles_compares_degrees_as_before(tmp_path):
+    m = F.Formulas.build([tune([60, 62, 64, 65], "C7"), tune([60, 62, 64, 67], "F7")])
+    np.savez(tmp_path / F.FILE, interval=m.interval, degree=m.degree, dur=m.dur, order=m.order, weights=m.weights)
+    old = F.load(tmp_path)
+    assert old.role is None
+    k, mem = old.memory([60, 62, 64], 0, VOCAB.sizes["pitch"], qual_id("dom7"))  # F: the 4th again, G: the 5th
+    assert mem[T.PITCH0 + 65] == pytest.approx(mem[T.PITCH0 + 67] / F.OTHER_ROLE)
+
+
+def test_a_quotation_silences_the_memory_after_its_limit():
+    q = F.Quotation(limit=10)
+    assert [q.follow(k) for k in (3, 7, 8, 12, 12)] == [True, True, True, False, False]  # runs 0, 8, 9, 10, 11 notes
+    assert q.follow(5) and q.run == 0                                                 # the line left the solos
+    assert all(F.Quotation(0).follow(12) for _ in range(50))
 
 
 def test_the_guard_blocks_exactly_the_length_that_would_finish_a_training_window(toks, memory):
@@ -116,13 +165,13 @@ def test_the_guard_blocks_exactly_the_length_that_would_finish_a_training_window
 def test_save_and_load_keep_every_array(tmp_path, memory):
     memory.save(tmp_path / F.FILE)
     back = F.load(tmp_path)
-    for k in ("interval", "degree", "dur", "order", "weights"):
+    for k in ("interval", "degree", "dur", "order", "weights", "role"):
         assert np.array_equal(getattr(back, k), getattr(memory, k))
     (tmp_path / "older").mkdir()
     assert F.load(tmp_path / "older") is None                       # a model folder without one
 
 
-@pytest.mark.parametrize("damage", ["cut", "pickle", "shapes"])
+@pytest.mark.parametrize("damage", ["cut", "pickle", "shapes", "roles"])
 def test_a_broken_formulas_file_is_one_model_error(tmp_path, memory, damage):
     path = tmp_path / F.FILE
     memory.save(path)
@@ -131,9 +180,12 @@ def test_a_broken_formulas_file_is_one_model_error(tmp_path, memory, damage):
     elif damage == "pickle":
         np.savez(path, interval=np.array([{"a": 1}], object), degree=memory.degree, dur=memory.dur,
                  order=memory.order, weights=memory.weights)
-    else:
+    elif damage == "shapes":
         np.savez(path, interval=memory.interval, degree=memory.degree[:5], dur=memory.dur, order=memory.order,
                  weights=memory.weights)
+    else:
+        np.savez(path, interval=memory.interval, degree=memory.degree, dur=memory.dur, order=memory.order,
+                 weights=memory.weights, role=np.full(len(memory.interval), 40, np.int8))
     with pytest.raises(ModelError, match="formulas"):
         F.load(tmp_path)
 

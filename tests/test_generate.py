@@ -292,6 +292,7 @@ def test_six_eight_chart_file_and_a_primer_in_its_own_meter(gen_model, tmp_path)
     (["--primer-bars", "2"], "--primer"),
     (["--primer", "{long}", "--primer-bars", "8"], "--seconds 4: the primer (its first 8 bars) lasts 16.0 s"),
     (["--primer", "{long}", "--primer-bars", "0"], "--primer-bars"),
+    (["--calibration", "-1"], "--calibration must be"),
 ])
 def test_errors_exit_2_with_one_line_and_no_files(gen_model, tmp_path, args, needle, capsys):
     junk = tmp_path / "junk.mid"

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from jazzgen import paths
 from jazzgen.commands import cli
-from jazzgen.errors import MidiError, UsageError
+from jazzgen.errors import FieldError, MidiError, UsageError
 from jazzgen.generation.sample import Sampling
 from jazzgen.generation.takes import BANDS, TakeConfig, load_stepper, make_takes, write_take
 from jazzgen.music.chart import DEFAULT_FORM, build_chart, check_primer, default_key, fit_primer, primer_end
@@ -80,6 +80,9 @@ def parser() -> cli.Parser:
     p.add_argument("--formulas", type=float, default=Sampling.formulas,
                    help="weight of the model's formula memory, the lines its training solos played next "
                    f"(default {Sampling.formulas:g}; 0 = the network alone)")
+    p.add_argument("--calibration", type=float, default=Sampling.harmony,
+                   help="scale of the model's sampling calibration, which brings chord tones and the line's "
+                   f"steps and turns to the training solos' shares (default {Sampling.harmony:g}; 0 = off)")
     p.add_argument("--seed", type=int, help="same seed and arguments give byte-identical files")
     p.add_argument("--primer", help="a MIDI file whose melody the solo continues (with its tempo map, meter and "
                    "key; its chord markers, if any, are the changes)")
@@ -154,6 +157,15 @@ def writable(folder: str) -> Path:
     return out
 
 
+def sampling_of(a) -> Sampling:
+    """The flags' Sampling (--calibration scales both of its tables, and is named for either)."""
+    try:
+        return Sampling(a.temperature, a.top_k, a.top_p, a.min_p, a.formulas, harmony=a.calibration,
+                        line=a.calibration)
+    except FieldError as e:
+        raise FieldError("calibration", e.problem) if e.field in ("harmony", "line") else e from None
+
+
 def generate(a) -> list[Path]:
     """Write the requested files; returns their paths. Nothing is left behind on failure."""
     primer = read_primer(a.primer)
@@ -166,7 +178,8 @@ def generate(a) -> list[Path]:
     if primer is not None:
         note_default_changes(primer, a, chart)
         primer = head
-    cfg = TakeConfig(seconds=a.seconds, sampling=Sampling(a.temperature, a.top_k, a.top_p, a.min_p, a.formulas),
+    sampling = sampling_of(a)
+    cfg = TakeConfig(seconds=a.seconds, sampling=sampling,
                      seed=a.seed, num=a.num, band=a.band, instrument=a.instrument, swing=a.swing, like=a.like)
     stepper = load_stepper(a.model)
     if a.like is not None:

@@ -230,7 +230,7 @@ def formula_rows(model, toks: list[T.Tokens], memory) -> np.ndarray:
         notes: list[int] = []
         for i, t in enumerate(tok.pitch.tolist()):
             root = int(tok.root[i])
-            k, mem = memory.memory(notes, root - T.ROOT0 if root >= T.ROOT0 else None, q.shape[1])
+            k, mem = memory.memory(notes, root - T.ROOT0 if root >= T.ROOT0 else None, q.shape[1], int(tok.qual[i]))
             rows.append((q[i, t], q[i, T.PITCH0:].sum(), 0.0 if mem is None else mem[t], k, si, t >= T.PITCH0))
             if t >= T.PITCH0:
                 notes.append(t - T.PITCH0)

@@ -17,6 +17,7 @@ import numpy as np
 from jazzgen.data import tokens as T
 from jazzgen.data.nuance import perform
 from jazzgen.errors import FieldError, ModelError, UsageError
+from jazzgen.generation.formulas import Quotation, blend
 from jazzgen.model.folder import load_vocab, load_weights
 from jazzgen.model.spec import EXPRESSION, features, has_harmony
 from jazzgen.music.notes import NoteSequence
@@ -42,6 +43,7 @@ class Stepper:
     """
 
     nuance = None    # the model folder's data.nuance.NuanceTables (load_stepper sets them), or None
+    calibration = None   # the model folder's calibration.Calibration (load_stepper sets it), or None
 
     def __init__(self, w: dict[str, np.ndarray], vocab: T.Vocab | None = None, dtype=np.float32, formulas=None):
         if "emb_prev_vel" not in w or "vel_w" not in w:
@@ -165,10 +167,11 @@ def load_stepper(model_dir: str | Path) -> Stepper:
     """The NumPy network of a model folder, with its formula memory if it has one (ModelError if
     either cannot be used)."""
     from jazzgen.data.nuance import NuanceTables
-    from jazzgen.generation import formulas
+    from jazzgen.generation import calibration, formulas
     vocab = load_vocab(model_dir)        # first: an old model's vocab.json says why in one line
     stepper = Stepper(load_weights(model_dir), vocab, formulas=formulas.load(model_dir))
     stepper.nuance = NuanceTables.load(model_dir, vocab)   # None: the notes are played on the grid
+    stepper.calibration = calibration.load(model_dir)      # None: the network's pitches uncorrected
     return stepper
 
 
@@ -226,6 +229,9 @@ class Sampling:
     top_p: float = 1.0        # nucleus mass; 1: off
     min_p: float = 0.0025     # pitch only: drop notes less likely than min_p x the likeliest; 0: off
     formulas: float = 1.0     # scale of the formula memory's weights (formulas.py); 0: the network alone
+    quote_notes: int = 0      # the memory falls silent after a run of this many notes shared with its solos; 0: never
+    harmony: float = 1.0      # scale of the model's harmony calibration (calibration.py); 0: off
+    line: float = 1.0         # scale of the model's line calibration (calibration.py); 0: off
 
     def __post_init__(self):
         if not self.temperature > 0:
@@ -238,6 +244,11 @@ class Sampling:
             raise FieldError("min_p", "must be in [0, 1)")
         if not 0 <= self.formulas <= 5:
             raise FieldError("formulas", "must be in [0, 5]")
+        if self.quote_notes < 0:
+            raise FieldError("quote_notes", "must be >= 0")
+        for name in ("harmony", "line"):
+            if not 0 <= getattr(self, name) <= 5:
+                raise FieldError(name, "must be in [0, 5]")
 
 
 def improvise(stepper: Stepper, timeline: NoteSequence, *, sampling: Sampling = Sampling(),
@@ -307,12 +318,11 @@ def _one_solo(stepper: Stepper, cond: list[list[int]], steps: int, rng, sampling
                  [d for p, d in zip(out[0], out[1]) if p >= T.PITCH0])
     while t < steps:
         here = [c[t] for c in cond]
-        root, next_root = here[0], here[4]
         h, state = stepper.step(state, *prev, tempo, performer, *here)
         line.allowed[T.TIE] = prev[0] >= T.PITCH0                # a tie only continues a note
         sounding = prev[0] >= T.PITCH0 or prev[0] == T.TIE
         _follow_articulation(line.allowed, note_art, rest_id, sounding)
-        p = line.pitch(h, root, next_root, rng.random())
+        p = line.pitch(h, here, rng.random())
         # the solo ends exactly on time; a rest after a note is longer than a gap the note's articulation holds
         shortest = T.CLOSE_GAPS + 1 if p == T.REST and sounding and steps - t > T.CLOSE_GAPS else 1
         d = line.dur(h, p, shortest, steps - t, rng.random())
@@ -333,6 +343,8 @@ class _Line:
     def __init__(self, stepper: Stepper, sampling: Sampling, notes: list[int], durs: list[int]):
         self.stepper, self.sampling, self.notes, self.durs = stepper, sampling, notes, durs
         self.memory = stepper.formulas if sampling.formulas > 0 else None
+        self.quotation = Quotation(sampling.quote_notes)
+        self.calibration = stepper.calibration if sampling.harmony > 0 or sampling.line > 0 else None
         self.allowed = np.zeros(stepper.n_pitch, bool)
         self.allowed[T.PITCH0:] = True
         self.dur_len = np.arange(stepper.n_dur) - T.DUR0         # steps of each dur id
@@ -340,13 +352,18 @@ class _Line:
         self.any_vel = np.arange(stepper.n_vel) >= T.VEL0
         self.draw = (sampling.temperature, sampling.top_k, sampling.top_p)
 
-    def pitch(self, h, root: int, next_root: int, u: float) -> int:
+    def pitch(self, h, here: list[int], u: float) -> int:
+        """The next pitch id, given the step's condition ids `here` (CONDITION's order)."""
+        root, qual, beat, sub, next_root = here[:5]
         z = self.stepper.pitch_logits(h, root, next_root)
         if self.memory is not None and len(self.notes) >= 2:
             q = np.exp(z - z.max(), dtype=np.float64)
-            q = self.memory.mix(q / q.sum(), self.notes, root - T.ROOT0 if root >= T.ROOT0 else None,
-                                self.sampling.formulas)
-            z = np.log(np.maximum(q, 1e-300))
+            k, memory = self.memory.memory(self.notes, root - T.ROOT0 if root >= T.ROOT0 else None, len(q), qual)
+            lam = self.memory.weight(k, self.sampling.formulas) if self.quotation.follow(k) else 0.0
+            z = np.log(np.maximum(blend(q / q.sum(), memory, lam), 1e-300))
+        if self.calibration is not None:
+            z = z + self.calibration.bias(len(z), beat, sub, root, qual, self.notes, self.sampling.harmony,
+                                          self.sampling.line)
         return _sample_row(z, self.allowed, u, *self.draw, self.sampling.min_p)
 
     def dur(self, h, p: int, shortest: int, left: int, u: float) -> int:

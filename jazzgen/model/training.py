@@ -317,6 +317,11 @@ def write_card(cfg: TrainConfig, state: dict, data: Data, path: Path) -> None:
         "`formulas.npz`: the training solos' interval lines, which the sampler mixes into the pitch head "
         "(`jazzgen.generation.formulas`), with the default weights; fit them to this model on its validation "
         "solos with `python scripts/tools/formulas_fit.py --model DIR --write`.", "",
+        "## Sampling calibration", "",
+        "None yet: `python scripts/tools/calibration_fit.py --model DIR --write` fits `calibration.npz`, two tables "
+        "of log-factors on the pitch head (`jazzgen.generation.calibration`) that bring the sampled solos' "
+        "chord tones by beat and their intervals by the interval before to the training solos' shares "
+        "(after the formula weights: it samples with them).", "",
         "## Config", "", "```json", json.dumps(asdict(cfg), indent=1), "```", "",
     ]
     atomic_write(path, lambda f: f.write("\n".join(lines).encode("utf-8", "backslashreplace")))

@@ -4,7 +4,8 @@
 
 (a) sampling: `improvise` alone for 30 s of music (the default chart: a blues in F at
     160 bpm), weights already loaded; one warm-up, then the median of --runs seeds, with
-    the model folder's formula memory (generate's default) and, alternately, without it:
+    the model folder's formula memory and calibration (generate's default) and, alternately,
+    the network alone (--formulas 0, no calibration):
     wall time and the process's CPU time (on a shared machine the wall time moves 5-10x
     with the load, the CPU time far less).  --sampling-only stops after (a).
 (b) the command: wall time of `python -m jazzgen.generate --seconds 30 --seed 0 --out TMP`
@@ -43,8 +44,8 @@ def timeline(seconds: float):
 
 
 def bench_sampling(model: Path, seconds: float, runs: int):
-    """(median ms with the formula memory, median ms of the network alone, events, notes, stepper,
-    median CPU ms with the memory, median CPU ms alone) of improvise alone, the two timed
+    """(median ms with the formula memory and calibration, median ms of the network alone, events,
+    notes, stepper, median CPU ms with them, median CPU ms alone) of improvise alone, the two timed
     alternately seed by seed (the machine's load falls on both).  Wall time moves with the
     machine's load (another process holding the core counts as ours); the process's CPU
     time counts only what this process computed, so it is the figure to compare across runs."""
@@ -56,8 +57,9 @@ def bench_sampling(model: Path, seconds: float, runs: int):
     improvise(stepper, like, seed=999)                                # warm-up
     times, alone, events, notes = [], [], [], []
     cpu, cpu_alone = [], []
+    network_alone = Sampling(formulas=0.0, harmony=0.0, line=0.0)
     for seed in range(runs):
-        for out, out_cpu, sampling in ((times, cpu, Sampling()), (alone, cpu_alone, Sampling(formulas=0.0))):
+        for out, out_cpu, sampling in ((times, cpu, Sampling()), (alone, cpu_alone, network_alone)):
             t0, c0 = time.perf_counter(), time.process_time()
             [solo] = improvise(stepper, like, seed=seed, sampling=sampling)
             out.append(time.perf_counter() - t0)
@@ -167,11 +169,13 @@ def main() -> None:
     runs = max(5, a.runs)
 
     ms, ms_alone, events, notes, stepper, cpu, cpu_alone = bench_sampling(model, a.seconds, runs)
-    memory = "with its formula memory" if stepper.formulas is not None else "no formula memory in the folder"
+    memory = " and ".join(n for n, x in (("formula memory", stepper.formulas), ("calibration", stepper.calibration))
+                          if x is not None)
+    memory = f"with its {memory}" if memory else "the network alone: neither formula memory nor calibration"
     print(f"model: {model} ({stepper.n_layers} x {stepper.units} LSTM, {memory}); {a.seconds:g} s = "
           f"{events:.0f} events ({notes:.0f} notes) per solo", flush=True)
     print(f"(a) improvise, median of {runs}: {ms:.1f} ms wall, {cpu:.1f} ms CPU ({1000 * cpu / events:.0f} us/event); "
-          f"the network alone (--formulas 0) {ms_alone:.1f} ms wall, {cpu_alone:.1f} ms CPU (the memory costs "
+          f"the network alone {ms_alone:.1f} ms wall, {cpu_alone:.1f} ms CPU (memory and calibration cost "
           f"{cpu / cpu_alone:.2f}x in CPU time)", flush=True)
     if a.sampling_only:
         print(f"sampling {a.seconds:g} s: {cpu:.1f} ms of CPU, {ms:.1f} ms wall (target <= 100 ms)")

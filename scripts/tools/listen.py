@@ -42,6 +42,8 @@ def parser():
     p.add_argument("--min-p", type=float, default=Sampling().min_p)
     p.add_argument("--formulas", type=float, default=Sampling().formulas,
                    help="weight of the model's formula memory (0: the network alone)")
+    p.add_argument("--calibration", type=float, default=Sampling().harmony,
+                   help="scale of the model's sampling calibration (0: off)")
     p.add_argument("--max-files", type=int, default=0, help="only the first N validation files (smoke tests)")
     p.add_argument("--issue-features", action="store_true", help="also the issue's own feature sets")
     p.add_argument("--no-nuance", action="store_true", help="play on the grid even if the model has nuance tables")
@@ -69,7 +71,8 @@ def main(argv=None) -> int:
         if a.generated:
             gen, real, train = listening.folder_sets(a.generated, a.real, a.train, a.track)
         else:
-            sampling = Sampling(temperature=a.temperature, top_p=a.top_p, min_p=a.min_p, formulas=a.formulas)
+            sampling = Sampling(temperature=a.temperature, top_p=a.top_p, min_p=a.min_p, formulas=a.formulas,
+                                harmony=a.calibration, line=a.calibration)
             gen, real, train = listening.model_sets(a.model, a.data, a.cache, sampling, a.out, a.renderings, a.seed,
                                                     a.max_files, nuance=not a.no_nuance, grid_real=a.grid_real)
         md, summary = listening.listen(gen, real, train, a.generated or a.model, a.seed, paired=not a.generated,
