@@ -28,13 +28,19 @@ class JazzgenError(ValueError):
         """The message in an edge's words.  `name`: what the edge calls a field (a function:
         ``cli.flag`` gives ``--top-p`` for ``top_p``), or a plain string for the leading field."""
         rename = name if callable(name) else (lambda f: name if f == self.field else f)
-        problem = _FIELD_REF.sub(lambda m: rename(m[1]), self.problem)
+        problem = in_words(self.problem, rename)
         if self.field is None:
             return problem
         return rename(self.field) + ("" if problem.startswith(":") else " ") + problem
 
     def __reduce__(self):      # whole across processes (the page makes takes in workers)
         return _rebuild, (type(self), self.problem, self.field)
+
+
+def in_words(text: str, name) -> str:
+    """`text` (an error, a note, a warning) with each field it mentions in backquotes said as
+    ``name(field)`` says it: the field itself in the library, ``cli.flag`` on the command line."""
+    return _FIELD_REF.sub(lambda m: name(m[1]), text)
 
 
 class MidiError(JazzgenError):

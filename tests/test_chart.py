@@ -170,7 +170,7 @@ def test_primer_bars_default_and_chosen():
     p = long_primer()
     assert seconds_of(p, p.end) > 15
     head, note = fit_primer(p, 20.0)
-    assert head.end == 4 * 36 and len(head) == 12 and "first 4 bars" in note
+    assert head.end == 4 * 36 and len(head) == 12 and "first 4 bars (`primer_bars` N to choose)" in note
     head, note = fit_primer(p, 60.0)           # short enough: all of it
     assert head is p and note is None
     head, _ = fit_primer(p, 20.0, bars=2)

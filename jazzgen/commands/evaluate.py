@@ -48,7 +48,7 @@ def _main(argv) -> int:
     backend.choose(a.backend)
     rep = evaluate(a.data, a.model, a.train_data, a.out, a.split, a.compare, a.ngram_max,
                    not a.no_baselines, not a.no_likelihood, a.cache,
-                   command="python -m jazzgen.evaluate " + " ".join(argv))
+                   command="python -m jazzgen.evaluate " + " ".join(argv), field_name=cli.flag)
     print(rep["markdown"])
     _log(f"wrote {Path(a.out) / 'report.md'} and report.json")
     return 0

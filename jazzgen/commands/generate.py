@@ -35,7 +35,7 @@ from pathlib import Path
 
 from jazzgen import paths
 from jazzgen.commands import cli
-from jazzgen.errors import FieldError, MidiError, UsageError
+from jazzgen.errors import FieldError, MidiError, UsageError, in_words
 from jazzgen.generation.sample import Sampling
 from jazzgen.generation.takes import BANDS, TakeConfig, load_stepper, make_takes, write_take
 from jazzgen.music.chart import DEFAULT_FORM, build_chart, check_primer, default_key, fit_primer, primer_end
@@ -133,7 +133,7 @@ def primer_for(primer, a):
     check_primer(primer, a.bpm)          # its tempo, meter and length first: a corrupt one is one line
     head, note = fit_primer(primer, a.seconds, a.primer_bars)
     if note:
-        print(f"{PROG}: note: {note}", file=sys.stderr)
+        print(f"{PROG}: note: {in_words(note, cli.flag)}", file=sys.stderr)
     return head
 
 

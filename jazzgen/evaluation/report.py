@@ -32,7 +32,7 @@ import numpy as np
 
 from jazzgen import paths
 from jazzgen.data import tokens as T
-from jazzgen.errors import DataError, ModelError, UsageError
+from jazzgen.errors import DataError, ModelError, UsageError, in_words
 from jazzgen.evaluation import metrics
 from jazzgen.evaluation.likelihood import (
     CONTEXT,
@@ -238,7 +238,7 @@ def _same(a, b) -> bool:
     return Path(a).resolve() == Path(b).resolve()
 
 
-def _scored_songs(data: str, cfg, train_dir, split: str | None, cache, warnings: list[str]):
+def _scored_songs(data: str, cfg, train_dir, split: str | None, cache, warnings: list[str], field_name):
     """(the songs of `data` to score, the split they come from, the model's training and validation
     songs): the model's split decides which files are scored, and which ones the baselines count."""
     train_songs, val_songs = ([], [])
@@ -258,10 +258,11 @@ def _scored_songs(data: str, cfg, train_dir, split: str | None, cache, warnings:
     train_names = {s.name for s in train_songs}
     leaked = sum(s.name in train_names for s in songs)
     if overlap and split == "val":
-        warnings.append(f"--data holds the model's training data: scoring only its {len(songs)} validation files")
+        warnings.append(f"`data` holds the model's training data: scoring only its {len(songs)} validation files")
     if leaked:
         warnings.append(f"{leaked} of the {len(songs)} scored files are training files: likelihood and "
                         "novelty are optimistic")
+    warnings[:] = [in_words(w, field_name) for w in warnings]
     for w in warnings:
         _log(f"jazzgen.evaluate: warning: {w}")
     return songs, split, train_songs, val_songs
@@ -269,8 +270,11 @@ def _scored_songs(data: str, cfg, train_dir, split: str | None, cache, warnings:
 
 def evaluate(data: str, model: str | None = DEFAULT_MODEL, train_data: str | None = None, out: str = "eval",
              split: str | None = None, compare: str | None = None, ngram_max: int = 5, baselines: bool = True,
-             score_likelihood: bool = True, cache: str | None = CACHE, command: str = "") -> dict:
-    """Evaluate `data` (see the module docstring); writes the report files, returns the report."""
+             score_likelihood: bool = True, cache: str | None = CACHE, command: str = "", field_name=str) -> dict:
+    """Evaluate `data` (see the module docstring); writes the report files, returns the report.
+
+    `field_name`: how the warnings (logged as they come, and kept in the report) name this
+    function's arguments: as they are by default; ``cli.flag`` for the command line's flags."""
     if not 1 <= ngram_max <= 5:
         raise EvalError(f"must be in 1..5, not {ngram_max}", field="ngram_max")
     if model is not None and not Path(model).is_dir():
@@ -286,12 +290,12 @@ def evaluate(data: str, model: str | None = DEFAULT_MODEL, train_data: str | Non
                         field="split")
     if missing:
         warnings.append(f"the model's training folder {missing} is not here (or outside this folder: "
-                        f"--train-data reads it): every file of --data is scored "
+                        f"`train_data` reads it): every file of `data` is scored "
                         "(the split is unknown: some may be training files), without novelty"
-                        + ("; the n-gram baselines need it (pass --train-data DIR)" if baselines and score_likelihood
+                        + ("; the n-gram baselines need it (give `train_data`)" if baselines and score_likelihood
                            else ""))
 
-    songs, split, train_songs, val_songs = _scored_songs(data, cfg, train_dir, split, cache, warnings)
+    songs, split, train_songs, val_songs = _scored_songs(data, cfg, train_dir, split, cache, warnings, field_name)
 
     rep: dict = {"command": command, "data": str(data), "model": str(model) if model else None, "split": split,
                  "n_files": len(songs), "files": [s.name for s in songs], "warnings": warnings,

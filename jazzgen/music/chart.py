@@ -296,7 +296,8 @@ def cut_primer(primer: NoteSequence, bars: int) -> NoteSequence:
 
 
 def fit_primer(primer: NoteSequence, seconds: float, bars: int | None = None) -> tuple[NoteSequence, str | None]:
-    """(the primer to continue, a note saying it was cut by default, or None).
+    """(the primer to continue, a note saying it was cut by default, or None; the note's
+    fields in backquotes, for each edge to say in its words: ``errors.in_words``).
 
     `bars`: keep the first `bars` bars (None: all of it, unless it lasts more than half of
     `seconds`, then its first PRIMER_BARS).  UsageError if what is kept fills `seconds`.
@@ -307,8 +308,8 @@ def fit_primer(primer: NoteSequence, seconds: float, bars: int | None = None) ->
     whole = seconds_of(primer, primer_end(primer))
     if bars is None and whole > seconds / 2 and len(primer.bars()) > PRIMER_BARS:
         bars = PRIMER_BARS
-        note = (f"the primer lasts {whole:.1f} s, more than half of --seconds {seconds:g}: "
-                f"the solo continues after its first {PRIMER_BARS} bars (--primer-bars N to choose)")
+        note = (f"the primer lasts {whole:.1f} s, more than half of `seconds` {seconds:g}: "
+                f"the solo continues after its first {PRIMER_BARS} bars (`primer_bars` N to choose)")
     head = cut_primer(primer, bars) if bars is not None else primer
     used = seconds_of(head, primer_end(head))
     if used >= seconds:
