@@ -41,9 +41,7 @@ def atomic_write(path: str | os.PathLike, write) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        usual_mode(tmp)
         os.replace(tmp, path)
     except BaseException as e:
         if os.path.exists(tmp):
@@ -51,6 +49,13 @@ def atomic_write(path: str | os.PathLike, write) -> None:
         if isinstance(e, OSError) and e.filename is None:     # a full disk says no path: name ours
             raise OSError(e.errno, f"cannot write it ({e.strerror or e})", str(path)) from None
         raise
+
+
+def usual_mode(path: str | os.PathLike) -> None:
+    """Give a file made by mkstemp (0600) the usual permissions: 0666 less the umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
 
 
 def atomic_json(path: str | os.PathLike, obj) -> None:

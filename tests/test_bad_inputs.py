@@ -385,7 +385,7 @@ def test_internal_error_is_one_line_with_a_traceback_file(tmp_path, data, capsys
 
     def boom(*a, **k):
         raise RuntimeError("a bug")
-    monkeypatch.setattr(corpus, "load_corpus", boom)
+    monkeypatch.setattr(corpus, "ingest", boom)          # what the ingest command calls
     monkeypatch.setattr(L, "load_corpus", boom)
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     assert module.main([a.format(data=data, tmp=tmp_path) for a in argv]) == 3

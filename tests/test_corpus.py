@@ -119,7 +119,7 @@ def test_cli_defaults_to_midi_folder_and_cache_in_cwd(tmp_path):
     (tmp_path / "midi" / "good.mid").write_bytes(GOOD)
     run = ingest("--quiet", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
-    assert list((tmp_path / ".cache" / "corpus").glob("corpus-*.npz"))
+    assert list((tmp_path / ".cache" / "corpus").glob("shard-*.npz"))
 
 
 # ---------------------------------------------------------------------------- the cache
@@ -156,13 +156,14 @@ def test_cache_serves_everything_then_rereads_only_a_changed_file(folder, tmp_pa
 def test_cache_survives_a_corrupt_pack(folder, tmp_path):
     cache = tmp_path / "cache"
     load_corpus(folder, cache, progress=False)
-    for p in cache.glob("corpus-*.npz"):
+    for p in cache.glob("shard-*.npz"):
         p.write_bytes(b"torn")
     again = load_corpus(folder, cache, progress=False)
     assert again.cached == 0 and len(again.songs) == 2
 
 
-def test_parallel_read_matches_serial(tmp_path):
+def test_parallel_read_matches_serial(tmp_path, monkeypatch):
+    monkeypatch.setattr(C, "SHARD_FILES", 8)                  # several shards: work for two processes
     files = [tmp_path / f"s{i:02d}.mid" for i in range(70)]
     for i, f in enumerate(files):
         f.write_bytes(smf(*[(50 + (i + k) % 30, k / 2, 1 / 4) for k in range(8)], markers=[(0, "F7")])
@@ -188,6 +189,7 @@ def test_file_over_the_note_limit_is_skipped_with_a_reason(tmp_path, monkeypatch
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_corpus_over_the_total_stops_with_one_line(tmp_path, monkeypatch, workers):
+    monkeypatch.setattr(C, "SHARD_FILES", 8)
     for i in range(70):                                                        # 70 files: enough for the pool
         (tmp_path / f"s{i:02d}.mid").write_bytes(GOOD)
     monkeypatch.setattr(C, "MAX_CORPUS_NOTES", 16 * 70)
@@ -212,16 +214,18 @@ def test_reading_stops_as_soon_as_the_total_is_passed(tmp_path, monkeypatch):
     assert len(seen) == 4                                                      # the fourth file passed it
 
 
-def test_ingest_cli_reports_a_corpus_over_the_total_in_one_line(tmp_path):
+def test_ingest_streams_past_the_in_memory_limit_and_evaluate_reports_it_in_one_line(tmp_path):
     (tmp_path / "a.mid").write_bytes(GOOD)
-    code = ("import sys; from jazzgen.data import corpus; corpus.MAX_CORPUS_NOTES = 10; "
-            "from jazzgen.commands.cli import run; from jazzgen.commands.ingest import PROG, main; "
-            "sys.exit(run(PROG, main))")
-    r = subprocess.run([sys.executable, "-c", code, "--data", str(tmp_path), "--out", str(tmp_path / "c"), "--quiet"],
-                       cwd=ROOT, capture_output=True, text=True, timeout=120, env=subprocess_env())
+    code = ("import sys; from jazzgen.data import corpus; corpus.MAX_CORPUS_NOTES = 10; from jazzgen.commands.cli "
+            "import run; from jazzgen.commands.{0} import PROG, main; sys.exit(run(PROG, main))")
+    run = lambda cmd, *args: subprocess.run([sys.executable, "-c", code.format(cmd), *map(str, args)], cwd=ROOT,
+                                            capture_output=True, text=True, timeout=120, env=subprocess_env())
+    r = run("ingest", "--data", tmp_path, "--out", tmp_path / "c", "--quiet")      # ingest streams: no limit
+    assert r.returncode == 0 and "1 kept" in r.stdout, r.stderr
+    r = run("evaluate", "--data", tmp_path, "--cache", tmp_path / "c", "--model", "none", "--out", tmp_path / "e")
     assert r.returncode == 2
-    assert r.stderr == ("jazzgen.ingest: error: corpus too large: more than 10 notes in 1 MIDI file "
-                        "(the limit is jazzgen.data.corpus.MAX_CORPUS_NOTES); read fewer files\n")
+    assert r.stderr == ("jazzgen.evaluate: error: corpus too large: more than 10 notes in 1 MIDI file under "
+                        f"{tmp_path} (the limit is jazzgen.data.corpus.MAX_CORPUS_NOTES); read fewer files\n")
 
 
 def test_reports_say_which_part_is_the_melody_and_where_the_chords_came_from(solo_folder, tmp_path):

@@ -12,7 +12,10 @@ folder holds no MIDI), 2 for a usage error, a missing path or a corpus over the 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -20,7 +23,7 @@ from jazzgen import paths
 from jazzgen.commands import cli
 from jazzgen.data import corpus as C
 from jazzgen.errors import DataError, UsageError
-from jazzgen.util import atomic_json, check_out_file, check_out_folder
+from jazzgen.util import check_out_file, check_out_folder, usual_mode
 
 PROG = "jazzgen.ingest"
 NO_USABLE = 1   # the run worked, but the folder holds nothing to learn from
@@ -81,15 +84,43 @@ def add_read_options(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return p
 
 
-def dump_corpus(corpus: C.Corpus, data: list[str], out: str | Path) -> int:
-    """Write each kept file's melody and chords as MIDI under `out` (see ``dump.dump_file``)."""
+def dump_corpus(songs: C.Songs, data: list[str], out: str | Path) -> int:
+    """Write each kept file's melody and chords as MIDI under `out` (see ``dump.dump_file``),
+    a shard's worth of sequences in memory at a time."""
     from jazzgen.music.dump import dump_file, mirror_path
-    kept = [r for r in corpus.reports if r.kept]      # in the order of corpus.songs
-    for r, seq in zip(kept, corpus.songs):
-        dump_file(r.path, seq, mirror_path(r.path, data, out))
-    return len(kept)
+    for path, seq in zip(songs.paths, songs.iter_sequences()):
+        dump_file(path, seq, mirror_path(path, data, out))
+    return len(songs)
 
 
+class ReportFile:
+    """--report FILE.json written as the reports stream past (a corpus of any size), renamed into
+    place when whole: {"files": [...], "totals": ..., "seconds": ..., "cached": ...}."""
+
+    def __init__(self, path: str):
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, self.tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        except OSError as e:
+            raise UsageError(f"--report {path}: cannot write it ({e.strerror or e})") from None
+        self.f = os.fdopen(fd, "w", encoding="utf-8")
+        self.f.write('{"files": [')
+        self.n = 0
+
+    def add(self, r: C.FileReport) -> None:
+        self.f.write(("," if self.n else "") + "\n " + json.dumps(vars(r)))
+        self.n += 1
+
+    def close(self, **tail) -> None:
+        self.f.write("\n]" + "".join(f', "{k}": {json.dumps(v, indent=1)}' for k, v in tail.items()) + "}\n")
+        self.f.close()
+        usual_mode(self.tmp)
+        os.replace(self.tmp, self.path)
+
+    def abandon(self) -> None:
+        self.f.close()
+        Path(self.tmp).unlink(missing_ok=True)
 
 
 def _err(e: dict) -> str:
@@ -124,29 +155,33 @@ def _main(argv) -> int:
     if not files:
         return cli.fail(PROG, f"no MIDI files ({', '.join(C.MIDI_SUFFIXES)}) in {' '.join(args.data)}", NO_USABLE)
     t0 = time.perf_counter()
-    corpus = C.load_corpus(files, args.out, settings, workers=args.workers, progress=not args.quiet)
+    report = ReportFile(args.report) if args.report else None
+    first_dropped: list[C.FileReport] = []
+
+    def each(r: C.FileReport) -> None:            # every file's line as its shard is done
+        if not args.quiet:
+            print(r.line(), flush=True)
+        if report:
+            report.add(r)
+        if not r.kept and not first_dropped:
+            first_dropped.append(r)
+    try:
+        got = C.ingest(files, args.out, settings, workers=args.workers, progress=not args.quiet, each=each)
+    except BaseException:
+        if report:
+            report.abandon()
+        raise
     seconds = time.perf_counter() - t0
-    summary = C.summarize(corpus.reports)
-    if not args.quiet:
-        for r in corpus.reports:
-            print(r.line())
-    print("\n".join(totals(summary, seconds, corpus.cached)
-                    + [f"cache    {note}" for note in corpus.cache_dropped]))
-    if args.report:
-        doc = {"totals": summary, "seconds": seconds, "cached": corpus.cached,
-               "cache_dropped": corpus.cache_dropped, "files": [vars(r) for r in corpus.reports]}
-        try:
-            Path(args.report).parent.mkdir(parents=True, exist_ok=True)
-            atomic_json(args.report, doc)
-        except OSError as e:
-            raise UsageError(f"--report {args.report}: cannot write it ({e.strerror or e})") from None
+    print("\n".join(totals(got.totals, seconds, got.cached) + [f"cache    {note}" for note in got.cache_dropped]))
+    if report:
+        report.close(totals=got.totals, seconds=seconds, cached=got.cached, cache_dropped=got.cache_dropped)
     if args.dump:
-        written = dump_corpus(corpus, args.data, args.dump)
+        written = dump_corpus(got.songs, args.data, args.dump)
         print(f"dump     {written} MIDI files under {args.dump}")
-    if not corpus.songs:
-        first = corpus.dropped[0] if corpus.dropped else None
-        why = f" ({first.path}: {first.reason}" + (", ..." if len(corpus.dropped) > 1 else "") + ")" if first else ""
-        return cli.fail(PROG, f"no usable file of {len(corpus.reports)}{why}", NO_USABLE)
+    if not len(got.songs):
+        more = ", ..." if got.dropped > 1 else ""
+        why = f" ({first_dropped[0].path}: {first_dropped[0].reason}{more})" if first_dropped else ""
+        return cli.fail(PROG, f"no usable file of {got.totals['files']}{why}", NO_USABLE)
     return 0
 
 

@@ -5,6 +5,7 @@
     python -m jazzgen.train --resume            # continue the run in models/midi/ where it stopped
     python -m jazzgen.train --distribute        # data-parallel over every local device (KERAS_BACKEND=jax)
     python -m jazzgen.train --distribute --num-processes 2 --process-id 0 --coordinator host0:1234   # on host0
+    python -m jazzgen.train --data my_player/ --init models/wjazzd --replay midi/wjazzd   # fine-tune on your player
 
 Flags in, ``jazzgen.model.training.train`` (which says how a run goes), a model folder out.
 """
@@ -18,7 +19,7 @@ from jazzgen import paths
 from jazzgen.commands import cli
 from jazzgen.commands.ingest import add_read_options
 from jazzgen.errors import UsageError
-from jazzgen.model import backend, distribute
+from jazzgen.model import backend, distribute, finetune
 from jazzgen.model.training import TrainConfig, check_config, train
 
 PROG = "jazzgen.train"
@@ -36,6 +37,13 @@ def parse_args(argv=None) -> tuple[TrainConfig, bool, set[str], str | None, dist
         p.add_argument("--" + f.replace("_", "-"), type=int, default=getattr(d, f))
     for f in ("dropout", "lr", "clipnorm", "weight_decay", "val_fraction"):
         p.add_argument("--" + f.replace("_", "-"), type=float, default=getattr(d, f))
+    p.add_argument("--init", default=d.init, metavar="MODEL_DIR",
+                   help="fine-tune: start from this trained model (its network and vocabulary; a new performer "
+                        "gets an embedding row of its own); --lr and --patience default to "
+                        f"{finetune.FINETUNE_LR:g} and {finetune.FINETUNE_PATIENCE}")
+    p.add_argument("--replay", default=d.replay, metavar="DIR",
+                   help="with --init: mix this folder's solos (e.g. the corpus the model learned from, midi/wjazzd) "
+                        "into every epoch, half of it, so the model keeps the idiom while it learns your player")
     p.add_argument("--no-augment", dest="augment", action="store_false", help="no 12-key transposition")
     p.add_argument("--harmony", action=argparse.BooleanOptionalAction, default=d.harmony,
                    help="the network also reads the chord ahead (the next change and how far away it is) "

@@ -1,15 +1,24 @@
-"""The corpus: a folder of MIDI -> cached NoteSequences, with a report on every file.
+"""The corpus: a folder of MIDI -> shards of read files on disk, with a report on every file.
 
-The cache is keyed by each file's name, content, the reading settings and the note limit.  A run
-writes one pack (an uncompressed ``.npz`` of plain arrays, no pickle) holding every
-file's sequence and report, so a second run only hashes the files and loads that
-pack; a run over a changed folder takes the unchanged files from earlier packs and
-re-reads only the rest.  Tempo and chord maps are arrays in the pack (WJazzD has a
-tempo event on every beat, 115k in all): parsing them as JSON made the warm load slow.
+``ingest`` streams a folder into the cache folder: the files are hashed one at a time (the
+cache key: name, content, reading settings, note limit, shard format), cut into groups of
+about ``SHARD_FILES`` consecutive files, and each group is read (in worker processes when
+asked) and written as one shard (``shards.py``: an uncompressed .npz, written atomically).
+Which files group together is decided by their names alone, so a changed or added file
+rewrites only its own group's shard, and its unchanged neighbours are taken from the old
+shard rather than read again.  A shard that exists is never redone: an ingest killed
+midway (even by ``kill -9``) resumes with the next group.  A shard is checked before use
+(``shards.check``); one that fails is dropped, its files read again (``cache_dropped``).
+Memory stays bounded whatever the folder's size: one group's files at a time per process,
+totals added up as reports stream past (``reports.Summary``), and what comes back is a
+table of the kept songs without their notes (``Songs``), from which training reads
+windows straight out of the shards.
 
-Memory is bounded while reading: a file over ``midi_io.MAX_NOTES`` notes is dropped
-with a reason, and a corpus over ``MAX_CORPUS_NOTES`` stops with a DataError as soon as
-the running total passes it (both are module constants, read at call time).
+``load_corpus`` is the in-memory view for folders that fit (evaluation, the n-gram
+baselines, scripts): the same ingest, then the sequences loaded from the shards; it
+stops with a DataError as soon as the running total passes ``MAX_CORPUS_NOTES``.
+A file over ``midi_io.MAX_NOTES`` notes is dropped with a reason (both module constants,
+read at call time).
 """
 from __future__ import annotations
 
@@ -18,34 +27,39 @@ import hashlib
 import json
 import os
 import sys
+import tempfile
+import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field, replace
-from itertools import chain
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from jazzgen.data import tokens as T
+from jazzgen.data import shards, tokens as T
+from jazzgen.data.reports import FileReport, Summary, error_hist, summarize  # noqa: F401  (summarize: API)
 from jazzgen.data.tokens import UNKNOWN_PERFORMER
 from jazzgen.errors import DataError, FieldError, MidiError, UsageError
 from jazzgen.music import midi_check, midi_io
 from jazzgen.music.midi_io import read_midi_bytes
-from jazzgen.music.notes import GRID, NO_CHORD, ChordChange, KeySignature, NoteSequence, Tempo, TimeSignature, per_chord
-from jazzgen.util import atomic_write, check_zip, file_kind, named_tuples, no_gc, open_regular, read_regular
+from jazzgen.music.notes import GRID, NO_CHORD, NoteSequence, per_chord
+from jazzgen.util import atomic_json, file_kind, read_regular
 
 CACHE_VERSION = 11  # 3: reports name the melody part and the chord source; 4: notes keep their performed lengths;
                     # 5: velocity dropouts filled; 6: chord inference retuned, percussion no melody;
                     # 7: karaoke melodies, a track split by program one part; 8: a bass root counts as sounded;
                     # 9: chord weights follow the voicings (rooted_share), bar phases tried;
                     # 10: vocal track names, one instrument over channels one part; 11: MAX_SPREAD
+                    # (what a shard holds has its own version, shards.FORMAT, also in the key)
 MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar")
-MAX_PACKS = 8        # packs kept per cache folder (newest used first)
-ERR_BINS = 480       # quantization error histogram: bins of 1/480 beat (one tick at 480 tpq)
-# Notes in one corpus (read at call time, so tests can lower it).  WJazzD's 401 solos hold
-# 175,724; 20M is 114x that.  Measured peak memory of a cold load_corpus: 80 MB for WJazzD,
-# 379 MB for it ten times over (1.76M notes), so about 190 bytes a note (sequences, tempo
-# maps, the pack being written) and ~4 GB at 20M notes; tokens and windows from the cache
-# measured less (64 / 334 MB).  That leaves most of a 2-core, 24 GB machine for training.
+SHARD_FILES = 128    # files per shard on average (a group ends after a file whose name hashes to 0 mod this)
+MAX_LISTINGS = 8     # folder listings kept per cache folder; shards none of them names are pruned
+STALE_TMP_SECONDS = 3600    # a shard's temporary file this old was left by a killed run
+# Notes in one in-memory corpus (load_corpus; read at call time, so tests can lower it).
+# WJazzD's 401 solos hold 175,724; 20M is 114x that.  Measured peak memory of a cold
+# load_corpus: 80 MB for WJazzD, 379 MB for it ten times over (1.76M notes), so about
+# 190 bytes a note and ~4 GB at 20M notes.  Training and ingest have no such limit: they
+# stream (see the module docstring).
 MAX_CORPUS_NOTES = 20_000_000
 
 
@@ -75,62 +89,84 @@ class ReadSettings:
 
 
 @dataclass
-class FileReport:
-    path: str
-    kept: bool
-    reason: str = ""             # why it was dropped
-    notes: int = 0
-    bars: int = 0
-    events: int = 0              # token events (notes, rests, ties)
-    chord_coverage: float = 0.0  # share of notes with a chord in force (not N.C.)
-    track: str = ""              # the melody part: a track name or "channel 3 (Piano)"
-    track_reason: str = ""       # why: "named 'Melody'", "only non-drum track", "highest monophonic part", "--track"
-    top_voice: bool = False      # a polyphonic part: its top voice is the melody
-    skipped: list[str] = field(default_factory=list)   # "part: reason" of parts that had no melodic line
-    chord_source: str = "none"   # "markers", "text", "inferred" or "none"
-    polyphony_dropped: int = 0
-    overlaps_trimmed: int = 0
-    velocity_dropouts: int = 0
-    ignored_markers: int = 0
-    values_clipped: bool = False  # controller values above 127 clipped to read it
-    onset_err_mean: float = 0.0  # beats
-    onset_err_max: float = 0.0
-    offset_err_mean: float = 0.0
-    offset_err_max: float = 0.0
-    # |error| histograms, bin i = i/ERR_BINS beat (the last bin: that or more), trailing zeros cut;
-    # exact at 480 ticks per beat, and what lets a corpus report percentiles without the raw errors
-    onset_err_hist: list[int] = field(default_factory=list)
-    offset_err_hist: list[int] = field(default_factory=list)
-
-    def line(self) -> str:
-        if not self.kept:
-            return f"dropped  {self.path}: {self.reason}"
-        extra = [f"{self.polyphony_dropped} polyphonic notes dropped" if self.polyphony_dropped else "",
-                 f"{self.overlaps_trimmed} overlaps trimmed" if self.overlaps_trimmed else "",
-                 f"{self.velocity_dropouts} velocity dropouts filled" if self.velocity_dropouts else "",
-                 f"{self.ignored_markers} non-chord markers ignored" if self.ignored_markers else "",
-                 "controller values above 127 clipped" if self.values_clipped else ""]
-        return (f"kept     {self.path}: {self.notes} notes, {self.bars} bars, {self.events} events, chords on "
-                f"{100 * self.chord_coverage:.0f}% of notes, onset error mean {self.onset_err_mean:.3f} beat"
-                + "".join(f", {e}" for e in extra if e) + f"; {self.reading()}")
-
-    def reading(self) -> str:
-        """What was read: the melody part and why, and where the chords came from."""
-        how = self.track_reason + (", top voice" if self.top_voice else "")
-        skipped = f", skipped {len(self.skipped)} part{'s'[:len(self.skipped) != 1]}" if self.skipped else ""
-        return f"melody {self.track!r} ({how}{skipped}), chords {self.chord_source}"
-
-
-@dataclass
 class Corpus:
     songs: list[NoteSequence] = field(default_factory=list)
     reports: list[FileReport] = field(default_factory=list)
     cached: int = 0              # files served from the cache
-    cache_dropped: list[str] = field(default_factory=list)   # packs that failed their check, and why
+    cache_dropped: list[str] = field(default_factory=list)   # shards that failed their check, and why
 
     @property
     def dropped(self) -> list[FileReport]:
         return [r for r in self.reports if not r.kept]
+
+
+@dataclass
+class Songs:
+    """The kept files of an ingested corpus as columns, without their notes: what training splits
+    and windows.  Song i's events are rows ``first[i]:first[i] + n_events[i]`` of the events of
+    shard ``shard_paths[shard[i]]``, which start at byte ``events_at[shard[i]]`` of that file."""
+    names: list[str]
+    performers: list[str]
+    paths: list[str]
+    keys: list[str]
+    shard: np.ndarray            # int32
+    first: np.ndarray            # int64
+    n_events: np.ndarray         # int64
+    notes: np.ndarray            # int64
+    lo: np.ndarray               # lowest MIDI pitch (int16; 127 without notes)
+    hi: np.ndarray               # highest MIDI pitch (int16; 0 without notes)
+    shard_paths: list[Path]
+    events_at: list[int]
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def take(self, rows) -> "Songs":
+        """The songs at `rows` (indices), in that order; the same shards."""
+        rows = np.asarray(rows, np.int64)
+        pick = lambda xs: [xs[i] for i in rows]
+        return Songs(pick(self.names), pick(self.performers), pick(self.paths), pick(self.keys),
+                     *(getattr(self, c)[rows] for c in ("shard", "first", "n_events", "notes", "lo", "hi")),
+                     self.shard_paths, self.events_at)
+
+    def __add__(self, other: "Songs") -> "Songs":
+        """This table's songs, then the other's (its shard numbers moved past this one's)."""
+        cat = lambda c: np.concatenate([getattr(self, c), getattr(other, c) + (len(self.shard_paths) if c == "shard"
+                                                                               else 0)])
+        return Songs(self.names + other.names, self.performers + other.performers, self.paths + other.paths,
+                     self.keys + other.keys, *(cat(c).astype(getattr(self, c).dtype) for c in (
+                         "shard", "first", "n_events", "notes", "lo", "hi")),
+                     self.shard_paths + other.shard_paths, self.events_at + other.events_at)
+
+    def reader(self) -> shards.EventReader:
+        return shards.EventReader(self.shard_paths, self.events_at)
+
+    def sequences(self) -> list[NoteSequence]:
+        """The songs' NoteSequences, loaded from their shards, performers set."""
+        return list(self.iter_sequences())
+
+    def iter_sequences(self) -> Iterator[NoteSequence]:
+        """The songs' NoteSequences one shard's worth at a time (a run of songs in one shard is
+        loaded at once), performers set."""
+        rows = self.shard.tolist()
+        i = 0
+        while i < len(rows):
+            j = i
+            while j < len(rows) and rows[j] == rows[i]:
+                j += 1
+            got = shards.load(self.shard_paths[rows[i]], set(self.keys[i:j]))
+            for k in range(i, j):
+                yield replace(got[self.keys[k]][0], performer=self.performers[k])  # two files alike: one entry
+            i = j
+
+
+@dataclass
+class Ingested:
+    songs: Songs                 # the kept files
+    totals: dict                 # reports.Summary.totals()
+    cached: int                  # files served from the cache
+    dropped: int
+    cache_dropped: list[str] = field(default_factory=list)   # shards that failed their check, and why
 
 
 # ---------------------------------------------------------------------------- files
@@ -157,250 +193,321 @@ def _stats(seq: NoteSequence) -> dict:
     return {"notes": len(seq), "bars": bars, "chord_coverage": float(has.mean()) if len(seq) else 0.0}
 
 
-def _hist(err: np.ndarray) -> list[int]:
-    h = np.bincount(np.minimum(np.rint(np.abs(err) * ERR_BINS).astype(np.int64), ERR_BINS), minlength=1)
-    return h[:np.flatnonzero(h)[-1] + 1].tolist() if h.any() else []
-
-
-def read_file(path: str, data: bytes, settings: ReadSettings) -> tuple[NoteSequence | None, FileReport]:
-    """Read one file; a bad file gives (None, report with a one-line reason), never an exception."""
+def read_file(path: str, data: bytes, settings: ReadSettings) -> tuple[NoteSequence | None, FileReport, object]:
+    """Read one file: (sequence, report, its tokens); a bad file gives (None, report with a one-line
+    reason, None), never an exception."""
     try:
         seq, rep = read_midi_bytes(data, track=settings.track_for(path), name=Path(path).stem)
-        events = len(T.encode(seq))  # must encode; raises on anything the tokenizer cannot hold
+        tok = T.encode(seq)  # must encode; raises on anything the tokenizer cannot hold
     except MidiError as e:
-        return None, FileReport(path, False, str(e))
+        return None, FileReport(path, False, str(e)), None
     except Exception as e:  # a reader bug must not stop a corpus run
-        return None, FileReport(path, False, f"{type(e).__name__}: {e}".splitlines()[0])
+        return None, FileReport(path, False, f"{type(e).__name__}: {e}".splitlines()[0]), None
     err = lambda a, f: float(f(np.abs(a))) if a.size else 0.0
-    return seq, FileReport(path, True, events=events, polyphony_dropped=rep.polyphony_dropped,
+    return seq, FileReport(path, True, events=len(tok), polyphony_dropped=rep.polyphony_dropped,
                            track=rep.track, track_reason=rep.track_reason, top_voice=rep.top_voice,
                            skipped=rep.skipped, chord_source=rep.chord_source,
                            overlaps_trimmed=rep.overlaps_trimmed, velocity_dropouts=rep.velocity_dropouts,
                            ignored_markers=len(rep.ignored_markers), values_clipped=rep.values_clipped,
                            onset_err_mean=err(rep.onset_error, np.mean), onset_err_max=err(rep.onset_error, np.max),
                            offset_err_mean=err(rep.offset_error, np.mean), offset_err_max=err(rep.offset_error, np.max),
-                           onset_err_hist=_hist(rep.onset_error), offset_err_hist=_hist(rep.offset_error),
-                           **_stats(seq))
+                           onset_err_hist=error_hist(rep.onset_error), offset_err_hist=error_hist(rep.offset_error),
+                           **_stats(seq)), tok
 
 
-def _error_stats(reports: list[FileReport], which: str) -> dict[str, float]:
-    """mean, p50, p90, p99, max of |quantization error| in beats, from the per-file histograms."""
-    hists = [getattr(r, f"{which}_err_hist") for r in reports]
-    h = np.zeros(ERR_BINS + 1, np.int64)
-    for x in hists:
-        h[:len(x)] += x
-    n = h.sum()
-    if n == 0:
-        return {k: 0.0 for k in ("mean", "p50", "p90", "p99", "max")}
-    values = np.arange(len(h)) / ERR_BINS
-    cum = np.cumsum(h)
-    q = lambda p: float(values[np.searchsorted(cum, p * n)])
-    return {"mean": float(h @ values / n), "p50": q(0.5), "p90": q(0.9), "p99": q(0.99),
-            "max": max(getattr(r, f"{which}_err_max") for r in reports)}
+# ---------------------------------------------------------------------------- ingest: groups and shards
+
+def _key(data: bytes, how: str, name: str) -> str:
+    h = hashlib.sha256(data)
+    h.update(json.dumps([CACHE_VERSION, name, how]).encode())
+    return h.hexdigest()[:32]
 
 
-def _count(values) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for v in values:
-        out[v] = out.get(v, 0) + 1
-    return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
+def _reading_key() -> str:
+    """What, besides a file's bytes and name, decides what it reads as (and how a shard holds it)."""
+    return json.dumps([midi_io.MAX_NOTES, shards.FORMAT, T.default_vocab().to_json()])
 
 
-def summarize(reports: list[FileReport]) -> dict:
-    """Corpus totals for the ingest report: counts, chord coverage, quantization error."""
-    kept = [r for r in reports if r.kept]
-    notes = sum(r.notes for r in kept)
-    total = lambda f: sum(getattr(r, f) for r in kept)
-    return {"files": len(reports), "kept": len(kept), "dropped": len(reports) - len(kept),
-            "notes": notes, "bars": total("bars"), "events": total("events"),
-            "chord_coverage": sum(r.chord_coverage * r.notes for r in kept) / notes if notes else 0.0,
-            "polyphony_dropped": total("polyphony_dropped"), "overlaps_trimmed": total("overlaps_trimmed"),
-            "velocity_dropouts": total("velocity_dropouts"), "values_clipped": total("values_clipped"),
-            "ignored_markers": total("ignored_markers"),
-            "chord_sources": _count(r.chord_source for r in kept),
-            "melody_reasons": _count(r.track_reason + (", top voice" if r.top_voice else "") for r in kept),
-            "onset_error": _error_stats(kept, "onset"), "offset_error": _error_stats(kept, "offset")}
+def _bytes(f: Path) -> bytes | FileReport:
+    """A file's bytes, or a report saying why it was not read (too large: not even opened)."""
+    odd = file_kind(f)    # a broken link; a FIFO would block read_bytes forever
+    if odd:
+        return FileReport(str(f), False, odd)
+    try:
+        size = f.stat().st_size
+        return (FileReport(str(f), False, str(midi_check.too_large(size)))
+                if size > midi_check.MAX_FILE_BYTES else read_regular(f, MidiError, "file", midi_check.MAX_FILE_BYTES))
+    except OSError as e:
+        return FileReport(str(f), False, f"cannot read file ({e.strerror})")
+    except MidiError as e:     # swapped for a FIFO or grown since the listing: checked on the open file
+        return FileReport(str(f), False, str(e).split(": ", 1)[-1])
 
 
-# ---------------------------------------------------------------------------- the pack (cache file)
-
-def pack(items: list[tuple[NoteSequence | None, FileReport]], keys: list[str]) -> dict[str, np.ndarray]:
-    """(sequence, report) pairs as plain arrays: concatenated columns + a small JSON index.
-
-    The one format for the cache file and for results coming back from worker
-    processes (a few big arrays pickle in microseconds; 115k named tuples do not).
-    """
-    seqs = [s if s is not None else NoteSequence.empty() for s, _ in items]
-    symbols = sorted({c.symbol for s in seqs for c in s.chords})
-    sym_id = {y: i for i, y in enumerate(symbols)}
-
-    def cat(rows_of, width: int, dt) -> np.ndarray:
-        if width == 1:
-            return np.concatenate([rows_of(s) for s in seqs] + [np.zeros(0, dt)]).astype(dt)
-        flat = chain.from_iterable(chain.from_iterable(rows_of(s) for s in seqs))
-        return np.fromiter(flat, dt).reshape(-1, width)
-
-    tempos = cat(lambda s: s.tempos, 2, np.float64)
-    chords = cat(lambda s: [(c.step, sym_id[c.symbol]) for c in s.chords], 2, np.int64)
-    arrays = {"keys": np.array(keys, dtype="U64"), "ok": np.array([s is not None for s, _ in items], bool),
-              "end": np.array([s.end for s in seqs], np.int64),
-              "pitch": cat(lambda s: s.pitch, 1, np.int16), "start": cat(lambda s: s.start, 1, np.int32),
-              "duration": cat(lambda s: s.duration, 1, np.int32), "velocity": cat(lambda s: s.velocity, 1, np.int16),
-              "tempo_step": tempos[:, 0].astype(np.int64), "tempo_qpm": tempos[:, 1],
-              "chord_step": chords[:, 0], "chord_sym": chords[:, 1],
-              "ts": cat(lambda s: s.time_signatures, 3, np.int64), "ks": cat(lambda s: s.key_signatures, 3, np.int64)}
-    for k, f in (("notes", "pitch"), ("tempos", "tempos"), ("chords", "chords"),
-                 ("ts", "time_signatures"), ("ks", "key_signatures")):
-        arrays[f"n_{k}"] = np.array([len(getattr(s, f)) for s in seqs], np.int64)
-    arrays["index"] = np.array(json.dumps({"version": CACHE_VERSION, "symbols": symbols,
-                                           "names": [s.name for s in seqs],
-                                           "reports": [vars(r) for _, r in items]}))
-    return arrays
-
-
-def unpack(a: dict[str, np.ndarray], want: set[str] | None = None) -> dict[str, tuple[NoteSequence | None, FileReport]]:
-    """{key: (sequence, report)} from pack()'s arrays (only the keys in `want`, if given)."""
-    index = json.loads(str(a["index"]))
-    if index["version"] != CACHE_VERSION:
-        return {}
-    bounds = {k: np.concatenate([[0], np.cumsum(a[f"n_{k}"])]).tolist()
-              for k in ("notes", "tempos", "chords", "ts", "ks")}
-    cols = {k: a[k].tolist() for k in ("tempo_step", "tempo_qpm", "chord_step")}
-    syms = [index["symbols"][i] for i in a["chord_sym"].tolist()]
-    ts, ks = a["ts"].tolist(), a["ks"].tolist()
-    out = {}
-    with no_gc():
-        for i, key in enumerate(a["keys"].tolist()):
-            if want is None or key in want:
-                out[key] = _unpack_one(i, a, index, bounds, cols, syms, ts, ks)
+def _keys(files: list[Path], how: str) -> list[str | FileReport]:
+    """Each file's cache key, or the report of why it cannot be read; one file in memory at a time."""
+    out: list[str | FileReport] = []
+    for f in files:
+        data = _bytes(f)
+        out.append(_key(data, how, f.stem) if isinstance(data, bytes) else data)
     return out
 
 
-def _unpack_one(i, a, index, bounds, cols, syms, ts, ks) -> tuple[NoteSequence | None, FileReport]:
-    rep = FileReport(**index["reports"][i])
-    if not a["ok"][i]:
-        return None, rep
-    sl = {k: slice(b[i], b[i + 1]) for k, b in bounds.items()}
-    n = sl["notes"]
-    return NoteSequence(
-        a["pitch"][n], a["start"][n], a["duration"][n], a["velocity"][n],
-        chords=named_tuples(ChordChange, cols["chord_step"][sl["chords"]], syms[sl["chords"]]),
-        tempos=named_tuples(Tempo, cols["tempo_step"][sl["tempos"]], cols["tempo_qpm"][sl["tempos"]]),
-        time_signatures=[TimeSignature(s, n_, d) for s, n_, d in ts[sl["ts"]]],
-        key_signatures=[KeySignature(s, k, bool(m)) for s, k, m in ks[sl["ks"]]],
-        end=int(a["end"][i]), name=index["names"][i]), rep
+def _bounds(files: list[Path]) -> list[tuple[int, int]]:
+    """[start, stop) of each group: a group ends after a file whose name hashes to 0 mod SHARD_FILES
+    (or at 4 x SHARD_FILES files), so that adding a file moves no other group's bounds."""
+    out, a = [], 0
+    for i, f in enumerate(files):
+        ends = int(hashlib.sha256(f.name.encode()).hexdigest()[:8], 16) % SHARD_FILES == 0
+        if ends or i + 1 - a >= 4 * SHARD_FILES or i + 1 == len(files):
+            out.append((a, i + 1))
+            a = i + 1
+    return out
 
 
-def save_pack(path: Path, items: list[tuple[NoteSequence | None, FileReport]], keys: list[str]) -> None:
-    """One uncompressed .npz (no pickle), written atomically."""
-    arrays = pack(items, keys)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda f: np.savez(f, **arrays))
+@dataclass
+class _Group:
+    files: list[Path]
+    keyed: list[str | FileReport]
+    path: Path | None            # its shard (None: no readable file in it)
+
+    @property
+    def keys(self) -> list[str]:
+        return [k for k in self.keyed if isinstance(k, str)]
+
+    def done(self, notes: list[str]) -> bool:
+        """Its shard is there, sound (``shards.check``) and holds its files; one that fails its check
+        is dropped (said in `notes`) and written anew."""
+        if self.path is None:
+            return True
+        if not (self.path.exists() or self.path.is_symlink()):
+            return False
+        try:
+            return shards.check(self.path)["keys"].tolist() == self.keys
+        except shards.BadShard as e:
+            _drop(self.path, e, notes)
+            return False
 
 
-MAX_PACK_BYTES = 2**32      # a pack of 20M notes (MAX_CORPUS_NOTES) is about 0.5 GB
-
-
-class BadPack(DataError):
-    """A file in the cache folder that is not a pack this jazzgen wrote (the message says why)."""
-
-
-def load_pack(path: Path, want: set[str] | None = None) -> dict[str, tuple[NoteSequence | None, FileReport]]:
-    """{key: (sequence, report)} from a pack file (only the keys in `want`, if given); BadPack for a
-    file that is not a regular one, too large, not a whole .npz, or whose values fail ``pack_check``."""
-    from jazzgen.data.pack_check import pack_problem
-    try:
-        check_zip(path, BadPack, "cache pack", MAX_PACK_BYTES)
-        with open_regular(path, BadPack, "cache pack", MAX_PACK_BYTES) as f, np.load(f, allow_pickle=False) as z:
-            if want is not None and want.isdisjoint(z["keys"].tolist()):
-                return {}
-            a = {k: z[k] for k in z.files}
-    except BadPack:
-        raise
-    except Exception as e:      # BadZipFile, EOFError, a pickled array (ValueError)...
-        raise BadPack(f"cache pack {path}: unreadable ({type(e).__name__})") from None
-    why = pack_problem(a, FileReport)
-    if why:
-        raise BadPack(f"cache pack {path}: {why}")
-    return unpack(a, want)
-
-
-def _drop_pack(path: Path, e: BadPack, notes: list[str]) -> None:
-    """A pack that failed its check: deleted if it is a regular file (rewritten from the MIDI), and said."""
+def _drop(path: Path, e: shards.BadShard, notes: list[str]) -> None:
+    """A shard that failed its check: deleted if it is a regular file (not a link, a FIFO or a
+    device, which are left where they are), and said."""
     if path.is_file() and not path.is_symlink():
         path.unlink(missing_ok=True)
     notes.append(f"{e}: dropped; its files are read again")
 
 
-# ---------------------------------------------------------------------------- the corpus
-
-def _key(data: bytes, settings: str, name: str) -> str:
-    h = hashlib.sha256(data)
-    h.update(json.dumps([CACHE_VERSION, name, settings]).encode())
-    return h.hexdigest()[:32]
-
-
-def _read_all(files: list[Path]) -> list[bytes | FileReport]:
-    """Each file's bytes, or a report saying why it was not read (too large: not even opened)."""
+def _groups(files: list[Path], keyed: list, cache: Path) -> list[_Group]:
     out = []
-    for f in files:
-        odd = file_kind(f)    # a broken link; a FIFO would block read_bytes forever
-        if odd:
-            out.append(FileReport(str(f), False, odd))
-            continue
-        try:
-            size = f.stat().st_size
-            out.append(FileReport(str(f), False, str(midi_check.too_large(size)))
-                       if size > midi_check.MAX_FILE_BYTES else read_regular(f, MidiError, "file",
-                                                                           midi_check.MAX_FILE_BYTES))
-        except OSError as e:
-            out.append(FileReport(str(f), False, f"cannot read file ({e.strerror})"))
-        except MidiError as e:     # swapped for a FIFO or grown since the listing: checked on the open file
-            out.append(FileReport(str(f), False, str(e).split(": ", 1)[-1]))
+    for a, b in _bounds(files):
+        ks = [k for k in keyed[a:b] if isinstance(k, str)]
+        name = hashlib.sha256(" ".join(ks).encode()).hexdigest()[:24]
+        out.append(_Group(files[a:b], keyed[a:b], cache / f"shard-{name}.npz" if ks else None))
     return out
 
 
-def _packs(cache: Path) -> list[Path]:
-    """The cache folder's packs, newest first (another process may be pruning them)."""
-    def mtime(p: Path) -> float:
-        try:
-            return p.stat().st_mtime
-        except OSError:
-            return 0.0
-    return sorted(cache.glob("corpus-*.npz"), key=mtime, reverse=True)
-
-
-def _from_packs(cache: Path, want: set[str], notes: list[str]) -> dict:
-    """Entries for `want` from the packs already in the cache folder, newest first."""
-    found: dict = {}
-    for p in _packs(cache):
+def _reusable(cache: Path, todo: list[_Group], notes: list[str]) -> dict[str, Path]:
+    """{key: an existing shard holding it} for the keys of the groups to read (a changed folder);
+    a file there that is no shard is dropped (see ``_drop``)."""
+    want = {k for g in todo for k in g.keys}
+    skip = {g.path for g in todo}
+    found: dict[str, Path] = {}
+    for p in sorted(cache.glob("shard-*.npz")):
         if not want - found.keys():
             break
+        if p in skip:
+            continue
         try:
-            found.update(load_pack(p, want - found.keys()))
-        except BadPack as e:
-            _drop_pack(p, e, notes)
+            found.update((k, p) for k in shards.keys(p) if k in want and k not in found)
+        except shards.BadShard as e:
+            _drop(p, e, notes)
     return found
 
 
-def _cached(cache: Path | None, pack_path: Path | None, keys: list[str], notes: list[str]) -> dict:
-    """{key: (sequence, report)} of the files the cache holds: this file list's own pack, else any."""
-    entries: dict = {}
-    if pack_path is not None and (pack_path.exists() or pack_path.is_symlink()):
+def _fill(job, tally: "_Tally | None" = None) -> int:
+    """Write one group's shard: its files read (or taken from the shards in `reuse` that already
+    hold them).  Returns how many were taken.  `tally` (in-process only): stop reading as soon
+    as the corpus passes its note limit."""
+    path, members, reuse, settings, how = job
+    old: dict = {}
+    for p in set(reuse.values()):
         try:
-            entries = load_pack(pack_path)
-            os.utime(pack_path)  # most recently used: pruned last
-        except BadPack as e:
-            _drop_pack(pack_path, e, notes)
-    want = {k for k in keys if k} - entries.keys()
-    if cache is not None and want and cache.is_dir():
-        entries.update(_from_packs(cache, want, notes))
-    return entries
+            old.update(shards.load(p, {k for k, q in reuse.items() if q == p}, FileReport))
+        except shards.BadShard:     # its files are read again (the shard is dropped by the next ingest)
+            pass
+    items, keys, notes = [], [], 0
+    for f, k in members:
+        if k in old:
+            items.append((*old[k], None))
+            keys.append(k)
+            continue
+        data = _bytes(Path(f))
+        if not isinstance(data, bytes):
+            continue                                        # gone since it was hashed: reported then
+        items.append(read_file(f, data, settings))
+        keys.append(_key(data, how, Path(f).stem))          # what was read (the file may have changed)
+        notes += items[-1][1].notes
+        if tally is not None:
+            tally.check(notes)
+    shards.save(path, items, keys)
+    return sum(k in old for _, k in members)
+
+
+def _jobs(todo: list[_Group], reuse: dict[str, Path], settings: ReadSettings, how: str) -> list:
+    return [(g.path, [(str(f), k) for f, k in zip(g.files, g.keyed) if isinstance(k, str)],
+             {k: reuse[k] for k in g.keys if k in reuse}, settings, how) for g in todo]
+
+
+def _run(groups: list[_Group], todo: list[_Group], jobs: list, workers: int, tally: "_Tally") -> Iterator[tuple]:
+    """(group, files taken from other shards) in folder order, each once its shard is written:
+    in this process, or in `workers` processes when there are groups enough."""
+    taken = iter([])
+    pool = None
+    if workers > 1 and len(todo) > 1:
+        import multiprocessing as mp
+
+        import symusic  # noqa: F401  (imported once here, inherited by forked workers)
+        context = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+        pool = context.Pool(min(workers, len(todo)))
+        taken = pool.imap(_fill, jobs)                      # in order: group after group
+    try:
+        pending = dict(zip(map(id, todo), jobs))
+        for g in groups:
+            if id(g) not in pending:
+                yield g, 0
+            else:
+                yield g, next(taken) if pool else _fill(pending[id(g)], tally)
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+
+
+class _Table:
+    """The Songs table, built row by row as groups come in."""
+
+    def __init__(self):
+        self.cols: dict[str, list] = {k: [] for k in ("names", "paths", "keys", "shard", "first", "n_events",
+                                                      "notes", "lo", "hi")}
+        self.shard_paths: list[Path] = []
+        self.events_at: list[int] = []
+
+    def add_shard(self, path: Path, m: shards.Meta) -> int:
+        self.shard_paths.append(path)
+        self.events_at.append(m.events_at)
+        return len(self.shard_paths) - 1
+
+    def add(self, f: Path, key: str, shard: int, m: shards.Meta, i: int) -> None:
+        c = self.cols
+        for k, v in (("names", m.names[i]), ("paths", str(f)), ("keys", key), ("shard", shard),
+                     ("first", m.first_event[i]), ("n_events", m.n_events[i]), ("notes", m.reports[i]["notes"]),
+                     ("lo", m.lo[i]), ("hi", m.hi[i])):
+            c[k].append(v)
+
+    def songs(self, performers: list[str]) -> Songs:
+        c = self.cols
+        arr = lambda k, dt: np.array(c[k], dt)
+        return Songs(c["names"], performers, c["paths"], c["keys"], arr("shard", np.int32), arr("first", np.int64),
+                     arr("n_events", np.int64), arr("notes", np.int64), arr("lo", np.int16), arr("hi", np.int16),
+                     self.shard_paths, self.events_at)
+
+
+CHANGED = "the file changed while it was being read; run again"
+
+
+def _reports(g: _Group, table: _Table) -> Iterator[FileReport]:
+    """The reports of a group's files, in order, once its shard is written; its kept files go into
+    the table."""
+    m = shards.meta(g.path) if g.path else None
+    at = {k: i for i, k in enumerate(m.keys)} if m else {}
+    shard = table.add_shard(g.path, m) if m else -1
+    for f, k in zip(g.files, g.keyed):
+        if not isinstance(k, str):
+            yield k                                    # not readable: said when it was hashed
+            continue
+        i = at.get(k)
+        r = FileReport(str(f), False, CHANGED) if i is None else FileReport(**{**m.reports[i], "path": str(f)})
+        if r.kept:
+            table.add(f, k, shard, m, i)
+        yield r
+
+
+def ingest(paths, cache_dir: str | os.PathLike, settings: ReadSettings = ReadSettings(), workers: int | None = None,
+           progress: bool = True, each: Callable[[FileReport], None] | None = None,
+           max_notes: int | None = None) -> Ingested:
+    """Read every MIDI file under `paths` into shards in `cache_dir` (those already there are kept).
+
+    ``each(report)`` is called for every file, in folder order, as its group is done; bad
+    files are skipped with a reason.  ``max_notes``: a DataError as soon as the kept notes
+    pass it (load_corpus's limit; ingest alone has none).
+    """
+    from tqdm import tqdm
+    files = find_midi(paths)
+    cache = Path(cache_dir)
+    how = json.dumps([asdict(settings), _reading_key()])
+    groups, notes = _groups(files, _keys(files, how), cache), []
+    todo = [g for g in groups if not g.done(notes)]
+    fresh = set(map(id, todo))
+    tally, summary, table, cached = _Tally(paths, len(files), max_notes), Summary(), _Table(), 0
+    bar = tqdm(total=len(files), desc="reading MIDI", unit="file", disable=not progress, file=sys.stderr, leave=False)
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        jobs = _jobs(todo, _reusable(cache, todo, notes) if todo else {}, settings, how)
+        workers = max(1, workers or min((os.cpu_count() or 1) - 1, 8))
+        for g, taken in _run(groups, todo, jobs, workers, tally):
+            cached += taken if id(g) in fresh else len(g.keys)
+            for r in _reports(g, table):
+                tally.add(r.notes)
+                summary.add(r)
+                if each:
+                    each(r)
+            bar.update(len(g.files))
+    except OSError as e:
+        raise DataError(f"cannot write the corpus cache {cache}: {e.strerror or e}") from None
+    finally:
+        bar.close()
+    _record(cache, [g.path for g in groups if g.path], how)
+    who = performers_beside(files)
+    performers = [who.get(Path(p), UNKNOWN_PERFORMER) for p in table.cols["paths"]]
+    totals = summary.totals()
+    return Ingested(table.songs(performers), totals, cached, totals["dropped"], notes)
+
+
+def _record(cache: Path, used: list[Path], how: str) -> None:
+    """Write (or touch) this folder's listing of shards, then prune what no recent listing names."""
+    name = hashlib.sha256(" ".join([how] + [p.name for p in used]).encode()).hexdigest()[:24]
+    try:
+        atomic_json(cache / f"corpus-{name}.json", {"version": shards.FORMAT, "shards": [p.name for p in used]})
+        _prune(cache)
+    except OSError as e:
+        print(f"jazzgen: cannot update the corpus cache {cache}: {e.strerror or e}", file=sys.stderr)
+
+
+def _mtime(p: Path) -> float:
+    try:
+        return p.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def _prune(cache: Path) -> None:
-    for p in _packs(cache)[MAX_PACKS:]:
+    """Keep the MAX_LISTINGS newest listings and the shards they name; a shard newer than all of
+    them is another run's, still being written.  Old single-file packs go too."""
+    listings = sorted(cache.glob("corpus-*.json"), key=_mtime, reverse=True)
+    keep, named = listings[:MAX_LISTINGS], set()
+    for p in keep:
         try:
+            named.update(json.loads(p.read_text())["shards"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    oldest = min(map(_mtime, keep)) if keep else 0.0
+    now = time.time()
+    doomed = listings[MAX_LISTINGS:] + list(cache.glob("corpus-*.npz"))
+    doomed += [p for p in cache.glob("shard-*.npz") if p.name not in named and _mtime(p) < oldest]
+    doomed += [p for p in cache.glob(".shard-*.tmp") if _mtime(p) < now - STALE_TMP_SECONDS]
+    for p in doomed:
+        try:
+            if p.is_symlink() or not p.is_file():      # not ours to delete (a FIFO, a link)
+                continue
             p.unlink(missing_ok=True)
         except OSError:
             pass
@@ -408,37 +515,12 @@ def _prune(cache: Path) -> None:
 
 def load_corpus(paths, cache_dir: str | os.PathLike | None = None, settings: ReadSettings = ReadSettings(),
                 workers: int | None = None, progress: bool = True) -> Corpus:
-    """Read every MIDI file under `paths` (cached), skipping bad files with a reason.
-
-    Raises DataError as soon as the corpus passes MAX_CORPUS_NOTES notes.
-    """
-    files = find_midi(paths)
-    datas = _read_all(files)
-    how = json.dumps([asdict(settings), midi_io.MAX_NOTES])   # the note limit decides what is kept too
-    keys = [_key(d, how, f.stem) if isinstance(d, bytes) else "" for f, d in zip(files, datas)]
-    cache = Path(cache_dir) if cache_dir else None
-    pack_path = cache / f"corpus-{hashlib.sha256(''.join(keys).encode()).hexdigest()[:24]}.npz" if cache else None
-    notes: list[str] = []
-    entries = _cached(cache, pack_path, keys, notes)
-    tally = _Tally(paths, len(files))
-    tally.add(sum(entries[k][1].notes for k in keys if k in entries))
-    todo = [i for i, k in enumerate(keys) if k and k not in entries]
-    results = _read_many([(str(files[i]), datas[i]) for i in todo], settings, workers, progress, tally)
-    entries.update((keys[i], res) for i, res in zip(todo, results))
-    items = [entries[k] if k else (None, d) for k, d in zip(keys, datas)]
-    for (_, r), f in zip(items, files):
-        r.path = str(f)
-    if pack_path is not None and (todo or not pack_path.exists()):
-        try:
-            save_pack(pack_path, [it for it, k in zip(items, keys) if k], [k for k in keys if k])
-        except OSError as e:
-            print(f"jazzgen: cannot write the corpus cache {pack_path}: {e.strerror or e}", file=sys.stderr)
-        _prune(cache)
-    cached = sum(1 for k in keys if k) - len(todo)
-    who = performers_beside(files)
-    songs = [replace(s, performer=who.get(f, UNKNOWN_PERFORMER))    # a copy: two files alike share an entry
-             for (s, _), f in zip(items, files) if s is not None]
-    return Corpus(songs=songs, reports=[r for _, r in items], cached=cached, cache_dropped=notes)
+    """Every MIDI file under `paths` read into memory, through the shard cache (without one: a
+    temporary folder); bad files skipped with a reason.  DataError past MAX_CORPUS_NOTES."""
+    reports: list[FileReport] = []
+    with nullcontext(cache_dir) if cache_dir else tempfile.TemporaryDirectory(prefix="jazzgen-corpus-") as cache:
+        got = ingest(paths, cache, settings, workers, progress, reports.append, MAX_CORPUS_NOTES)
+        return Corpus(got.songs.sequences(), reports, got.cached, got.cache_dropped)
 
 
 INDEX_FILE = "index.tsv"     # beside the MIDI files: columns file, performer (and any others)
@@ -468,62 +550,21 @@ def performers_beside(files: list[Path]) -> dict[Path, str]:
 
 
 class _Tally:
-    """The corpus's running note count; past MAX_CORPUS_NOTES reading stops with a DataError."""
+    """The corpus's running note count; past `limit` (None: no limit) reading stops with a DataError."""
 
-    def __init__(self, paths, n_files: int):
-        self.notes, self.paths, self.n_files = 0, paths, n_files
+    def __init__(self, paths, n_files: int, limit: int | None):
+        self.notes, self.paths, self.n_files, self.limit = 0, paths, n_files, limit
 
     def add(self, notes: int) -> None:
         self.notes += notes
-        if self.notes > MAX_CORPUS_NOTES:
+        self.check()
+
+    def check(self, more: int = 0) -> None:
+        """DataError if the count, with `more` notes read but not yet added, is past the limit."""
+        if self.limit is not None and self.notes + more > self.limit:
             n, where = self.n_files, f" under {self.paths}" if isinstance(self.paths, (str, os.PathLike)) else ""
-            raise DataError(f"corpus too large: more than {MAX_CORPUS_NOTES:,} notes in {n} MIDI file{'s'[:n != 1]}"
+            raise DataError(f"corpus too large: more than {self.limit:,} notes in {n} MIDI file{'s'[:n != 1]}"
                             f"{where} (the limit is jazzgen.data.corpus.MAX_CORPUS_NOTES); read fewer files")
-
-
-def _read_chunk(args) -> dict[str, np.ndarray]:
-    """A worker reads a few files, given as (path, bytes), and sends them back packed (see pack())."""
-    first, jobs, settings = args
-    return pack([read_file(p, d, settings) for p, d in jobs], [str(first + i) for i in range(len(jobs))])
-
-
-def _read_many(jobs: list[tuple[str, bytes]], settings: ReadSettings, workers: int | None, progress: bool,
-               tally: _Tally) -> list[tuple[NoteSequence | None, FileReport]]:
-    """read_file over the jobs, in worker processes when there are enough of them.
-
-    Each worker gets its chunk's (path, bytes) with the task: a solo is kilobytes, so
-    sending them costs little and no state is shared.  Default workers: one per core
-    but one (the parent unpacks what they send).  On a 2-core machine that means none:
-    a file reads in ~2 ms, and the workers' start-up, packing and a busy second core ate
-    the gain (measured 0.75 s serial vs 0.6-1.2 s with two workers for WJazzD's 401 files).
-    """
-    if not jobs:
-        return []
-    import symusic  # noqa: F401  (imported once here, inherited by forked workers)
-    from tqdm import tqdm
-    bar = tqdm(total=len(jobs), desc="reading MIDI", unit="file", disable=not progress, file=sys.stderr, leave=False)
-    workers = workers or min((os.cpu_count() or 1) - 1, 8)
-    out: list = []
-    try:
-        if workers <= 1 or len(jobs) < 64:
-            for p, d in jobs:
-                out.append(read_file(p, d, settings))
-                tally.add(out[-1][1].notes)
-                bar.update(1)
-            return out
-        import multiprocessing as mp
-        size = max(8, min(32, len(jobs) // (4 * workers)))
-        args = [(i, jobs[i:i + size], settings) for i in range(0, len(jobs), size)]
-        context = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-        with context.Pool(workers) as pool:
-            for arrays in pool.imap(_read_chunk, args):   # in order: chunk after chunk
-                got = unpack(arrays)
-                out += [got[str(len(out) + i)] for i in range(len(got))]
-                tally.add(sum(r.notes for _, r in got.values()))
-                bar.update(len(got))
-        return out
-    finally:
-        bar.close()
 
 
 # ---------------------------------------------------------------------------- reading options

@@ -64,23 +64,56 @@ class Windows:
 
     def transposed(self, rng: np.random.Generator, lo: int, hi: int) -> "Windows":
         """Each window shifted to a random one of the 12 KEYS, an octave moved to stay in [lo, hi]."""
-        a = self.arrays
-        is_p = a["pitch"] >= T.PITCH0
-        big, small = np.iinfo(np.int16).max, np.iinfo(np.int16).min
-        pmax = np.where(is_p, a["pitch"], small).max(1).astype(np.int64) - T.PITCH0
-        pmin = np.where(is_p, a["pitch"], big).min(1).astype(np.int64) - T.PITCH0
-        pmin = np.minimum(pmin, np.where(a["prev_pitch"] >= T.PITCH0, a["prev_pitch"], big).min(1) - T.PITCH0)
-        pmax = np.maximum(pmax, np.where(a["prev_pitch"] >= T.PITCH0, a["prev_pitch"], small).max(1) - T.PITCH0)
-        k = rng.integers(KEYS.start, KEYS.stop, len(self))
-        k = np.where(pmax + k > hi, k - 12, k)
-        k = np.where(pmin + k < lo, k + 12, k)
-        k = np.where((pmax + k > hi) | (pmin + k < lo), 0, k)[:, None]
-        out = dict(a)
-        out["pitch"], out["root"] = T.transpose_ids(a["pitch"], a["root"], k)
-        out["prev_pitch"], _ = T.transpose_ids(a["prev_pitch"], a["root"], k)
-        if "next_root" in a:
-            _, out["next_root"] = T.transpose_ids(a["next_root"], a["next_root"], k)
-        return Windows(out)
+        return Windows(transpose(self.arrays, draw_keys(rng, *pitch_bounds(self.arrays), lo, hi)))
+
+    # the window-source interface (``ShardWindows`` has it too): what loop.KeyedWindows serves from
+    def read(self, ids) -> dict[str, np.ndarray]:
+        return {k: v[ids] for k, v in self.arrays.items()}
+
+    def pitch_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        return pitch_bounds(self.arrays)
+
+
+def pitch_bounds(a: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(lowest, highest) MIDI pitch of each window, its targets and the event before them.
+
+    (A window with no note before its targets gets a highest pitch of 32763, the int16
+    sentinel less PITCH0 wrapped around, and so is never transposed: kept as it was, so that
+    training draws the keys it always drew.)
+    """
+    is_p = a["pitch"] >= T.PITCH0
+    big, small = np.iinfo(np.int16).max, np.iinfo(np.int16).min
+    pmax = np.where(is_p, a["pitch"], small).max(1).astype(np.int64) - T.PITCH0
+    pmin = np.where(is_p, a["pitch"], big).min(1).astype(np.int64) - T.PITCH0
+    pmin = np.minimum(pmin, np.where(a["prev_pitch"] >= T.PITCH0, a["prev_pitch"], big).min(1) - T.PITCH0)
+    pmax = np.maximum(pmax, np.where(a["prev_pitch"] >= T.PITCH0, a["prev_pitch"], small).max(1) - T.PITCH0)
+    return pmin, pmax
+
+
+def draw_keys(rng: np.random.Generator, pmin: np.ndarray, pmax: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """A random one of the 12 KEYS per window, an octave moved to keep it inside [lo, hi] (0 if none can)."""
+    k = rng.integers(KEYS.start, KEYS.stop, len(pmin))
+    k = np.where(pmax + k > hi, k - 12, k)
+    k = np.where(pmin + k < lo, k + 12, k)
+    return np.where((pmax + k > hi) | (pmin + k < lo), 0, k)
+
+
+def transpose(a: dict[str, np.ndarray], k: np.ndarray) -> dict[str, np.ndarray]:
+    """Window arrays with window i moved k[i] semitones (pitches, the previous pitches, chord roots)."""
+    out = dict(a)
+    out["pitch"], out["root"] = T.transpose_ids(a["pitch"], a["root"], k[:, None])
+    out["prev_pitch"], _ = T.transpose_ids(a["prev_pitch"], a["root"], k[:, None])
+    if "next_root" in a:
+        _, out["next_root"] = T.transpose_ids(a["next_root"], a["next_root"], k[:, None])
+    return out
+
+
+def window_starts(n: int, length: int, stride: int) -> list[int]:
+    """Where the windows of a song of n events start: every `stride`, and one ending at its end."""
+    starts = list(range(0, max(n - length, 0) + 1, stride))
+    if starts[-1] + length < n:
+        starts.append(n - length)
+    return starts
 
 
 def make_windows(toks: list[T.Tokens], length: int, stride: int | None = None) -> Windows:
@@ -92,11 +125,7 @@ def make_windows(toks: list[T.Tokens], length: int, stride: int | None = None) -
         # the event before each target: BOS (pitch, dur) or PAD (art, vel) at a song's start
         prev = {f: np.concatenate([[T.BOS if f in ("pitch", "dur") else T.PAD], a[f][:-1]]).astype(np.int16)
                 for f in T.PREDICTED}
-        n = len(tok)
-        starts = list(range(0, max(n - length, 0) + 1, stride))
-        if starts[-1] + length < n:
-            starts.append(n - length)
-        for s in starts:
+        for s in window_starts(len(tok), length, stride):
             row = {f: a[f][s:s + length] for f in T.FIELDS}
             row.update({f"prev_{f}": prev[f][s:s + length] for f in T.PREDICTED})
             rows.append(row)
@@ -106,3 +135,87 @@ def make_windows(toks: list[T.Tokens], length: int, stride: int | None = None) -
         for k in keys:
             out[k][i, :len(row[k])] = row[k]
     return Windows(out)
+
+
+WINDOW_KEYS = tuple(T.FIELDS) + tuple(f"prev_{f}" for f in T.PREDICTED)
+EVENT_COLUMN = {f: i for i, f in enumerate(f for f in T.FIELDS if f != "performer")}   # shards.EVENT_FIELDS
+BOS_ROW = {"pitch": T.BOS, "dur": T.BOS, "art": T.PAD, "vel": T.PAD}   # the event before a song's first
+
+
+class ShardWindows:
+    """The windows ``make_windows`` cuts, of songs kept in shards (``corpus.Songs``), read when asked.
+
+    Only the window table (song, start) is in memory; each window's events are read from
+    its shard by ``read``, so a corpus of any size is served in the memory of a batch.
+    ``vocab`` gives each song's performer id; ``repeat`` (per song, default 1): how many
+    times its windows are in the table.
+    """
+
+    def __init__(self, songs, length: int, stride: int | None, vocab: T.Vocab, repeat=None):
+        stride = stride or max(1, length // 2)
+        self.songs, self.length = songs, length
+        self.performer = np.array([vocab.performer_id(p) for p in songs.performers], np.int16)
+        repeat = np.ones(len(songs), np.int64) if repeat is None else np.asarray(repeat, np.int64)
+        starts = [window_starts(int(n), length, stride) * int(r) for n, r in zip(songs.n_events, repeat)]
+        self.song = np.repeat(np.arange(len(songs)), [len(s) for s in starts])
+        self.start = np.array([s for ss in starts for s in ss], np.int64)
+        self._reader = None
+
+    def __len__(self) -> int:
+        return len(self.song)
+
+    def read(self, ids) -> dict[str, np.ndarray]:
+        """The windows at `ids`, as make_windows' arrays (B, length)."""
+        return self._cut(self.song[ids], self.start[ids], self.length)
+
+    def whole_songs(self, rows, pad_to: int | None = None) -> dict[str, np.ndarray]:
+        """Songs `rows` whole, one window each, padded to the longest (or to `pad_to`)."""
+        rows = np.asarray(rows, np.int64)
+        n = pad_to or int(self.songs.n_events[rows].max(initial=1))
+        return self._cut(rows, np.zeros(len(rows), np.int64), n)
+
+    def _cut(self, songs: np.ndarray, starts: np.ndarray, length: int) -> dict[str, np.ndarray]:
+        if self._reader is None:
+            self._reader = self.songs.reader()
+        block = np.zeros((len(songs), length + 1, len(EVENT_COLUMN)), np.int16)   # row 0: the event before
+        n = np.minimum(self.songs.n_events[songs] - starts, length)
+        for i, (song, s, m) in enumerate(zip(songs.tolist(), starts.tolist(), n.tolist())):
+            first = int(self.songs.first[song]) + s
+            rows = self._reader.rows(int(self.songs.shard[song]), first - (s > 0), first + m)
+            block[i, 1 - (s > 0):m + 1] = rows
+            if s == 0:
+                block[i, 0, [EVENT_COLUMN[f] for f in BOS_ROW]] = list(BOS_ROW.values())
+        out = {f: block[:, 1:, j] for f, j in EVENT_COLUMN.items()}
+        out["performer"] = np.repeat(self.performer[songs][:, None], length, 1)
+        valid = np.arange(length)[None, :] < n[:, None]
+        out["performer"] = np.where(valid, out["performer"], 0).astype(np.int16)
+        for f in T.PREDICTED:
+            out[f"prev_{f}"] = np.where(valid, block[:, :-1, EVENT_COLUMN[f]], 0).astype(np.int16)
+        return {k: np.ascontiguousarray(out[k]) for k in WINDOW_KEYS}
+
+    def song_tokens(self, limit: int | None = None):
+        """Each song's events whole (the first `limit` songs), as Tokens without their sequence, one
+        song at a time (a pass over the training solos without holding them: the formula memory)."""
+        if self._reader is None:
+            self._reader = self.songs.reader()
+        for i in range(min(limit or len(self.songs), len(self.songs))):
+            first = int(self.songs.first[i])
+            rows = self._reader.rows(int(self.songs.shard[i]), first, first + int(self.songs.n_events[i]))
+            yield T.Tokens(**{f: rows[:, j].copy() for f, j in EVENT_COLUMN.items()},
+                           performer=np.full(len(rows), self.performer[i], np.int16))
+
+    def in_memory(self) -> Windows:
+        """Every window read into one Windows (for benchmarks and small corpora)."""
+        return Windows(self.read(np.arange(len(self))))
+
+    def pitch_bounds(self, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+        """pitch_bounds of every window, read a chunk at a time (in shard order: few files open)."""
+        lo, hi = np.zeros(len(self), np.int64), np.zeros(len(self), np.int64)
+        order = np.argsort(self.songs.shard[self.song], kind="stable")
+        for i in range(0, len(order), chunk):
+            ids = order[i:i + chunk]
+            lo[ids], hi[ids] = pitch_bounds(self.read(ids))
+        return lo, hi
+
+    def __getstate__(self):          # a copy sent to another process opens its own files
+        return {**self.__dict__, "_reader": None}

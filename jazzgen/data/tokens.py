@@ -242,8 +242,13 @@ def default_vocab(performers: tuple[str, ...] = (), performer_solos: tuple[int, 
 
 def vocab_for(songs: list[NoteSequence]) -> Vocab:
     """The default vocabulary with the performers of `songs` (the training solos) and their counts."""
+    return vocab_of(s.performer for s in songs)
+
+
+def vocab_of(performers) -> Vocab:
+    """The default vocabulary with these performers (one name per training solo) and their counts."""
     from collections import Counter
-    n = Counter(s.performer for s in songs if s.performer and s.performer != UNKNOWN_PERFORMER)
+    n = Counter(p for p in performers if p and p != UNKNOWN_PERFORMER)
     names = tuple(sorted(n))
     return default_vocab(names, tuple(n[p] for p in names))
 

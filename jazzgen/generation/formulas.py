@@ -152,10 +152,14 @@ class Formulas:
     last_k: int = 0                         # the length of the last match (the guard reads it)
 
     @classmethod
-    def build(cls, toks: list[T.Tokens], weights=DEFAULT_WEIGHTS) -> "Formulas":
-        """The memory of these songs (the model's training solos)."""
+    def build(cls, toks: list[T.Tokens], weights=DEFAULT_WEIGHTS, after: "Formulas | None" = None) -> "Formulas":
+        """The memory of these songs (the model's training solos); with `after`, that memory's
+        solos and weights first (a fine-tuned model remembers its start's solos and its own)."""
         line = note_lines(toks)
-        iv = line["interval"].astype(np.int64)
+        if after is not None:
+            line = {k: np.concatenate([getattr(after, k), v]) for k, v in line.items()}
+            weights = after.weights
+        iv = line["interval"]                        # int16 keys: a fourth of int64's memory, the same order
         targets = np.flatnonzero(iv != SEP)          # a note with a note before it in its solo
         keys = [_back(iv, q)[targets] for q in range(MAX_MATCH, 0, -1)]  # lexsort: last key first
         order = targets[np.lexsort(keys)].astype(np.int32)

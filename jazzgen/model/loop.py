@@ -19,8 +19,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from jazzgen.data.dataset import draw_keys, transpose
 from jazzgen.model.distribute import undistributed
-from jazzgen.model.network import score, xy
+from jazzgen.model.network import score_batches, xy
 from jazzgen.util import atomic_json, atomic_write
 
 
@@ -39,38 +40,45 @@ class KeyedWindows(keras.utils.PyDataset):
     which the loss ignores (Keras averages a masked loss over the unmasked targets).  One
     shape, so the step compiles once, and a batch splits evenly over the devices of a
     distributed run, whose ``shard`` then gives each process its rows.
+
+    ``windows`` is a window source (``dataset.Windows`` in memory, ``dataset.ShardWindows``
+    read from the corpus shards): only an epoch's keys and order are held here, and each
+    batch's windows are read when it is asked for.  ``steps``: batches per epoch (default:
+    every window once); fewer serve the first ``steps`` batches of each epoch's order.
     """
 
     def __init__(self, windows, lo: int, hi: int, batch_size: int, seed: int, names: tuple[str, ...],
-                 augment: bool = True, start_epoch: int = 0, shard=None):
+                 augment: bool = True, start_epoch: int = 0, steps: int = 0, shard=None):
         super().__init__()
         self.names = names                   # the model's inputs (network.model_inputs)
         self.windows, self.lo, self.hi, self.batch_size = windows, lo, hi, batch_size
         self.seed, self.augment, self.start_epoch = seed, augment, start_epoch
         self.shard = shard                   # (x, y) -> this process's rows of them (distribute.Parallel.shard)
-        self.steps = math.ceil(len(windows) / batch_size)
-        self._memo = (None, None)            # (epoch, (x, y)): one assignment, safe to read from a thread
+        self.steps = min(steps or math.inf, math.ceil(len(windows) / batch_size))
+        self.bounds = windows.pitch_bounds() if augment else None
+        self._memo = (None, None)            # (epoch, (keys, order)): one assignment, safe to read from a thread
 
     @property
     def num_batches(self):
         return None
 
-    def epoch_arrays(self, epoch: int) -> tuple[dict, dict]:
-        """(inputs, targets) of one whole epoch: transposed (if augmenting) and shuffled."""
-        memo_epoch, arrays = self._memo
+    def epoch_plan(self, epoch: int) -> tuple[np.ndarray | None, np.ndarray]:
+        """(each window's key or None, the order the windows are served in) of one epoch."""
+        memo_epoch, plan = self._memo
         if memo_epoch != epoch:
             rng = np.random.default_rng([self.seed, epoch])
-            w = self.windows.transposed(rng, self.lo, self.hi) if self.augment else self.windows
-            order = rng.permutation(len(w))
-            arrays = xy({k: v[order] for k, v in w.arrays.items()}, self.names)
-            self._memo = (epoch, arrays)
-        return arrays
+            keys = draw_keys(rng, *self.bounds, self.lo, self.hi) if self.augment else None
+            plan = (keys, rng.permutation(len(self.windows)))
+            self._memo = (epoch, plan)
+        return plan
 
     def __getitem__(self, i: int):
         epoch, b = divmod(int(i), self.steps)
-        x, y = self.epoch_arrays(self.start_epoch + epoch)
-        s = slice(b * self.batch_size, (b + 1) * self.batch_size)
-        batch = tuple({k: padded(v[s], self.batch_size) for k, v in d.items()} for d in (x, y))
+        keys, order = self.epoch_plan(self.start_epoch + epoch)
+        ids = order[b * self.batch_size:(b + 1) * self.batch_size]
+        arrays = self.windows.read(ids)
+        x, y = xy(transpose(arrays, keys[ids]) if keys is not None else arrays, self.names)
+        batch = tuple({k: padded(v, self.batch_size) for k, v in d.items()} for d in (x, y))
         return self.shard(*batch) if self.shard else batch
 
 
@@ -88,12 +96,13 @@ class ValidationScore(keras.callbacks.Callback):
     (``distribute.Parallel.score``).
     """
 
-    def __init__(self, arrays: dict, par=None):
+    def __init__(self, batches, par=None):
         super().__init__()
-        self.arrays, self.par = arrays, par
+        self.batches, self.par = batches, par   # batches: a callable, the held-out songs as batches of window arrays
 
     def on_epoch_end(self, epoch, logs=None):
-        val = self.par.score(self.model, self.arrays, score) if self.par else score(self.model, self.arrays)
+        score = lambda model, batches: score_batches(model, batches())
+        val = self.par.score(self.model, self.batches, score) if self.par else score(self.model, self.batches)
         logs.update({f"val_{k}": v for k, v in val.items() if k != "notes"})
 
 
@@ -254,7 +263,7 @@ class EpochLine(keras.callbacks.Callback):
                      f"{f' | ETA {eta(left)}' if epoch + 1 < self.epochs and not self.model.stop_training else ''}")
 
 
-def callbacks(out: Path, state: dict, val_arrays: dict, epochs: int, patience: int, seed: int, export,
+def callbacks(out: Path, state: dict, val_batches, epochs: int, patience: int, seed: int, export,
               progress: bool, par=None) -> list:
     """The callback list, in the order that matters: score, then act on the score, then save.
 
@@ -267,5 +276,5 @@ def callbacks(out: Path, state: dict, val_arrays: dict, epochs: int, patience: i
     bar = [keras.callbacks.ProgbarLogger()] if progress else []
     writer = par is None or par.writer
     checkpoint = RunCheckpoint(out, state, counted, export, writer)
-    return [EpochNoise(seed), ValidationScore(val_arrays, par), reduce, stop, checkpoint, *bar,
+    return [EpochNoise(seed), ValidationScore(val_batches, par), reduce, stop, checkpoint, *bar,
             EpochLine(epochs, checkpoint, lambda s: print(s, flush=True) if writer else None)]

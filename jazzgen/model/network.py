@@ -144,14 +144,20 @@ def score(model: keras.Model, arrays: dict, batch_size: int = 16) -> dict:
     Scores the exact targets it is given, so windows cut with no overlap (or one
     window per song) count every note once.
     """
+    n = len(arrays["pitch"])
+    return score_batches(model, ({k: v[i:i + batch_size] for k, v in arrays.items()} for i in range(0, n, batch_size)))
+
+
+def score_batches(model: keras.Model, batches) -> dict:
+    """``score`` over an iterable of window-array batches (each may be padded to its own length)."""
     import numpy as np
-    x, y = xy(arrays, model_inputs(model))
     sums = {h: [0.0, 0, 0] for h in HEADS}
-    for i in range(0, len(y["pitch"]), batch_size):
-        xb = {k: v[i:i + batch_size] for k, v in x.items()}
-        out = model.predict_on_batch(xb)
+    names = model_inputs(model)
+    for arrays in batches:
+        x, y = xy(arrays, names)
+        out = model.predict_on_batch(x)
         for h in HEADS:
-            t = y[h][i:i + batch_size].astype(np.int64)
+            t = y[h].astype(np.int64)
             # [:len(t)]: under a tf.distribute strategy predict_on_batch runs the whole batch on
             # every replica and returns the copies stacked (replicas x rows)
             lp = _log_softmax(np.asarray(out[h], np.float64)[:len(t)])

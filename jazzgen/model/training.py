@@ -18,10 +18,12 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
+
 from jazzgen import paths
 from jazzgen.data.corpus import read_settings
 from jazzgen.errors import DataError, FieldError, UsageError
-from jazzgen.model import backend
+from jazzgen.model import backend, finetune
 from jazzgen.model.distribute import ALONE, Cluster, Parallel, start_parallel
 from jazzgen.model.folder import load_last, read_config, read_state, read_vocab
 from jazzgen.model.spec import ModelConfig
@@ -58,6 +60,8 @@ class TrainConfig:
     max_songs: int = 0        # 0 = all; a small number for smoke tests
     track: str | None = None  # melody track of every file (see ingest --track)
     track_map: str | None = None  # per-file melody tracks (see ingest --track-map)
+    init: str = ""            # fine-tune: start from this model folder (model/finetune.py)
+    replay: str = ""          # fine-tune: mix this folder's solos into every epoch (model/finetune.py)
 
     @property
     def model_dir(self) -> Path:
@@ -124,6 +128,8 @@ def check_config(cfg: TrainConfig) -> None:
         raise FieldError("weight_decay", "must be in [0, 1)")
     if not 0 < cfg.clipnorm <= 1e9:
         raise FieldError("clipnorm", "must be positive and finite")
+    if cfg.replay and not cfg.init:
+        raise FieldError("replay", "mixes a corpus into a fine-tuning run: give --init MODEL_DIR too")
     check_name(cfg.name)
 
 
@@ -131,8 +137,8 @@ def check_config(cfg: TrainConfig) -> None:
 
 @dataclass
 class Data:
-    train: object            # dataset.Windows
-    val: object              # dataset.Windows, one window per validation song
+    train: object            # a window source: dataset.ShardWindows (read from the corpus shards)
+    val: object              # dataset.ShardWindows of the validation songs, scored whole (val_batches)
     lo: int
     hi: int
     train_files: list = field(default_factory=list)
@@ -140,62 +146,82 @@ class Data:
     dropped: int = 0
     wjazzd: int = 0          # how many of the solos used are WJazzD's (for the licence)
     vocab: object = None     # tokens.Vocab: the training solos' performers and bins
-    train_toks: list = field(default_factory=list)   # the training solos' tokens (the formula memory's)
     nuance: object = None    # data.nuance.NuanceTables: how the training solos are played off the grid
+    steps: int = 0           # batches per epoch (0: every training window once)
+    own: int = 0             # the first `own` training songs are --data's (the rest: --replay's)
+
+    def val_batches(self, batch_size: int = 16):
+        """The validation songs whole, `batch_size` at a time, each batch padded to its longest."""
+        for i in range(0, len(self.val_files), batch_size):
+            yield self.val.whole_songs(range(i, min(i + batch_size, len(self.val_files))))
 
 
-def load_data(cfg: TrainConfig, state: dict | None = None) -> Data:
-    """The corpus of cfg.data, split and windowed; `state`: a resumed run's (see ``_split``)."""
-    from jazzgen.data import dataset, tokens
-    from jazzgen.data.corpus import load_corpus
-    if not Path(cfg.data).exists():
-        raise DataError(f"no such data folder: {cfg.data}")
-    corpus = load_corpus(cfg.data, cfg.cache, read_settings(cfg), progress=sys.stderr.isatty())  # no bar in logs
-    for line in [r.line() for r in corpus.dropped] + corpus.cache_dropped:
-        print(line, file=sys.stderr)
-    train_songs, val_songs = _split(corpus.songs, cfg, state)
-    if not train_songs or not val_songs:
-        n = len(train_songs) + len(val_songs)
-        raise DataError(f"{cfg.data}: {n} usable MIDI files; need at least 2 (one to validate on)")
-    vocab = tokens.vocab_for(train_songs) if state is None else run_vocab(cfg.model_dir, train_songs, state)
-    tr, va = [tokens.encode(s, vocab) for s in train_songs], [tokens.encode(s, vocab) for s in val_songs]
-    lo, hi = dataset.pitch_range(tr)
-    wj = {Path(r.path).stem for r in corpus.reports if r.kept and "wjazzd" in Path(r.path).resolve().as_posix().lower()}
-    from jazzgen.data.nuance import tables_for
-    return Data(dataset.make_windows(tr, cfg.seq_len, stride=cfg.seq_len), dataset.make_windows(va, max(map(len, va))),
-                lo, hi, [s.name for s in train_songs], [s.name for s in val_songs], len(corpus.dropped),
-                sum(s.name in wj for s in train_songs + val_songs), vocab, tr,
-                tables_for(train_songs, cfg.data, vocab))
+def nuance_tables(cfg: TrainConfig, train, own: int, vocab):
+    """How the training solos (--data's, not --replay's) are played off the grid, from the first of
+    them up to nuance.MAX_NOTES notes (read again from their files at tick resolution)."""
+    from jazzgen.data.nuance import MAX_NOTES, tables_for
+    upto = int(np.searchsorted(np.cumsum(train.notes[:own]), MAX_NOTES, side="right")) + 1
+    return tables_for(train.take(range(min(upto, own))).sequences(), cfg.data, vocab)
 
 
-def _split(songs: list, cfg: TrainConfig, state: dict | None) -> tuple[list, list]:
-    """(train songs, validation songs): split by file; a resumed run keeps the validation files its
-    state names (its best stays comparable, and no file it validated on becomes a training file)
-    and trains on every other file there is now."""
+def split(songs, cfg: TrainConfig, state: dict | None = None):
+    """(train, validation) rows of a corpus.Songs table, as dataset.split_songs splits sequences:
+    the songs with 2 notes or more, the first max_songs, split by file name.  A resumed run keeps
+    the validation files its state names (its best stays comparable, and no file it validated on
+    becomes a training file) and trains on every other file there is now."""
     from jazzgen.data import dataset
+    usable = np.flatnonzero(songs.notes > 1)[:cfg.max_songs or None]
+    names = [songs.names[i] for i in usable]
     if state is None or "val_files" not in state:
-        return dataset.split_songs(songs, cfg.val_fraction, cfg.seed, cfg.max_songs)
-    songs, names = dataset.usable(songs, cfg.max_songs), set(state["val_files"])
-    val = [s for s in songs if s.name in names]
-    if not val:
-        raise DataError(f"{cfg.data}: none of the run's {len(names)} validation files is there any more; "
+        tr, va = dataset.split_by_file(names, cfg.val_fraction, cfg.seed)
+        return songs.take(usable[tr]), songs.take(usable[va])
+    kept = set(state["val_files"])
+    is_val = np.array([n in kept for n in names], bool)
+    train, val = songs.take(usable[~is_val]), songs.take(usable[is_val])
+    if not len(val):
+        raise DataError(f"{cfg.data}: none of the run's {len(kept)} validation files is there any more; "
                         "this run cannot go on with this data: train anew (another `name`)")
-    train = [s for s in songs if s.name not in names]
-    if len(val) < len(names) or len(train) != state.get("n_train", len(train)):
+    if len(val) < len(kept) or len(train) != state.get("n_train", len(train)):
         print(f"note: the data changed since the run began: {len(train)} training solos (were "
-              f"{state.get('n_train', '?')}), {len(val)} of its {len(names)} validation solos", file=sys.stderr)
+              f"{state.get('n_train', '?')}), {len(val)} of its {len(kept)} validation solos", file=sys.stderr)
     return train, val
 
 
-def run_vocab(out: Path, train_songs: list, state: dict):
+def load_data(cfg: TrainConfig, state: dict | None = None) -> Data:
+    """The corpus ingested into shards (streamed: any size), split, and served as windows from them;
+    `state`: a resumed run's (see ``split``)."""
+    from jazzgen.data import dataset, tokens
+    from jazzgen.data.corpus import ingest
+    if not Path(cfg.data).exists():
+        raise DataError(f"no such data folder: {cfg.data}")
+    got = ingest(cfg.data, cfg.cache, read_settings(cfg), progress=sys.stderr.isatty(),   # no bar in logs
+                 each=lambda r: r.kept or print(r.line(), file=sys.stderr))
+    for line in got.cache_dropped:
+        print(line, file=sys.stderr)
+    train, val = split(got.songs, cfg, state)
+    if not len(train) or not len(val):
+        raise DataError(f"{cfg.data}: {len(train) + len(val)} usable MIDI files; need at least 2 (one to validate on)")
+    vocab = (run_vocab(cfg.model_dir, train.performers) if state is not None
+             else finetune.init_vocab(cfg.init, train.performers) if cfg.init else tokens.vocab_of(train.performers))
+    windows, steps, own = dataset.ShardWindows(train, cfg.seq_len, cfg.seq_len, vocab), 0, len(train)
+    if cfg.replay:
+        windows, train, steps = finetune.replayed(cfg, train, set(train.names + val.names), vocab)
+    whole = dataset.ShardWindows(val, int(val.n_events.max()), None, vocab)     # one window per validation song
+    wj = sum("wjazzd" in Path(p).resolve().as_posix().lower() for p in train.paths + val.paths)
+    lo, hi = int(train.lo.min()), int(train.hi.max())
+    nuance = nuance_tables(cfg, train, own, vocab)
+    return Data(windows, whole, lo, hi, train.names, val.names, got.dropped, wj, vocab, nuance, steps, own)
+
+
+def run_vocab(out: Path, performers: list[str]):
     """A resumed run's own vocabulary (vocab.json): its model's tables are that size, whatever the
     data holds now.  Solos by performers it does not know train as the unknown performer (a new
     run, or fine-tuning from this one, learns them): said in a line."""
     from jazzgen.data.tokens import UNKNOWN_PERFORMER
     vocab = read_vocab(out / "vocab.json")
-    new = sorted({s.performer for s in train_songs} - set(vocab.performers) - {UNKNOWN_PERFORMER, ""})
+    new = sorted(set(performers) - set(vocab.performers) - {UNKNOWN_PERFORMER, ""})
     if new:
-        n = sum(s.performer in new for s in train_songs)
+        n = sum(p in new for p in performers)
         print(f"note: {n} training solos by {len(new)} performers this run does not know "
               f"({', '.join(new[:5])}{', ...' if len(new) > 5 else ''}) train as the unknown performer; "
               f"a new run learns them", file=sys.stderr)
@@ -307,7 +333,11 @@ def write_card(cfg: TrainConfig, state: dict, data: Data, path: Path) -> None:
         f"- Data: {len(data.train_files)} training and {len(data.val_files)} validation solos from "
         f"`{cfg.data}` (split by file, seed {cfg.seed}); {data.dropped} files dropped; pitch range "
         f"{data.lo}-{data.hi}; 12-key transposition {'on' if cfg.augment else 'off'}",
-        f"- Data licence: {_licence(cfg, data)}", "",
+        f"- Data licence: {_licence(cfg, data)}",
+        *([f"- Fine-tuned from `{cfg.init}` (its network and vocabulary; performers added: "
+           f"{', '.join(data.vocab.performers[len(data.vocab.performers) - _added(cfg, data):]) or 'none'})"
+           + (f"; {len(data.train_files) - data.own} of the training solos replayed from `{cfg.replay}`"
+              if cfg.replay else "")] if cfg.init else []), "",
         "## Validation (held-out files, no augmentation)", "",
         "Pitch and duration are scored on every event (note, rest or tie), articulation and velocity on notes.", "",
         "| head | perplexity | NLL (nats) | top-1 accuracy | targets |", "| --- | --- | --- | --- | --- |",
@@ -327,21 +357,29 @@ def write_card(cfg: TrainConfig, state: dict, data: Data, path: Path) -> None:
     atomic_write(path, lambda f: f.write("\n".join(lines).encode("utf-8", "backslashreplace")))
 
 
+def _added(cfg: TrainConfig, data: Data) -> int:
+    """How many performers the fine-tuning run added to the --init model's."""
+    return len(data.vocab.performers) - len(finetune.init_vocab(cfg.init, []).performers)
+
+
 def finish(cfg: TrainConfig, state: dict, data: Data) -> None:
     out = cfg.model_dir
     atomic_json(out / "metrics.json", {"best": state["best"], "epochs_run": state["epoch"] + 1})
     plot_curves(state["log"], out / "curve.png")
     write_card(cfg, state, data, out / "MODEL_CARD.md")
-    write_formulas(data, out)
+    write_formulas(cfg, data, out)
 
 
-def write_formulas(data: Data, out: Path) -> None:
+def write_formulas(cfg: TrainConfig, data: Data, out: Path) -> None:
     """formulas.npz: the training solos' formula memory, which the sampler mixes into the pitch
     head (generation.formulas), with its default weights (refit them for this model on its
-    validation solos with scripts/tools/formulas_fit.py --write)."""
+    validation solos with scripts/tools/formulas_fit.py --write).  Fine-tuned: the --init model's
+    memory (and weights) with this run's solos added."""
     from jazzgen.generation.formulas import FILE, Formulas
-    if data.train_toks:
-        Formulas.build(data.train_toks).save(out / FILE)
+    after = Formulas.load(Path(cfg.init) / FILE) if cfg.init and (Path(cfg.init) / FILE).is_file() else None
+    if data.train is not None and len(data.train_files):
+        own = data.train.song_tokens(data.own or None)       # streamed from the shards; not the replayed songs
+        Formulas.build(own, after=after).save(out / FILE)
 
 
 # ---------------------------------------------------------------------------- the run
@@ -380,8 +418,8 @@ def _fit(model, cfg: TrainConfig, state: dict, data: Data, progress: bool, par: 
     from jazzgen.model.network import model_inputs
     start = state["epoch"] + 1
     windows = loop.KeyedWindows(data.train, data.lo, data.hi, cfg.batch_size, cfg.seed, model_inputs(model),
-                                cfg.augment, start, shard=par.shard)
-    cbs = loop.callbacks(cfg.model_dir, state, data.val.arrays, cfg.epochs, cfg.patience, cfg.seed,
+                                cfg.augment, start, data.steps, shard=par.shard)
+    cbs = loop.callbacks(cfg.model_dir, state, data.val_batches, cfg.epochs, cfg.patience, cfg.seed,
                          export_best(cfg, data.vocab), progress and par.writer, par)
     stop = next(c for c in cbs if isinstance(c, loop.keras.callbacks.EarlyStopping))
     model.fit(windows, epochs=cfg.epochs, initial_epoch=start, steps_per_epoch=windows.steps, shuffle=False,
@@ -398,8 +436,11 @@ def _resumed(cfg: TrainConfig, state: dict):
 
 
 def _new(cfg: TrainConfig, vocab):
-    """(model, state): a new compiled model for the training solos' vocabulary, and a fresh state."""
+    """(model, state): a new compiled model for the training solos' vocabulary (holding the --init
+    model's weights when fine-tuning), and a fresh state."""
     from jazzgen.model.network import build_model, compile_model
+    if cfg.init:
+        return finetune.init_model(cfg, vocab), new_state(cfg)
     model = build_model(vocab, cfg.model_config())
     compile_model(model, cfg.lr, cfg.clipnorm, cfg.weight_decay)
     return model, new_state(cfg)
@@ -437,18 +478,20 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: 
         if locked:
             lock_run(cfg.model_dir, stack)
         cfg, state = resume_config(cfg, given) if resume else (cfg, None)
+        if not resume and cfg.init:
+            cfg = finetune.init_config(cfg, given)
         par = start_parallel(cfg.distribute, cfg.batch_size, cluster)
         _prepare(cfg)
         with par.scope():
             model = _resumed(cfg, state) if state is not None else None
             data = load_data(cfg, state)
-            par.check_same_data("data", data.vocab.to_json().encode(), data.train.arrays["pitch"],
-                                data.val.arrays["pitch"])
+            par.check_same_data("data", data.vocab.to_json().encode(), "\n".join(data.train_files).encode(),
+                                data.train.song, data.train.start, data.train.songs.n_events, data.val.songs.n_events)
             print(f"data: {len(data.train_files)} train / {len(data.val_files)} validation solos, "
                   f"{len(data.train)} windows of {cfg.seq_len} events, pitch range {data.lo}-{data.hi}")
             if model is None:
                 model, state = _new(cfg, data.vocab)
-            state.update(config=asdict(cfg), val_files=data.val_files, n_train=len(data.train_files))
+            state.update(config=asdict(cfg), val_files=data.val_files, n_train=data.own)   # own: not the replayed
             if par.writer:
                 _write_run(cfg, data, None if locked else stack)
             if state.get("stopped_early") and "patience" not in given:
@@ -466,8 +509,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: 
 
 def train_tokens(cfg) -> int:
     """Non-padding targets in one epoch of the training windows `cfg` gives."""
-    from jazzgen.data import tokens
-    return int((load_data(cfg).train.arrays["pitch"] != tokens.PAD).sum())
+    return load_data(cfg).train.targets()
 
 
 def steady_seconds(log: list[dict]) -> list[float]:
