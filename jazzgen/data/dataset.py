@@ -204,6 +204,10 @@ class ShardWindows:
             yield T.Tokens(**{f: rows[:, j].copy() for f, j in EVENT_COLUMN.items()},
                            performer=np.full(len(rows), self.performer[i], np.int16))
 
+    def targets(self) -> int:
+        """Non-padding targets in the windows (what one epoch's loss counts)."""
+        return int(np.minimum(self.songs.n_events[self.song] - self.start, self.length).sum())
+
     def in_memory(self) -> Windows:
         """Every window read into one Windows (for benchmarks and small corpora)."""
         return Windows(self.read(np.arange(len(self))))
