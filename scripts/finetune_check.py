@@ -34,7 +34,8 @@ from pathlib import Path
 
 from jazzgen.data import dataset, tokens as T
 from jazzgen.data.corpus import INDEX_FILE, find_midi, load_corpus, performers_beside
-from jazzgen.evaluation.likelihood import HEADS, load_model, model_vocab, read_config, score_model
+from jazzgen.evaluation.likelihood import HEADS, score_model
+from jazzgen.model.folder import load_model, model_vocab, read_config
 from jazzgen.paths import SHIPPED_MODEL, WJAZZD
 
 
