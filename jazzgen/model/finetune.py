@@ -103,7 +103,8 @@ def grown_rows(table: np.ndarray, rows: int) -> np.ndarray:
 def init_model(cfg, vocab: T.Vocab):
     """A new compiled model for `vocab` holding the init model's weights (performer rows grown)."""
     from jazzgen.model.folder import load_keras, model_file
-    from jazzgen.model.network import ModelConfig, build_model, compile_model
+    from jazzgen.model.network import build_model, compile_model
+    from jazzgen.model.spec import ModelConfig
     old = load_keras(model_file(cfg.init))
     model = build_model(vocab, ModelConfig(layers=cfg.layers, units=cfg.units, dropout=cfg.dropout))
     for layer in model.layers:
