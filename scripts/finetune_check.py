@@ -20,7 +20,10 @@ window per whole solo, no augmentation), as by the performer when the model know
 else as an unknown player; the shipped model, which knows them from their other solos,
 is also scored as an unknown player.  The table: perplexity per head and per event (the
 joint NLL of the four heads), and each run's own validation NLL (its best epoch), by which
-a user (and the defaults) would choose between runs.
+a user (and the defaults) would choose between runs.  Forgetting: the last columns score
+every model on the rest of the shipped model's validation split (the other players'
+held-back solos, each as its performer when the model knows them), the idiom a fine-tuned
+model should keep.
 """
 from __future__ import annotations
 
@@ -49,8 +52,9 @@ def link_folder(folder: Path, files: list[Path], who: dict[Path, str]) -> Path:
     return folder
 
 
-def folders(work: Path, performer: str) -> tuple[Path, Path, Path]:
-    """(the corpus without the performer, the performer's other solos, their held-back solos)."""
+def folders(work: Path, performer: str) -> tuple[Path, Path, Path, list]:
+    """(the corpus without the performer, the performer's other solos, their held-back solos, and the
+    other players' solos of the shipped model's validation split)."""
     files = find_midi(WJAZZD)
     who = performers_beside(files)
     cfg = read_config(SHIPPED_MODEL)
@@ -63,7 +67,8 @@ def folders(work: Path, performer: str) -> tuple[Path, Path, Path]:
                  "need one held back and two to fine-tune on")
     return (link_folder(work / "others", [f for f in files if who.get(f) != performer], who),
             link_folder(work / "mine", [f for f in theirs if f.stem not in held_names], who),
-            link_folder(work / "held", [f for f in theirs if f.stem in held_names], who))
+            link_folder(work / "held", [f for f in theirs if f.stem in held_names], who),
+            [s for s in val if s.performer != performer])
 
 
 def train(work: Path, name: str, data: Path, *flags: str) -> Path:
@@ -93,14 +98,15 @@ def main() -> None:
     p.add_argument("--replay", default="plain,replay", help="which fine-tuning runs: plain, replay or both")
     a = p.parse_args()
     work = Path(a.work)
-    others, mine, held = folders(work, a.performer)
+    others, mine, held, general = folders(work, a.performer)
     shipped = json.loads((SHIPPED_MODEL / "config.json").read_text())
     base = Path(a.base) if a.base else train(work, "base", others, *(f"--{k.replace('_', '-')}={shipped[k]}" for k in (
         "epochs", "patience", "batch_size", "seq_len", "layers", "units", "dropout", "lr")))
     runs = {"scratch (train's defaults)": train(work, "scratch", mine)}
     for lr in a.lrs.split(","):
         if "plain" in a.replay:
-            runs[f"fine-tuned, lr {lr}"] = train(work, f"finetuned-lr{lr}", mine, "--init", str(base), "--lr", lr)
+            runs[f"fine-tuned, lr {lr}"] = train(work, f"finetuned-lr{lr}", mine, "--init", str(base), "--lr", lr,
+                                                 "--replay", "none")
         if "replay" in a.replay:
             runs[f"fine-tuned with replay, lr {lr}"] = train(work, f"replay-lr{lr}", mine, "--init", str(base), "--lr",
                                                              lr, "--replay", str(others))
@@ -109,15 +115,21 @@ def main() -> None:
             "shipped model, as an unknown player": score(SHIPPED_MODEL, songs, as_unknown=True),
             "base, without the player": score(base, songs)}
     rows.update({k: score(v, songs) for k, v in runs.items()})
+    model_of = {**{k: SHIPPED_MODEL for k in rows if k.startswith("shipped")}, "base, without the player": base, **runs}
+    kept_by = {d: score(d, general) for d in set(model_of.values())}          # forgetting: the others' solos
+    kept = {k: kept_by[d] for k, d in model_of.items()}
     val = {k: json.loads((v / "metrics.json").read_text())["best"]["val_nll"] for k, v in runs.items()}
     n_mine = len(find_midi(mine))
     print(f"{a.performer}: {len(songs)} held-back solos ({rows['base, without the player']['events']:,} events), "
-          f"{n_mine} solos to fine-tune on (split by train into training and validation)\n")
-    print("| model | pitch ppl | dur ppl | art ppl | vel ppl | per-event ppl | own validation NLL |")
-    print("|---|---|---|---|---|---|---|")
+          f"{n_mine} solos to fine-tune on (split by train into training and validation); the other players' "
+          f"validation solos: {len(general)} ({kept['base, without the player']['events']:,} events)\n")
+    print("| model | held-back: pitch ppl | dur ppl | art ppl | vel ppl | per-event ppl | own validation NLL "
+          "| other players' validation: pitch ppl | per-event ppl |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for k, r in rows.items():
         own = f"{val[k]:.3f}" if k in val else "-"
-        print(f"| {k} | " + " | ".join(f"{r[h]:.2f}" for h in (*HEADS, "event")) + f" | {own} |")
+        print(f"| {k} | " + " | ".join(f"{r[h]:.2f}" for h in (*HEADS, "event")) + f" | {own} | "
+              f"{kept[k]['pitch']:.2f} | {kept[k]['event']:.2f} |")
     best = min(runs, key=val.get)
     others_best = min(r["event"] for k, r in rows.items() if k not in runs or k.startswith("scratch"))
     print(f"\nchosen by its own validation: {best}; its per-event perplexity on the held-back solos "

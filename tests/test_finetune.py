@@ -1,6 +1,7 @@
 """Fine-tuning (--init): the model's weights and vocabulary kept, a new player added, bad starts refused."""
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +59,8 @@ def test_a_finetuned_model_offers_the_new_player(base, tmp_path):
     cfg = json.loads((tmp_path / "cleo" / "config.json").read_text())
     assert (cfg["lr"], cfg["patience"], cfg["units"], cfg["init"]) == (finetune.FINETUNE_LR,
                                                                        finetune.FINETUNE_PATIENCE, 16, str(base))
+    assert cfg["replay"] == str(base.parent / "data")       # by default, the corpus the model learned from
+    assert "fine-tuning: replaying" in run.stdout
     listed = run_module("jazzgen.generate", ["--model", tmp_path / "cleo", "--like", "list"], cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     assert [line.split("\t")[0] for line in listed.stdout.splitlines()] == ["Ann", "Bob", "Cleo"]
@@ -99,7 +102,7 @@ def test_replay_mixes_the_corpus_into_every_epoch(base, tmp_path):
     mine = with_players(write_walks(tmp_path / "mine", n=3), ["Cleo"] * 3)
     corpus = base.parent / "data"                       # the base's own solos: walk0..walk5
     cfg = finetune.init_config(TrainConfig(data=str(mine), cache=str(tmp_path / "cache"), init=str(base),
-                                           replay=str(corpus), seq_len=16, batch_size=4), set())
+                                           replay=str(corpus), seq_len=16, batch_size=4), {"replay"})
     data = training.load_data(cfg)
     assert data.own == 2 and data.train_files[:2] == sorted(set(data.train_files[:2]))
     assert set(data.train_files[2:]) == {"walk3", "walk4", "walk5"}      # not the names --data holds
@@ -110,3 +113,5 @@ def test_replay_mixes_the_corpus_into_every_epoch(base, tmp_path):
     assert len(data.train) == r * own + theirs and data.steps == -(-2 * own // 4)
     with pytest.raises(JazzgenError, match="replay mixes a corpus into a fine-tuning run"):
         training.check_config(TrainConfig(replay=str(corpus)))
+    plain = finetune.init_config(TrainConfig(data=str(mine), init=str(base), replay="none"), {"replay"})
+    assert plain.replay == "" and training.load_data(replace(plain, cache=str(tmp_path / "cache"))).steps == 0

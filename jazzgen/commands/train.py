@@ -42,8 +42,9 @@ def parse_args(argv=None) -> tuple[TrainConfig, bool, set[str], str | None, dist
                         "gets an embedding row of its own); --lr and --patience default to "
                         f"{finetune.FINETUNE_LR:g} and {finetune.FINETUNE_PATIENCE}")
     p.add_argument("--replay", default=d.replay, metavar="DIR",
-                   help="with --init: mix this folder's solos (e.g. the corpus the model learned from, midi/wjazzd) "
-                        "into every epoch, half of it, so the model keeps the idiom while it learns your player")
+                   help="with --init: mix this folder's solos into every epoch, half of it, so the model keeps the "
+                        "idiom while it learns your player (default: the folder the --init model learned from, "
+                        "when it is there; 'none': no replay)")
     p.add_argument("--no-augment", dest="augment", action="store_false", help="no 12-key transposition")
     p.add_argument("--harmony", action=argparse.BooleanOptionalAction, default=d.harmony,
                    help="the network also reads the chord ahead (the next change and how far away it is) "

@@ -8,10 +8,15 @@ new data that the model knows keeps its embedding row, and a new one gets a row 
 own, started at the mean of the known players' rows (an average player, which the new
 solos then move), so ``generate --like NAME`` offers the new player.
 
-A small folder needs a smaller step than training from scratch and less patience (its
-validation split is a solo or two): FINETUNE_LR and FINETUNE_PATIENCE, the defaults when
-``--init`` is given without ``--lr`` / ``--patience``, were chosen by measurement
-(``scripts/finetune_check.py``; README, "Fine-tuning on your own player").
+Twenty solos alone pull the whole network towards them and away from the idiom it learned,
+so each epoch mixes them with as many windows of a corpus the model learned from
+(``--replay``, by default the init model's own training folder when it is there): the
+held-back solos of a left-out player scored better with it than without (replayed, the
+fine-tuned model also beats the model it started from on other players' solos).  A small
+folder needs less patience than training from scratch (its validation split is a solo or
+two): FINETUNE_LR and FINETUNE_PATIENCE, the defaults when ``--init`` is given without
+``--lr`` / ``--patience``, were chosen by measurement (``scripts/finetune_check.py``;
+docs/measured.md, "Fine-tuning on one left-out performer").
 """
 from __future__ import annotations
 
@@ -39,9 +44,8 @@ def init_config(cfg, given: set[str]):
     init = Path(cfg.init)
     if not init.is_dir():
         raise UsageError(f"--init {init}: no such model folder")
-    if cfg.replay and not Path(cfg.replay).exists():
-        raise UsageError(f"--replay {cfg.replay}: no such folder")
     saved = read_config(init)
+    replay = _replay(cfg, saved, given)
     init_vocab(init, [])                                   # a vocabulary this jazzgen can extend, or one line
     model_file(init)
     for k in SHAPE:
@@ -49,7 +53,24 @@ def init_config(cfg, given: set[str]):
             raise UsageError(f"--init {init}: the model has --{k} {getattr(saved, k)}, not {getattr(cfg, k)}")
     kept = {k: getattr(saved, k) for k in SHAPE + ("dropout",) if k not in given}
     defaults = {k: v for k, v in (("lr", FINETUNE_LR), ("patience", FINETUNE_PATIENCE)) if k not in given}
-    return replace(cfg, **kept, **defaults)
+    return replace(cfg, **kept, **defaults, replay=replay)
+
+
+def _replay(cfg, saved, given: set[str]) -> str:
+    """The folder to replay: --replay's ('none': no replay), else the one the init model learned
+    from when it is there (its config's data, as the path it was trained with)."""
+    if "replay" in given:
+        if cfg.replay.lower() == "none":
+            return ""
+        if not Path(cfg.replay).is_dir():
+            raise UsageError(f"--replay {cfg.replay}: no such folder")
+        return cfg.replay
+    if saved.data and Path(saved.data).is_dir():
+        print(f"fine-tuning: replaying {saved.data}, the corpus {cfg.init} learned from (--replay none: without)")
+        return saved.data
+    print(f"fine-tuning without replay: {cfg.init} learned from {saved.data or 'a folder'}, not found here "
+          "(--replay DIR: a corpus to mix in; it keeps the idiom while the model learns your player)")
+    return ""
 
 
 def init_vocab(init: str | Path, performers) -> T.Vocab:
