@@ -56,6 +56,8 @@ from jazzgen.data import tokens as T
 from jazzgen.errors import ModelError
 
 FILE = "formulas.npz"
+MAX_NOTES = 5_000_000       # training notes the memory holds at most (the first solos'): building it peaks
+                            # near 50 bytes a note, so a corpus of any size builds in bounded memory
 MAX_MATCH = 12              # intervals of context looked back at most
 COPY_NOTES = 8              # the guard's window: 8 notes, 7 intervals and 8 event lengths
 MAX_POSITIONS = 256         # continuations read at most per step

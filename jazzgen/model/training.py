@@ -374,11 +374,14 @@ def write_formulas(cfg: TrainConfig, data: Data, out: Path) -> None:
     """formulas.npz: the training solos' formula memory, which the sampler mixes into the pitch
     head (generation.formulas), with its default weights (refit them for this model on its
     validation solos with scripts/tools/formulas_fit.py --write).  Fine-tuned: the --init model's
-    memory (and weights) with this run's solos added."""
-    from jazzgen.generation.formulas import FILE, Formulas
+    memory (and weights) with this run's solos added.  Of a big corpus, the first solos up to
+    formulas.MAX_NOTES notes."""
+    from jazzgen.generation.formulas import FILE, MAX_NOTES, Formulas
     after = Formulas.load(Path(cfg.init) / FILE) if cfg.init and (Path(cfg.init) / FILE).is_file() else None
     if data.train is not None and len(data.train_files):
-        own = data.train.song_tokens(data.own or None)       # streamed from the shards; not the replayed songs
+        notes = np.cumsum(data.train.songs.notes[:data.own or None])
+        upto = min(int(np.searchsorted(notes, MAX_NOTES, side="right")) + 1, len(notes))
+        own = data.train.song_tokens(upto)       # streamed from the shards; not the replayed songs
         Formulas.build(own, after=after).save(out / FILE)
 
 
