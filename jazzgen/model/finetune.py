@@ -15,7 +15,7 @@ held-back solos of a left-out player scored better with it than without (replaye
 fine-tuned model also beats the model it started from on other players' solos).  A small
 folder needs less patience than training from scratch (its validation split is a solo or
 two): FINETUNE_LR and FINETUNE_PATIENCE, the defaults when ``--init`` is given without
-``--lr`` / ``--patience``, were chosen by measurement (``scripts/finetune_check.py``;
+``--lr`` / ``--patience``, were chosen by measurement (``scripts/tools/finetune_check.py``;
 docs/measured.md, "Fine-tuning on one left-out performer").
 """
 from __future__ import annotations

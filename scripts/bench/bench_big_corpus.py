@@ -1,7 +1,7 @@
 """A corpus of any size: ingest speed and memory, resume after kill -9, training memory vs corpus size.
 
-    python scripts/make_big_corpus.py --out /tmp/big --files 20000
-    python scripts/bench_big_corpus.py --data /tmp/big --small 2000
+    python scripts/tools/make_big_corpus.py --out /tmp/big --files 20000
+    python scripts/bench/bench_big_corpus.py --data /tmp/big --small 2000
 
 Every figure comes from the real commands (``python -m jazzgen.ingest`` / ``jazzgen.train``)
 run as child processes while this script samples, every 0.1 s, the resident memory of the
@@ -147,7 +147,7 @@ def train_epoch(data: str, cache: Path, out: Path, name: str) -> tuple[int, int,
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", required=True, help="the big folder (scripts/make_big_corpus.py)")
+    p.add_argument("--data", required=True, help="the big folder (scripts/tools/make_big_corpus.py)")
     p.add_argument("--small", type=int, default=2000, help="files in the small training run")
     p.add_argument("--work", help="where caches and models go (default: a temporary folder, removed)")
     p.add_argument("--skip", default="", help="comma-separated steps to leave out: ingest, resume, train")

@@ -1,7 +1,7 @@
 """Fine-tuning on a player: their held-back solos scored by the shipped model, from scratch, and fine-tuned.
 
-    python scripts/finetune_check.py --performer JohnColtrane --work /tmp/ft
-    python scripts/finetune_check.py --performer JohnColtrane --work /tmp/ft --base /tmp/ft/models/base --lrs 3e-4,1e-3
+    python scripts/tools/finetune_check.py --performer JohnColtrane --work /tmp/ft
+    python scripts/tools/finetune_check.py --performer JohnColtrane --work /tmp/ft --base BASE --lrs 3e-4,1e-3
 
 One performer of the bundled corpus plays the user with a folder of their favourite
 player's transcriptions.  Their solos in the shipped model's validation split are held

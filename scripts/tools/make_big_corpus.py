@@ -1,6 +1,6 @@
 """Write a big folder of MIDI solos for the corpus-size benchmark: cut and transposed WJazzD solos.
 
-    python scripts/make_big_corpus.py --out /tmp/big --files 20000
+    python scripts/tools/make_big_corpus.py --out /tmp/big --files 20000
 
 Each file is a stretch of a WJazzD solo (8 to 32 bars from a bar line, or the whole solo
 when shorter), moved to one of the 12 keys, with its chord markers (respelled), its tempo
