@@ -19,7 +19,7 @@ import pytest
 
 from conftest import SHIPPED_MODEL, blues_chart, run_module, subprocess_env, write_walks
 from jazzgen.commands import cli
-from jazzgen.data import corpus, dataset
+from jazzgen.data import corpus, dataset, shards
 from jazzgen.errors import MidiError, UsageError
 from jazzgen.generation import render
 from jazzgen.generation.band import band_parts
@@ -171,10 +171,10 @@ def test_a_long_roll_numbers_every_few_bars():
     assert render._label_every(2400, 4000) == 32
 
 
-# ---------------------------------------------------------------------------- cache packs
+# ---------------------------------------------------------------------------- cache shards
 
 def corrupt(path, **changes):
-    """Rewrite the pack at `path` with some arrays replaced (a function of the old array, or a value)."""
+    """Rewrite the shard at `path` with some arrays replaced (a function of the old array, or a value)."""
     with np.load(path) as z:
         a = {k: z[k] for k in z.files}
     for k, f in changes.items():
@@ -198,15 +198,19 @@ def with_first(value):
     ({"chord_sym": with_first(10**6)}, "a chord_sym of 1e+06"),
     ({"n_notes": with_first(10**9)}, "pitch does not hold"),
     ({"start": lambda x: x[::-1].copy()}, "out of order"),
-    ({"index": np.array('{"version": 11, "symbols": [], "names": [], "reports": [{"evil": 1}]}')},
+    ({"index": np.array('{"version": %d, "symbols": [], "names": [], "reports": [{"evil": 1}]}' % shards.FORMAT)},
      "fields this jazzgen does not know"),
+    ({"index": np.array('{"version": 11, "symbols": [], "names": [], "reports": []}')}, "shard format 11, not"),
+    ({"events": with_first(999)}, "an event id of 999 in column 0"),
+    ({"events": lambda x: x[1:].copy()}, "events are int16"),
+    ({"hi": with_first(300)}, "hi is not a MIDI pitch"),
     ({"index": np.array("[" * 100_000 + "]" * 100_000)}, "not JSON"),
     ({"keys": np.array([None, 1], dtype=object)}, "unreadable"),
 ])
-def test_a_corrupt_pack_is_dropped_and_its_files_read_again(tmp_path, changes, needle):
+def test_a_corrupt_shard_is_dropped_and_its_files_read_again(tmp_path, changes, needle):
     data, cache = write_walks(tmp_path / "d", n=3), tmp_path / "cache"
     fresh = corpus.load_corpus(data, cache, progress=False)
-    [pack] = cache.glob("corpus-*.npz")
+    [pack] = cache.glob("shard-*.npz")
     corrupt(pack, **changes)
     again = corpus.load_corpus(data, cache, progress=False)
     assert again.cached == 0 and len(again.cache_dropped) == 1, again.cache_dropped
@@ -217,18 +221,18 @@ def test_a_corrupt_pack_is_dropped_and_its_files_read_again(tmp_path, changes, n
     assert third.cached == 3 and third.cache_dropped == []
 
 
-def test_a_fifo_named_like_a_pack_is_skipped_and_left(tmp_path):
+def test_a_fifo_named_like_a_shard_is_skipped_and_left(tmp_path):
     data, cache = write_walks(tmp_path / "d", n=2), tmp_path / "cache"
     cache.mkdir()
-    os.mkfifo(cache / "corpus-000000000000000000000000.npz")
-    got = corpus.load_corpus(data, cache, progress=False)                  # it blocked ingest and train
+    os.mkfifo(cache / "shard-000000000000000000000000.npz")
+    got = corpus.load_corpus(data, cache, progress=False)                  # it would block ingest and train
     assert len(got.songs) == 2 and "not a regular file" in got.cache_dropped[0]
-    assert (cache / "corpus-000000000000000000000000.npz").exists()
+    assert (cache / "shard-000000000000000000000000.npz").exists()
 
 
-def test_ingest_reports_a_dropped_pack(tmp_path):
+def test_ingest_reports_a_dropped_shard(tmp_path):
     data, cache = write_walks(tmp_path / "d", n=2), tmp_path / "cache"
     corpus.load_corpus(data, cache, progress=False)
-    corrupt(next(cache.glob("corpus-*.npz")), pitch=with_first(200))
+    corrupt(next(cache.glob("shard-*.npz")), pitch=with_first(200))
     r = run_module("jazzgen.ingest", ["--data", data, "--out", cache, "--quiet"], cwd=tmp_path, timeout=120)
-    assert r.returncode == 0 and "cache    cache pack " in r.stdout and "a pitch of 200" in r.stdout, r.stdout
+    assert r.returncode == 0 and "cache    cache shard " in r.stdout and "a pitch of 200" in r.stdout, r.stdout

@@ -52,15 +52,18 @@ def test_init_keeps_known_performers_rows_and_adds_new_ones(base):
 
 def test_a_finetuned_model_offers_the_new_player(base, tmp_path):
     data = with_players(write_walks(tmp_path / "mine", n=4), ["Cleo", "Cleo", "Cleo", "Bob"])
-    run = run_module("jazzgen.train", ["--data", data, "--out", tmp_path, "--name", "cleo", "--cache",
-                                       tmp_path / "cache", "--init", base, "--epochs", "1", "--seq-len", "32"],
-                     cwd=tmp_path)
+    (tmp_path / "midi").symlink_to(base.parent / "data")     # train's default data: replayed by default
+    args = ["--data", data, "--out", tmp_path, "--name", "cleo", "--cache", tmp_path / "cache", "--init", base,
+            "--seq-len", "32"]
+    run = run_module("jazzgen.train", args + ["--epochs", "1"], cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     cfg = json.loads((tmp_path / "cleo" / "config.json").read_text())
     assert (cfg["lr"], cfg["patience"], cfg["units"], cfg["init"]) == (finetune.FINETUNE_LR,
                                                                        finetune.FINETUNE_PATIENCE, 16, str(base))
-    assert cfg["replay"] == str(base.parent / "data")       # by default, the corpus the model learned from
-    assert "fine-tuning: replaying" in run.stdout
+    assert cfg["replay"] == "midi" and "fine-tuning: replaying midi" in run.stdout
+    again = run_module("jazzgen.train", args + ["--resume", "--epochs", "2"], cwd=tmp_path)   # --init again
+    assert again.returncode == 0 and "resuming after epoch 0" in again.stdout, again.stderr
+    assert json.loads((tmp_path / "cleo" / "state.json").read_text())["epoch"] == 1
     listed = run_module("jazzgen.generate", ["--model", tmp_path / "cleo", "--like", "list"], cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     assert [line.split("\t")[0] for line in listed.stdout.splitlines()] == ["Ann", "Bob", "Cleo"]
@@ -94,6 +97,17 @@ def test_bad_starts_are_one_line_errors(base, tmp_path):
             train(cfg, progress=False, given={"units"} if units else set())
         assert needle in str(e.value) and "\n" not in str(e.value)
         assert not (tmp_path / "x").exists()
+
+
+def test_the_model_started_from_is_only_read(base, tmp_path):
+    data = with_players(write_walks(tmp_path / "mine", n=3), ["Cleo"] * 3)
+    shutil.copytree(base, tmp_path / "x")
+    before = {f.name: f.read_bytes() for f in (tmp_path / "x").iterdir() if f.is_file()}
+    cfg = TrainConfig(data=str(data), out=str(tmp_path), name="x", cache=str(tmp_path / "cache"),
+                      init=str(tmp_path / "x"))
+    with pytest.raises(JazzgenError, match="that is this run's own folder"):
+        train(cfg, progress=False)
+    assert {f.name: f.read_bytes() for f in (tmp_path / "x").iterdir() if f.is_file()} == before
 
 
 def test_replay_mixes_the_corpus_into_every_epoch(base, tmp_path):

@@ -206,14 +206,17 @@ def test_a_copied_run_folder_s_paths_steer_nothing(base, tmp_path):
     victim = tmp_path / "elsewhere"
     victim.mkdir()
     for i in range(9):
-        (victim / f"corpus-{i:024x}.npz").write_bytes(os.urandom(100))
+        (victim / f"shard-{i:024x}.npz").write_bytes(os.urandom(100))
+        (victim / f"corpus-{i:024x}.json").write_bytes(os.urandom(100))
     before = listing(victim)
     cfg = json.loads((run / "config.json").read_text())
     (run / "config.json").write_text(json.dumps({**cfg, "cache": str(victim), "data": "/", "out": str(victim),
-                                                 "name": "../../x", "track_map": "/dev/zero"}))
+                                                 "name": "../../x", "track_map": "/dev/zero",
+                                                 "init": str(victim), "replay": str(victim)}))
     r = train(tmp_path, "--name", "r", "--resume", "--epochs", "2")
     assert r.returncode == 0, r.stderr[-3000:]
     assert "note: the run began with --data /; this resume has midi" in r.stderr
+    assert f"note: the run began with --init {victim}; this resume has " in r.stderr
     assert listing(victim) == before                                 # nothing read into, written or deleted
     assert (tmp_path / ".cache" / "corpus").is_dir()                 # the command's own cache
     assert json.loads((run / "config.json").read_text())["cache"] == ".cache/corpus"

@@ -45,7 +45,7 @@ class FaultMaterial:
         self.npz_bomb = _bomb("emb_prev_pitch.npy", 1024)
         cache = m.work / "good-cache"
         load_corpus(m.data, cache, progress=False)
-        self.pack = next(cache.glob("corpus-*.npz"))
+        self.pack = next(cache.glob("shard-*.npz"))
         with np.load(self.pack, allow_pickle=False) as z:
             self.arrays = {k: z[k] for k in z.files}
 
@@ -122,7 +122,7 @@ def _special(rng, m: Material) -> Case:
         cmd, argv = ("ingest", ["--data", "data", "--out", "cache", "--quiet", "--track-map", "x"]) \
             if where == "track-map" else ("generate", base + [f"--{where}", "x"])
     elif where in ("pack", "index"):
-        files = {"cache/corpus-0123456789abcdef01234567.npz" if where == "pack" else "d/index.tsv": target,
+        files = {"cache/shard-0123456789abcdef01234567.npz" if where == "pack" else "d/index.tsv": target,
                  "d/walk0.mid": (m.data / "walk0.mid").read_bytes(), "d/walk1.mid": (m.data / "walk1.mid").read_bytes()}
         cmd, argv = "ingest", ["--data", "d", "--out", "cache", "--quiet"]
     else:

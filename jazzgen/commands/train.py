@@ -5,7 +5,7 @@
     python -m jazzgen.train --resume            # continue the run in models/midi/ where it stopped
     python -m jazzgen.train --distribute        # data-parallel over every local device (KERAS_BACKEND=jax)
     python -m jazzgen.train --distribute --num-processes 2 --process-id 0 --coordinator host0:1234   # on host0
-    python -m jazzgen.train --data my_player/ --init models/wjazzd --replay midi/wjazzd   # fine-tune on your player
+    python -m jazzgen.train --data my_player/ --init models/wjazzd   # fine-tune on your player (replaying midi/)
 
 Flags in, ``jazzgen.model.training.train`` (which says how a run goes), a model folder out.
 """
@@ -43,8 +43,8 @@ def parse_args(argv=None) -> tuple[TrainConfig, bool, set[str], str | None, dist
                         f"{finetune.FINETUNE_LR:g} and {finetune.FINETUNE_PATIENCE}")
     p.add_argument("--replay", default=d.replay, metavar="DIR",
                    help="with --init: mix this folder's solos into every epoch, half of it, so the model keeps the "
-                        "idiom while it learns your player (default: the folder the --init model learned from, "
-                        "when it is there; 'none': no replay)")
+                        f"idiom while it learns your player (default: {paths.DATA}/, train's default data, when it "
+                        "is there and not --data; 'none': no replay; a --resume takes --init and --replay again)")
     p.add_argument("--no-augment", dest="augment", action="store_false", help="no 12-key transposition")
     p.add_argument("--harmony", action=argparse.BooleanOptionalAction, default=d.harmony,
                    help="the network also reads the chord ahead (the next change and how far away it is) "

@@ -10,7 +10,7 @@ solos then move), so ``generate --like NAME`` offers the new player.
 
 Twenty solos alone pull the whole network towards them and away from the idiom it learned,
 so each epoch mixes them with as many windows of a corpus the model learned from
-(``--replay``, by default the init model's own training folder when it is there): the
+(``--replay``, by default train's default data folder, ``midi/``, when it is there): the
 held-back solos of a left-out player scored better with it than without (replayed, the
 fine-tuned model also beats the model it started from on other players' solos).  A small
 folder needs less patience than training from scratch (its validation split is a solo or
@@ -36,40 +36,49 @@ SHAPE = ("layers", "units")            # the network's shape: the model's own, n
 OWN = ("performers", "performer_solos")   # the vocabulary's parts a fine-tuning run may extend
 
 
-def init_config(cfg, given: set[str]):
-    """cfg with the init model's shape and dropout, and the fine-tuning defaults of lr and patience
-    where the command line gave none; UsageError for a flag that contradicts the model (a broken
-    model folder: the one loader's ModelError)."""
+def init_config(cfg, given: set[str], resumed: bool = False):
+    """cfg with the init model's shape and dropout, the fine-tuning defaults of lr and patience
+    where the command line gave none (a resumed run keeps its own), and the folder to replay;
+    UsageError for a flag that contradicts the model, or an --init that is the run's own folder
+    (the model it starts from is only read); a broken model folder: the one loader's ModelError."""
     from jazzgen.model.folder import model_file, read_config
     init = Path(cfg.init)
     if not init.is_dir():
         raise UsageError(f"--init {init}: no such model folder")
+    if init.resolve() == cfg.model_dir.resolve():
+        raise UsageError(f"--init {init}: that is this run's own folder; give the run another --name")
     saved = read_config(init)
-    replay = _replay(cfg, saved, given)
     init_vocab(init, [])                                   # a vocabulary this jazzgen can extend, or one line
     model_file(init)
     for k in SHAPE:
-        if k in given and getattr(cfg, k) != getattr(saved, k):
+        if (k in given or resumed) and getattr(cfg, k) != getattr(saved, k):
             raise UsageError(f"--init {init}: the model has --{k} {getattr(saved, k)}, not {getattr(cfg, k)}")
+    if resumed:
+        return replace(cfg, replay=_replay(cfg, given))
     kept = {k: getattr(saved, k) for k in SHAPE + ("dropout",) if k not in given}
     defaults = {k: v for k, v in (("lr", FINETUNE_LR), ("patience", FINETUNE_PATIENCE)) if k not in given}
-    return replace(cfg, **kept, **defaults, replay=replay)
+    return replace(cfg, **kept, **defaults, replay=_replay(cfg, given))
 
 
-def _replay(cfg, saved, given: set[str]) -> str:
-    """The folder to replay: --replay's ('none': no replay), else the one the init model learned
-    from when it is there (its config's data, as the path it was trained with)."""
+def _replay(cfg, given: set[str]) -> str:
+    """The folder to replay: --replay's ('none': no replay), else train's default data folder
+    (``paths.DATA``: the bundled corpus, which the shipped model learned from, and the user's
+    files) when it is there and is not --data itself.  Never a path read from the model folder:
+    a folder is data, not directions."""
+    from jazzgen import paths
     if "replay" in given:
         if cfg.replay.lower() == "none":
             return ""
         if not Path(cfg.replay).is_dir():
             raise UsageError(f"--replay {cfg.replay}: no such folder")
         return cfg.replay
-    if saved.data and Path(saved.data).is_dir():
-        print(f"fine-tuning: replaying {saved.data}, the corpus {cfg.init} learned from (--replay none: without)")
-        return saved.data
-    print(f"fine-tuning without replay: {cfg.init} learned from {saved.data or 'a folder'}, not found here "
-          "(--replay DIR: a corpus to mix in; it keeps the idiom while the model learns your player)")
+    default = Path(paths.DATA)
+    if default.is_dir() and default.resolve() != Path(cfg.data).resolve():
+        print(f"fine-tuning: replaying {default}, train's default corpus (--replay DIR: another; --replay none: "
+              "without)")
+        return str(default)
+    print(f"fine-tuning without replay: no {default} folder here (--replay DIR: a corpus the model learned from, "
+          "mixed in, keeps the idiom while it learns your player)")
     return ""
 
 

@@ -78,14 +78,14 @@ BEFORE = {"harmony": False}
 
 # what a resumed run may change; any other flag must repeat the run's own value
 # (--distribute too: a step is the same over one device or several, see distribute.py)
-RESUMABLE = {"epochs", "patience", "out", "name", "cache", "data", "distribute", "track_map"}
+RESUMABLE = {"epochs", "patience", "out", "name", "cache", "data", "distribute", "track_map", "init", "replay"}
 
 
 MAX_WEIGHTS = 40_000_000     # LSTM weights a run may have: 160 MB, 480 MB with Adam's slots (see MAX_MODEL_BYTES)
 # What config.json may hold (jazzgen.schema), checked before a value sizes anything; a saved
 # run's paths are only read, never followed (see resume_config).
 CONFIG_FIELDS = {
-    **{k: Field(str) for k in ("data", "out", "name", "cache")},
+    **{k: Field(str) for k in ("data", "out", "name", "cache", "init", "replay")},
     **{k: Field(str, null=True) for k in ("track", "track_map")},
     **{k: Field(int) for k in ("epochs", "batch_size", "seq_len", "layers", "units", "patience", "max_songs")},
     **{k: Field(float) for k in ("dropout", "lr", "clipnorm", "val_fraction", "weight_decay")},  # check_config bounds
@@ -231,7 +231,8 @@ def run_vocab(out: Path, performers: list[str]):
 # ---------------------------------------------------------------------------- the run folder
 
 
-PATHS = ("data", "out", "name", "cache", "track_map")    # where a run reads and writes: the command's own
+PATHS = ("data", "out", "name", "cache", "track_map", "init", "replay")    # where a run reads and writes: the
+#                                                                             command's own
 
 
 def resume_config(cfg: TrainConfig, given: set[str]) -> tuple[TrainConfig, dict]:
@@ -251,7 +252,7 @@ def resume_config(cfg: TrainConfig, given: set[str]) -> tuple[TrainConfig, dict]
     if "data" not in given and saved.data != cfg.data and not Path(cfg.data).exists():
         raise UsageError(f"`resume` reads `data` {cfg.data}, which is not here; the run began with `data` "
                          f"{saved.data[:200]}: give `data` (a run folder's paths are never followed)")
-    for k in ("data", "track_map"):
+    for k in ("data", "track_map", "init", "replay"):
         if getattr(saved, k) != getattr(cfg, k) and k not in given:
             flag = "--" + k.replace("_", "-")
             print(f"note: the run began with {flag} {str(getattr(saved, k))[:200]}; this resume has "
@@ -481,8 +482,8 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: 
         if locked:
             lock_run(cfg.model_dir, stack)
         cfg, state = resume_config(cfg, given) if resume else (cfg, None)
-        if not resume and cfg.init:
-            cfg = finetune.init_config(cfg, given)
+        if cfg.init:
+            cfg = finetune.init_config(cfg, given, resumed=resume)
         par = start_parallel(cfg.distribute, cfg.batch_size, cluster)
         _prepare(cfg)
         with par.scope():
