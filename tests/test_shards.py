@@ -204,3 +204,13 @@ def test_a_damaged_shard_is_written_anew(folder, tmp_path, small_shards):
     again = C.ingest(folder, cache, progress=False)
     assert again.totals == first.totals and again.cached == N_SOLOS + 2 - held      # only its files read again
     assert shards.meta(victim).keys == shards.keys(victim)
+
+
+def test_a_file_name_that_is_not_utf8_is_grouped_read_and_trained_on(folder, tmp_path):
+    from jazzgen.model import training
+    first = sorted(folder.glob("*.mid"))[0]
+    first.rename(folder / os.fsdecode(b"so\xff\xfelo.mid"))          # bytes no UTF-8 decoder takes
+    got = C.ingest(folder, tmp_path / "cache", workers=1, progress=False)
+    assert os.fsdecode(b"so\xff\xfelo") in got.songs.names
+    data = training.load_data(training.TrainConfig(data=str(folder), cache=str(tmp_path / "cache"), seq_len=32))
+    assert len(data.train_files) + len(data.val_files) == len(got.songs)

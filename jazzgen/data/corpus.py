@@ -257,7 +257,7 @@ def _bounds(files: list[Path]) -> list[tuple[int, int]]:
     (or at 4 x SHARD_FILES files), so that adding a file moves no other group's bounds."""
     out, a = [], 0
     for i, f in enumerate(files):
-        ends = int(hashlib.sha256(f.name.encode()).hexdigest()[:8], 16) % SHARD_FILES == 0
+        ends = int(hashlib.sha256(os.fsencode(f.name)).hexdigest()[:8], 16) % SHARD_FILES == 0
         if ends or i + 1 - a >= 4 * SHARD_FILES or i + 1 == len(files):
             out.append((a, i + 1))
             a = i + 1

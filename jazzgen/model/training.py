@@ -489,8 +489,9 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: 
         with par.scope():
             model = _resumed(cfg, state) if state is not None else None
             data = load_data(cfg, state)
-            par.check_same_data("data", data.vocab.to_json().encode(), "\n".join(data.train_files).encode(),
-                                data.train.song, data.train.start, data.train.songs.n_events, data.val.songs.n_events)
+            names = "\n".join(data.train_files).encode("utf-8", "surrogateescape")     # a name may not be UTF-8
+            par.check_same_data("data", data.vocab.to_json().encode(), names, data.train.song, data.train.start,
+                                data.train.songs.n_events, data.val.songs.n_events)
             print(f"data: {len(data.train_files)} train / {len(data.val_files)} validation solos, "
                   f"{len(data.train)} windows of {cfg.seq_len} events, pitch range {data.lo}-{data.hi}")
             if model is None:
