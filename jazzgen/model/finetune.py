@@ -32,7 +32,7 @@ from jazzgen.errors import ModelError, UsageError
 FINETUNE_LR = 1e-3
 FINETUNE_PATIENCE = 2
 REPLAY_SHARE = 0.5                     # of each epoch's windows, the share from the --replay folder
-SHAPE = ("layers", "units")            # the network's shape: the model's own, never a flag's
+SHAPE = ("layers", "units", "harmony")   # the network's shape: the model's own, never a flag's
 OWN = ("performers", "performer_solos")   # the vocabulary's parts a fine-tuning run may extend
 
 
@@ -134,9 +134,8 @@ def init_model(cfg, vocab: T.Vocab):
     """A new compiled model for `vocab` holding the init model's weights (performer rows grown)."""
     from jazzgen.model.folder import load_keras, model_file
     from jazzgen.model.network import build_model, compile_model
-    from jazzgen.model.spec import ModelConfig
     old = load_keras(model_file(cfg.init))
-    model = build_model(vocab, ModelConfig(layers=cfg.layers, units=cfg.units, dropout=cfg.dropout))
+    model = build_model(vocab, cfg.model_config())
     for layer in model.layers:
         try:
             w = old.get_layer(layer.name).get_weights()
@@ -148,5 +147,5 @@ def init_model(cfg, vocab: T.Vocab):
         if [x.shape for x in w] != [tuple(v.shape) for v in layer.weights]:
             raise ModelError(f"--init {cfg.init}: layer {layer.name!r} has other shapes than this network's")
         layer.set_weights(w)
-    compile_model(model, cfg.lr, cfg.clipnorm)
+    compile_model(model, cfg.lr, cfg.clipnorm, cfg.weight_decay)
     return model
