@@ -167,13 +167,15 @@ def test_shard_windows_are_the_windows_made_in_memory(folder, tmp_path, small_sh
 
 
 def test_training_batches_from_shards_are_the_batches_from_memory(folder, tmp_path):
+    from jazzgen.model import spec
     from jazzgen.model.loop import KeyedWindows
     songs = C.ingest(folder, tmp_path / "cache", progress=False).songs
     vocab = T.vocab_for(songs.sequences())
     mem = D.make_windows([T.encode(s, vocab) for s in songs.sequences()], 32, 32)
     lo, hi = D.pitch_range([T.encode(s) for s in songs.sequences()])
-    a = KeyedWindows(mem, lo, hi, batch_size=16, seed=5)
-    b = KeyedWindows(D.ShardWindows(songs, 32, 32, vocab), lo, hi, batch_size=16, seed=5)
+    names = spec.inputs(True)                                           # the chord ahead too
+    a = KeyedWindows(mem, lo, hi, batch_size=16, seed=5, names=names)
+    b = KeyedWindows(D.ShardWindows(songs, 32, 32, vocab), lo, hi, batch_size=16, seed=5, names=names)
     for i in (0, 3, a.steps + 2):
         for x, y in zip(a[i], b[i]):
             for k in x:
