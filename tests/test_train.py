@@ -12,7 +12,7 @@ from dataclasses import asdict
 import numpy as np
 import pytest
 
-from conftest import SHIPPED_MODEL, run_module, subprocess_env, write_walks
+from conftest import ROOT, SHIPPED_MODEL, run_module, subprocess_env, write_walks
 from jazzgen.commands import train as train_cmd
 from jazzgen.model import training
 
@@ -222,8 +222,9 @@ def test_licence_only_for_wjazzd_solos():
 def test_a_model_folder_from_before_harmony_reads_as_without_it(tmp_path):
     """config.json without "harmony" (every model before the flag): the network without the chord ahead."""
     from jazzgen.model.folder import read_config
-    assert read_config(SHIPPED_MODEL).harmony is False
-    d = json.loads((SHIPPED_MODEL / "config.json").read_text())
+    golden = ROOT / "tests" / "data" / "golden" / "model"          # written before the field
+    assert "harmony" not in (golden / "config.json").read_text() and read_config(golden).harmony is False
+    d = json.loads((golden / "config.json").read_text())
     (tmp_path / "config.json").write_text(json.dumps({**d, "harmony": True}))
     assert read_config(tmp_path).harmony is True
     cfg = train_cmd.parse_args(["--harmony", "--weight-decay", "0.01"])[0]

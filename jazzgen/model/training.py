@@ -325,7 +325,8 @@ def write_card(cfg: TrainConfig, state: dict, data: Data, path: Path) -> None:
         f"# jazzgen model `{cfg.name}`", "",
         f"A {len(HEADS)}-head LSTM that predicts the next note of a jazz solo "
         f"({', '.join(HEAD_LABELS[h] for h in HEADS)}), "
-        "conditioned on the chord in force, the metric position, the solo's tempo bucket and its performer. "
+        f"conditioned on the chord in force{', the chord ahead (--harmony)' if cfg.harmony else ''}, "
+        "the metric position, the solo's tempo bucket and its performer. "
         "Trained by `jazzgen.train`.", "",
         f"- Command: `{state['command']}`",
         f"- Backend and device: {state['device']}; trained {state['train_seconds']:.0f} s over "
