@@ -26,7 +26,11 @@ scaling (moment matching, as a maximum-entropy model is fitted) bring the sample
 shares to the corpus's.  The tables are fitted with the sampler as it samples by
 default (the formula memory included), saved as plain arrays in ``calibration.npz``
 (no pickle) and used by ``improvise`` when the model folder has them
-(``Sampling.harmony`` and ``Sampling.line`` scale them; 0 turns one off).
+(``Sampling.harmony`` and ``Sampling.line`` scale them; 0 turns one off).  On the shipped
+model (docs/measured.md, three seeds) they bring the line's shares to the real solos' (two
+descending steps in a row 0.092 -> 0.126 of interval pairs, real 0.127), formula use from 5.8
+to 10.2 %, chord tones from 0.456 to 0.481 (real 0.501), and the listener's accuracy down
+(linear 0.692 -> 0.615, trees 0.730 -> 0.654).
 """
 from __future__ import annotations
 
