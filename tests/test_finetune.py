@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import run_module, write_walks
+from jazzgen.commands import cli
 from jazzgen.data import tokens as T
 from jazzgen.errors import JazzgenError, ModelError
 from jazzgen.model import finetune
@@ -88,7 +89,7 @@ def test_bad_starts_are_one_line_errors(base, tmp_path):
     with pytest.raises(ModelError, match=r"its vocabulary differs from this jazzgen's \(vel_edges\)"):
         finetune.init_vocab(other, [])
     for init, units, needle in [(other, None, "its vocabulary differs from this jazzgen's (vel_edges)"),
-                                (base, 32, f"--init {base}: the model has --units 16, not 32"),
+                                (base, 32, f"init {base}: the model has units 16, not 32"),
                                 (tmp_path / "nowhere", None, "no such model folder"),
                                 (data, None, "no config.json (not a model folder written by jazzgen.train)")]:
         cfg = TrainConfig(data=str(data), out=str(tmp_path), name="x", cache=str(tmp_path / "cache"),
@@ -97,6 +98,8 @@ def test_bad_starts_are_one_line_errors(base, tmp_path):
             train(cfg, progress=False, given={"units"} if units else set())
         assert needle in str(e.value) and "\n" not in str(e.value)
         assert not (tmp_path / "x").exists()
+        if units:      # the command line says the same in its flags
+            assert e.value.named(cli.flag) == f"--init {base}: the model has --units 16, not 32"
 
 
 def test_the_model_started_from_is_only_read(base, tmp_path):

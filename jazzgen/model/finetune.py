@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from jazzgen.data import tokens as T
-from jazzgen.errors import ModelError, UsageError
+from jazzgen.errors import FieldError, ModelError
 
 FINETUNE_LR = 1e-3
 FINETUNE_PATIENCE = 2
@@ -39,20 +39,20 @@ OWN = ("performers", "performer_solos")   # the vocabulary's parts a fine-tuning
 def init_config(cfg, given: set[str], resumed: bool = False):
     """cfg with the init model's shape and dropout, the fine-tuning defaults of lr and patience
     where the command line gave none (a resumed run keeps its own), and the folder to replay;
-    UsageError for a flag that contradicts the model, or an --init that is the run's own folder
+    FieldError for a field that contradicts the model, or an `init` that is the run's own folder
     (the model it starts from is only read); a broken model folder: the one loader's ModelError."""
     from jazzgen.model.folder import model_file, read_config
     init = Path(cfg.init)
     if not init.is_dir():
-        raise UsageError(f"--init {init}: no such model folder")
+        raise FieldError("init", f"{init}: no such model folder")
     if init.resolve() == cfg.model_dir.resolve():
-        raise UsageError(f"--init {init}: that is this run's own folder; give the run another --name")
+        raise FieldError("init", f"{init}: that is this run's own folder; give the run another `name`")
     saved = read_config(init)
     init_vocab(init, [])                                   # a vocabulary this jazzgen can extend, or one line
     model_file(init)
     for k in SHAPE:
         if (k in given or resumed) and getattr(cfg, k) != getattr(saved, k):
-            raise UsageError(f"--init {init}: the model has --{k} {getattr(saved, k)}, not {getattr(cfg, k)}")
+            raise FieldError("init", f"{init}: the model has `{k}` {getattr(saved, k)}, not {getattr(cfg, k)}")
     if resumed:
         return replace(cfg, replay=_replay(cfg, given))
     kept = {k: getattr(saved, k) for k in SHAPE + ("dropout",) if k not in given}
@@ -70,7 +70,7 @@ def _replay(cfg, given: set[str]) -> str:
         if cfg.replay.lower() == "none":
             return ""
         if not Path(cfg.replay).is_dir():
-            raise UsageError(f"--replay {cfg.replay}: no such folder")
+            raise FieldError("replay", f"{cfg.replay}: no such folder")
         return cfg.replay
     default = Path(paths.DATA)
     if default.is_dir() and default.resolve() != Path(cfg.data).resolve():
@@ -88,11 +88,11 @@ def init_vocab(init: str | Path, performers) -> T.Vocab:
     from jazzgen.model.folder import load_vocab
     old = load_vocab(init)
     if old is None:
-        raise ModelError(f"--init {init}: no vocab.json (not a model folder written by jazzgen.train)")
+        raise ModelError(f"`init` {init}: no vocab.json (not a model folder written by jazzgen.train)")
     here = T.default_vocab()
     differ = [f.name for f in fields(T.Vocab) if f.name not in OWN and getattr(old, f.name) != getattr(here, f.name)]
     if differ:
-        raise ModelError(f"--init {init}: its vocabulary differs from this jazzgen's ({', '.join(differ)}); "
+        raise ModelError(f"`init` {init}: its vocabulary differs from this jazzgen's ({', '.join(differ)}); "
                          "fine-tune a model trained by this version")
     n = Counter(p for p in performers if p and p != T.UNKNOWN_PERFORMER)
     names = old.performers + tuple(sorted(set(n) - set(old.performers)))
@@ -112,7 +112,7 @@ def replayed(cfg, train, seen: set[str], vocab: T.Vocab):
     songs = ingest(cfg.replay, cfg.cache, read_settings(cfg), progress=False).songs
     other = songs.take([i for i, (n, k) in enumerate(zip(songs.names, songs.notes)) if k > 1 and n not in seen])
     if not len(other):
-        raise UsageError(f"--replay {cfg.replay}: no usable MIDI files besides the ones of --data")
+        raise FieldError("replay", f"{cfg.replay}: no usable MIDI files besides the ones of `data`")
     count = lambda s: len(dataset.ShardWindows(s, cfg.seq_len, cfg.seq_len, vocab))
     own, theirs = count(train), count(other)
     r = max(1, round(theirs * (1 - REPLAY_SHARE) / (own * REPLAY_SHARE)))
@@ -140,12 +140,12 @@ def init_model(cfg, vocab: T.Vocab):
         try:
             w = old.get_layer(layer.name).get_weights()
         except ValueError:
-            raise ModelError(f"--init {cfg.init}: its network has no layer {layer.name!r} "
+            raise ModelError(f"`init` {cfg.init}: its network has no layer {layer.name!r} "
                              "(a model of another jazzgen version)") from None
         if layer.name == "emb_performer":
             w = [grown_rows(w[0], vocab.sizes["performer"])]
         if [x.shape for x in w] != [tuple(v.shape) for v in layer.weights]:
-            raise ModelError(f"--init {cfg.init}: layer {layer.name!r} has other shapes than this network's")
+            raise ModelError(f"`init` {cfg.init}: layer {layer.name!r} has other shapes than this network's")
         layer.set_weights(w)
     compile_model(model, cfg.lr, cfg.clipnorm, cfg.weight_decay)
     return model

@@ -129,7 +129,7 @@ def check_config(cfg: TrainConfig) -> None:
     if not 0 < cfg.clipnorm <= 1e9:
         raise FieldError("clipnorm", "must be positive and finite")
     if cfg.replay and not cfg.init:
-        raise FieldError("replay", "mixes a corpus into a fine-tuning run: give --init MODEL_DIR too")
+        raise FieldError("replay", "mixes a corpus into a fine-tuning run: give `init` too")
     check_name(cfg.name)
 
 
