@@ -183,7 +183,8 @@ class GenModel:
 
 
 def _tiny_model(base: Path) -> Path:
-    from jazzgen.model.training import TrainConfig, train
+    from jazzgen.model.spec import ModelConfig
+    from jazzgen.model.training import OptimizerConfig, TrainConfig, train
     files = sorted(WJAZZD.glob("*.mid"))
     assert len(files) >= 12, f"WJazzD MIDI files not found under {WJAZZD}"
     data = base / "wjazzd12"
@@ -191,7 +192,8 @@ def _tiny_model(base: Path) -> Path:
     for f in files[:: max(1, len(files) // 12)][:12]:      # spread over the players
         shutil.copy(f, data / f.name)
     cfg = TrainConfig(data=str(data), out=str(base / "models"), name="tiny", cache=str(base / "cache"),
-                      epochs=3, layers=1, units=32, dropout=0.1, seq_len=64, batch_size=32, lr=1e-2, patience=10)
+                      epochs=3, model=ModelConfig(layers=1, units=32, dropout=0.1), seq_len=64, batch_size=32,
+                      optimizer=OptimizerConfig(lr=1e-2), patience=10)
     train(cfg, progress=False)
     return cfg.model_dir
 

@@ -4,7 +4,7 @@ import math
 import shutil
 import subprocess
 import sys
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -147,7 +147,7 @@ def test_pitch_context_knows_the_rest_a_released_note_announces():
 
 def test_likelihood_on_a_tiny_untrained_model(tmp_path, capsys):
     from jazzgen.model.network import ModelConfig, build_model, score
-    from jazzgen.model.training import TrainConfig
+    from jazzgen.model.training import TrainConfig, config_json
     data = tmp_path / "midi"
     data.mkdir()
     for i in range(4):
@@ -157,7 +157,7 @@ def test_likelihood_on_a_tiny_untrained_model(tmp_path, capsys):
     net = build_model(T.default_vocab(), ModelConfig(layers=1, units=8))
     net.save(mdir / "model.keras")
     (mdir / "vocab.json").write_text(T.default_vocab().to_json())
-    (mdir / "config.json").write_text(json.dumps(asdict(TrainConfig(data=str(data), val_fraction=0.25))))
+    (mdir / "config.json").write_text(json.dumps(config_json(TrainConfig(data=str(data), val_fraction=0.25))))
     out = tmp_path / "out"
     argv = ["--model", str(mdir), "--data", str(data), "--out", str(out), "--cache", str(tmp_path / "c"),
             "--ngram-max", "3"]

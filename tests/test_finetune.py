@@ -12,6 +12,7 @@ from jazzgen.commands import cli
 from jazzgen.data import tokens as T
 from jazzgen.errors import JazzgenError, ModelError
 from jazzgen.model import finetune
+from jazzgen.model.spec import ModelConfig
 from jazzgen.model.training import TrainConfig, train
 
 
@@ -27,8 +28,8 @@ def base(tmp_path_factory) -> Path:
     """A tiny model trained on solos by Ann and Bob."""
     tmp = tmp_path_factory.mktemp("base")
     data = with_players(write_walks(tmp / "data", n=6), ["Ann", "Bob", "Ann", "Bob", "Ann", "Bob"])
-    cfg = TrainConfig(data=str(data), out=str(tmp), name="base", cache=str(tmp / "cache"), epochs=1, layers=1,
-                      units=16, seq_len=32, batch_size=8)
+    cfg = TrainConfig(data=str(data), out=str(tmp), name="base", cache=str(tmp / "cache"), epochs=1,
+                      model=ModelConfig(layers=1, units=16), seq_len=32, batch_size=8)
     train(cfg, progress=False)
     return cfg.model_dir
 
@@ -38,7 +39,7 @@ def test_init_keeps_known_performers_rows_and_adds_new_ones(base):
     ann, bob = T.Vocab.from_json((base / "vocab.json").read_text()).performer_solos
     vocab = finetune.init_vocab(base, ["Bob", "Cleo", "Cleo"])
     assert vocab.performers == ("Ann", "Bob", "Cleo") and vocab.performer_solos == (ann, bob + 1, 2)
-    cfg = TrainConfig(init=str(base), layers=1, units=16)
+    cfg = TrainConfig(init=str(base), model=ModelConfig(layers=1, units=16))
     model = finetune.init_model(cfg, vocab)
     old = keras.saving.load_model(base / "model.keras", compile=False)
     before, after = old.get_layer("emb_performer").get_weights()[0], model.get_layer("emb_performer").get_weights()[0]
@@ -59,7 +60,7 @@ def test_a_finetuned_model_offers_the_new_player(base, tmp_path):
     run = run_module("jazzgen.train", args + ["--epochs", "1"], cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     cfg = json.loads((tmp_path / "cleo" / "config.json").read_text())
-    assert (cfg["lr"], cfg["patience"], cfg["units"], cfg["init"]) == (finetune.FINETUNE_LR,
+    assert (cfg["optimizer"]["lr"], cfg["patience"], cfg["model"]["units"], cfg["init"]) == (finetune.FINETUNE_LR,
                                                                        finetune.FINETUNE_PATIENCE, 16, str(base))
     assert cfg["replay"] == "midi" and "fine-tuning: replaying midi" in run.stdout
     again = run_module("jazzgen.train", args + ["--resume", "--epochs", "2"], cwd=tmp_path)   # --init again
@@ -89,13 +90,13 @@ def test_bad_starts_are_one_line_errors(base, tmp_path):
     with pytest.raises(ModelError, match=r"its vocabulary differs from this jazzgen's \(vel_edges\)"):
         finetune.init_vocab(other, [])
     for init, units, needle in [(other, None, "its vocabulary differs from this jazzgen's (vel_edges)"),
-                                (base, 32, f"init {base}: the model has units 16, not 32"),
+                                (base, 32, f"init {base}: the model has model.units 16, not 32"),
                                 (tmp_path / "nowhere", None, "no such model folder"),
                                 (data, None, "no config.json (not a model folder written by jazzgen.train)")]:
         cfg = TrainConfig(data=str(data), out=str(tmp_path), name="x", cache=str(tmp_path / "cache"),
-                          init=str(init), units=units or 256)
+                          init=str(init), model=ModelConfig(units=units or 256))
         with pytest.raises(JazzgenError) as e:
-            train(cfg, progress=False, given={"units"} if units else set())
+            train(cfg, progress=False, given={"model.units"} if units else set())
         assert needle in str(e.value) and "\n" not in str(e.value)
         assert not (tmp_path / "x").exists()
         if units:      # the command line says the same in its flags

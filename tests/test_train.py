@@ -7,7 +7,6 @@ import json
 import shutil
 import subprocess
 import sys
-from dataclasses import asdict
 
 import numpy as np
 import pytest
@@ -15,6 +14,7 @@ import pytest
 from conftest import ROOT, SHIPPED_MODEL, run_module, subprocess_env, write_walks
 from jazzgen.commands import train as train_cmd
 from jazzgen.model import training
+from jazzgen.model.spec import ModelConfig
 
 SMALL = ["--units", "16", "--layers", "1", "--seq-len", "16", "--batch-size", "8"]
 ARTIFACTS = ("model.keras", "weights.npz", "vocab.json", "config.json", "metrics.json", "log.csv", "curve.png",
@@ -98,8 +98,10 @@ def test_artifacts_of_a_two_epoch_run(ran):
     vocab = Vocab.from_json((out / "vocab.json").read_text())   # this jazzgen's, with the training solos' performers
     assert replace(vocab, performers=(), performer_solos=()) == default_vocab()
     cfg = json.loads((out / "config.json").read_text())
-    assert (cfg["data"], cfg["units"], cfg["layers"], cfg["seq_len"], cfg["batch_size"], cfg["epochs"]) == \
-        ("midi", 16, 1, 16, 8, 2)
+    assert (cfg["data"], cfg["model"]["units"], cfg["model"]["layers"], cfg["seq_len"], cfg["batch_size"],
+            cfg["epochs"]) == ("midi", 16, 1, 16, 8, 2)
+    assert set(cfg["model"]) == {"layers", "units", "dropout", "harmony"} and "units" not in cfg   # nested
+    assert set(cfg["optimizer"]) == {"lr", "clipnorm", "weight_decay"} and "lr" not in cfg
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["epochs_run"] == 2
     for h in ("pitch", "dur"):
@@ -120,8 +122,8 @@ def test_a_run_with_harmony_reads_the_chord_ahead_and_samples(ran):
     from jazzgen.generation.takes import load_stepper
     from jazzgen.music.notes import GRID, ChordChange, NoteSequence, Tempo, TimeSignature
     h = ran["h"]
-    assert json.loads((h / "config.json").read_text())["harmony"] is True
-    assert json.loads((ran["a"] / "config.json").read_text())["harmony"] is False
+    assert json.loads((h / "config.json").read_text())["model"]["harmony"] is True
+    assert json.loads((ran["a"] / "config.json").read_text())["model"]["harmony"] is False
     with np.load(h / "weights.npz") as z:
         assert z["emb_next_root"].shape[0] == z["emb_root"].shape[0] and z["pitch_next_w"].shape == (16, 12)
     stepper = load_stepper(h)
@@ -223,13 +225,92 @@ def test_a_model_folder_from_before_harmony_reads_as_without_it(tmp_path):
     """config.json without "harmony" (every model before the flag): the network without the chord ahead."""
     from jazzgen.model.folder import read_config
     golden = ROOT / "tests" / "data" / "golden" / "model"          # written before the field
-    assert "harmony" not in (golden / "config.json").read_text() and read_config(golden).harmony is False
+    assert "harmony" not in (golden / "config.json").read_text() and read_config(golden).model.harmony is False
     d = json.loads((golden / "config.json").read_text())
     (tmp_path / "config.json").write_text(json.dumps({**d, "harmony": True}))
-    assert read_config(tmp_path).harmony is True
+    assert read_config(tmp_path).model.harmony is True
     cfg = train_cmd.parse_args(["--harmony", "--weight-decay", "0.01"])[0]
-    assert (cfg.harmony, cfg.weight_decay, cfg.model_config().harmony) == (True, 0.01, True)
-    assert train_cmd.parse_args(["--no-harmony"])[0].harmony is False
+    assert (cfg.model.harmony, cfg.optimizer.weight_decay) == (True, 0.01)
+    assert train_cmd.parse_args(["--no-harmony"])[0].model.harmony is False
+
+
+# ---------------------------------------------------------------------------- config.json: nested, or flat as before
+
+def nested(flat: dict) -> dict:
+    """A flat config.json (every run before the groups) nested by hand, as this jazzgen writes it."""
+    groups = {"model": ("layers", "units", "dropout", "harmony"), "optimizer": ("lr", "clipnorm", "weight_decay")}
+    out = {k: v for k, v in flat.items() if not any(k in g for g in groups.values())}
+    return {**out, **{g: {k: flat[k] for k in names if k in flat} for g, names in groups.items()}}
+
+
+@pytest.mark.parametrize("model", [SHIPPED_MODEL, ROOT / "tests" / "data" / "golden" / "model"])
+def test_a_flat_and_a_nested_config_json_read_the_same(tmp_path, model):
+    from jazzgen.model.folder import read_config
+    flat = json.loads((model / "config.json").read_text())
+    assert "units" in flat and "model" not in flat                     # written before the groups
+    (tmp_path / "config.json").write_text(json.dumps(nested(flat)))
+    old, new = read_config(model), read_config(tmp_path)
+    assert old == new
+    assert (old.model.layers, old.model.units, old.optimizer.lr, old.epochs) == \
+        (flat["layers"], flat["units"], flat["lr"], flat["epochs"])
+    assert old.model.harmony is False and old.optimizer.weight_decay == 0.0     # BEFORE, and the default
+    (tmp_path / "config.json").write_text(json.dumps(training.config_json(old)))   # what a run writes now
+    assert read_config(tmp_path) == old
+
+
+@pytest.mark.parametrize("change, needle", [
+    ({"model": {"units": -3}}, "config.json: model.units must be at least 1"),
+    ({"optimizer": {"lr": 0.0}}, "config.json: optimizer.lr must be in (0, 10]"),
+    ({"model": {"units": "many"}}, "config.json: 'model.units' should be an integer, not str"),
+    ({"model": {"units": 16}, "units": 16}, "config.json: 'model.units' is given twice, as 'units' and in 'model'"),
+    ({"model": [16]}, "config.json: 'model' should be a JSON object, not list"),
+])
+def test_a_bad_config_json_names_the_field_by_its_path(tmp_path, change, needle):
+    from jazzgen.errors import ModelError
+    from jazzgen.model.folder import read_config
+    d = {**training.config_json(training.TrainConfig()), **change}
+    (tmp_path / "config.json").write_text(json.dumps(d))
+    with pytest.raises(ModelError) as e:
+        read_config(tmp_path)
+    assert needle in str(e.value) and "\n" not in str(e.value) and str(tmp_path) in str(e.value), str(e.value)
+
+
+@pytest.mark.parametrize("cfg, path, flag", [
+    (training.TrainConfig(model=ModelConfig(units=-3)), "model.units", "--units must be at least 1"),
+    (training.TrainConfig(model=ModelConfig(dropout=1.0)), "model.dropout", "--dropout must be in [0, 1)"),
+    (training.TrainConfig(optimizer=training.OptimizerConfig(weight_decay=2.0)), "optimizer.weight_decay",
+     "--weight-decay must be in [0, 1)"),
+])
+def test_a_bad_group_value_names_its_path_and_the_command_line_its_flag(cfg, path, flag):
+    from jazzgen.commands import cli
+    from jazzgen.errors import FieldError
+    with pytest.raises(FieldError) as e:
+        training.check_config(cfg)
+    assert e.value.field == path and str(e.value).startswith(path + " must ")
+    assert e.value.named(cli.flag) == flag
+
+
+def test_flags_fill_the_groups_and_given_names_fields_by_path():
+    cfg, _, given, _, _ = train_cmd.parse_args(["--units", "16", "--lr", "0.01", "--epochs", "2", "--no-augment"])
+    assert (cfg.model.units, cfg.optimizer.lr, cfg.epochs, cfg.augment) == (16, 0.01, 2, False)
+    assert cfg.model.layers == ModelConfig.layers and cfg.optimizer.clipnorm == training.OptimizerConfig.clipnorm
+    assert given == {"model.units", "optimizer.lr", "epochs", "augment"}
+
+
+def test_a_resume_reads_a_flat_config_json_and_names_the_flag_that_differs(tmp_path, capsys):
+    run = tmp_path / "models" / "r"
+    run.mkdir(parents=True)
+    cfg = training.config_json(training.TrainConfig(data=str(tmp_path), model=ModelConfig(units=16, layers=1)))
+    flat = {**{k: v for k, v in cfg.items() if k not in ("model", "optimizer")}, **cfg["model"], **cfg["optimizer"]}
+    (run / "config.json").write_text(json.dumps(flat))
+    (run / "state.json").write_text(json.dumps(STATE))
+    (run / "last.keras").write_bytes(b"PK\x03\x04 not a zip")
+    base = ["--data", str(tmp_path), "--out", str(tmp_path / "models"), "--name", "r", "--resume"]
+    err = one_line_error(train_cmd.main([*base, "--units", "32"]), capsys)
+    assert err.endswith(f"--units 32 differs from the 16 that {run} was trained with: --resume continues a run "
+                        "as it was configured"), err
+    err = one_line_error(train_cmd.main([*base, "--units", "16", "--layers", "1"]), capsys)   # its own: on to
+    assert "last.keras: not a Keras model file" in err, err                                   # the checkpoint
 
 
 # ---------------------------------------------------------------------------- errors
@@ -302,7 +383,7 @@ STATE = {"epoch": 0, "lr": 0.002, "best": ROW, "log": [ROW], "train_seconds": 1.
     ("state.json", "state.json: not JSON"),
     ("state epoch", "state.json: 'epoch' should be an integer, not str"),
     ("state log", "state.json: epoch 3 does not match its log"),
-    ("config.json", "config.json: 'units' should be an integer, not str"),
+    ("config.json", "config.json: 'model.units' should be an integer, not str"),
     ("config value", "config.json: epochs must be at least 1"),
     ("last.keras", "last.keras: not a Keras model file"),
     ("flag", "--resume continues"),
@@ -310,10 +391,11 @@ STATE = {"epoch": 0, "lr": 0.002, "best": ROW, "log": [ROW], "train_seconds": 1.
 def test_resume_of_a_broken_run_is_a_one_line_error(tmp_path, what, needle, capsys):
     run = tmp_path / "models" / "r"
     run.mkdir(parents=True)
-    cfg = asdict(training.TrainConfig(data=str(tmp_path), units=16, layers=1))
+    cfg = training.config_json(training.TrainConfig(data=str(tmp_path), model=ModelConfig(units=16, layers=1)))
     state = dict(STATE, epoch="0" if what == "state epoch" else 3 if what == "state log" else 0)
     (run / "state.json").write_text("{" if what == "state.json" else json.dumps(state))
-    (run / "config.json").write_text(json.dumps(dict(cfg, units="many") if what == "config.json" else
+    (run / "config.json").write_text(json.dumps(dict(cfg, model={**cfg["model"], "units": "many"})
+                                                if what == "config.json" else
                                                 dict(cfg, epochs=0) if what == "config value" else cfg))
     (run / "last.keras").write_bytes(b"PK\x03\x04 not a zip")
     flags = ["--units", "32"] if what == "flag" else ["--units", "16"]      # repeating a run's own flag is fine

@@ -32,7 +32,8 @@ class Parser(argparse.ArgumentParser):
 
 
 def flag(field: str) -> str:
-    """The command-line flag of a configuration field: sampling.top_p -> --top-p."""
+    """The command-line flag of a configuration field, by its path: sampling.top_p -> --top-p,
+    model.units -> --units (a group's fields have flat flags: the last part names it)."""
     return "--" + field.rsplit(".", 1)[-1].replace("_", "-")
 
 

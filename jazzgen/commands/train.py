@@ -20,13 +20,15 @@ from jazzgen.commands import cli
 from jazzgen.commands.ingest import add_read_options
 from jazzgen.errors import UsageError
 from jazzgen.model import backend, distribute, finetune
-from jazzgen.model.training import TrainConfig, check_config, train
+from jazzgen.model.training import TrainConfig, check_config, path_of, train, updated, value
 
 PROG = "jazzgen.train"
 
 
 def parse_args(argv=None) -> tuple[TrainConfig, bool, set[str], str | None, distribute.Cluster]:
-    """(config, resume?, the flags given on the command line, the Keras backend asked for, the cluster)."""
+    """(config, resume?, the fields given on the command line by path (``--units``: ``model.units``),
+    the Keras backend asked for, the cluster).  The flags are flat, the config nested: each flag is
+    its field's own name (``training.path_of`` finds its group), so errors say one as the other."""
     d = TrainConfig()
     p = cli.Parser(prog="python -m jazzgen.train", description=__doc__.split("\n\n")[0], allow_abbrev=False)
     p.add_argument("--data", default=d.data, help=f"folder of MIDI files (default: {paths.DATA}/)")
@@ -34,9 +36,9 @@ def parse_args(argv=None) -> tuple[TrainConfig, bool, set[str], str | None, dist
     p.add_argument("--name", default=d.name, help="model folder name under --out (default: the data folder's name)")
     p.add_argument("--cache", default=d.cache, help=f"corpus cache folder (default: {paths.CACHE})")
     for f in ("epochs", "batch_size", "seq_len", "layers", "units", "patience", "seed", "max_songs"):
-        p.add_argument("--" + f.replace("_", "-"), type=int, default=getattr(d, f))
+        p.add_argument("--" + f.replace("_", "-"), type=int, default=value(d, path_of(f)))
     for f in ("dropout", "lr", "clipnorm", "weight_decay", "val_fraction"):
-        p.add_argument("--" + f.replace("_", "-"), type=float, default=getattr(d, f))
+        p.add_argument("--" + f.replace("_", "-"), type=float, default=value(d, path_of(f)))
     p.add_argument("--init", default=d.init, metavar="MODEL_DIR",
                    help="fine-tune: start from this trained model (its network and vocabulary; a new performer "
                         "gets an embedding row of its own); --lr and --patience default to "
@@ -46,9 +48,9 @@ def parse_args(argv=None) -> tuple[TrainConfig, bool, set[str], str | None, dist
                         f"idiom while it learns your player (default: {paths.DATA}/, train's default data, when it "
                         "is there and not --data; 'none': no replay; a --resume takes --init and --replay again)")
     p.add_argument("--no-augment", dest="augment", action="store_false", help="no 12-key transposition")
-    p.add_argument("--harmony", action=argparse.BooleanOptionalAction, default=d.harmony,
+    p.add_argument("--harmony", action=argparse.BooleanOptionalAction, default=d.model.harmony,
                    help="the network also reads the chord ahead (the next change and how far away it is) "
-                   f"(default: {'on' if d.harmony else 'off'}; docs/measured.md has the comparison)")
+                   f"(default: {'on' if d.model.harmony else 'off'}; docs/measured.md has the comparison)")
     p.add_argument("--mixed-precision", action="store_true", help="float16/bfloat16 compute (GPU)")
     p.add_argument("--distribute", action="store_true",
                    help="data-parallel over all local devices (and over processes, with the three flags below)")
@@ -68,14 +70,15 @@ def parse_args(argv=None) -> tuple[TrainConfig, bool, set[str], str | None, dist
              if any(t.split("=")[0] in act.option_strings for t in (sys.argv[1:] if argv is None else argv))}
     resume, backend_name = a.__dict__.pop("resume"), a.__dict__.pop("backend")
     where = {k: a.__dict__.pop(k) for k in ("coordinator", "num_processes", "process_id")}
-    cfg = TrainConfig(**a.__dict__)
+    cfg = updated(d, {path_of(k): v for k, v in a.__dict__.items()})
     cfg.name = cfg.name or Path(cfg.data).resolve().name
     try:
         check_config(cfg)
         cluster = distribute.cluster_from(cfg.distribute, **where)
     except UsageError as e:
         p.error(e.named(cli.flag))
-    return cfg, resume, given - {"resume", "help", "backend", *where}, backend_name, cluster
+    given = {path_of(k) for k in given - {"resume", "help", "backend", *where}}
+    return cfg, resume, given, backend_name, cluster
 
 
 def resume_hint(cfg: TrainConfig) -> str:

@@ -32,7 +32,7 @@ from jazzgen.errors import FieldError, ModelError
 FINETUNE_LR = 1e-3
 FINETUNE_PATIENCE = 2
 REPLAY_SHARE = 0.5                     # of each epoch's windows, the share from the --replay folder
-SHAPE = ("layers", "units", "harmony")   # the network's shape: the model's own, never a flag's
+SHAPE = ("model.layers", "model.units", "model.harmony")   # the network's shape: the model's own, never a flag's
 OWN = ("performers", "performer_solos")   # the vocabulary's parts a fine-tuning run may extend
 
 
@@ -42,6 +42,7 @@ def init_config(cfg, given: set[str], resumed: bool = False):
     FieldError for a field that contradicts the model, or an `init` that is the run's own folder
     (the model it starts from is only read); a broken model folder: the one loader's ModelError."""
     from jazzgen.model.folder import model_file, read_config
+    from jazzgen.model.training import updated, value
     init = Path(cfg.init)
     if not init.is_dir():
         raise FieldError("init", f"{init}: no such model folder")
@@ -50,14 +51,14 @@ def init_config(cfg, given: set[str], resumed: bool = False):
     saved = read_config(init)
     init_vocab(init, [])                                   # a vocabulary this jazzgen can extend, or one line
     model_file(init)
-    for k in SHAPE:
-        if (k in given or resumed) and getattr(cfg, k) != getattr(saved, k):
-            raise FieldError("init", f"{init}: the model has `{k}` {getattr(saved, k)}, not {getattr(cfg, k)}")
+    for k in SHAPE:                                        # paths: `model.units` (the command line: --units)
+        if (k in given or resumed) and value(cfg, k) != value(saved, k):
+            raise FieldError("init", f"{init}: the model has `{k}` {value(saved, k)}, not {value(cfg, k)}")
     if resumed:
         return replace(cfg, replay=_replay(cfg, given))
-    kept = {k: getattr(saved, k) for k in SHAPE + ("dropout",) if k not in given}
-    defaults = {k: v for k, v in (("lr", FINETUNE_LR), ("patience", FINETUNE_PATIENCE)) if k not in given}
-    return replace(cfg, **kept, **defaults, replay=_replay(cfg, given))
+    kept = {k: value(saved, k) for k in SHAPE + ("model.dropout",) if k not in given}
+    defaults = {k: v for k, v in (("optimizer.lr", FINETUNE_LR), ("patience", FINETUNE_PATIENCE)) if k not in given}
+    return updated(replace(cfg, replay=_replay(cfg, given)), {**kept, **defaults})
 
 
 def _replay(cfg, given: set[str]) -> str:
@@ -135,7 +136,7 @@ def init_model(cfg, vocab: T.Vocab):
     from jazzgen.model.folder import load_keras, model_file
     from jazzgen.model.network import build_model, compile_model
     old = load_keras(model_file(cfg.init))
-    model = build_model(vocab, cfg.model_config())
+    model = build_model(vocab, cfg.model)
     for layer in model.layers:
         try:
             w = old.get_layer(layer.name).get_weights()
@@ -147,5 +148,5 @@ def init_model(cfg, vocab: T.Vocab):
         if [x.shape for x in w] != [tuple(v.shape) for v in layer.weights]:
             raise ModelError(f"`init` {cfg.init}: layer {layer.name!r} has other shapes than this network's")
         layer.set_weights(w)
-    compile_model(model, cfg.lr, cfg.clipnorm, cfg.weight_decay)
+    compile_model(model, cfg.optimizer.lr, cfg.optimizer.clipnorm, cfg.optimizer.weight_decay)
     return model

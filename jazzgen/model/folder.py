@@ -166,30 +166,54 @@ def load_weights(model_dir: str | Path) -> dict[str, np.ndarray]:
 CONFIG_NEEDS = ("data", "val_fraction", "seed", "max_songs")   # what the model's split is made of
 
 
+def by_path(d, where: str) -> dict:
+    """config.json's values by field path (``model.units``: ``training.GROUPS``), from either shape:
+    nested, as this jazzgen writes it, or flat (``units`` beside ``epochs``), as every run folder
+    written before the groups has it (the shipped model's too).  A flat key is checked under its
+    own name first, so an error says the field as the file spells it; a field given both ways,
+    or a group that is not a JSON object, is a ModelError naming the file and the field."""
+    from jazzgen.model.training import CONFIG_FIELDS, GROUPED, GROUPS
+    if not isinstance(d, dict):
+        raise ModelError(f"{where}: not a JSON object")
+    check(d, {k: CONFIG_FIELDS[p] for k, p in GROUPED.items()}, where, ModelError)
+    out = {k: v for k, v in d.items() if k not in GROUPS and "." not in k}     # ("model.units": unknown)
+    for g in GROUPS:
+        inner = d.get(g, {})
+        if not isinstance(inner, dict):
+            raise ModelError(f"{where}: {g!r} should be a JSON object, not {type(inner).__name__}")
+        for k, v in inner.items():                 # a key this jazzgen does not know is ignored
+            if k in GROUPS[g] and k in d:
+                raise ModelError(f"{where}: '{g}.{k}' is given twice, as {k!r} and in {g!r}; keep one")
+            out[f"{g}.{k}"] = v
+    return {GROUPED.get(k, k): v for k, v in out.items()}
+
+
 def read_config(model_dir: str | Path, needs: tuple[str, ...] = ()):
-    """The run's TrainConfig from its config.json, checked as ``train`` checks its flags.
+    """The run's TrainConfig from its config.json (nested or flat: ``by_path``), checked as
+    ``train`` checks its flags.
 
     A key this jazzgen does not know is ignored and one it does not find takes the value runs
     had before it existed (``training.BEFORE``), else its default (an older run), except
     `needs` (evaluation needs the split: ``CONFIG_NEEDS``).  Anything
     else is a ModelError naming the file and the field.
     """
-    from jazzgen.model.training import BEFORE, CONFIG_FIELDS, TrainConfig, check_config
+    from jazzgen.model.training import BEFORE, CONFIG_FIELDS, TrainConfig, check_config, updated
     path = Path(model_dir) / "config.json"
     if not path.exists() and not path.is_symlink():
         raise ModelError(f"model folder {model_dir}: no config.json (not a model folder written by jazzgen.train)")
-    d = read_json(path, ModelError, "model config")
-    missing = [k for k in needs if isinstance(d, dict) and k not in d]
+    where = f"model config {path}"
+    d = by_path(read_json(path, ModelError, "model config"), where)
+    missing = [k for k in needs if k not in d]
     if missing:
-        raise ModelError(f"model config {path}: missing {', '.join(missing)}")
-    cfg = TrainConfig(**{k: v for k, v in BEFORE.items() if not (isinstance(d, dict) and k in d)},
-                      **check(d, CONFIG_FIELDS, f"model config {path}", ModelError))
+        raise ModelError(f"{where}: missing {', '.join(missing)}")
+    cfg = updated(TrainConfig(), {**{k: v for k, v in BEFORE.items() if k not in d},
+                                  **check(d, CONFIG_FIELDS, where, ModelError)})
     try:
         check_config(replace(cfg, name="run"))     # its name (and paths) steer nothing: see resume_config
     except ModelError:
         raise
     except ValueError as e:
-        raise ModelError(f"model config {path}: {e}") from None
+        raise ModelError(f"{where}: {e}") from None
     return cfg
 
 

@@ -103,11 +103,11 @@ def build_model(vocab: T.Vocab, cfg: ModelConfig) -> keras.Model:
 def compile_model(model: keras.Model, lr: float | None = None, clipnorm: float | None = None,
                   weight_decay: float = 0.0) -> None:
     """Masked cross-entropy per head (PAD = 0 targets are ignored: rests and ties for art/vel).
-    The step size and the clipping norm default to ``TrainConfig``'s; a weight decay makes
-    the optimizer AdamW (decoupled decay, embeddings and biases included)."""
-    from jazzgen.model.training import TrainConfig
-    lr = TrainConfig.lr if lr is None else lr
-    clipnorm = TrainConfig.clipnorm if clipnorm is None else clipnorm
+    The step size and the clipping norm default to ``training.OptimizerConfig``'s; a weight decay
+    makes the optimizer AdamW (decoupled decay, embeddings and biases included)."""
+    from jazzgen.model.training import OptimizerConfig
+    lr = OptimizerConfig.lr if lr is None else lr
+    clipnorm = OptimizerConfig.clipnorm if clipnorm is None else clipnorm
     loss = lambda: keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=T.PAD)
     opt = (keras.optimizers.AdamW(learning_rate=lr, clipnorm=clipnorm, weight_decay=weight_decay) if weight_decay
            else keras.optimizers.Adam(learning_rate=lr, clipnorm=clipnorm))

@@ -16,7 +16,8 @@ from jazzgen.errors import ModelError
 
 @dataclass
 class ModelConfig:
-    """The network's sizes (``TrainConfig`` takes its layers, units and dropout from here)."""
+    """The network's sizes: ``TrainConfig.model`` is one (a run sets its layers, units, dropout
+    and harmony; the defaults are these), and generation reads them from the weights."""
     layers: int = 2
     units: int = 256
     dropout: float = 0.3

@@ -35,8 +35,20 @@ DATA_LICENCE = ("Weimar Jazz Database (WJazzD), Jazzomat Research Project, HfM F
                 "as prepared in midi/wjazzd")
 
 
+@dataclass(frozen=True)
+class OptimizerConfig:
+    """How the network learns (``network.compile_model``): a group of its own in ``TrainConfig``
+    and config.json, so an error names it as ``optimizer.lr`` (the command line: ``--lr``)."""
+    lr: float = 3e-3           # batch 24 used 2e-3; scaled by about sqrt(64 / 24)
+    clipnorm: float = 1.0
+    weight_decay: float = 0.0  # AdamW's decoupled weight decay (0: Adam)
+
+
 @dataclass
 class TrainConfig:
+    """A run's settings: the network (``model``: its defaults are ``spec.ModelConfig``'s, the one
+    owner, which generation reads too), the optimizer, and the rest flat.  A field is named by its
+    path (``model.units``, ``epochs``): in errors, in ``given``, in config.json's nesting."""
     data: str = paths.DATA
     out: str = paths.MODELS
     name: str = ""            # default: the data folder's name
@@ -44,13 +56,8 @@ class TrainConfig:
     epochs: int = 40
     batch_size: int = 64       # 1.85x the tokens/s of batch 24 on CPU, as good per second (README)
     seq_len: int = 96
-    layers: int = ModelConfig.layers
-    units: int = ModelConfig.units
-    dropout: float = ModelConfig.dropout
-    harmony: bool = ModelConfig.harmony   # the chord ahead as input (model.spec)
-    lr: float = 3e-3           # batch 24 used 2e-3; scaled by about sqrt(64 / 24)
-    clipnorm: float = 1.0
-    weight_decay: float = 0.0  # AdamW's decoupled weight decay (0: Adam)
+    model: ModelConfig = field(default_factory=ModelConfig)    # layers, units, dropout, harmony (the chord ahead)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     patience: int = 4
     val_fraction: float = 0.1
     seed: int = 0
@@ -67,16 +74,45 @@ class TrainConfig:
     def model_dir(self) -> Path:
         return Path(self.out) / self.name
 
-    def model_config(self) -> ModelConfig:
-        """The network's sizes this run trains."""
-        return ModelConfig(layers=self.layers, units=self.units, dropout=self.dropout, harmony=self.harmony)
+
+# The groups' fields a run sets and config.json holds (the network's other widths, the
+# embeddings', are ModelConfig's defaults); config.json from before the groups had them flat.
+GROUPS = {"model": ("layers", "units", "dropout", "harmony"), "optimizer": ("lr", "clipnorm", "weight_decay")}
+GROUPED = {k: f"{g}.{k}" for g, names in GROUPS.items() for k in names}     # units -> model.units
+
+
+def path_of(name: str) -> str:
+    """A field's path from its own name (a flag's, an old flat config.json key's): units -> model.units."""
+    return GROUPED.get(name, name)
+
+
+def value(cfg: TrainConfig, path: str):
+    """The value of a field by its path: value(cfg, "model.units") is cfg.model.units."""
+    for part in path.split("."):
+        cfg = getattr(cfg, part)
+    return cfg
+
+
+def updated(cfg: TrainConfig, values: dict) -> TrainConfig:
+    """A copy of cfg with `values` (by path: ``{"model.units": 16, "epochs": 2}``) set; its groups
+    are copies too (never shared with cfg's, which a caller may still hold)."""
+    flat = {k: v for k, v in values.items() if "." not in k}
+    groups = {g: replace(getattr(cfg, g), **{k.split(".", 1)[1]: v for k, v in values.items()
+                                             if k.startswith(g + ".")}) for g in GROUPS}
+    return replace(cfg, **flat, **groups)
+
+
+def config_json(cfg: TrainConfig) -> dict:
+    """What config.json (and state.json's config, and the model card) holds: the groups nested."""
+    d = asdict(cfg)
+    return {**d, **{g: {k: d[g][k] for k in names} for g, names in GROUPS.items()}}
 
 
 # what a run folder's config.json means by a key it does not have (it predates the key)
-BEFORE = {"harmony": False}
+BEFORE = {"model.harmony": False}
 
 
-# what a resumed run may change; any other flag must repeat the run's own value
+# what a resumed run may change; any other field must repeat the run's own value
 # (--distribute too: a step is the same over one device or several, see distribute.py)
 RESUMABLE = {"epochs", "patience", "out", "name", "cache", "data", "distribute", "track_map", "init", "replay"}
 
@@ -87,10 +123,12 @@ MAX_WEIGHTS = 40_000_000     # LSTM weights a run may have: 160 MB, 480 MB with 
 CONFIG_FIELDS = {
     **{k: Field(str) for k in ("data", "out", "name", "cache", "init", "replay")},
     **{k: Field(str, null=True) for k in ("track", "track_map")},
-    **{k: Field(int) for k in ("epochs", "batch_size", "seq_len", "layers", "units", "patience", "max_songs")},
-    **{k: Field(float) for k in ("dropout", "lr", "clipnorm", "val_fraction", "weight_decay")},  # check_config bounds
+    **{k: Field(int) for k in ("epochs", "batch_size", "seq_len", "model.layers", "model.units", "patience",
+                               "max_songs")},
+    **{k: Field(float) for k in ("model.dropout", "optimizer.lr", "optimizer.clipnorm", "val_fraction",
+                                 "optimizer.weight_decay")},     # check_config bounds them
     "seed": Field(int, 0, 2**63 - 1),
-    **{k: Field(bool) for k in ("augment", "mixed_precision", "distribute", "harmony")},
+    **{k: Field(bool) for k in ("augment", "mixed_precision", "distribute", "model.harmony")},
 }
 
 
@@ -106,28 +144,30 @@ def check_name(name: str) -> None:
 
 
 def check_config(cfg: TrainConfig) -> None:
-    """FieldError (naming the field) for values no run can use: the command's flags, or a saved
-    config.json's values (bounded: a run folder may come from anywhere)."""
-    for f, hi in (("epochs", 10**6), ("batch_size", 2**16), ("seq_len", 2**16), ("layers", 16), ("units", 8192)):
-        if not 1 <= getattr(cfg, f) <= hi:
-            raise FieldError(f, "must be at least 1" if getattr(cfg, f) < 1 else f"must be at most {hi}")
-    weights = 8 * cfg.units ** 2 * cfg.layers          # each layer's input and recurrent kernels, 4 gates
+    """FieldError (naming the field by its path: ``model.units``) for values no run can use: the
+    command's flags, or a saved config.json's values (bounded: a run folder may come from anywhere)."""
+    for f, hi in (("epochs", 10**6), ("batch_size", 2**16), ("seq_len", 2**16), ("model.layers", 16),
+                  ("model.units", 8192)):
+        if not 1 <= value(cfg, f) <= hi:
+            raise FieldError(f, "must be at least 1" if value(cfg, f) < 1 else f"must be at most {hi}")
+    m, opt = cfg.model, cfg.optimizer
+    weights = 8 * m.units ** 2 * m.layers          # each layer's input and recurrent kernels, 4 gates
     if weights > MAX_WEIGHTS:
-        raise FieldError("units", f"{cfg.units} with {cfg.layers} layers: about {weights / 1e6:.0f}M LSTM weights, "
-                                  f"more than the {MAX_WEIGHTS / 1e6:.0f}M a model may have")
+        raise FieldError("model.units", f"{m.units} with {m.layers} layers: about {weights / 1e6:.0f}M LSTM "
+                                        f"weights, more than the {MAX_WEIGHTS / 1e6:.0f}M a model may have")
     for f, hi in (("patience", 10**6), ("max_songs", 10**9)):
-        if not 0 <= getattr(cfg, f) <= hi:
-            raise FieldError(f, "must not be negative" if getattr(cfg, f) < 0 else f"must be at most {hi}")
-    if not 0 <= cfg.dropout < 1:
-        raise FieldError("dropout", "must be in [0, 1)")
+        if not 0 <= value(cfg, f) <= hi:
+            raise FieldError(f, "must not be negative" if value(cfg, f) < 0 else f"must be at most {hi}")
+    if not 0 <= m.dropout < 1:
+        raise FieldError("model.dropout", "must be in [0, 1)")
     if not 0 < cfg.val_fraction < 1:
         raise FieldError("val_fraction", "must be in (0, 1)")
-    if not 0 < cfg.lr <= 10:
-        raise FieldError("lr", "must be in (0, 10]")
-    if not 0 <= cfg.weight_decay < 1:
-        raise FieldError("weight_decay", "must be in [0, 1)")
-    if not 0 < cfg.clipnorm <= 1e9:
-        raise FieldError("clipnorm", "must be positive and finite")
+    if not 0 < opt.lr <= 10:
+        raise FieldError("optimizer.lr", "must be in (0, 10]")
+    if not 0 <= opt.weight_decay < 1:
+        raise FieldError("optimizer.weight_decay", "must be in [0, 1)")
+    if not 0 < opt.clipnorm <= 1e9:
+        raise FieldError("optimizer.clipnorm", "must be positive and finite")
     if cfg.replay and not cfg.init:
         raise FieldError("replay", "mixes a corpus into a fine-tuning run: give `init` too")
     check_name(cfg.name)
@@ -245,9 +285,9 @@ def resume_config(cfg: TrainConfig, given: set[str]) -> tuple[TrainConfig, dict]
     out = cfg.model_dir
     state = read_state(out)
     saved = read_config(out)
-    for k in sorted(given - RESUMABLE):
-        if getattr(cfg, k) != getattr(saved, k):
-            raise FieldError(k, f"{getattr(cfg, k)} differs from the {getattr(saved, k)} that {out} was trained "
+    for k in sorted(given - RESUMABLE):                  # paths: model.units
+        if value(cfg, k) != value(saved, k):
+            raise FieldError(k, f"{value(cfg, k)} differs from the {value(saved, k)} that {out} was trained "
                                 f"with: `resume` continues a run as it was configured")
     if "data" not in given and saved.data != cfg.data and not Path(cfg.data).exists():
         raise UsageError(f"`resume` reads `data` {cfg.data}, which is not here; the run began with `data` "
@@ -277,9 +317,9 @@ def lock_run(out: Path, stack) -> None:
 
 
 def new_state(cfg: TrainConfig) -> dict:
-    return {"epoch": -1, "lr": cfg.lr, "best": None, "bad_epochs": 0, "log": [], "train_seconds": 0.0,
+    return {"epoch": -1, "lr": cfg.optimizer.lr, "best": None, "bad_epochs": 0, "log": [], "train_seconds": 0.0,
             "command": "python -m jazzgen.train " + " ".join(sys.argv[1:]), "device": backend.device()[0],
-            "config": asdict(cfg)}
+            "config": config_json(cfg)}
 
 
 # ---------------------------------------------------------------------------- what a run leaves
@@ -325,7 +365,7 @@ def write_card(cfg: TrainConfig, state: dict, data: Data, path: Path) -> None:
         f"# jazzgen model `{cfg.name}`", "",
         f"A {len(HEADS)}-head LSTM that predicts the next note of a jazz solo "
         f"({', '.join(HEAD_LABELS[h] for h in HEADS)}), "
-        f"conditioned on the chord in force{', the chord ahead (--harmony)' if cfg.harmony else ''}, "
+        f"conditioned on the chord in force{', the chord ahead (--harmony)' if cfg.model.harmony else ''}, "
         "the metric position, the solo's tempo bucket and its performer. "
         "Trained by `jazzgen.train`.", "",
         f"- Command: `{state['command']}`",
@@ -354,7 +394,7 @@ def write_card(cfg: TrainConfig, state: dict, data: Data, path: Path) -> None:
         "of log-factors on the pitch head (`jazzgen.generation.calibration`) that bring the sampled solos' "
         "chord tones by beat and their intervals by the interval before to the training solos' shares "
         "(after the formula weights: it samples with them).", "",
-        "## Config", "", "```json", json.dumps(asdict(cfg), indent=1), "```", "",
+        "## Config", "", "```json", json.dumps(config_json(cfg), indent=1), "```", "",
     ]
     atomic_write(path, lambda f: f.write("\n".join(lines).encode("utf-8", "backslashreplace")))
 
@@ -392,7 +432,7 @@ def write_formulas(cfg: TrainConfig, data: Data, out: Path) -> None:
 def inference_copy(model, cfg: TrainConfig, vocab):
     """The same weights in an uncompiled model: a third of the size (no optimizer slots)."""
     from jazzgen.model.network import build_model
-    clone = build_model(vocab, cfg.model_config())
+    clone = build_model(vocab, cfg.model)
     clone.set_weights(model.get_weights())
     return clone
 
@@ -411,7 +451,7 @@ def export_best(cfg: TrainConfig, vocab):
 
 def _prepare(cfg: TrainConfig) -> None:
     import keras
-    print("config:", json.dumps(asdict(cfg)))
+    print("config:", json.dumps(config_json(cfg)))
     if cfg.mixed_precision:
         gpu = backend.device()[1]
         keras.mixed_precision.set_global_policy("mixed_float16" if gpu else "mixed_bfloat16")
@@ -446,8 +486,8 @@ def _new(cfg: TrainConfig, vocab):
     from jazzgen.model.network import build_model, compile_model
     if cfg.init:
         return finetune.init_model(cfg, vocab), new_state(cfg)
-    model = build_model(vocab, cfg.model_config())
-    compile_model(model, cfg.lr, cfg.clipnorm, cfg.weight_decay)
+    model = build_model(vocab, cfg.model)
+    compile_model(model, cfg.optimizer.lr, cfg.optimizer.clipnorm, cfg.optimizer.weight_decay)
     return model, new_state(cfg)
 
 
@@ -460,14 +500,15 @@ def _write_run(cfg: TrainConfig, data: Data, lock_in=None) -> None:
         lock_run(out, lock_in)
     atomic_write(out / "vocab.json", lambda f: f.write(data.vocab.to_json().encode()))
     data.nuance.save(out)                           # nuance.npz: generation plays the notes off the grid
-    atomic_json(out / "config.json", asdict(cfg))
+    atomic_json(out / "config.json", config_json(cfg))
 
 
 def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: set[str] = frozenset(),
           cluster: Cluster = ALONE) -> dict:
     """Train (or continue) the run in cfg.model_dir; returns the final state dict.
 
-    ``given``: the flags set on the command line, which a resume checks against the run's own.
+    ``given``: the fields set on the command line, by path (``model.units``: ``path_of``), which
+    a resume checks against the run's own and fine-tuning against its init model.
     ``cluster``: this process's place in a run of several (``distribute.py``); only process 0
     writes the run folder, and holds its lock (``lock_run``: one training at a time).  Everything
     that can fail on the user's input (the run folder, the data) fails before the first file is
@@ -497,7 +538,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: 
                   f"{len(data.train)} windows of {cfg.seq_len} events, pitch range {data.lo}-{data.hi}")
             if model is None:
                 model, state = _new(cfg, data.vocab)
-            state.update(config=asdict(cfg), val_files=data.val_files, n_train=data.own)   # own: not the replayed
+            state.update(config=config_json(cfg), val_files=data.val_files, n_train=data.own)   # own: not the replayed
             if par.writer:
                 _write_run(cfg, data, None if locked else stack)
             if state.get("stopped_early") and "patience" not in given:

@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 import types
+from dataclasses import replace
 from pathlib import Path
 
 from jazzgen.model.training import TrainConfig  # (no Keras import yet)
@@ -47,7 +48,7 @@ def run_loop(cfg: TrainConfig) -> list[float]:
 
     from jazzgen.model.training import steady_seconds, train
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = TrainConfig(**{**cfg.__dict__, "out": tmp, "name": "bench"})
+        cfg = replace(cfg, out=tmp, name="bench")
         with contextlib.redirect_stdout(sys.stderr):   # its chatter is not the result
             state = train(cfg, progress=False)
     keras.backend.clear_session()
@@ -57,13 +58,12 @@ def run_loop(cfg: TrainConfig) -> list[float]:
 # ---------------------------------------------------------------------------- the reference
 
 def torch_reference(cfg: TrainConfig):
-    """The jazzgen network as a torch.nn.Module (defaults of jazzgen.model.ModelConfig)."""
+    """The jazzgen network as a torch.nn.Module (its ModelConfig: TrainConfig.model)."""
     import torch
     from torch import nn
 
     from jazzgen.data import tokens as T
-    from jazzgen.model.network import ModelConfig
-    m = ModelConfig(layers=cfg.layers, units=cfg.units, dropout=cfg.dropout)
+    m = cfg.model
     sizes = T.default_vocab().sizes
     tops = types.SimpleNamespace(logical_and=torch.logical_and, mod=torch.remainder, where=torch.where,
                                  zeros_like=torch.zeros_like)
@@ -110,7 +110,7 @@ def run_reference(cfg: TrainConfig, data) -> list[float]:
     from jazzgen.data import tokens as T
     torch.manual_seed(cfg.seed)
     net = torch_reference(cfg)
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, eps=1e-7)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.optimizer.lr, eps=1e-7)
     ce = torch.nn.CrossEntropyLoss(ignore_index=T.PAD)
     keys = ("prev_pitch", "prev_dur", "root", "qual", "beat", "sub", "pitch", "dur")
     as_t = lambda a: {k: torch.from_numpy(a[k].astype(np.int64)) for k in keys}
@@ -131,7 +131,7 @@ def run_reference(cfg: TrainConfig, data) -> list[float]:
             loss.backward()
             grads = [p.grad for p in net.parameters() if p.grad is not None]
             norms = torch._foreach_norm(grads)                 # Keras clipnorm: each tensor by its own norm
-            torch._foreach_mul_(grads, [torch.clamp(cfg.clipnorm / (n + 1e-12), max=1.0) for n in norms])
+            torch._foreach_mul_(grads, [torch.clamp(cfg.optimizer.clipnorm / (n + 1e-12), max=1.0) for n in norms])
             opt.step()
         net.eval()
         with torch.no_grad():
@@ -163,7 +163,7 @@ def main() -> None:
     d = TrainConfig()
     ours = TrainConfig(data=a.data, epochs=a.epochs, patience=a.epochs + 1, max_songs=a.max_songs,
                        batch_size=a.batch_size or d.batch_size)
-    prev = TrainConfig(**{**ours.__dict__, "batch_size": PREVIOUS_BATCH})
+    prev = replace(ours, batch_size=PREVIOUS_BATCH)
     with contextlib.redirect_stdout(sys.stderr):
         data = load_data(ours)
     tokens = train_tokens(ours)
@@ -179,8 +179,8 @@ def main() -> None:
                   flush=True)
     rate = {k: tokens * len(v) / sum(v) for k, v in secs.items()}
     print(f"[{keras.backend.backend()} | {device()[0]} | torch {torch.__version__}, {torch.get_num_threads()} threads] "
-          f"{ours.layers}x{ours.units} LSTM, seq {ours.seq_len}, ours batch {ours.batch_size}, previous batch "
-          f"{prev.batch_size}, {len(data.train)} windows, {tokens:,} tokens/epoch, "
+          f"{ours.model.layers}x{ours.model.units} LSTM, seq {ours.seq_len}, ours batch {ours.batch_size}, "
+          f"previous batch {prev.batch_size}, {len(data.train)} windows, {tokens:,} tokens/epoch, "
           f"{len(secs['ours'])} timed epochs each")
     print(f"ours {rate['ours']:,.0f} tok/s | previous {rate['previous']:,.0f} tok/s "
           f"(ours {rate['ours'] / rate['previous']:.2f}x) | reference {rate['reference']:,.0f} tok/s "

@@ -94,9 +94,10 @@ def ingest(folder: Path, cache: Path):
 
 def train_small(name: str, folder: Path, work: Path, args) -> tuple[Path, dict, float | None]:
     """The same small model on `folder`; training's own lines go to work/NAME.log."""
+    from jazzgen.model.spec import ModelConfig
     from jazzgen.model.training import TrainConfig, train
     cfg = TrainConfig(data=str(folder), out=str(work / "models"), name=name, cache=str(work / "cache"),
-                      epochs=args.epochs, layers=args.layers, units=args.units, max_songs=args.n,
+                      epochs=args.epochs, model=ModelConfig(layers=args.layers, units=args.units), max_songs=args.n,
                       patience=args.epochs, seed=args.seed)
     t = time.perf_counter()
     if args.reuse and (cfg.model_dir / "state.json").exists():

@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SMOKE = {"max_songs": 12, "units": 32, "layers": 1, "seq_len": 32}
+SMOKE = {"max_songs": 12, "model.units": 32, "model.layers": 1, "seq_len": 32}   # TrainConfig fields by path
 BIG = "--layers 3 --units 512 --dropout 0.3 --batch-size 64 --lr 3.3e-3"
 BIG_SMOKE = "--layers 3 --units 32 --batch-size 16 --seq-len 32 --max-songs 12 --epochs 30"
 TWO_CPU_DEVICES = "--xla_force_host_platform_device_count=2"
@@ -60,11 +60,11 @@ def shipped_stage(a) -> dict:
     """Run in a child whose KERAS_BACKEND is set: the shipped configuration for a few epochs."""
     import keras
 
-    from jazzgen.model.training import TrainConfig, rate, train, train_tokens
+    from jazzgen.model.training import TrainConfig, rate, train, train_tokens, updated
     extra = SMOKE if a.cpu_smoke else {}
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = TrainConfig(data=a.data, out=tmp, name="shipped", epochs=a.epochs, patience=a.epochs + 1,
-                          distribute=a.stage == "distribute", **extra)
+        cfg = updated(TrainConfig(data=a.data, out=tmp, name="shipped", epochs=a.epochs, patience=a.epochs + 1,
+                                  distribute=a.stage == "distribute"), extra)
         state = train(cfg, progress=False)
         tok = train_tokens(cfg)
     last = state["log"][-1]
