@@ -224,6 +224,26 @@ def test_a_copied_run_folder_s_paths_steer_nothing(base, tmp_path):
 
 
 @pytest.mark.slow
+def test_a_run_whose_config_json_is_flat_resumes(base, tmp_path):
+    """A run folder written before the groups (layers, units, lr flat beside epochs) goes on; the
+    resume writes its config.json nested, with the same values."""
+    run = copy_run(base, tmp_path)
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg["model"]["units"] == 16 and "units" not in cfg
+    flat = {**{k: v for k, v in cfg.items() if k not in ("model", "optimizer")}, **cfg["model"], **cfg["optimizer"]}
+    (run / "config.json").write_text(json.dumps(flat))
+    r = train(tmp_path, "--name", "r", "--resume", "--epochs", "2")       # --units 16 --layers 1: the run's own
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "resuming after epoch 0" in r.stdout
+    assert json.loads((run / "state.json").read_text())["epoch"] == 1
+    assert json.loads((run / "config.json").read_text()) == {**cfg, "epochs": 2}
+    bad = train(tmp_path, "--name", "r", "--resume", "--epochs", "3", "--dropout", "0.5")
+    assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1].endswith(
+        f"--dropout 0.5 differs from the {cfg['model']['dropout']} that models/r was trained with: --resume "
+        "continues a run as it was configured"), bad.stderr
+
+
+@pytest.mark.slow
 def test_a_kill_after_the_checkpoint_before_the_state_resumes_exactly(base, tmp_path):
     write_walks(tmp_path / "midi")
     killed = train(tmp_path, "--name", "k", "--epochs", "2", script=KILL_IN_THE_WINDOW)

@@ -453,6 +453,17 @@ def _broken_weights(rng, w: dict, victim: str, kind: str) -> dict:
     return w
 
 
+def with_value(config: dict, key: str, value) -> dict:
+    """A copy of a config.json with `key` set where that file keeps it: in its group (``model``,
+    ``optimizer``) when it is nested, flat beside ``epochs`` when it is a run's from before the groups
+    (so a case breaks the value itself, not the file's shape)."""
+    from jazzgen.model.training import GROUPED
+    group = GROUPED.get(key, "").split(".")[0]
+    if group and isinstance(config.get(group), dict):
+        return {**config, group: {**config[group], key: value}}
+    return {**config, key: value}
+
+
 def _broken_json(rng, m: Material, kind: str):
     """config.json or vocab.json broken as `kind` says."""
     if kind == "config not json":
@@ -462,7 +473,7 @@ def _broken_json(rng, m: Material, kind: str):
     if kind == "config types":
         key = choose(rng, ["data", "val_fraction", "seed", "max_songs", "units", "augment"])
         odd = choose(rng, ["x", 1.5, None, [], {}, True, -1, 1e308])
-        return json.dumps({**m.config, key: odd}).encode()
+        return json.dumps(with_value(m.config, key, odd)).encode()
     if kind == "config missing":
         c = dict(m.config)
         c.pop(choose(rng, ["data", "val_fraction", "seed", "max_songs"]))

@@ -20,7 +20,7 @@ import zipfile
 
 import numpy as np
 
-from jazzgen.commands.fuzz_cases import TRAIN_BASE, Case, Material, choose
+from jazzgen.commands.fuzz_cases import TRAIN_BASE, Case, Material, choose, with_value
 
 DEVICES = ["/dev/zero", "/dev/urandom", "/dev/null"]
 LONG = "n" * 300                         # a file name over NAME_MAX (255 bytes)
@@ -88,7 +88,7 @@ def hostile_json(rng, m: Material, which: str) -> tuple[bytes, str]:
     k = choose(rng, list(keys))
     value = {"strings": "96", "huge": 100_000, "long list": list(range(1_000_000)), "wrong list": [[["x"]]],
              "negative": -5, "null": None}[kind]
-    return json.dumps({**base, k: value}).encode(), f"{kind} {k}"
+    return json.dumps(base | {k: value} if which == "vocab" else with_value(base, k, value)).encode(), f"{kind} {k}"
 
 
 ROW = {"epoch": 0, "val_nll": 5.0, "val_pitch_ppl": 9.0, "val_dur_ppl": 5.0, "train_pitch_loss": 2.0,

@@ -88,9 +88,10 @@ def path_of(name: str) -> str:
 
 def value(cfg: TrainConfig, path: str):
     """The value of a field by its path: value(cfg, "model.units") is cfg.model.units."""
+    got = cfg
     for part in path.split("."):
-        cfg = getattr(cfg, part)
-    return cfg
+        got = getattr(got, part)
+    return got
 
 
 def updated(cfg: TrainConfig, values: dict) -> TrainConfig:
