@@ -14,7 +14,7 @@ from jazzgen.data import tokens as T
 from jazzgen.errors import ModelError
 
 
-@dataclass
+@dataclass(frozen=True)      # shared by copies of a TrainConfig (dataclasses.replace): never changed
 class ModelConfig:
     """The network's sizes: ``TrainConfig.model`` is one (a run sets its layers, units, dropout
     and harmony; the defaults are these), and generation reads them from the weights."""
