@@ -171,19 +171,13 @@ ZIP_RATIO = 100                 # weights hardly compress: a member over 16 MB t
 
 
 def check_zip(path: str | os.PathLike, error: type[Exception], what: str, limit: int = MAX_MODEL_BYTES,
-              kind: str = "a zip archive") -> None:
+              kind: str = "a zip archive", crc: bool = False) -> None:
     """A zip archive (model.keras, weights.npz) of at most `limit` bytes, packed and unpacked,
     with no member that unpacks over ZIP_RATIO times its size: checked from its directory, before
     anything is unpacked.  (Python's zipfile, which Keras and NumPy read with, unpacks no more
-    than a member's recorded size.)  error('<what> <path>: why') otherwise."""
-    import zipfile
-    with open_regular(path, error, what, limit) as f:
-        try:
-            with zipfile.ZipFile(f) as z:
-                infos = z.infolist()
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
-            raise error(f"{what} {path}: not {kind} (not a whole zip archive: {str(e)[:100]}); "
-                        "truncated or overwritten?") from None
+    than a member's recorded size.)  `crc`: then every member unpacked against its checksum (a
+    bit flipped inside a member).  error('<what> <path>: why') otherwise."""
+    infos = _read_zip(path, error, what, limit, kind, lambda z: z.infolist())
     unpacked = sum(i.file_size for i in infos)
     if len(infos) > 10_000 or unpacked > limit:
         raise error(f"{what} {path}: unpacks to {len(infos)} files, {size_text(unpacked)}, over the "
@@ -192,6 +186,21 @@ def check_zip(path: str | os.PathLike, error: type[Exception], what: str, limit:
         if i.file_size > 16 * 2**20 and i.file_size > ZIP_RATIO * max(i.compress_size, 1):
             raise error(f"{what} {path}: member {i.filename[:60]!r} unpacks {i.file_size // max(i.compress_size, 1)}"
                         f"-fold (a zip bomb?)")
+    bad = _read_zip(path, error, what, limit, kind, lambda z: z.testzip()) if crc else None
+    if bad is not None:
+        raise error(f"{what} {path}: corrupt (member {bad} fails its checksum)")
+
+
+def _read_zip(path, error: type[Exception], what: str, limit: int, kind: str, read):
+    """read(the archive), opened as a regular file; a cut or foreign one is error(one line)."""
+    import zipfile
+    with open_regular(path, error, what, limit) as f:
+        try:
+            with zipfile.ZipFile(f) as z:
+                return read(z)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+            raise error(f"{what} {path}: not {kind} (not a whole zip archive: {str(e)[:100]}); "
+                        "truncated or overwritten?") from None
 
 
 def load_npz(path: str | os.PathLike, error: type[Exception], what: str, limit: int = MAX_MODEL_BYTES) -> dict:

@@ -257,3 +257,27 @@ def served(gen_model):
     finally:
         p.terminate()
         p.wait(timeout=30)
+
+
+# ---------------------------------------------------------------------------- the page's app
+LOCAL = "http://127.0.0.1:8000"     # the address the app answers (guard.py refuses other Host names)
+
+
+@pytest.fixture(scope="module")
+def stepper(gen_model):
+    """The generation test model's stepper (a module may define its own)."""
+    from jazzgen.generation.takes import load_stepper
+    return load_stepper(gen_model.path)
+
+
+@pytest.fixture(scope="module")
+def client(stepper):
+    """The page's app over that stepper, as a test client at the address it answers; no request
+    may have ended in an internal error."""
+    from starlette.testclient import TestClient
+
+    from jazzgen.commands import serve
+    app = serve.create_app(stepper, "test-model")
+    with TestClient(app, base_url=LOCAL) as c:
+        yield c
+    assert app.state.internal_errors == 0

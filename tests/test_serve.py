@@ -17,25 +17,10 @@ from io import BytesIO
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import ROOT, run_module
+from conftest import LOCAL, ROOT, run_module
 from jazzgen.commands import serve
-from jazzgen.generation.takes import load_stepper
 
 CHART = "Dm7 G7 | Cmaj7 |"
-LOCAL = "http://127.0.0.1:8000"     # the address the app answers (guard.py refuses other Host names)
-
-
-@pytest.fixture(scope="module")
-def stepper(gen_model):
-    return load_stepper(gen_model.path)
-
-
-@pytest.fixture(scope="module")
-def client(stepper):
-    app = serve.create_app(stepper, "test-model")
-    with TestClient(app, base_url=LOCAL) as c:
-        yield c
-    assert app.state.internal_errors == 0
 
 
 @pytest.fixture(scope="module")

@@ -12,26 +12,11 @@ import threading
 import time
 
 import pytest
-from starlette.testclient import TestClient
 
+from conftest import LOCAL
 from jazzgen.commands import guard, serve
-from jazzgen.generation.takes import load_stepper
 
-LOCAL = "http://127.0.0.1:8000"
 BODY = {"chords": "Dm7 G7 | Cmaj7 |", "seconds": 2, "seed": 1}
-
-
-@pytest.fixture(scope="module")
-def stepper(gen_model):
-    return load_stepper(gen_model.path)
-
-
-@pytest.fixture(scope="module")
-def client(stepper):
-    app = serve.create_app(stepper, "test-model")
-    with TestClient(app, base_url=LOCAL) as c:
-        yield c
-    assert app.state.internal_errors == 0
 
 
 def takes(client) -> list:
