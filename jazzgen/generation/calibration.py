@@ -156,13 +156,9 @@ class Calibration:
 
 def load(model_dir: str | Path) -> Calibration | None:
     """The model folder's calibration, or None if it has none (a model fitted before it)."""
-    d = Path(model_dir)
-    path = (d if d.is_dir() else d.parent) / FILE
-    if not path.exists() and not path.is_symlink():
-        return None
-    from jazzgen.util import regular_file
-    regular_file(path, ModelError, "calibration")
-    return Calibration.load(path)
+    from jazzgen.model.folder import optional_file
+    path = optional_file(model_dir, FILE)
+    return None if path is None else Calibration.load(path)
 
 
 # ---------------------------------------------------------------------------- fitting

@@ -324,12 +324,10 @@ def load(model_dir: str | Path) -> Formulas | None:
 
     Its search columns and copy-guard keys are built here, not on first use: built lazily they
     cost the first answer of a trading session (or the page's first take) 0.2 s, which made it late."""
-    d = Path(model_dir)
-    path = (d if d.is_dir() else d.parent) / FILE
-    if not path.exists() and not path.is_symlink():
+    from jazzgen.model.folder import optional_file
+    path = optional_file(model_dir, FILE)
+    if path is None:
         return None
-    from jazzgen.util import regular_file
-    regular_file(path, ModelError, "formulas")
     memory = Formulas.load(path)
     memory._columns()
     memory._guard_keys()

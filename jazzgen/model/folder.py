@@ -64,13 +64,21 @@ def read_vocab(path: Path) -> T.Vocab:
     return T.Vocab.from_dict(read_json(path, ModelError, "model vocabulary"), str(path))
 
 
+def optional_file(model_dir: str | Path, name: str) -> Path | None:
+    """A model folder's file `name` (beside model.keras when given the file), or None when the
+    folder has none (a model written before it); a broken link counts as there, so its reader
+    says so."""
+    d = Path(model_dir)
+    path = (d if d.is_dir() else d.parent) / name
+    return path if path.exists() or path.is_symlink() else None
+
+
 def load_vocab(model_dir: str | Path) -> T.Vocab | None:
     """The vocab.json of a model folder (None if it has none); ModelError if it cannot be used:
     unreadable, or ids that mean something else in this jazzgen (grid, lengths, chord qualities).
     Its levels (articulation, velocity, tempo) and performers are the model's own."""
-    d = Path(model_dir)
-    path = (d if d.is_dir() else d.parent) / "vocab.json"
-    if not path.exists() and not path.is_symlink():
+    path = optional_file(model_dir, "vocab.json")
+    if path is None:
         return None
     vocab = read_vocab(path)
     here = T.default_vocab()
